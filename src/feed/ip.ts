@@ -1,0 +1,115 @@
+import ipaddr from 'ipaddr.js';
+
+/**
+ * One address or network in IPoid's canonical form.
+ * `bytes` is always 16 bytes: IPv4 is stored IPv4-mapped (::ffff:a.b.c.d), so one
+ * column and one index order serve both families.
+ */
+export interface CanonicalIp {
+  /** First address, 16 bytes. */
+  bytes: Buffer;
+  /** Prefix length in the 128-bit space: 128 for a single address, 96+n for an IPv4 /n. */
+  prefixLen: number;
+  /** RFC 5952 text for IPv6, dotted quad for IPv4; "addr/len" (family-relative len) for a network. */
+  text: string;
+  family: 4 | 6;
+}
+
+export const FULL_PREFIX = 128;
+const IPV4_OFFSET = 96;
+
+// Decimal dotted quad, leading zeros allowed ("010.0.0.1" is 10.0.0.1, never octal).
+const IPV4_DECIMAL = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+// Hex groups, "::" and an optional trailing dotted quad; no zone ids, no brackets.
+const IPV6_CHARS = /^[0-9a-fA-F:.]+$/;
+
+export class InvalidIpError extends Error {}
+
+function parseIpv4(text: string): number[] | undefined {
+  const m = IPV4_DECIMAL.exec(text);
+  if (!m) return undefined;
+  const octets = m.slice(1).map(Number);
+  return octets.every((o) => o <= 255) ? octets : undefined;
+}
+
+function fromIpv4Octets(octets: number[], prefixLen = FULL_PREFIX): CanonicalIp {
+  const bytes = Buffer.alloc(16);
+  bytes[10] = 0xff;
+  bytes[11] = 0xff;
+  bytes.set(octets, 12);
+  return { bytes, prefixLen, text: octets.join('.'), family: 4 };
+}
+
+function parseAddressBytes(text: string): CanonicalIp {
+  const v4 = parseIpv4(text);
+  if (v4) return fromIpv4Octets(v4);
+  if (!text.includes(':') || !IPV6_CHARS.test(text) || !ipaddr.IPv6.isValid(text)) {
+    throw new InvalidIpError(`not an IPv4 or IPv6 address: ${JSON.stringify(truncate(text))}`);
+  }
+  const v6 = ipaddr.IPv6.parse(text);
+  if (v6.isIPv4MappedAddress()) return fromIpv4Octets(v6.toIPv4Address().octets);
+  return { bytes: Buffer.from(v6.toByteArray()), prefixLen: FULL_PREFIX, text: v6.toRFC5952String(), family: 6 };
+}
+
+/** Parses any valid spelling of one IPv4 or IPv6 address into canonical form. */
+export function parseIp(text: string): CanonicalIp {
+  return parseAddressBytes(text.trim());
+}
+
+/**
+ * Parses a CIDR network. Host bits are cleared ("2001:db8::5/64" is 2001:db8::/64), since a
+ * network is identified by its first address.
+ */
+export function parseNetwork(text: string): CanonicalIp {
+  const slash = text.indexOf('/');
+  if (slash < 0) throw new InvalidIpError(`not a CIDR network (no "/len"): ${JSON.stringify(truncate(text))}`);
+  const addr = parseAddressBytes(text.slice(0, slash).trim());
+  const lenText = text.slice(slash + 1).trim();
+  const maxLen = addr.family === 4 ? 32 : 128;
+  if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > maxLen) {
+    throw new InvalidIpError(`invalid prefix length in ${JSON.stringify(truncate(text))} (0..${maxLen})`);
+  }
+  const familyLen = Number(lenText);
+  const prefixLen = addr.family === 4 ? familyLen + IPV4_OFFSET : familyLen;
+  const bytes = maskBytes(addr.bytes, prefixLen);
+  const base = addressText(bytes, addr.family);
+  return { bytes, prefixLen, text: `${base}/${familyLen}`, family: addr.family };
+}
+
+/** Text of a 16-byte address in canonical form. */
+export function addressText(bytes: Buffer, family: 4 | 6 = isIpv4Mapped(bytes) ? 4 : 6): string {
+  if (family === 4) return Array.from(bytes.subarray(12)).join('.');
+  return ipaddr.fromByteArray(Array.from(bytes)).toString();
+}
+
+export function isIpv4Mapped(bytes: Buffer): boolean {
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
+  return bytes[10] === 0xff && bytes[11] === 0xff;
+}
+
+/** First address of the network of `prefixLen` bits containing `bytes`. */
+export function maskBytes(bytes: Buffer, prefixLen: number): Buffer {
+  const out = Buffer.from(bytes);
+  for (let bit = prefixLen; bit < 128; bit++) out[bit >> 3]! &= ~(0x80 >> (bit & 7));
+  return out;
+}
+
+/** Last address of the network of `prefixLen` bits containing `bytes`. */
+export function lastAddress(bytes: Buffer, prefixLen: number): Buffer {
+  const out = Buffer.from(bytes);
+  for (let bit = prefixLen; bit < 128; bit++) out[bit >> 3]! |= 0x80 >> (bit & 7);
+  return out;
+}
+
+export function networkContains(start: Buffer, prefixLen: number, address: Buffer): boolean {
+  return maskBytes(address, prefixLen).equals(start);
+}
+
+/** Accepts either a single address or a CIDR network (a single address is a /32 or /128). */
+export function parseIpOrNetwork(text: string): CanonicalIp {
+  return text.includes('/') ? parseNetwork(text) : parseIp(text);
+}
+
+function truncate(text: string): string {
+  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
+}

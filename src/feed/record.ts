@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { Ajv } from 'ajv';
+import { InvalidIpError, parseIp, parseNetwork, type CanonicalIp } from './ip.ts';
+import { SpurRecordSchema, type SpurRecord } from './schema.ts';
+
+/** The label kinds IPoid indexes; each is a filter of `ipoid list` and the list API. */
+export const LABEL_KINDS = [
+  'risk',
+  'service',
+  'operator',
+  'tunnel_type',
+  'proxy',
+  'behavior',
+  'client_type',
+  'infrastructure',
+  'country',
+] as const;
+export type LabelKind = (typeof LABEL_KINDS)[number];
+export type Label = readonly [kind: LabelKind, value: string];
+
+/** A feed line that passed validation, normalised and ready to store. */
+export interface FeedRecord {
+  line: number;
+  address: CanonicalIp;
+  /** The record as it was in the feed, with its `ip`/`network` rewritten canonically. */
+  context: SpurRecord;
+  /** `JSON.stringify(context)`: what the store keeps and the hash covers. */
+  json: string;
+  /** Change detector for the diff: equal hashes mean nothing to write. */
+  hash: Buffer;
+  /** Distinct labels of the record, in feed order. */
+  labels: Label[];
+}
+
+export interface SkippedLine {
+  line: number;
+  reason: string;
+}
+
+export type ParsedLine = { ok: true; record: FeedRecord } | { ok: false; skip: SkippedLine };
+
+const validate = new Ajv({ allErrors: false, strict: true }).compile<SpurRecord>(SpurRecordSchema);
+
+/** Validates and normalises one feed line (without its newline). Never throws. */
+export function parseFeedLine(text: string, line: number): ParsedLine {
+  const skip = (reason: string): ParsedLine => ({ ok: false, skip: { line, reason } });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return skip(`invalid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return skip(`not a JSON object (${Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value})`);
+  }
+  if (!validate(value)) {
+    const error = validate.errors?.[0];
+    const field = error?.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : 'record';
+    return skip(`invalid field ${field}: ${error?.message ?? 'invalid'}`);
+  }
+  const record = value;
+  let address: CanonicalIp;
+  try {
+    address = recordAddress(record);
+  } catch (err) {
+    if (err instanceof InvalidIpError) return skip(err.message);
+    throw err;
+  }
+  const context = withCanonicalAddress(record, address);
+  const json = JSON.stringify(context);
+  // md5 is a change detector here, not a security boundary: fast and 16 bytes.
+  const hash = createHash('md5').update(json).digest();
+  return { ok: true, record: { line, address, context, json, hash, labels: recordLabels(record) } };
+}
+
+function recordAddress(record: SpurRecord): CanonicalIp {
+  if (record.ip !== undefined && record.network !== undefined) {
+    throw new InvalidIpError('record has both "ip" and "network"');
+  }
+  if (record.network !== undefined) return parseNetwork(record.network);
+  if (record.ip === undefined) throw new InvalidIpError('record has no "ip" or "network"');
+  if (record.ip === '') throw new InvalidIpError('empty "ip"');
+  return parseIp(record.ip);
+}
+
+function withCanonicalAddress(record: SpurRecord, address: CanonicalIp): SpurRecord {
+  if (record.network !== undefined) return record.network === address.text ? record : { ...record, network: address.text };
+  return record.ip === address.text ? record : { ...record, ip: address.text };
+}
+
+export function recordLabels(record: SpurRecord): Label[] {
+  const labels: Label[] = [];
+  const seen = new Set<string>();
+  const add = (kind: LabelKind, value: string | undefined): void => {
+    if (value === undefined || value === '') return;
+    const key = `${kind}\u0000${value}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    labels.push([kind, value]);
+  };
+  for (const v of record.risks ?? []) add('risk', v);
+  for (const v of record.services ?? []) add('service', v);
+  for (const t of record.tunnels ?? []) add('operator', t.operator);
+  for (const t of record.tunnels ?? []) add('tunnel_type', t.type);
+  for (const v of record.client?.proxies ?? []) add('proxy', v);
+  for (const v of record.client?.behaviors ?? []) add('behavior', v);
+  for (const v of record.client?.types ?? []) add('client_type', v);
+  add('infrastructure', record.infrastructure);
+  add('country', record.location?.country);
+  return labels;
+}

@@ -1,0 +1,27 @@
+import { resolve } from 'node:path';
+import { redactUrl } from '../log.ts';
+import type { Store } from './types.ts';
+
+export const DEFAULT_DB_URL = 'sqlite:data/ipoid.db';
+
+export interface OpenStoreOptions {
+  /** Serve only: no migrations; on MariaDB, connect as given (ideally a SELECT-only user). */
+  readOnly?: boolean;
+}
+
+/**
+ * Opens the store a URL names and brings its schema up to date (unless read-only):
+ * `sqlite:PATH` (relative to the working directory, or absolute) for the embedded store,
+ * `mariadb://user:password@host:port/database` for MariaDB.
+ */
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
+  if (url.startsWith('sqlite:')) {
+    const { SqliteStore } = await import('./sqlite/sqlite-store.ts');
+    return new SqliteStore(resolve(url.slice('sqlite:'.length)), options);
+  }
+  if (url.startsWith('mariadb://') || url.startsWith('mysql://')) {
+    const { MariadbStore } = await import('./mariadb/mariadb-store.ts');
+    return MariadbStore.open(url, options);
+  }
+  throw new Error(`unsupported database URL ${redactUrl(url)}: use sqlite:PATH or mariadb://user:pass@host:port/db`);
+}

@@ -1,0 +1,111 @@
+import type Database from 'better-sqlite3';
+import { FEED_IDS } from '../types.ts';
+
+/*
+ * Versioned schema. Each migration runs once, inside one transaction with the row that
+ * records it, so two processes starting together cannot both apply it and a crash cannot
+ * leave it half-applied. Append new versions; never edit a released one.
+ *
+ * Addresses are 16-byte BLOBs (IPv4 mapped into IPv6) so one index orders both families;
+ * `ip_text` carries the readable form. Labels (risks, operators, proxies, …) are normalised
+ * into `label` and `ip_label`, whose primary key makes "every IP with label X", optionally
+ * inside a prefix, an index range scan in address order.
+ */
+const feedRows = Object.entries(FEED_IDS)
+  .map(([name, id]) => `(${id}, '${name}')`)
+  .join(', ');
+
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE feed (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+  );
+  INSERT INTO feed (id, name) VALUES ${feedRows};
+
+  CREATE TABLE ip_data (
+    ip               BLOB    NOT NULL,  -- first address, 16 bytes, IPv4 as ::ffff:a.b.c.d
+    prefix_len       INTEGER NOT NULL,  -- 128 for one address; a network's length in 128-bit space
+    feed_id          INTEGER NOT NULL REFERENCES feed (id),
+    ip_text          TEXT    NOT NULL,  -- canonical text: 203.0.113.7, 2001:db8::1, 2001:db8::/64
+    organization     TEXT,
+    as_number        INTEGER,
+    as_organization  TEXT,
+    infrastructure   TEXT,
+    location_country TEXT,
+    location_state   TEXT,
+    location_city    TEXT,
+    client_count     INTEGER,
+    client_countries INTEGER,
+    context          TEXT    NOT NULL,  -- the Spur IP Context object as JSON
+    record_hash      BLOB    NOT NULL,  -- md5 of context: what the diff compares
+    last_updated     INTEGER NOT NULL   -- unix seconds of the last import that changed it
+  );
+  CREATE UNIQUE INDEX ip_data_key ON ip_data (ip, prefix_len, feed_id);
+  CREATE INDEX ip_data_network ON ip_data (ip) WHERE prefix_len < 128;
+
+  CREATE TABLE label (
+    id    INTEGER PRIMARY KEY,
+    kind  TEXT NOT NULL,  -- risk, operator, proxy, behavior, client_type, …
+    value TEXT NOT NULL,
+    UNIQUE (kind, value)
+  );
+
+  CREATE TABLE ip_label (
+    label_id   INTEGER NOT NULL REFERENCES label (id),
+    ip         BLOB    NOT NULL,
+    prefix_len INTEGER NOT NULL,
+    feed_id    INTEGER NOT NULL,
+    PRIMARY KEY (label_id, ip, prefix_len, feed_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX ip_label_record ON ip_label (ip, prefix_len, feed_id);
+
+  CREATE TABLE import_run (
+    id             INTEGER PRIMARY KEY,
+    feed_id        INTEGER NOT NULL REFERENCES feed (id),
+    feed_date      TEXT,              -- YYYY-MM-DD
+    file           TEXT,
+    started_at     INTEGER NOT NULL,  -- unix seconds
+    finished_at    INTEGER NOT NULL,
+    lines_read     INTEGER NOT NULL,
+    lines_skipped  INTEGER NOT NULL,
+    inserted       INTEGER NOT NULL,
+    updated        INTEGER NOT NULL,
+    deleted        INTEGER NOT NULL,
+    status         TEXT    NOT NULL CHECK (status IN ('succeeded', 'failed')),
+    error          TEXT,
+    skipped_sample TEXT    NOT NULL   -- JSON array of {line, reason}
+  );
+
+  -- One readable row per stored record, for people querying the database by hand.
+  CREATE VIEW ip_reputation AS
+  SELECT d.ip_text AS ip,
+         f.name AS feed,
+         d.organization, d.as_number, d.as_organization, d.infrastructure,
+         d.location_country, d.location_city, d.client_count,
+         (SELECT group_concat(l.kind || ':' || l.value, ' ')
+            FROM ip_label il JOIN label l ON l.id = il.label_id
+           WHERE il.ip = d.ip AND il.prefix_len = d.prefix_len AND il.feed_id = d.feed_id
+             AND l.kind NOT IN ('infrastructure', 'country')) AS labels,
+         datetime(d.last_updated, 'unixepoch') AS last_updated
+    FROM ip_data d JOIN feed f ON f.id = d.feed_id;
+  `,
+];
+
+export function migrate(db: Database.Database): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migration (
+    version    INTEGER PRIMARY KEY,
+    applied_at TEXT NOT NULL DEFAULT (datetime('now'))
+  )`);
+  const applied = db.prepare<[number], { version: number }>('SELECT version FROM schema_migration WHERE version = ?');
+  const record = db.prepare('INSERT INTO schema_migration (version) VALUES (?)');
+  SQLITE_MIGRATIONS.forEach((sql, index) => {
+    const version = index + 1;
+    // IMMEDIATE: take the write lock before checking, so a concurrent starter waits and then skips.
+    db.transaction(() => {
+      if (applied.get(version)) return;
+      db.exec(sql);
+      record.run(version);
+    }).immediate();
+  });
+}

@@ -1,0 +1,193 @@
+import Database from 'better-sqlite3';
+import type { FeedRecord, Label } from '../../feed/record.ts';
+import { RECORD_COLUMN_NAMES, recordColumnValues } from '../columns.ts';
+import {
+  FEED_IDS,
+  ImportLockedError,
+  recordKey,
+  type Duplicate,
+  type ImportRunSummary,
+  type ImportTransaction,
+} from '../types.ts';
+
+// How long to wait for the write lock before concluding another import holds it. Short
+// writers (a migration, a run record) finish well within it; an import does not.
+const LOCK_WAIT_MS = 3000;
+
+const unixSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+/**
+ * An import on SQLite: one write transaction on a connection of its own, holding the
+ * database's write lock (which is also the import lock) from start to commit. WAL mode lets
+ * readers keep their snapshot meanwhile; a killed process leaves an uncommitted WAL tail
+ * that SQLite discards on the next open, so the old data stays.
+ */
+export class SqliteImport implements ImportTransaction {
+  readonly #db: Database.Database;
+  readonly #feedId: number;
+  readonly #labelIds = new Map<string, number>();
+  readonly #stmt;
+
+  static begin(path: string, feedId: number): SqliteImport {
+    const db = new Database(path, { fileMustExist: true });
+    try {
+      db.pragma(`busy_timeout = ${LOCK_WAIT_MS}`);
+      db.pragma('cache_size = -65536'); // 64 MiB of page cache: bounded, whatever the feed's size
+      db.pragma('temp_store = FILE');
+      db.exec(`CREATE TEMP TABLE import_seen (
+        ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, line INTEGER NOT NULL,
+        PRIMARY KEY (ip, prefix_len)) WITHOUT ROWID`);
+      db.exec(`CREATE TEMP TABLE import_gone (
+        ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, PRIMARY KEY (ip, prefix_len)) WITHOUT ROWID`);
+      try {
+        db.exec('BEGIN IMMEDIATE');
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_BUSY') throw new ImportLockedError();
+        throw err;
+      }
+      return new SqliteImport(db, feedId);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  private constructor(db: Database.Database, feedId: number) {
+    this.#db = db;
+    this.#feedId = feedId;
+    const columns = RECORD_COLUMN_NAMES.join(', ');
+    const placeholders = RECORD_COLUMN_NAMES.map(() => '?').join(', ');
+    const keyMatch = 'ip = ? AND prefix_len = ? AND feed_id = ?';
+    this.#stmt = {
+      seen: db.prepare<[Buffer, number, number]>('INSERT OR IGNORE INTO temp.import_seen (ip, prefix_len, line) VALUES (?, ?, ?)'),
+      firstLine: db.prepare<[Buffer, number], { line: number }>('SELECT line FROM temp.import_seen WHERE ip = ? AND prefix_len = ?'),
+      hash: db.prepare<[Buffer, number, number], { record_hash: Buffer }>(`SELECT record_hash FROM ip_data WHERE ${keyMatch}`),
+      insert: db.prepare(
+        `INSERT INTO ip_data (ip, prefix_len, feed_id, ${columns}, context, record_hash, last_updated)
+         VALUES (?, ?, ?, ${placeholders}, ?, ?, ?)`,
+      ),
+      update: db.prepare(
+        `UPDATE ip_data SET ${RECORD_COLUMN_NAMES.map((c) => `${c} = ?`).join(', ')},
+                context = ?, record_hash = ?, last_updated = ?
+          WHERE ${keyMatch}`,
+      ),
+      clearLabels: db.prepare(`DELETE FROM ip_label WHERE ${keyMatch}`),
+      addLabel: db.prepare('INSERT INTO ip_label (label_id, ip, prefix_len, feed_id) VALUES (?, ?, ?, ?)'),
+      findLabel: db.prepare<[string, string], { id: number }>('SELECT id FROM label WHERE kind = ? AND value = ?'),
+      newLabel: db.prepare<[string, string]>('INSERT INTO label (kind, value) VALUES (?, ?)'),
+      collectGone: db.prepare<[number]>(
+        `INSERT INTO temp.import_gone (ip, prefix_len)
+         SELECT d.ip, d.prefix_len FROM ip_data d
+          WHERE d.feed_id = ?
+            AND NOT EXISTS (SELECT 1 FROM temp.import_seen s WHERE s.ip = d.ip AND s.prefix_len = d.prefix_len)`,
+      ),
+      deleteGoneLabels: db.prepare<[number]>(
+        `DELETE FROM ip_label WHERE feed_id = ? AND (ip, prefix_len) IN (SELECT ip, prefix_len FROM temp.import_gone)`,
+      ),
+      deleteGone: db.prepare<[number]>(
+        `DELETE FROM ip_data WHERE feed_id = ? AND (ip, prefix_len) IN (SELECT ip, prefix_len FROM temp.import_gone)`,
+      ),
+      recordRun: db.prepare(
+        `INSERT INTO import_run (feed_id, feed_date, file, started_at, finished_at, lines_read, lines_skipped,
+                                 inserted, updated, deleted, status, error, skipped_sample)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+    };
+  }
+
+  async markSeen(records: FeedRecord[]): Promise<Duplicate[]> {
+    const duplicates: Duplicate[] = [];
+    for (const record of records) {
+      const { bytes, prefixLen } = record.address;
+      if (this.#stmt.seen.run(bytes, prefixLen, record.line).changes === 0) {
+        duplicates.push({ record, firstLine: this.#stmt.firstLine.get(bytes, prefixLen)!.line });
+      }
+    }
+    return duplicates;
+  }
+
+  async storedHashes(records: FeedRecord[]): Promise<Map<string, Buffer>> {
+    const hashes = new Map<string, Buffer>();
+    for (const { address } of records) {
+      const row = this.#stmt.hash.get(address.bytes, address.prefixLen, this.#feedId);
+      if (row) hashes.set(recordKey(address), row.record_hash);
+    }
+    return hashes;
+  }
+
+  async insert(records: FeedRecord[], now: Date): Promise<void> {
+    const at = unixSeconds(now);
+    for (const record of records) {
+      const { bytes, prefixLen } = record.address;
+      this.#stmt.insert.run(bytes, prefixLen, this.#feedId, ...recordColumnValues(record), record.json, record.hash, at);
+      this.#addLabels(record);
+    }
+  }
+
+  async update(records: FeedRecord[], now: Date): Promise<void> {
+    const at = unixSeconds(now);
+    for (const record of records) {
+      const { bytes, prefixLen } = record.address;
+      this.#stmt.update.run(...recordColumnValues(record), record.json, record.hash, at, bytes, prefixLen, this.#feedId);
+      this.#stmt.clearLabels.run(bytes, prefixLen, this.#feedId);
+      this.#addLabels(record);
+    }
+  }
+
+  async deleteUnseen(): Promise<number> {
+    this.#stmt.collectGone.run(this.#feedId);
+    this.#stmt.deleteGoneLabels.run(this.#feedId);
+    return this.#stmt.deleteGone.run(this.#feedId).changes;
+  }
+
+  async commit(run: ImportRunSummary): Promise<void> {
+    try {
+      this.#recordRun(run);
+      this.#db.exec('COMMIT');
+    } finally {
+      this.#db.close();
+    }
+  }
+
+  async rollback(run: ImportRunSummary): Promise<void> {
+    try {
+      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      this.#db.transaction(() => this.#recordRun(run))();
+    } finally {
+      this.#db.close();
+    }
+  }
+
+  #addLabels(record: FeedRecord): void {
+    const { bytes, prefixLen } = record.address;
+    for (const label of record.labels) this.#stmt.addLabel.run(this.#labelId(label), bytes, prefixLen, this.#feedId);
+  }
+
+  #labelId([kind, value]: Label): number {
+    const key = `${kind}\u0000${value}`;
+    let id = this.#labelIds.get(key);
+    if (id === undefined) {
+      id = this.#stmt.findLabel.get(kind, value)?.id ?? Number(this.#stmt.newLabel.run(kind, value).lastInsertRowid);
+      this.#labelIds.set(key, id);
+    }
+    return id;
+  }
+
+  #recordRun(run: ImportRunSummary): void {
+    this.#stmt.recordRun.run(
+      FEED_IDS[run.feed],
+      run.feedDate,
+      run.file,
+      unixSeconds(run.startedAt),
+      unixSeconds(run.finishedAt),
+      run.linesRead,
+      run.skipped,
+      run.inserted,
+      run.updated,
+      run.deleted,
+      run.status,
+      run.error,
+      JSON.stringify(run.skippedSample),
+    );
+  }
+}

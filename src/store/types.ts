@@ -1,0 +1,140 @@
+import type { CanonicalIp } from '../feed/ip.ts';
+import type { FeedRecord, LabelKind, SkippedLine } from '../feed/record.ts';
+import type { SpurRecord } from '../feed/schema.ts';
+
+export const FEED_TYPES = [
+  'anonymous',
+  'anonymous-residential',
+  'anonymous-ipv6',
+  'anonymous-residential-ipv6',
+] as const;
+export type FeedType = (typeof FEED_TYPES)[number];
+
+/** Small ids used in the tables; the `feed` table maps them to names for people. */
+export const FEED_IDS: Record<FeedType, number> = {
+  anonymous: 1,
+  'anonymous-residential': 2,
+  'anonymous-ipv6': 3,
+  'anonymous-residential-ipv6': 4,
+};
+
+export function feedName(id: number): FeedType {
+  const name = FEED_TYPES[id - 1];
+  if (!name) throw new Error(`unknown feed id ${id}`);
+  return name;
+}
+
+/** One stored IP or network as one feed knows it. */
+export interface StoredRecord {
+  feed: FeedType;
+  /** Canonical text of the address, or "addr/len" for a network. */
+  key: string;
+  /** The Spur IP Context object as it was in the feed. */
+  context: SpurRecord;
+  /** Unix seconds of the last import that changed this record. */
+  lastUpdated: number;
+}
+
+export interface LabelFilter {
+  kind: LabelKind;
+  value: string;
+}
+
+export interface ListQuery {
+  /** Every label must match. */
+  labels: LabelFilter[];
+  /** Only records whose first address lies inside this network. */
+  within?: CanonicalIp;
+  limit: number;
+  /** Opaque keyset cursor from a previous page's `next`. */
+  after?: string;
+}
+
+export interface ListPage {
+  records: StoredRecord[];
+  /** Cursor for the following page; absent on the last page. */
+  next?: string;
+}
+
+export interface LabelCount {
+  kind: LabelKind;
+  value: string;
+  count: number;
+}
+
+export type ImportStatus = 'succeeded' | 'failed';
+
+/** What one import run did, as recorded in `import_run`. */
+export interface ImportRunSummary {
+  feed: FeedType;
+  /** YYYY-MM-DD of the feed's generation, when known. */
+  feedDate: string | null;
+  file: string | null;
+  startedAt: Date;
+  finishedAt: Date;
+  linesRead: number;
+  skipped: number;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  status: ImportStatus;
+  error: string | null;
+  /** The first skipped lines, with their reasons (bounded, so a bad feed cannot bloat the table). */
+  skippedSample: SkippedLine[];
+}
+
+export interface ImportRun extends ImportRunSummary {
+  id: number;
+}
+
+/** A duplicate key within one import: the later line loses to the first. */
+export interface Duplicate {
+  record: FeedRecord;
+  firstLine: number;
+}
+
+/**
+ * One import's writes, applied atomically: readers see the data as before `beginImport`
+ * until `commit`, and nothing of it after `rollback` or if the process dies. Holding one
+ * also holds the database's import lock.
+ */
+export interface ImportTransaction {
+  /** Records the batch's keys as seen in this import; answers those seen on an earlier line. */
+  markSeen(records: FeedRecord[]): Promise<Duplicate[]>;
+  /** The stored hash of each record of the batch that this feed already holds, by `recordKey`. */
+  storedHashes(records: FeedRecord[]): Promise<Map<string, Buffer>>;
+  insert(records: FeedRecord[], now: Date): Promise<void>;
+  update(records: FeedRecord[], now: Date): Promise<void>;
+  /** Removes this feed's records whose key was not seen; answers how many. */
+  deleteUnseen(): Promise<number>;
+  /** Makes the import visible and records the run. */
+  commit(run: ImportRunSummary): Promise<void>;
+  /** Discards the import's writes and records the failed run. */
+  rollback(run: ImportRunSummary): Promise<void>;
+}
+
+export class ImportLockedError extends Error {
+  constructor() {
+    super('another import is running on this database; this one did not start (try again when it has finished)');
+  }
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'mariadb';
+  /** Records for the address itself and for every stored network containing it, in all feeds. */
+  lookup(address: CanonicalIp): Promise<StoredRecord[]>;
+  /** Records matching every filter, ordered by address, one keyset page at a time. */
+  list(query: ListQuery): Promise<ListPage>;
+  /** Every label value with the number of stored records carrying it. */
+  labelCounts(): Promise<LabelCount[]>;
+  /** The latest import runs, newest first. */
+  importRuns(limit: number): Promise<ImportRun[]>;
+  /** Starts an import of one feed; throws ImportLockedError when another one is running. */
+  beginImport(feed: FeedType): Promise<ImportTransaction>;
+  close(): Promise<void>;
+}
+
+/** Map key of a record's address within one feed. */
+export function recordKey(address: CanonicalIp): string {
+  return `${address.bytes.toString('hex')}/${address.prefixLen}`;
+}

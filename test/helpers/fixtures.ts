@@ -1,0 +1,30 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { createLogger } from '../../src/log.ts';
+
+export const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
+export const SAMPLE_FEED = join(FIXTURES, 'sample-feed.jsonl');
+export const BAD_LINES = join(FIXTURES, 'bad-lines.jsonl');
+
+export const quietLogger = createLogger('silent');
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'ipoid-test-'));
+}
+
+/** The fixture's lines as parsed JSON objects. */
+export function fixtureRecords(path: string): Record<string, unknown>[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Writes `text` gzipped into a temp dir (tests gzip fixtures on the fly). */
+export function gzipToTemp(text: string | Buffer, name = 'feed.json.gz'): string {
+  const path = join(tempDir(), name);
+  writeFileSync(path, gzipSync(text));
+  return path;
+}

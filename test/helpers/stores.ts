@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe } from 'node:test';
+import mariadb from 'mariadb';
+import { openStore } from '../../src/store/open.ts';
+import type { Store } from '../../src/store/types.ts';
+
+/** A fresh, empty database for one test: its URL and how to throw it away. */
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+export interface StoreTarget {
+  name: 'sqlite' | 'mariadb';
+  createDatabase(): Promise<TestDatabase>;
+}
+
+/**
+ * MariaDB runs when IPOID_TEST_MARIADB_URL names a server (CI always sets it, and then an
+ * unreachable server fails the suite); without it those tests show as skipped.
+ */
+export const MARIADB_URL = process.env.IPOID_TEST_MARIADB_URL;
+
+let counter = 0;
+const uniqueName = (): string => `ipoid_test_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+
+const sqliteTarget: StoreTarget = {
+  name: 'sqlite',
+  async createDatabase() {
+    const dir = mkdtempSync(join(tmpdir(), 'ipoid-test-'));
+    return { url: `sqlite:${join(dir, 'ipoid.db')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  },
+};
+
+function mariadbTarget(serverUrl: string): StoreTarget {
+  return {
+    name: 'mariadb',
+    async createDatabase() {
+      const server = new URL(serverUrl);
+      const name = uniqueName();
+      const admin = () =>
+        mariadb.createConnection({
+          host: server.hostname,
+          port: Number(server.port || 3306),
+          user: decodeURIComponent(server.username),
+          password: decodeURIComponent(server.password),
+        });
+      const conn = await admin();
+      await conn.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
+      await conn.end();
+      const url = new URL(serverUrl);
+      url.pathname = `/${name}`;
+      return {
+        url: url.toString(),
+        drop: async () => {
+          const c = await admin();
+          await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
+          await c.end();
+        },
+      };
+    },
+  };
+}
+
+export const STORE_TARGETS: StoreTarget[] = [sqliteTarget, ...(MARIADB_URL ? [mariadbTarget(MARIADB_URL)] : [])];
+
+/** Registers the same suite once per store; MariaDB shows as skipped when not configured. */
+export function forEachStore(suite: (target: StoreTarget) => void): void {
+  for (const target of STORE_TARGETS) describe(`store: ${target.name}`, () => suite(target));
+  if (!MARIADB_URL) describe('store: mariadb', { skip: 'set IPOID_TEST_MARIADB_URL=mariadb://root@127.0.0.1:3306/ipoid_test to run' }, () => {});
+}
+
+/** Opens a store on a fresh database; `close` closes it and drops the database. */
+export async function freshStore(target: StoreTarget): Promise<{ store: Store; url: string; close(): Promise<void> }> {
+  const db = await target.createDatabase();
+  const store = await openStore(db.url);
+  return {
+    store,
+    url: db.url,
+    close: async () => {
+      await store.close();
+      await db.drop();
+    },
+  };
+}

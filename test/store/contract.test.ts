@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { parseIp, parseNetwork } from '../../src/feed/ip.ts';
+import { importFeed, ImportFailedError } from '../../src/import/importer.ts';
+import { listAll } from '../../src/store/list-all.ts';
+import { InvalidCursorError } from '../../src/store/cursor.ts';
+import { ImportLockedError, type ImportRunSummary, type Store } from '../../src/store/types.ts';
+import { BAD_LINES, fixtureRecords, gzipToTemp, quietLogger, SAMPLE_FEED } from '../helpers/fixtures.ts';
+import { forEachStore, freshStore } from '../helpers/stores.ts';
+
+const abandoned = (): ImportRunSummary => ({
+  feed: 'anonymous', feedDate: null, file: null, startedAt: new Date(), finishedAt: new Date(), linesRead: 0,
+  skipped: 0, inserted: 0, updated: 0, deleted: 0, status: 'failed', error: 'abandoned by the test', skippedSample: [],
+});
+
+const importFile = (store: Store, file: string) => importFeed(store, file, { feed: 'anonymous', logger: quietLogger });
+
+async function keysOf(store: Store, query: Parameters<typeof listAll>[1] = { labels: [] }): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const record of listAll(store, query)) keys.push(record.key);
+  return keys;
+}
+
+forEachStore((target) => {
+  let store: Store;
+  let close: () => Promise<void>;
+  before(async () => {
+    ({ store, close } = await freshStore(target));
+  });
+  after(async () => close());
+
+  test('every sample record round-trips: lookup answers the object as it was in the feed', async () => {
+    const run = await importFile(store, SAMPLE_FEED);
+    assert.equal(run.status, 'succeeded');
+    assert.deepEqual([run.linesRead, run.skipped, run.inserted, run.updated, run.deleted], [10, 0, 10, 0, 0]);
+    for (const expected of fixtureRecords(SAMPLE_FEED)) {
+      const address = typeof expected.ip === 'string' ? parseIp(expected.ip) : parseNetwork(expected.network as string);
+      const found = await store.lookup(address);
+      assert.equal(found.length, 1, `one record for ${address.text}`);
+      assert.deepEqual(found[0]!.context, expected);
+      assert.equal(found[0]!.feed, 'anonymous');
+      assert.equal(found[0]!.key, address.text);
+      assert.ok(Math.abs(found[0]!.lastUpdated - run.startedAt.getTime() / 1000) < 2);
+    }
+  });
+
+  test('any spelling of an address finds the canonical record', async () => {
+    for (const spelling of ['2001:DB8::8A2E:370:7334', '2001:0db8:0000:0000:0000:8a2e:0370:7334', '2001:db8:0:0:0:8a2e:370:7334']) {
+      const [record] = await store.lookup(parseIp(spelling));
+      assert.equal(record?.key, '2001:db8::8a2e:370:7334', spelling);
+    }
+    for (const spelling of ['001.001.001.001', '::ffff:1.1.1.1', '::FFFF:101:101']) {
+      assert.equal((await store.lookup(parseIp(spelling)))[0]?.key, '1.1.1.1', spelling);
+    }
+  });
+
+  test('an IPv6 address inside a stored /64 network answers the network', async () => {
+    const [record] = await store.lookup(parseIp('2001:db8:aaaa:1:ffff:ffff:ffff:ffff'));
+    assert.equal(record?.key, '2001:db8:aaaa:1::/64');
+    assert.deepEqual(await store.lookup(parseIp('2001:db8:aaaa:2::1')), []);
+    assert.deepEqual(await store.lookup(parseIp('2001:db8:aaaa::')), []);
+  });
+
+  test('unknown addresses find nothing', async () => {
+    assert.deepEqual(await store.lookup(parseIp('8.8.8.8')), []);
+    assert.deepEqual(await store.lookup(parseIp('2001:db8::1')), []);
+  });
+
+  test('re-importing the same file writes nothing', async () => {
+    const before = await store.lookup(parseIp('203.0.113.7'));
+    const run = await importFile(store, gzipToTemp(readFileSync(SAMPLE_FEED)));
+    assert.deepEqual([run.inserted, run.updated, run.deleted, run.skipped], [0, 0, 0, 0]);
+    assert.deepEqual(await store.lookup(parseIp('203.0.113.7')), before);
+  });
+
+  test('lists by label, in address order, and labels combine', async () => {
+    assert.deepEqual(await keysOf(store, { labels: [{ kind: 'operator', value: 'NORD_VPN' }] }), ['203.0.113.7', '203.0.113.8']);
+    assert.deepEqual(
+      await keysOf(store, { labels: [{ kind: 'risk', value: 'TUNNEL' }, { kind: 'risk', value: 'CALLBACK_PROXY' }] }),
+      ['203.0.113.7'],
+    );
+    assert.deepEqual(await keysOf(store, { labels: [{ kind: 'risk', value: 'SOME_FUTURE_RISK' }] }), ['100.64.10.1']);
+    assert.deepEqual(await keysOf(store, { labels: [{ kind: 'operator', value: 'NO_SUCH_OPERATOR' }] }), []);
+    assert.deepEqual(await keysOf(store, { labels: [{ kind: 'country', value: 'US' }] }), ['203.0.113.7', '203.0.113.8']);
+  });
+
+  test('lists inside a prefix, alone and with labels', async () => {
+    const within = parseNetwork('203.0.113.0/24');
+    assert.deepEqual(await keysOf(store, { labels: [], within }), ['203.0.113.7', '203.0.113.8', '203.0.113.9']);
+    assert.deepEqual(await keysOf(store, { labels: [{ kind: 'operator', value: 'EXPRESS_VPN' }], within }), ['203.0.113.9']);
+    assert.deepEqual(await keysOf(store, { labels: [], within: parseNetwork('2001:db8::/32') }), [
+      '2001:db8::8a2e:370:7334',
+      '2001:db8:aaaa:1::/64',
+    ]);
+  });
+
+  test('keyset pages visit every record exactly once', async () => {
+    const all = await keysOf(store);
+    assert.equal(all.length, 10);
+    const paged: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await store.list({ labels: [], limit: 3, after });
+      assert.ok(page.records.length <= 3);
+      paged.push(...page.records.map((r) => r.key));
+      after = page.next;
+    } while (after);
+    assert.deepEqual(paged, all);
+    assert.equal(new Set(paged).size, 10);
+    // IPv4 (mapped) sorts before the 2001:db8::/32 addresses.
+    assert.equal(all[0], '1.1.1.1');
+    await assert.rejects(store.list({ labels: [], limit: 3, after: 'bogus' }), InvalidCursorError);
+  });
+
+  test('label counts cover every kind', async () => {
+    const counts = await store.labelCounts();
+    const count = (kind: string, value: string) => counts.find((c) => c.kind === kind && c.value === value)?.count;
+    assert.equal(count('operator', 'NORD_VPN'), 2);
+    assert.equal(count('risk', 'TUNNEL'), 5);
+    assert.equal(count('proxy', 'OXYLABS_PROXY'), 2);
+    assert.equal(count('client_type', 'IOT'), 1);
+    assert.equal(count('infrastructure', 'DATACENTER'), 5);
+  });
+
+  test('a second import refuses to start while one runs, and the lock is freed afterwards', async () => {
+    const running = await store.beginImport('anonymous');
+    await assert.rejects(store.beginImport('anonymous'), ImportLockedError);
+    await running.rollback(abandoned());
+    const next = await store.beginImport('anonymous');
+    await next.rollback(abandoned());
+  });
+
+  test('a truncated gzip fails the import and keeps the stored data', async () => {
+    const before = await keysOf(store);
+    const whole = readFileSync(gzipToTemp(readFileSync(BAD_LINES)));
+    const truncated = gzipToTemp(Buffer.alloc(0));
+    writeFileSync(truncated, whole.subarray(0, whole.length - 12));
+    await assert.rejects(importFile(store, truncated), (err: unknown) => {
+      assert.ok(err instanceof ImportFailedError);
+      assert.match(err.message, /unexpected end of file/);
+      return true;
+    });
+    assert.deepEqual(await keysOf(store), before);
+    const [last] = await store.importRuns(1);
+    assert.equal(last?.status, 'failed');
+    assert.deepEqual([last?.inserted, last?.updated, last?.deleted], [0, 0, 0]);
+  });
+
+  test('an empty feed is refused instead of deleting everything', async () => {
+    await assert.rejects(importFile(store, gzipToTemp('')), /no valid record/);
+    assert.equal((await keysOf(store)).length, 10);
+  });
+
+  test('bad lines are skipped with their reasons, the rest is imported, vanished records are deleted', async () => {
+    const run = await importFile(store, BAD_LINES);
+    assert.equal(run.status, 'succeeded');
+    assert.deepEqual(
+      run.skippedSample.map((s) => s.line),
+      [2, 3, 4, 5, 6, 7, 8, 9],
+    );
+    const reason = (line: number) => run.skippedSample.find((s) => s.line === line)?.reason ?? '';
+    assert.match(reason(2), /invalid JSON/);
+    assert.match(reason(3), /invalid JSON/);
+    assert.match(reason(4), /not an IPv4 or IPv6 address: "999\.1\.1\.1"/);
+    assert.match(reason(5), /empty "ip"/);
+    assert.match(reason(6), /no "ip" or "network"/);
+    assert.match(reason(7), /client\.count.*integer/);
+    assert.match(reason(8), /not a JSON object \(array\)/);
+    assert.match(reason(9), /duplicate of line 1 \(203\.0\.113\.50\)/);
+    assert.deepEqual([run.linesRead, run.skipped, run.inserted, run.updated, run.deleted], [10, 8, 2, 0, 10]);
+    assert.deepEqual(await keysOf(store), ['203.0.113.50', '203.0.113.53']);
+    // The first of the duplicate lines wins.
+    assert.deepEqual((await store.lookup(parseIp('203.0.113.50')))[0]?.context.risks, ['TUNNEL']);
+  });
+
+  test('import runs are recorded, newest first', async () => {
+    const runs = await store.importRuns(10);
+    assert.deepEqual(
+      runs.map((r) => [r.status, r.inserted, r.updated, r.deleted]),
+      [
+        ['succeeded', 2, 0, 10],
+        ['failed', 0, 0, 0], // empty feed
+        ['failed', 0, 0, 0], // truncated gzip
+        ['failed', 0, 0, 0], // abandoned while holding the lock
+        ['failed', 0, 0, 0],
+        ['succeeded', 0, 0, 0],
+        ['succeeded', 10, 0, 0],
+      ],
+    );
+    assert.equal(runs[0]?.skipped, 8);
+    assert.equal(runs[0]?.feed, 'anonymous');
+    assert.ok(runs[0]!.finishedAt >= runs[0]!.startedAt);
+    assert.ok(runs[0]!.id > runs[1]!.id);
+  });
+});
