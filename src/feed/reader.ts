@@ -23,22 +23,24 @@ const GZIP_MAGIC = [0x1f, 0x8b];
  * FeedReadError: a feed that cannot be read to its end is never a shorter feed.
  */
 async function* feedBytes(input: Readable): AsyncGenerator<Buffer> {
-  const source = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let first: IteratorResult<Buffer>;
+  const source = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  // Streams in object mode may hand out strings; everything below works on bytes.
+  const nextChunk = async (): Promise<Buffer | undefined> => {
+    const next = await source.next();
+    if (next.done) return undefined;
+    return typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+  };
+  let head: Buffer | undefined;
   try {
-    first = await source.next();
+    head = await nextChunk();
   } catch (err) {
     throw new FeedReadError(`cannot read feed: ${(err as Error).message}`);
   }
-  if (first.done) return;
-  const head = first.value;
+  if (!head) return;
+  const first = head;
   const rest = (async function* () {
-    yield head;
-    for (;;) {
-      const next = await source.next();
-      if (next.done) return;
-      yield next.value;
-    }
+    yield first;
+    for (let chunk = await nextChunk(); chunk; chunk = await nextChunk()) yield chunk;
   })();
   const gzipped = head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
   try {

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { InvalidIpError, parseIp, parseIpOrNetwork, parseNetwork } from '../../src/feed/ip.ts';
+
+test('IPv4 spellings canonicalise to the dotted quad, decimal even with leading zeros', () => {
+  for (const [input, text] of [
+    ['1.1.1.1', '1.1.1.1'],
+    ['001.001.001.001', '1.1.1.1'],
+    ['010.0.0.1', '10.0.0.1'],
+    ['::ffff:1.2.3.4', '1.2.3.4'],
+    ['::FFFF:102:304', '1.2.3.4'],
+    [' 203.0.113.7 ', '203.0.113.7'],
+  ]) {
+    const ip = parseIp(input!);
+    assert.equal(ip.text, text, input);
+    assert.equal(ip.family, 4);
+    assert.equal(ip.prefixLen, 128);
+    assert.equal(ip.bytes.toString('hex'), `00000000000000000000ffff${Buffer.from(text!.split('.').map(Number)).toString('hex')}`);
+  }
+});
+
+test('IPv6 spellings canonicalise to RFC 5952', () => {
+  for (const input of ['2001:db8::8a2e:370:7334', '2001:DB8::8A2E:370:7334', '2001:0db8:0000:0000:0000:8a2e:0370:7334', '2001:db8:0:0:0:8a2e:370:7334']) {
+    const ip = parseIp(input);
+    assert.equal(ip.text, '2001:db8::8a2e:370:7334', input);
+    assert.equal(ip.family, 6);
+    assert.equal(ip.bytes.toString('hex'), '20010db80000000000008a2e03707334');
+  }
+  assert.equal(parseIp('2001:db8:0:1:0:0:0:1').text, '2001:db8:0:1::1');
+  assert.equal(parseIp('::').text, '::');
+});
+
+test('anything else is rejected with the reason', () => {
+  for (const input of ['', '999.1.1.1', '1.2.3', '1', '0x1.1.1.1', '1.2.3.4.5', 'fe80::1%eth0', '[::1]', '2001:db8::1::2', 'abc', '1.1.1.1/24', ' ', '12345::']) {
+    assert.throws(() => parseIp(input), InvalidIpError, JSON.stringify(input));
+  }
+  assert.throws(() => parseIp('999.1.1.1'), /not an IPv4 or IPv6 address: "999\.1\.1\.1"/);
+});
+
+test('networks: host bits cleared, lengths checked, IPv4 lengths family-relative', () => {
+  const v6 = parseNetwork('2001:db8:aaaa:1::5/64');
+  assert.equal(v6.text, '2001:db8:aaaa:1::/64');
+  assert.equal(v6.prefixLen, 64);
+  const v4 = parseNetwork('203.0.113.77/24');
+  assert.equal(v4.text, '203.0.113.0/24');
+  assert.equal(v4.prefixLen, 96 + 24);
+  assert.throws(() => parseNetwork('203.0.113.0/33'), /invalid prefix length/);
+  assert.throws(() => parseNetwork('2001:db8::/129'), /invalid prefix length/);
+  assert.throws(() => parseNetwork('2001:db8::/x'), /invalid prefix length/);
+  assert.throws(() => parseNetwork('2001:db8::'), /no "\/len"/);
+  assert.equal(parseIpOrNetwork('203.0.113.7').text, '203.0.113.7');
+  assert.equal(parseIpOrNetwork('203.0.113.7/32').prefixLen, 128);
+});
