@@ -96,6 +96,7 @@ export async function importFeed(store: Store, source: string | Readable, option
     counts.updated += changes.updates.length;
     counts.bytesRead = 'bytesRead' in input ? (input.bytesRead as number) : 0;
     progress?.update(counts);
+    logger.debug({ linesRead: counts.linesRead, inserted: counts.inserted, updated: counts.updated }, 'import batch applied');
   };
 
   try {

@@ -101,7 +101,10 @@ export function migrate(db: Database.Database): void {
   const record = db.prepare('INSERT INTO schema_migration (version) VALUES (?)');
   SQLITE_MIGRATIONS.forEach((sql, index) => {
     const version = index + 1;
-    // IMMEDIATE: take the write lock before checking, so a concurrent starter waits and then skips.
+    // Checked first without a lock: a running import holds the write lock for minutes, and
+    // starting a reader must not wait for it when the schema is already current.
+    if (applied.get(version)) return;
+    // IMMEDIATE: take the write lock before checking again, so of two starters one applies it.
     db.transaction(() => {
       if (applied.get(version)) return;
       db.exec(sql);

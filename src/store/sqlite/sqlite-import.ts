@@ -10,9 +10,6 @@ import {
   type ImportTransaction,
 } from '../types.ts';
 
-// How long to wait for the write lock before concluding another import holds it. Short
-// writers (a migration, a run record) finish well within it; an import does not.
-const LOCK_WAIT_MS = 3000;
 
 const unixSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 
@@ -31,7 +28,8 @@ export class SqliteImport implements ImportTransaction {
   static begin(path: string, feedId: number): SqliteImport {
     const db = new Database(path, { fileMustExist: true });
     try {
-      db.pragma(`busy_timeout = ${LOCK_WAIT_MS}`);
+      // No waiting for the write lock: whoever holds it for longer than a moment is an import.
+      db.pragma('busy_timeout = 0');
       db.pragma('cache_size = -65536'); // 64 MiB of page cache: bounded, whatever the feed's size
       db.pragma('temp_store = FILE');
       db.exec(`CREATE TEMP TABLE import_seen (
