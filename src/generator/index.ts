@@ -1,0 +1,39 @@
+import { resolve } from 'node:path';
+import { churnFeed } from './churn.ts';
+import { generateFeed, type GenerateSummary } from './generate.ts';
+import { writeFeed } from './writer.ts';
+
+export type { GenerateSummary } from './generate.ts';
+export { generateFeed } from './generate.ts';
+export { churnFeed } from './churn.ts';
+export { writeFeed } from './writer.ts';
+
+export interface RunGenerateOptions {
+  /** Records to generate; required without `from`, not allowed with it. */
+  count?: number;
+  seed: number;
+  /** Output file; gzip-compressed when it ends in ".gz". */
+  out: string;
+  /** Previous feed: when given, writes that feed's next day instead of a fresh feed. */
+  from?: string;
+  /** Next-day churn fraction (default 0.05). */
+  churn?: number;
+}
+
+export const DEFAULT_CHURN = 0.05;
+
+/** The CLI's entry: writes a fresh feed, or the next day of `from`, and says what it holds. */
+export async function runGenerate(opts: RunGenerateOptions): Promise<GenerateSummary> {
+  if (opts.from === undefined) {
+    if (opts.count === undefined) throw new Error('count is required to generate a fresh feed');
+    const written = await writeFeed(generateFeed({ count: opts.count, seed: opts.seed }), opts.out);
+    return { records: written, removed: 0, changed: 0, added: written, unchanged: 0 };
+  }
+  // The next day's size follows from the previous feed; a count too would contradict it.
+  if (opts.count !== undefined) throw new Error('count cannot be combined with from: the next day keeps the previous size');
+  if (resolve(opts.from) === resolve(opts.out)) throw new Error('out must differ from from: the previous feed is read while writing');
+  const { summary, records } = await churnFeed({ from: opts.from, churn: opts.churn ?? DEFAULT_CHURN, seed: opts.seed });
+  const written = await writeFeed(records, opts.out);
+  if (written !== summary.records) throw new Error(`wrote ${written} records, expected ${summary.records}`);
+  return summary;
+}

@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { parseIp, parseNetwork } from '../../src/feed/ip.ts';
+import { readFeed } from '../../src/feed/reader.ts';
+import type { SpurRecord } from '../../src/feed/schema.ts';
+import { generateFeed, runGenerate, writeFeed, type GenerateSummary } from '../../src/generator/index.ts';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+const KEY_ORDER = ['ip', 'network', 'as', 'organization', 'infrastructure', 'location', 'risks', 'services', 'tunnels', 'client'];
+const RISKS = new Set(['TUNNEL', 'CALLBACK_PROXY', 'GEO_MISMATCH', 'LOGIN_BRUTEFORCE', 'WEB_SCRAPING', 'SPAM']);
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ipoid-generator-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface ReadBack {
+  /** Canonical address text → the record's JSON as an importer computes it. */
+  records: Map<string, string>;
+  lines: number;
+  skips: number;
+}
+
+async function readBack(path: string): Promise<ReadBack> {
+  const records = new Map<string, string>();
+  let lines = 0;
+  let skips = 0;
+  for await (const line of readFeed(path)) {
+    lines += 1;
+    if (line.ok) records.set(line.record.address.text, line.record.json);
+    else skips += 1;
+  }
+  return { records, lines, skips };
+}
+
+/** What an importer diffing `before` into `after` would do. */
+function diff(before: Map<string, string>, after: Map<string, string>): GenerateSummary {
+  const result = { records: after.size, removed: 0, changed: 0, added: 0, unchanged: 0 };
+  for (const [address, json] of before) {
+    const next = after.get(address);
+    if (next === undefined) result.removed += 1;
+    else if (next === json) result.unchanged += 1;
+    else result.changed += 1;
+  }
+  for (const address of after.keys()) if (!before.has(address)) result.added += 1;
+  return result;
+}
+
+function slash24(ip: string): string {
+  return ip.slice(0, ip.lastIndexOf('.'));
+}
+
+test('the same seed gives byte-identical files, another seed a different one', async () => {
+  const a = join(dir, 'a.json.gz');
+  const b = join(dir, 'b.json.gz');
+  const c = join(dir, 'c.json.gz');
+  const plain = join(dir, 'a.jsonl');
+  await writeFeed(generateFeed({ count: 3000, seed: 42 }), a);
+  await writeFeed(generateFeed({ count: 3000, seed: 42 }), b);
+  await writeFeed(generateFeed({ count: 3000, seed: 43 }), c);
+  await writeFeed(generateFeed({ count: 3000, seed: 42 }), plain);
+  const [bytesA, bytesB, bytesC, bytesPlain] = await Promise.all([a, b, c, plain].map((p) => readFile(p)));
+  assert.deepEqual(bytesA, bytesB);
+  assert.notDeepEqual(gunzipSync(bytesA!), gunzipSync(bytesC!));
+  assert.deepEqual(gunzipSync(bytesA!), bytesPlain, 'only .gz paths are compressed');
+  assert.equal(bytesPlain![0], '{'.charCodeAt(0));
+});
+
+test('a generated feed has the requested count of valid records with unique addresses', async () => {
+  const path = join(dir, 'valid.json.gz');
+  assert.equal(await writeFeed(generateFeed({ count: 5000, seed: 7 }), path), 5000);
+  const { records, lines, skips } = await readBack(path);
+  assert.equal(skips, 0);
+  assert.equal(lines, 5000);
+  assert.equal(records.size, 5000, 'addresses are unique');
+});
+
+test('addresses are canonical, never IPv4-mapped, and mix IPv4, IPv6 and IPv6 /64 networks', () => {
+  const kinds = { ipv4: 0, ipv6: 0, network: 0 };
+  for (const record of generateFeed({ count: 5000, seed: 11 })) {
+    if (record.network !== undefined) {
+      const network = parseNetwork(record.network);
+      assert.equal(network.text, record.network);
+      assert.equal(network.family, 6);
+      assert.ok(record.network.endsWith('/64'));
+      kinds.network += 1;
+    } else {
+      const ip = parseIp(record.ip!);
+      assert.equal(ip.text, record.ip, 'canonical spelling');
+      assert.equal(ip.family, record.ip!.includes(':') ? 6 : 4, `${record.ip} is not IPv4-mapped`);
+      kinds[ip.family === 4 ? 'ipv4' : 'ipv6'] += 1;
+    }
+  }
+  assert.ok(kinds.ipv4 / 5000 > 0.85 && kinds.ipv4 / 5000 < 0.95, `IPv4 share ${kinds.ipv4 / 5000}`);
+  assert.ok(kinds.ipv6 > 100, `IPv6 addresses: ${kinds.ipv6}`);
+  assert.ok(kinds.network > 50, `IPv6 networks: ${kinds.network}`);
+});
+
+test('addresses are clustered, and a cluster shares its operator and AS', () => {
+  const byBlock = new Map<string, SpurRecord[]>();
+  for (const record of generateFeed({ count: 5000, seed: 3 })) {
+    if (record.ip === undefined || record.ip.includes(':')) continue;
+    const block = slash24(record.ip);
+    byBlock.set(block, [...(byBlock.get(block) ?? []), record]);
+  }
+  const sizes = [...byBlock.values()].map((records) => records.length);
+  assert.ok(Math.max(...sizes) >= 20, `largest /24 holds ${Math.max(...sizes)}`);
+  assert.ok(byBlock.size < 5000 / 10, `${byBlock.size} distinct /24s`);
+  for (const records of byBlock.values()) {
+    assert.ok(new Set(records.map((r) => r.tunnels?.[0]?.operator).filter(Boolean)).size <= 1);
+    assert.ok(new Set(records.map((r) => r.as?.number).filter(Boolean)).size <= 1);
+  }
+});
+
+test('records keep the spec key order and vary in which fields they carry', () => {
+  const operators = new Map<string, number>();
+  let bare = 0;
+  let withClient = 0;
+  let withoutClient = 0;
+  const records = [...generateFeed({ count: 5000, seed: 5 })];
+  for (const record of records) {
+    const keys = Object.keys(record);
+    const ranks = keys.map((k) => KEY_ORDER.indexOf(k));
+    assert.ok(ranks.every((r, i) => r >= 0 && (i === 0 || r > ranks[i - 1]!)), `key order ${keys.join(',')}`);
+    if (keys.length === 1) bare += 1;
+    if (record.client === undefined) withoutClient += 1;
+    else withClient += 1;
+    for (const risk of record.risks ?? []) assert.ok(RISKS.has(risk), risk);
+    for (const t of record.tunnels ?? []) operators.set(t.operator!, (operators.get(t.operator!) ?? 0) + 1);
+  }
+  assert.ok(bare > 0, 'some records carry only their address');
+  assert.ok(withClient > 0 && withoutClient > 0);
+  assert.ok(operators.size >= 8, `${operators.size} operators`);
+});
+
+test('next-day mode: the diff an importer finds matches the reported counts exactly', async () => {
+  const previous = join(dir, 'day1.json.gz');
+  const next = join(dir, 'day2.json.gz');
+  await runGenerate({ count: 5000, seed: 1, out: previous });
+  const summary = await runGenerate({ from: previous, churn: 0.05, seed: 2, out: next });
+  assert.deepEqual(summary, { records: 5000, removed: 83, changed: 83, added: 83, unchanged: 4834 });
+
+  const before = await readBack(previous);
+  const after = await readBack(next);
+  assert.equal(after.skips, 0);
+  assert.equal(after.lines, summary.records, 'no duplicate addresses in the next day');
+  assert.deepEqual(diff(before.records, after.records), summary);
+
+  // Some additions grow existing /24s, others open new ones.
+  const previousBlocks = new Set([...before.records.keys()].filter((a) => !a.includes(':')).map(slash24));
+  const addedIpv4 = [...after.records.keys()].filter((a) => !before.records.has(a) && !a.includes(':'));
+  assert.ok(addedIpv4.some((a) => previousBlocks.has(slash24(a))));
+  assert.ok(addedIpv4.some((a) => !previousBlocks.has(slash24(a))));
+});
+
+test('next-day mode is deterministic for a seed', async () => {
+  const previous = join(dir, 'det-day1.jsonl');
+  await runGenerate({ count: 2000, seed: 9, out: previous });
+  const outs = ['det-a.jsonl', 'det-b.jsonl', 'det-c.jsonl'].map((name) => join(dir, name));
+  await runGenerate({ from: previous, churn: 0.1, seed: 4, out: outs[0]! });
+  await runGenerate({ from: previous, churn: 0.1, seed: 4, out: outs[1]! });
+  await runGenerate({ from: previous, churn: 0.1, seed: 5, out: outs[2]! });
+  const [a, b, c] = await Promise.all(outs.map((p) => readFile(p)));
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+});
+
+test('next-day mode with no churn carries every record over unchanged', async () => {
+  const previous = join(dir, 'still-day1.json.gz');
+  const next = join(dir, 'still-day2.json.gz');
+  await runGenerate({ count: 1000, seed: 8, out: previous });
+  const summary = await runGenerate({ from: previous, churn: 0, seed: 8, out: next });
+  assert.deepEqual(summary, { records: 1000, removed: 0, changed: 0, added: 0, unchanged: 1000 });
+  assert.deepEqual((await readBack(next)).records, (await readBack(previous)).records);
+});
+
+test('next-day mode handles a hand-written feed: sparse records, networks, unknown values', async () => {
+  const previous = join(FIXTURES, 'sample-feed.jsonl');
+  const next = join(dir, 'sample-day2.jsonl');
+  const summary = await runGenerate({ from: previous, churn: 0.9, seed: 3, out: next });
+  assert.deepEqual(summary, { records: 10, removed: 3, changed: 3, added: 3, unchanged: 4 });
+  const after = await readBack(next);
+  assert.equal(after.skips, 0);
+  assert.deepEqual(diff((await readBack(previous)).records, after.records), summary);
+});
+
+test('next-day mode refuses a previous feed that lists an address twice', async () => {
+  await assert.rejects(
+    runGenerate({ from: join(FIXTURES, 'bad-lines.jsonl'), churn: 0.05, seed: 1, out: join(dir, 'never.jsonl') }),
+    /more than once/,
+  );
+});
+
+test('runGenerate rejects contradictory or missing options', async () => {
+  const out = join(dir, 'x.jsonl');
+  await assert.rejects(runGenerate({ seed: 1, out }), /count is required/);
+  await assert.rejects(runGenerate({ count: 5, seed: 1, out, from: out }), /count cannot be combined/);
+  await assert.rejects(runGenerate({ seed: 1, out, from: out }), /out must differ/);
+  await assert.rejects(runGenerate({ seed: 1, out, from: join(FIXTURES, 'sample-feed.jsonl'), churn: 2 }), /churn/);
+  await assert.rejects(runGenerate({ count: 5, seed: -1, out }), /seed/);
+  await assert.rejects(runGenerate({ seed: 2 ** 32, out, from: join(FIXTURES, 'sample-feed.jsonl') }), /seed/);
+  await assert.rejects(runGenerate({ count: 1.5, seed: 1, out }), /count/);
+  await assert.rejects(access(out), 'no output file is left behind');
+});
+
+test('a fresh feed reports every record as added', async () => {
+  const summary = await runGenerate({ count: 250, seed: 12, out: join(dir, 'fresh.json.gz') });
+  assert.deepEqual(summary, { records: 250, removed: 0, changed: 0, added: 250, unchanged: 0 });
+});
