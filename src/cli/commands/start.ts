@@ -1,0 +1,23 @@
+import { existsSync } from 'node:fs';
+import { Command } from 'commander';
+import { runGenerate } from '../../generator/index.ts';
+import { importFeed } from '../../import/importer.ts';
+import { withStore } from '../run.ts';
+
+const DEMO_FEED = 'data/demo-feed.json.gz';
+const DEMO_RECORDS = 20_000;
+
+export const startCommand = new Command('start')
+  .description('the quick start: import a feed (a generated demo feed when none is given) into the store')
+  .option('--feed <file>', 'feed file to import instead of the demo feed')
+  .action(async (opts: { feed?: string }) => {
+    await withStore(async ({ store, logger }) => {
+      const feed = opts.feed ?? DEMO_FEED;
+      if (!opts.feed && !existsSync(DEMO_FEED)) {
+        logger.info({ file: DEMO_FEED, records: DEMO_RECORDS }, 'generating a demo feed');
+        await runGenerate({ count: DEMO_RECORDS, seed: 1, out: DEMO_FEED });
+      }
+      const run = await importFeed(store, feed, { feed: 'anonymous', logger, progress: true });
+      logger.info({ inserted: run.inserted, updated: run.updated, deleted: run.deleted, skipped: run.skipped }, 'imported');
+    });
+  });

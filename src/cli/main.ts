@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { createLogger } from '../log.ts';
+import { generateCommand } from './commands/generate.ts';
+import { importCommand, importsCommand } from './commands/import.ts';
+import { listCommand, lookupCommand } from './commands/query.ts';
+import { startCommand } from './commands/start.ts';
+import { reportError } from './run.ts';
+
+const program = new Command('ipoid')
+  .description('IPoid: IP reputation from Spur feeds, imported by diff and served over HTTP')
+  .addCommand(startCommand)
+  .addCommand(importCommand)
+  .addCommand(importsCommand)
+  .addCommand(lookupCommand)
+  .addCommand(listCommand)
+  .addCommand(generateCommand);
+
+program.parseAsync().catch((err: unknown) => reportError(err, createLogger()));
