@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { Ajv } from 'ajv';
 import { InvalidIpError, parseIp, parseNetwork, type CanonicalIp } from './ip.ts';
 import { SpurRecordSchema, type SpurRecord } from './schema.ts';
@@ -69,7 +69,7 @@ export function parseFeedLine(text: string, line: number): ParsedLine {
   const context = withCanonicalAddress(record, address);
   const json = JSON.stringify(context);
   // md5 is a change detector here, not a security boundary: fast and 16 bytes.
-  const hash = createHash('md5').update(json).digest();
+  const hash = digest('md5', json, 'buffer');
   return { ok: true, record: { line, address, context, json, hash, labels: recordLabels(record) } };
 }
 
