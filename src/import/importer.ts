@@ -46,7 +46,7 @@ export async function importFeed(store: Store, source: string | Readable, option
   const totalBytes = typeof source === 'string' ? (await stat(source)).size : undefined;
 
   const tx = await store.beginImport(options.feed);
-  const counts: ImportProgress & { deleted: number; valid: number } = {
+  const counts: ImportProgress & { deleted: number; valid: number; records: number } = {
     bytesRead: 0,
     linesRead: 0,
     skipped: 0,
@@ -54,6 +54,8 @@ export async function importFeed(store: Store, source: string | Readable, option
     updated: 0,
     deleted: 0,
     valid: 0,
+    // A failed run leaves the count as it was.
+    records: await tx.countStored(),
   };
   const skippedSample: SkippedLine[] = [];
   const skip = (skipped: SkippedLine): void => {
@@ -75,6 +77,7 @@ export async function importFeed(store: Store, source: string | Readable, option
     inserted: status === 'succeeded' ? counts.inserted : 0,
     updated: status === 'succeeded' ? counts.updated : 0,
     deleted: status === 'succeeded' ? counts.deleted : 0,
+    records: counts.records,
     status,
     error,
     skippedSample,
@@ -117,6 +120,7 @@ export async function importFeed(store: Store, source: string | Readable, option
     // An empty feed is a broken download, not "every IP vanished".
     if (counts.valid === 0) throw new Error('the feed holds no valid record; refusing to delete the stored data');
     counts.deleted = await tx.deleteUnseen();
+    counts.records = await tx.countStored();
     const run = summary('succeeded', null);
     await tx.commit(run);
     return run;

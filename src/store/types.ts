@@ -77,6 +77,8 @@ export interface ImportRunSummary {
   inserted: number;
   updated: number;
   deleted: number;
+  /** Records stored for the feed once the run ended (unchanged by a failed run). */
+  records: number;
   status: ImportStatus;
   error: string | null;
   /** The first skipped lines, with their reasons (bounded, so a bad feed cannot bloat the table). */
@@ -85,6 +87,12 @@ export interface ImportRunSummary {
 
 export interface ImportRun extends ImportRunSummary {
   id: number;
+}
+
+/** What is stored for one feed: its latest successful import, if any. */
+export interface FeedStatus {
+  feed: FeedType;
+  lastImport: ImportRun | null;
 }
 
 /** A duplicate key within one import: the later line loses to the first. */
@@ -107,6 +115,8 @@ export interface ImportTransaction {
   update(records: FeedRecord[], now: Date): Promise<void>;
   /** Removes this feed's records whose key was not seen; answers how many. */
   deleteUnseen(): Promise<number>;
+  /** How many records this feed holds, as the transaction sees it. */
+  countStored(): Promise<number>;
   /** Makes the import visible and records the run. */
   commit(run: ImportRunSummary): Promise<void>;
   /** Discards the import's writes and records the failed run. */
@@ -129,6 +139,8 @@ export interface Store {
   labelCounts(): Promise<LabelCount[]>;
   /** The latest import runs, newest first. */
   importRuns(limit: number): Promise<ImportRun[]>;
+  /** Every feed type with its latest successful import (null when never imported). */
+  feedStatus(): Promise<FeedStatus[]>;
   /** Starts an import of one feed; throws ImportLockedError when another one is running. */
   beginImport(feed: FeedType): Promise<ImportTransaction>;
   close(): Promise<void>;

@@ -11,7 +11,7 @@ import { forEachStore, freshStore } from '../helpers/stores.ts';
 
 const abandoned = (): ImportRunSummary => ({
   feed: 'anonymous', feedDate: null, file: null, startedAt: new Date(), finishedAt: new Date(), linesRead: 0,
-  skipped: 0, inserted: 0, updated: 0, deleted: 0, status: 'failed', error: 'abandoned by the test', skippedSample: [],
+  skipped: 0, inserted: 0, updated: 0, deleted: 0, records: 0, status: 'failed', error: 'abandoned by the test', skippedSample: [],
 });
 
 const importFile = (store: Store, file: string) => importFeed(store, file, { feed: 'anonymous', logger: quietLogger });
@@ -177,20 +177,29 @@ forEachStore((target) => {
   test('import runs are recorded, newest first', async () => {
     const runs = await store.importRuns(10);
     assert.deepEqual(
-      runs.map((r) => [r.status, r.inserted, r.updated, r.deleted]),
+      runs.map((r) => [r.status, r.inserted, r.updated, r.deleted, r.records]),
       [
-        ['succeeded', 2, 0, 10],
-        ['failed', 0, 0, 0], // empty feed
-        ['failed', 0, 0, 0], // truncated gzip
-        ['failed', 0, 0, 0], // abandoned while holding the lock
-        ['failed', 0, 0, 0],
-        ['succeeded', 0, 0, 0],
-        ['succeeded', 10, 0, 0],
+        ['succeeded', 2, 0, 10, 2],
+        ['failed', 0, 0, 0, 10], // empty feed
+        ['failed', 0, 0, 0, 10], // truncated gzip
+        ['failed', 0, 0, 0, 0], // abandoned by the test while holding the lock
+        ['failed', 0, 0, 0, 0],
+        ['succeeded', 0, 0, 0, 10],
+        ['succeeded', 10, 0, 0, 10],
       ],
     );
     assert.equal(runs[0]?.skipped, 8);
     assert.equal(runs[0]?.feed, 'anonymous');
     assert.ok(runs[0]!.finishedAt >= runs[0]!.startedAt);
     assert.ok(runs[0]!.id > runs[1]!.id);
+  });
+
+  test('feed status names every feed type and its latest successful import', async () => {
+    const status = await store.feedStatus();
+    assert.deepEqual(status.map((s) => s.feed), ['anonymous', 'anonymous-residential', 'anonymous-ipv6', 'anonymous-residential-ipv6']);
+    const [latest] = await store.importRuns(1);
+    assert.deepEqual(status[0]?.lastImport, latest);
+    assert.equal(status[0]?.lastImport?.records, 2);
+    assert.equal(status[1]?.lastImport, null);
   });
 });

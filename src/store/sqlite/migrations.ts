@@ -72,10 +72,12 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     inserted       INTEGER NOT NULL,
     updated        INTEGER NOT NULL,
     deleted        INTEGER NOT NULL,
+    records        INTEGER NOT NULL,  -- records of the feed stored after the run
     status         TEXT    NOT NULL CHECK (status IN ('succeeded', 'failed')),
     error          TEXT,
     skipped_sample TEXT    NOT NULL   -- JSON array of {line, reason}
   );
+  CREATE INDEX import_run_feed_status ON import_run (feed_id, status, id);
 
   -- One readable row per stored record, for people querying the database by hand.
   CREATE VIEW ip_reputation AS

@@ -85,10 +85,11 @@ export class SqliteImport implements ImportTransaction {
       deleteGone: db.prepare<[number]>(
         `DELETE FROM ip_data WHERE feed_id = ? AND (ip, prefix_len) IN (SELECT ip, prefix_len FROM temp.import_gone)`,
       ),
+      count: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM ip_data WHERE feed_id = ?'),
       recordRun: db.prepare(
         `INSERT INTO import_run (feed_id, feed_date, file, started_at, finished_at, lines_read, lines_skipped,
-                                 inserted, updated, deleted, status, error, skipped_sample)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                                 inserted, updated, deleted, records, status, error, skipped_sample)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
     };
   }
@@ -138,6 +139,10 @@ export class SqliteImport implements ImportTransaction {
     return this.#stmt.deleteGone.run(this.#feedId).changes;
   }
 
+  async countStored(): Promise<number> {
+    return this.#stmt.count.get(this.#feedId)!.n;
+  }
+
   async commit(run: ImportRunSummary): Promise<void> {
     try {
       this.#recordRun(run);
@@ -183,6 +188,7 @@ export class SqliteImport implements ImportTransaction {
       run.inserted,
       run.updated,
       run.deleted,
+      run.records,
       run.status,
       run.error,
       JSON.stringify(run.skippedSample),

@@ -7,6 +7,8 @@ import { decodeCursor, encodeCursor } from '../cursor.ts';
 import {
   feedName,
   FEED_IDS,
+  FEED_TYPES,
+  type FeedStatus,
   type FeedType,
   type ImportRun,
   type ImportTransaction,
@@ -40,12 +42,33 @@ interface RunRow {
   inserted: number;
   updated: number;
   deleted: number;
+  records: number;
   status: 'succeeded' | 'failed';
   error: string | null;
   skipped_sample: string;
 }
 
 const RECORD_COLUMNS = 'd.ip, d.prefix_len, d.feed_id, d.ip_text, d.context, d.last_updated';
+
+function toImportRun(row: RunRow): ImportRun {
+  return {
+    id: row.id,
+    feed: feedName(row.feed_id),
+    feedDate: row.feed_date,
+    file: row.file,
+    startedAt: new Date(row.started_at * 1000),
+    finishedAt: new Date(row.finished_at * 1000),
+    linesRead: row.lines_read,
+    skipped: row.lines_skipped,
+    inserted: row.inserted,
+    updated: row.updated,
+    deleted: row.deleted,
+    records: row.records,
+    status: row.status,
+    error: row.error,
+    skippedSample: JSON.parse(row.skipped_sample),
+  };
+}
 
 function toStoredRecord(row: DataRow): StoredRecord {
   return { feed: feedName(row.feed_id), key: row.ip_text, context: JSON.parse(row.context), lastUpdated: row.last_updated };
@@ -158,25 +181,20 @@ export class SqliteStore implements Store {
   }
 
   async importRuns(limit: number): Promise<ImportRun[]> {
-    return this.#db
-      .prepare<[number], RunRow>('SELECT * FROM import_run ORDER BY id DESC LIMIT ?')
-      .all(limit)
-      .map((row) => ({
-        id: row.id,
-        feed: feedName(row.feed_id),
-        feedDate: row.feed_date,
-        file: row.file,
-        startedAt: new Date(row.started_at * 1000),
-        finishedAt: new Date(row.finished_at * 1000),
-        linesRead: row.lines_read,
-        skipped: row.lines_skipped,
-        inserted: row.inserted,
-        updated: row.updated,
-        deleted: row.deleted,
-        status: row.status,
-        error: row.error,
-        skippedSample: JSON.parse(row.skipped_sample),
-      }));
+    return this.#db.prepare<[number], RunRow>('SELECT * FROM import_run ORDER BY id DESC LIMIT ?').all(limit).map(toImportRun);
+  }
+
+  async feedStatus(): Promise<FeedStatus[]> {
+    const latest = this.#db.prepare<[number], RunRow>(
+      `SELECT * FROM import_run WHERE feed_id = ? AND status = 'succeeded' ORDER BY id DESC LIMIT 1`,
+    );
+    const read = this.#db.transaction(() =>
+      FEED_TYPES.map((feed) => {
+        const row = latest.get(FEED_IDS[feed]);
+        return { feed, lastImport: row ? toImportRun(row) : null };
+      }),
+    );
+    return read();
   }
 
   async beginImport(feed: FeedType): Promise<ImportTransaction> {
