@@ -24,7 +24,7 @@ export interface FeedRecord {
   address: CanonicalIp;
   /** The record as it was in the feed, with its `ip`/`network` rewritten canonically. */
   context: SpurRecord;
-  /** `JSON.stringify(context)`: what the store keeps and the hash covers. */
+  /** The record's JSON as stored (the feed's own text unless the address was rewritten); the hash covers it. */
   json: string;
   /** Change detector for the diff: equal hashes mean nothing to write. */
   hash: Buffer;
@@ -67,7 +67,8 @@ export function parseFeedLine(text: string, line: number): ParsedLine {
     throw err;
   }
   const context = withCanonicalAddress(record, address);
-  const json = JSON.stringify(context);
+  // The line itself is the stored JSON when it needed no rewriting: no second serialisation.
+  const json = context === record ? text.trim() : JSON.stringify(context);
   // md5 is a change detector here, not a security boundary: fast and 16 bytes.
   const hash = digest('md5', json, 'buffer');
   return { ok: true, record: { line, address, context, json, hash, labels: recordLabels(record) } };

@@ -46,6 +46,7 @@ export async function importFeed(store: Store, source: string | Readable, option
   const totalBytes = typeof source === 'string' ? (await stat(source)).size : undefined;
 
   const tx = await store.beginImport(options.feed);
+  const storedBefore = await tx.countStored();
   const counts: ImportProgress & { deleted: number; valid: number; records: number } = {
     bytesRead: 0,
     linesRead: 0,
@@ -55,7 +56,7 @@ export async function importFeed(store: Store, source: string | Readable, option
     deleted: 0,
     valid: 0,
     // A failed run leaves the count as it was.
-    records: await tx.countStored(),
+    records: storedBefore,
   };
   const skippedSample: SkippedLine[] = [];
   const skip = (skipped: SkippedLine): void => {
@@ -92,7 +93,9 @@ export async function importFeed(store: Store, source: string | Readable, option
     }
     const fresh = duplicateLines.size ? batch.filter((r) => !duplicateLines.has(r.line)) : batch;
     counts.valid += fresh.length;
-    const changes = classifyBatch(fresh, await tx.storedHashes(fresh));
+    // A feed that held nothing when the import began has nothing to compare with.
+    const stored = storedBefore === 0 ? new Map<string, Buffer>() : await tx.storedHashes(fresh);
+    const changes = classifyBatch(fresh, stored);
     if (changes.inserts.length) await tx.insert(changes.inserts, startedAt);
     if (changes.updates.length) await tx.update(changes.updates, startedAt);
     counts.inserted += changes.inserts.length;
