@@ -1,0 +1,45 @@
+import type { Connection } from 'mariadb';
+import type { Label } from '../../feed/record.ts';
+
+const keyOf = (kind: string, value: string): string => `${kind}\u0000${value}`;
+
+/**
+ * The ids of the labels one import writes. A feed holds a few hundred distinct labels, so
+ * after the first batches every id comes from memory; new ones cost two statements a batch.
+ */
+export class LabelIds {
+  readonly #conn: Connection;
+  readonly #ids = new Map<string, number>();
+
+  constructor(conn: Connection) {
+    this.#conn = conn;
+  }
+
+  /** Makes sure every label of the records has an id, creating the missing ones. */
+  async resolve(labelLists: Iterable<readonly Label[]>): Promise<void> {
+    const missing = new Map<string, Label>();
+    for (const labels of labelLists) {
+      for (const label of labels) {
+        const key = keyOf(...label);
+        if (!this.#ids.has(key)) missing.set(key, label);
+      }
+    }
+    if (missing.size === 0) return;
+    const pairs = [...missing.values()];
+    const placeholders = pairs.map(() => '(?, ?)').join(', ');
+    const values = pairs.flat();
+    await this.#conn.query(`INSERT IGNORE INTO label (kind, value) VALUES ${placeholders}`, values);
+    const rows = await this.#conn.query<{ id: number; kind: string; value: string }[]>(
+      `SELECT id, kind, value FROM label WHERE (kind, value) IN (${placeholders})`,
+      values,
+    );
+    for (const row of rows) this.#ids.set(keyOf(row.kind, row.value), row.id);
+  }
+
+  /** The id of a label passed to `resolve` before. */
+  id([kind, value]: Label): number {
+    const id = this.#ids.get(keyOf(kind, value));
+    if (id === undefined) throw new Error(`label ${kind}:${value} was not resolved`);
+    return id;
+  }
+}

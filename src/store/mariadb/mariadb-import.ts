@@ -1,0 +1,242 @@
+import type { Connection, UpsertResult } from 'mariadb';
+import type { FeedRecord } from '../../feed/record.ts';
+import { RECORD_COLUMN_NAMES, recordColumnValues } from '../columns.ts';
+import {
+  FEED_IDS,
+  ImportLockedError,
+  recordKey,
+  type Duplicate,
+  type ImportRunSummary,
+  type ImportTransaction,
+} from '../types.ts';
+import { connect, getLock, lockName, type ConnectionOptions } from './connection.ts';
+import { LabelIds } from './label-ids.ts';
+
+const unixSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+const KEY_COLUMNS = 'ip INET6 NOT NULL, prefix_len TINYINT UNSIGNED NOT NULL';
+// A record's columns, in the order of MariadbImport#dataValues; last_updated travels as unix seconds.
+const DATA_COLUMNS = [...RECORD_COLUMN_NAMES, 'context', 'record_hash', 'last_updated'];
+const placeholder = (column: string): string => (column === 'last_updated' ? 'FROM_UNIXTIME(?)' : '?');
+const KEY_MATCH = 'ip = ? AND prefix_len = ? AND feed_id = ?';
+
+/** The batch's addresses for `ip IN (…)`, a range of the index per address; rows are then matched by recordKey. */
+function addressList(records: FeedRecord[]): { sql: string; values: Buffer[] } {
+  return { sql: records.map(() => '?').join(', '), values: records.map((r) => r.address.bytes) };
+}
+
+interface KeyRow {
+  ip: Buffer;
+  prefix_len: number;
+}
+const rowKey = (row: KeyRow): string => `${row.ip.toString('hex')}/${row.prefix_len}`;
+
+/**
+ * An import on MariaDB: one transaction on a dedicated connection that also holds the
+ * database's import lock. InnoDB gives readers the data as of before the import until the
+ * commit; if the process dies, the server rolls the transaction back and frees the lock
+ * when the connection drops. Writes go through the connector's batch(), which sends a
+ * whole batch as one bulk command (measured faster here than LOAD DATA LOCAL from memory).
+ */
+export class MariadbImport implements ImportTransaction {
+  readonly #conn: Connection;
+  readonly #feedId: number;
+  readonly #labels: LabelIds;
+  // Writes sent without waiting, so that the server applies one batch while the importer
+  // parses the next. The connection runs statements in order; every call that is not a
+  // write first waits for them, so a failed write fails the import before it can commit.
+  #pending: Promise<unknown> = Promise.resolve();
+  // The feed's row count, counted once and then kept up to date by the writes: counting
+  // again after them costs seconds, as InnoDB checks each changed row's visibility.
+  #stored: number | undefined;
+
+  static async begin(options: ConnectionOptions, feedId: number): Promise<MariadbImport> {
+    const conn = await connect(options);
+    try {
+      if (!(await getLock(conn, lockName('import', options.database), 0))) throw new ImportLockedError();
+      await conn.query(`CREATE TEMPORARY TABLE import_seen (${KEY_COLUMNS}, line INT UNSIGNED NOT NULL,
+                        PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`);
+      await conn.query(`CREATE TEMPORARY TABLE import_gone (${KEY_COLUMNS}, PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`);
+      await conn.beginTransaction();
+      return new MariadbImport(conn, feedId);
+    } catch (err) {
+      conn.destroy();
+      throw err;
+    }
+  }
+
+  private constructor(conn: Connection, feedId: number) {
+    this.#conn = conn;
+    this.#feedId = feedId;
+    this.#labels = new LabelIds(conn);
+  }
+
+  async markSeen(records: FeedRecord[]): Promise<Duplicate[]> {
+    if (records.length === 0) return [];
+    // The first line of every key: this batch's own first lines, unless an earlier batch
+    // stored one; a record is a duplicate when its key's first line is not its own.
+    const firstLines = new Map<string, number>();
+    const firsts: FeedRecord[] = [];
+    for (const record of records) {
+      const key = recordKey(record.address);
+      if (firstLines.has(key)) continue;
+      firstLines.set(key, record.line);
+      firsts.push(record);
+    }
+    await this.#settle();
+    const inserted = await this.#conn.batch<UpsertResult>(
+      'INSERT IGNORE INTO import_seen (ip, prefix_len, line) VALUES (?, ?, ?)',
+      firsts.map((r) => [r.address.bytes, r.address.prefixLen, r.line]),
+    );
+    // Only when some key was already there (rare) is it worth asking which and where.
+    if (inserted.affectedRows < firsts.length) {
+      const addresses = addressList(firsts);
+      const earlier = await this.#conn.query<(KeyRow & { line: number })[]>(
+        `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len, line FROM import_seen WHERE ip IN (${addresses.sql})`,
+        addresses.values,
+      );
+      for (const row of earlier) if (firstLines.has(rowKey(row))) firstLines.set(rowKey(row), row.line);
+    }
+    return records.flatMap((record) => {
+      const firstLine = firstLines.get(recordKey(record.address))!;
+      return firstLine === record.line ? [] : [{ record, firstLine }];
+    });
+  }
+
+  async storedHashes(records: FeedRecord[]): Promise<Map<string, Buffer>> {
+    if (records.length === 0) return new Map();
+    await this.#settle();
+    const addresses = addressList(records);
+    const rows = await this.#conn.query<(KeyRow & { record_hash: Buffer })[]>(
+      `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len, record_hash FROM ip_data
+        WHERE feed_id = ? AND ip IN (${addresses.sql})`,
+      [this.#feedId, ...addresses.values],
+    );
+    const wanted = new Set(records.map((r) => recordKey(r.address)));
+    return new Map(rows.filter((row) => wanted.has(rowKey(row))).map((row) => [rowKey(row), row.record_hash]));
+  }
+
+  async insert(records: FeedRecord[], now: Date): Promise<void> {
+    if (records.length === 0) return;
+    if (this.#stored !== undefined) this.#stored += records.length;
+    this.#send(
+      this.#conn.batch(
+        `INSERT INTO ip_data (ip, prefix_len, feed_id, ${DATA_COLUMNS.join(', ')}) VALUES (?, ?, ?, ${DATA_COLUMNS.map(placeholder).join(', ')})`,
+        records.map((r) => [r.address.bytes, r.address.prefixLen, this.#feedId, ...this.#dataValues(r, now)]),
+      ),
+    );
+    await this.#addLabels(records);
+  }
+
+  async update(records: FeedRecord[], now: Date): Promise<void> {
+    if (records.length === 0) return;
+    const keys = records.map((r) => [r.address.bytes, r.address.prefixLen, this.#feedId]);
+    this.#send(
+      this.#conn.batch(
+        `UPDATE ip_data SET ${DATA_COLUMNS.map((c) => `${c} = ${placeholder(c)}`).join(', ')} WHERE ${KEY_MATCH}`,
+        records.map((r, i) => [...this.#dataValues(r, now), ...keys[i]!]),
+      ),
+    );
+    this.#send(this.#conn.batch(`DELETE FROM ip_label WHERE ${KEY_MATCH}`, keys));
+    await this.#addLabels(records);
+  }
+
+  async deleteUnseen(): Promise<number> {
+    await this.#settle();
+    await this.#conn.execute(
+      `INSERT INTO import_gone (ip, prefix_len)
+       SELECT d.ip, d.prefix_len FROM ip_data d
+        WHERE d.feed_id = ?
+          AND NOT EXISTS (SELECT 1 FROM import_seen s WHERE s.ip = d.ip AND s.prefix_len = d.prefix_len)`,
+      [this.#feedId],
+    );
+    await this.#conn.execute(
+      `DELETE l FROM import_gone g JOIN ip_label l ON l.ip = g.ip AND l.prefix_len = g.prefix_len AND l.feed_id = ?`,
+      [this.#feedId],
+    );
+    const result = await this.#conn.execute<{ affectedRows: number }>(
+      `DELETE d FROM import_gone g JOIN ip_data d ON d.ip = g.ip AND d.prefix_len = g.prefix_len AND d.feed_id = ?`,
+      [this.#feedId],
+    );
+    if (this.#stored !== undefined) this.#stored -= result.affectedRows;
+    return result.affectedRows;
+  }
+
+  async countStored(): Promise<number> {
+    if (this.#stored === undefined) {
+      await this.#settle();
+      const [row] = await this.#conn.execute<{ n: number }[]>('SELECT COUNT(*) AS n FROM ip_data WHERE feed_id = ?', [this.#feedId]);
+      this.#stored = row!.n;
+    }
+    return this.#stored;
+  }
+
+  async commit(run: ImportRunSummary): Promise<void> {
+    try {
+      await this.#settle();
+      await this.#recordRun(run);
+      await this.#conn.commit();
+    } finally {
+      await this.#close();
+    }
+  }
+
+  async rollback(run: ImportRunSummary): Promise<void> {
+    try {
+      await this.#pending.catch(() => undefined); // the import failed already; its reason is the run's error
+      await this.#conn.rollback();
+      await this.#recordRun(run);
+    } finally {
+      await this.#close();
+    }
+  }
+
+  #dataValues(record: FeedRecord, now: Date): unknown[] {
+    return [...recordColumnValues(record), record.json, record.hash, unixSeconds(now)];
+  }
+
+  async #addLabels(records: FeedRecord[]): Promise<void> {
+    await this.#labels.resolve(records.map((r) => r.labels));
+    const rows = records.flatMap((r) => r.labels.map((label) => [this.#labels.id(label), r.address.bytes, r.address.prefixLen, this.#feedId]));
+    if (rows.length) this.#send(this.#conn.batch('INSERT INTO ip_label (label_id, ip, prefix_len, feed_id) VALUES (?, ?, ?, ?)', rows));
+  }
+
+  #send(write: Promise<unknown>): void {
+    const pending = Promise.all([this.#pending, write]);
+    pending.catch(() => undefined); // observed by #settle, not unhandled
+    this.#pending = pending;
+  }
+
+  async #settle(): Promise<void> {
+    await this.#pending;
+  }
+
+  async #recordRun(run: ImportRunSummary): Promise<void> {
+    await this.#conn.execute(
+      `INSERT INTO import_run (feed_id, feed_date, file, started_at, finished_at, lines_read, lines_skipped,
+                               inserted, updated, deleted, records, status, error, skipped_sample)
+       VALUES (?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        FEED_IDS[run.feed],
+        run.feedDate,
+        run.file,
+        unixSeconds(run.startedAt),
+        unixSeconds(run.finishedAt),
+        run.linesRead,
+        run.skipped,
+        run.inserted,
+        run.updated,
+        run.deleted,
+        run.records,
+        run.status,
+        run.error,
+        JSON.stringify(run.skippedSample),
+      ],
+    );
+  }
+
+  /** Ending the session frees the import lock and drops the temporary tables. */
+  async #close(): Promise<void> {
+    await this.#conn.end().catch(() => this.#conn.destroy());
+  }
+}

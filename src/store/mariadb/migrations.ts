@@ -1,0 +1,140 @@
+import type { Connection } from 'mariadb';
+import { FEED_IDS } from '../types.ts';
+import { getLock, lockName } from './connection.ts';
+
+/*
+ * Versioned schema, the same tables as the SQLite store's. MariaDB DDL commits on its own,
+ * so a migration cannot be atomic: every statement is idempotent (IF NOT EXISTS, INSERT
+ * IGNORE, OR REPLACE) and a migration interrupted half-way completes on the next run.
+ * A user lock makes two processes starting together apply it one after the other.
+ * Append new versions; never edit a released one.
+ *
+ * Addresses are INET6 (16 bytes, IPv4 mapped as ::ffff:a.b.c.d), so one index orders both
+ * families and `SELECT ip FROM ip_data` shows addresses. Clustered primary keys make an
+ * address range (and, in ip_label, a label's records in address order) one range scan.
+ * Column lengths match the limits of feed/schema.ts, so a valid record always fits.
+ */
+type Statement = string | readonly [sql: string, values: unknown[]];
+
+const TABLE = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci';
+// Labels compare byte for byte (and without PAD SPACE), as SQLite compares text.
+const LABEL_TEXT = 'CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin';
+// An explicit default keeps servers with explicit_defaults_for_timestamp=OFF from adding ON UPDATE.
+const TIME = 'TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP';
+
+const feeds = Object.entries(FEED_IDS);
+
+export const MARIADB_MIGRATIONS: readonly (readonly Statement[])[] = [
+  [
+    `CREATE TABLE IF NOT EXISTS feed (
+      id   TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+      name VARCHAR(64)      NOT NULL UNIQUE
+    ) ${TABLE}`,
+    [`INSERT IGNORE INTO feed (id, name) VALUES ${feeds.map(() => '(?, ?)').join(', ')}`, feeds.flatMap(([name, id]) => [id, name])],
+
+    `CREATE TABLE IF NOT EXISTS ip_data (
+      ip               INET6            NOT NULL COMMENT 'first address, IPv4 as ::ffff:a.b.c.d',
+      prefix_len       TINYINT UNSIGNED NOT NULL COMMENT '128 for one address, else the network length in 128-bit space',
+      feed_id          TINYINT UNSIGNED NOT NULL,
+      ip_text          VARCHAR(64)      NOT NULL COMMENT 'canonical text: 203.0.113.7, 2001:db8::1, 2001:db8::/64',
+      organization     VARCHAR(512),
+      as_number        INT UNSIGNED,
+      as_organization  VARCHAR(512),
+      infrastructure   VARCHAR(128),
+      location_country VARCHAR(128),
+      location_state   VARCHAR(512),
+      location_city    VARCHAR(512),
+      client_count     INT UNSIGNED,
+      client_countries INT UNSIGNED,
+      context          JSON             NOT NULL COMMENT 'the Spur IP Context object',
+      record_hash      BINARY(16)       NOT NULL COMMENT 'md5 of context: what the diff compares',
+      last_updated     ${TIME} COMMENT 'last import that changed it',
+      network_ip       INET6 AS (IF(prefix_len < 128, ip, NULL)) PERSISTENT COMMENT 'ip of networks only, to find the nearest one',
+      PRIMARY KEY (ip, prefix_len, feed_id),
+      KEY ip_data_network (network_ip),
+      -- Covers the import's hash lookups and its scan for unseen keys, a fraction of the table's size.
+      KEY ip_data_feed_hash (feed_id, ip, prefix_len, record_hash),
+      CONSTRAINT ip_data_feed FOREIGN KEY (feed_id) REFERENCES feed (id)
+    ) ${TABLE}`,
+
+    `CREATE TABLE IF NOT EXISTS label (
+      id    INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+      kind  VARCHAR(32)  ${LABEL_TEXT} NOT NULL COMMENT 'risk, operator, proxy, behavior, client_type, ...',
+      value VARCHAR(128) ${LABEL_TEXT} NOT NULL,
+      UNIQUE KEY label_kind_value (kind, value)
+    ) ${TABLE}`,
+
+    `CREATE TABLE IF NOT EXISTS ip_label (
+      label_id   INT UNSIGNED     NOT NULL,
+      ip         INET6            NOT NULL,
+      prefix_len TINYINT UNSIGNED NOT NULL,
+      feed_id    TINYINT UNSIGNED NOT NULL,
+      PRIMARY KEY (label_id, ip, prefix_len, feed_id),
+      KEY ip_label_record (ip, prefix_len, feed_id),
+      CONSTRAINT ip_label_label FOREIGN KEY (label_id) REFERENCES label (id)
+    ) ${TABLE}`,
+
+    `CREATE TABLE IF NOT EXISTS import_run (
+      id             INT UNSIGNED     NOT NULL AUTO_INCREMENT PRIMARY KEY,
+      feed_id        TINYINT UNSIGNED NOT NULL,
+      feed_date      DATE,
+      file           TEXT,
+      started_at     ${TIME},
+      finished_at    ${TIME},
+      lines_read     INT UNSIGNED     NOT NULL,
+      lines_skipped  INT UNSIGNED     NOT NULL,
+      inserted       INT UNSIGNED     NOT NULL,
+      updated        INT UNSIGNED     NOT NULL,
+      deleted        INT UNSIGNED     NOT NULL,
+      records        INT UNSIGNED     NOT NULL COMMENT 'records of the feed stored after the run',
+      status         ENUM('succeeded', 'failed') NOT NULL,
+      error          MEDIUMTEXT,
+      skipped_sample JSON             NOT NULL COMMENT 'array of {line, reason}',
+      KEY import_run_feed_status (feed_id, status, id),
+      CONSTRAINT import_run_feed FOREIGN KEY (feed_id) REFERENCES feed (id)
+    ) ${TABLE}`,
+
+    // One readable row per stored record, for people querying the database by hand.
+    `CREATE OR REPLACE SQL SECURITY INVOKER VIEW ip_reputation AS
+     SELECT d.ip_text AS ip,
+            f.name AS feed,
+            d.organization, d.as_number, d.as_organization, d.infrastructure,
+            d.location_country, d.location_city, d.client_count,
+            (SELECT GROUP_CONCAT(CONCAT(l.kind, ':', l.value) SEPARATOR ' ')
+               FROM ip_label il JOIN label l ON l.id = il.label_id
+              WHERE il.ip = d.ip AND il.prefix_len = d.prefix_len AND il.feed_id = d.feed_id
+                AND l.kind NOT IN ('infrastructure', 'country')) AS labels,
+            d.last_updated
+       FROM ip_data d JOIN feed f ON f.id = d.feed_id`,
+  ],
+];
+
+// Long enough for another process to finish applying a migration; short enough to report a stuck one.
+const MIGRATE_LOCK_WAIT_SECONDS = 60;
+
+/** Applies the migrations this database lacks. `conn` must be a dedicated connection. */
+export async function migrate(conn: Connection, database: string): Promise<void> {
+  const lock = lockName('migrate', database);
+  if (!(await getLock(conn, lock, MIGRATE_LOCK_WAIT_SECONDS))) {
+    throw new Error(`another process has been migrating database ${database} for ${MIGRATE_LOCK_WAIT_SECONDS}s; giving up`);
+  }
+  try {
+    await conn.query(`CREATE TABLE IF NOT EXISTS schema_migration (
+      version    INT UNSIGNED NOT NULL PRIMARY KEY,
+      applied_at ${TIME}
+    ) ${TABLE}`);
+    const rows = await conn.query<{ version: number }[]>('SELECT version FROM schema_migration');
+    const applied = new Set(rows.map((row) => row.version));
+    for (const [index, statements] of MARIADB_MIGRATIONS.entries()) {
+      const version = index + 1;
+      if (applied.has(version)) continue;
+      for (const statement of statements) {
+        if (typeof statement === 'string') await conn.query(statement);
+        else await conn.query(statement[0], statement[1]);
+      }
+      await conn.query('INSERT INTO schema_migration (version) VALUES (?)', [version]);
+    }
+  } finally {
+    await conn.query('SELECT RELEASE_LOCK(?)', [lock]);
+  }
+}
