@@ -103,10 +103,13 @@ export class SqliteStore implements Store {
     );
     // The stored networks starting at the nearest network start at or below the address;
     // networks in Spur feeds do not nest, so that is the only candidate to contain it.
+    // INDEXED BY: left to itself the planner walks ip_data_key back through every
+    // single address below, which made IPv4 lookups grow with the table.
     this.#networks = this.#db.prepare(
       `SELECT ${RECORD_COLUMNS} FROM ip_data d
         WHERE d.prefix_len < ${FULL_PREFIX}
-          AND d.ip = (SELECT n.ip FROM ip_data n WHERE n.prefix_len < ${FULL_PREFIX} AND n.ip <= ?
+          AND d.ip = (SELECT n.ip FROM ip_data n INDEXED BY ip_data_network
+                       WHERE n.prefix_len < ${FULL_PREFIX} AND n.ip <= ?
                        ORDER BY n.ip DESC LIMIT 1)
         ORDER BY d.prefix_len DESC, d.feed_id`,
     );
