@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
+import { loadApiConfig } from '../../api/config.ts';
+import { listenApi } from '../../api/listen.ts';
 import { runGenerate } from '../../generator/index.ts';
 import { importFeed } from '../../import/importer.ts';
 import { withStore } from '../run.ts';
@@ -8,7 +10,7 @@ const DEMO_FEED = 'data/demo-feed.json.gz';
 const DEMO_RECORDS = 20_000;
 
 export const startCommand = new Command('start')
-  .description('the quick start: import a feed (a generated demo feed when none is given) into the store')
+  .description('the quick start: import a feed (a generated demo feed when none is given), then serve the API until Ctrl-C')
   .option('--feed <file>', 'feed file to import instead of the demo feed')
   .action(async (opts: { feed?: string }) => {
     await withStore(async ({ store, logger }) => {
@@ -19,5 +21,15 @@ export const startCommand = new Command('start')
       }
       const run = await importFeed(store, feed, { feed: 'anonymous', logger, progress: true });
       logger.info({ inserted: run.inserted, updated: run.updated, deleted: run.deleted, skipped: run.skipped }, 'imported');
+      const config = loadApiConfig();
+      const { url, stopped } = await listenApi(store, logger, config);
+      const [sample] = (await store.list({ labels: [], limit: 1 })).records;
+      const auth = config.tokens.length > 0 ? ' -H "Authorization: Bearer $TOKEN"' : '';
+      process.stdout.write(
+        `IPoid API on ${url} (Ctrl-C to stop)\n` +
+          `  curl${auth} ${url}/feed/v1/ip/${sample?.key ?? '1.1.1.1'}\n` +
+          `  API description: ${url}/openapi.json\n`,
+      );
+      await stopped;
     });
   });

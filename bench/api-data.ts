@@ -1,0 +1,94 @@
+/*
+ * Data for the API benchmark: the generated feed (cached in bench/out/ under the same name
+ * and seed as the import benchmark's, so either reuses the other's file), a database holding
+ * it (imported once, then reused), and a shuffled list of addresses to ask for.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { addressText, FULL_PREFIX } from '../src/feed/ip.ts';
+import { readFeed } from '../src/feed/reader.ts';
+import { runGenerate } from '../src/generator/index.ts';
+import { importFeed } from '../src/import/importer.ts';
+import { createLogger } from '../src/log.ts';
+import { openStore } from '../src/store/open.ts';
+
+export const OUT = join(import.meta.dirname, 'out');
+const MARIADB_URL = process.env.IPOID_BENCH_MARIADB_URL ?? 'mariadb://root@127.0.0.1:3306/ipoid_bench';
+const SEED = 42;
+
+export async function benchFeed(records: number): Promise<string> {
+  mkdirSync(OUT, { recursive: true });
+  const file = join(OUT, `feed-${records}-day1.json.gz`);
+  if (!existsSync(file)) await runGenerate({ count: records, seed: SEED, out: file });
+  return file;
+}
+
+/** A database of its own for this benchmark and size (the import benchmark recreates its own). */
+export function benchDatabaseUrl(store: string, records: number): string {
+  if (store === 'sqlite') return `sqlite:${join(OUT, `api-${records}.db`)}`;
+  const url = new URL(MARIADB_URL);
+  url.pathname = `${url.pathname}_api_${records}`;
+  return url.toString();
+}
+
+/** Imports the feed unless the database already holds exactly it (the MariaDB store creates a missing database). */
+export async function ensureImported(url: string, feed: string, records: number): Promise<'imported' | 'reused'> {
+  const store = await openStore(url);
+  try {
+    const anonymous = (await store.feedStatus()).find((s) => s.feed === 'anonymous')?.lastImport;
+    if (anonymous?.file === feed && anonymous.records === records) return 'reused';
+    await importFeed(store, feed, { feed: 'anonymous', logger: createLogger('warn'), progress: true });
+    return 'imported';
+  } finally {
+    await store.close();
+  }
+}
+
+/** A deterministic generator of 32-bit numbers (mulberry32): the same list each run. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+/**
+ * `count` addresses in a shuffled order, a `hitRatio` share of them stored (spread over the
+ * whole feed; for a network record, an address inside it) and the rest random IPv4
+ * addresses that are not.
+ */
+export async function sampleAddresses(feed: string, records: number, count: number, hitRatio: number): Promise<string[]> {
+  const hits: string[] = [];
+  const stored = new Set<string>();
+  const every = Math.max(1, Math.floor(records / (count * hitRatio)));
+  let n = 0;
+  for await (const parsed of readFeed(feed)) {
+    if (!parsed.ok) continue;
+    const { address } = parsed.record;
+    stored.add(address.text);
+    if (n++ % every !== 0) continue;
+    if (address.prefixLen === FULL_PREFIX) {
+      hits.push(address.text);
+    } else {
+      const inside = Buffer.from(address.bytes);
+      inside[15] = 1;
+      hits.push(addressText(inside));
+    }
+  }
+  const next = random(SEED);
+  const misses: string[] = [];
+  while (misses.length < count - Math.min(hits.length, Math.round(count * hitRatio))) {
+    const n32 = next();
+    const ip = `${n32 >>> 24}.${(n32 >>> 16) & 255}.${(n32 >>> 8) & 255}.${n32 & 255}`;
+    if (!stored.has(ip)) misses.push(ip);
+  }
+  const all = [...hits.slice(0, Math.round(count * hitRatio)), ...misses];
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = next() % (i + 1);
+    [all[i], all[j]] = [all[j]!, all[i]!];
+  }
+  return all;
+}

@@ -1,0 +1,84 @@
+/*
+ * API benchmark: `ipoid serve` on a store holding a generated feed, driven by autocannon over
+ * many distinct addresses (80% stored, 20% not): single lookups at 1, 10 and 50 connections,
+ * then the batch route (100 addresses a request) at 10. Prints requests/s, addresses/s,
+ * p50/p99 latency, errors and the server's peak RSS.
+ *
+ *   npm run bench:api -- [--records 1000000] [--stores sqlite,mariadb] [--seconds 10]
+ *
+ * MariaDB is reached at IPOID_BENCH_MARIADB_URL (default mariadb://root@127.0.0.1:3306/ipoid_bench),
+ * in a database of its own: <name>_api_<records>. Feeds and databases are cached in bench/out/
+ * and reused when they already hold the same feed. The driver and the server share the
+ * machine: on few cores, the driver's CPU is part of the figure.
+ */
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { benchDatabaseUrl, benchFeed, ensureImported, sampleAddresses } from './api-data.ts';
+import { drive, startServer, type Load } from './api-load.ts';
+
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '1000000' },
+    stores: { type: 'string', default: 'sqlite,mariadb' },
+    seconds: { type: 'string', default: '10' },
+  },
+});
+const records = Number(values.records);
+const seconds = Number(values.seconds);
+const SAMPLE = 20_000;
+const HIT_RATIO = 0.8;
+const BATCH = 100;
+const WARMUP_SECONDS = 3;
+
+/** Each request takes the next item, round-robin over all connections. */
+function roundRobin<T>(items: T[]): () => T {
+  let i = 0;
+  return () => items[i++ % items.length]!;
+}
+
+const feed = await benchFeed(records);
+const addresses = await sampleAddresses(feed, records, SAMPLE, HIT_RATIO);
+const single = roundRobin(addresses.map((ip) => ({ path: `/feed/v1/ip/${ip}` })));
+const batches = roundRobin(
+  Array.from({ length: SAMPLE / BATCH }, (_, i) => ({
+    path: '/feed/v1/ips',
+    body: JSON.stringify({ ips: addresses.slice(i * BATCH, (i + 1) * BATCH) }),
+  })),
+);
+const phases: { route: string; ipsPerRequest: number; load: Load }[] = [
+  ...[1, 10, 50].map((connections) => ({ route: 'GET /feed/v1/ip/{ip}', ipsPerRequest: 1, load: { connections, seconds, next: single } })),
+  { route: `POST /feed/v1/ips (${BATCH})`, ipsPerRequest: BATCH, load: { connections: 10, seconds, next: batches } },
+];
+
+const header = ['store', 'route', 'connections', 'req/s', 'IPs/s', 'p50', 'p99', 'errors', 'server peak RSS'];
+const rows: string[][] = [];
+for (const storeName of values.stores.split(',')) {
+  const url = benchDatabaseUrl(storeName, records);
+  console.error(`${storeName}: ${await ensureImported(url, feed, records)} ${records.toLocaleString('en')} records`);
+  const server = await startServer(url);
+  try {
+    await drive(server.base, { connections: 10, seconds: WARMUP_SECONDS, next: single });
+    for (const { route, ipsPerRequest, load } of phases) {
+      const m = await drive(server.base, load);
+      const row = [
+        storeName,
+        route,
+        String(load.connections),
+        Math.round(m.requestsPerSecond).toLocaleString('en'),
+        Math.round(m.requestsPerSecond * ipsPerRequest).toLocaleString('en'),
+        `${m.p50Ms} ms`,
+        `${m.p99Ms} ms`,
+        String(m.errors),
+        `${Math.round(server.peakRssMb())} MB`,
+      ];
+      rows.push(row);
+      console.error(row.join(' | '));
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+console.log(`\n${records.toLocaleString('en')} records, ${SAMPLE.toLocaleString('en')} distinct addresses (${HIT_RATIO * 100}% stored), ${seconds} s a row, ${cpus().length} CPUs shared by driver and server`);
+console.log(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
+for (const row of rows) console.log(`| ${row.join(' | ')} |`);

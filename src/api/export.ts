@@ -1,0 +1,45 @@
+import type { StoredRecord } from '../store/types.ts';
+import { listItem } from './ipoid-shape.ts';
+import { ListItem, type ListFormat } from './schemas.ts';
+
+export type StreamFormat = Exclude<ListFormat, 'json'>;
+
+export const CONTENT_TYPES: Record<StreamFormat, string> = {
+  ndjson: 'application/x-ndjson',
+  csv: 'text/csv; charset=utf-8',
+};
+
+// Lines are joined into chunks of about this size: one write per line would cost a syscall each.
+const CHUNK_CHARS = 64 * 1024;
+const CSV_COLUMNS = Object.keys(ListItem.properties);
+const CSV_ARRAY_SEPARATOR = '|';
+
+/** The list as ndjson (one list item per line) or CSV (a header row, then one row per record). */
+export async function* exportLines(records: AsyncIterable<StoredRecord>, format: StreamFormat): AsyncGenerator<string> {
+  const line = format === 'ndjson' ? (item: ListItem) => `${JSON.stringify(item)}\n` : csvLine;
+  let chunk = format === 'csv' ? csvRow(CSV_COLUMNS) : '';
+  for await (const record of records) {
+    chunk += line(listItem(record));
+    if (chunk.length >= CHUNK_CHARS) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk !== '') yield chunk;
+}
+
+function csvLine(item: ListItem): string {
+  const fields = item as unknown as Record<string, unknown>;
+  return csvRow(CSV_COLUMNS.map((column) => csvValue(fields[column])));
+}
+
+/** Arrays as one field, values joined by "|"; absent optional fields as empty fields. */
+function csvValue(value: unknown): string {
+  if (value === undefined) return '';
+  return Array.isArray(value) ? value.join(CSV_ARRAY_SEPARATOR) : String(value);
+}
+
+/** An RFC 4180 row: fields holding a comma, a quote or a line break are quoted, quotes doubled. */
+function csvRow(fields: string[]): string {
+  return `${fields.map((f) => (/[",\r\n]/.test(f) ? `"${f.replaceAll('"', '""')}"` : f)).join(',')}\r\n`;
+}

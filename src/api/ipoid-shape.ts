@@ -1,0 +1,40 @@
+import type { StoredRecord } from '../store/types.ts';
+import type { IpoidRecord, ListItem } from './schemas.ts';
+
+/**
+ * A stored record in IPoid's own shape (contract §1), for the address `ip`. Missing fields
+ * read as the empty value the MediaWiki client expects ("", 0, []); the concentration's
+ * geohash, skew and density appear only when the feed has them.
+ */
+export function ipoidRecord(stored: StoredRecord, ip: string): IpoidRecord {
+  const { context } = stored;
+  const client = context.client;
+  const conc = client?.concentration;
+  // The contract's key order, then the optional fields (the schema serializer's order too).
+  return {
+    ip,
+    org: context.organization ?? context.as?.organization ?? '',
+    client_count: client?.count ?? 0,
+    types: client?.types ?? [],
+    conc_city: conc?.city ?? '',
+    conc_state: conc?.state ?? '',
+    conc_country: conc?.country ?? '',
+    countries: client?.countries ?? 0,
+    location_country: context.location?.country ?? '',
+    risks: context.risks ?? [],
+    last_updated: stored.lastUpdated,
+    proxies: client?.proxies ?? [],
+    behaviors: client?.behaviors ?? [],
+    tunnels: (context.tunnels ?? []).flatMap((t) => (t.operator === undefined ? [] : [t.operator])),
+    ...(conc?.geohash === undefined ? {} : { conc_geohash: conc.geohash }),
+    ...(conc?.skew === undefined ? {} : { conc_skew: conc.skew }),
+    ...(conc?.density === undefined ? {} : { conc_density: conc.density }),
+    ...(stored.key === ip ? {} : { network: stored.key }),
+  };
+}
+
+/** A stored record as the list route answers it: keyed by what is stored, with its feed. */
+export function listItem(stored: StoredRecord): ListItem {
+  const { ip, ...fields } = ipoidRecord(stored, stored.key);
+  return { ip, feed: stored.feed, ...fields };
+}

@@ -1,0 +1,81 @@
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ImportRun, Store } from '../store/types.ts';
+import { cached } from './cache.ts';
+
+// Scrapes read the feeds' status at most this often, whatever the number of scrapers.
+const FEED_STATUS_TTL_MS = 5000;
+// Lookups answer in well under a millisecond; pages and streams take far longer.
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * Prometheus metrics on their own registry (several servers may share a process): requests
+ * and latency per route pattern (never the raw URL, which would be a label per IP), the
+ * feeds' last imports and record counts, and the default process metrics. Served at /metrics.
+ */
+export function registerMetrics(app: FastifyInstance, store: Store): void {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by route pattern and status',
+    labelNames: ['method', 'route', 'status'],
+    registers,
+  });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from receiving a request to finishing its answer, by route pattern',
+    labelNames: ['method', 'route'],
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    requests.inc({ method: request.method, route, status: reply.statusCode });
+    duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    done();
+  });
+
+  const feedStatus = cached(() => store.feedStatus(), FEED_STATUS_TTL_MS);
+  const feedGauge = (name: string, help: string, labelNames: string[], set: (gauge: Gauge, feed: string, run: ImportRun) => void) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers,
+      async collect() {
+        this.reset();
+        const statuses = await feedStatus().catch((err: unknown) => {
+          app.log.warn({ err }, 'metrics: could not read the feeds\' status');
+          return [];
+        });
+        for (const { feed, lastImport } of statuses) if (lastImport) set(this, feed, lastImport);
+      },
+    });
+  feedGauge('ipoid_feed_last_import_timestamp_seconds', 'When the last successful import of the feed finished', ['feed'], (g, feed, run) =>
+    g.set({ feed }, run.finishedAt.getTime() / 1000),
+  );
+  feedGauge('ipoid_feed_records', 'Records stored for the feed', ['feed'], (g, feed, run) => g.set({ feed }, run.records));
+  feedGauge('ipoid_feed_last_import_changes', 'Records the last successful import inserted, updated and deleted', ['feed', 'change'], (g, feed, run) => {
+    g.set({ feed, change: 'inserted' }, run.inserted);
+    g.set({ feed, change: 'updated' }, run.updated);
+    g.set({ feed, change: 'deleted' }, run.deleted);
+  });
+
+  // In a plugin, so that the route is declared once @fastify/swagger listens for routes.
+  app.register(async (scope) => {
+    scope.get(
+      '/metrics',
+      {
+        config: { open: true },
+        schema: { summary: 'Prometheus metrics', tags: ['health'], produces: ['text/plain'], response: { 200: { type: 'string' } } },
+      },
+      async (_request, reply) => {
+        reply.type(registry.contentType);
+        return registry.metrics();
+      },
+    );
+  });
+}

@@ -1,0 +1,83 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { InvalidIpError, parseIp, type CanonicalIp } from '../../feed/ip.ts';
+import type { Store } from '../../store/types.ts';
+import { HttpError, quoted } from '../errors.ts';
+import { ipoidRecord } from '../ipoid-shape.ts';
+import { BatchAnswer, BatchBody, BATCH_MAX, errorResponses, IpAnswer, IpParams, type IpoidRecord } from '../schemas.ts';
+import { rejectPathsUnder } from './ip-path.ts';
+import { lookupFirst, notInData } from './lookup.ts';
+
+const INVALID_LISTED = 5;
+
+/** IPoid's own routes (contract §1): one address, and many in one request. */
+export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
+  app.get(
+    '/feed/v1/ip/:ip',
+    {
+      schema: {
+        summary: "An address's record in IPoid's shape",
+        description:
+          'Any valid spelling of the address is accepted; the one key of the answer is its canonical spelling. An IPv6 ' +
+          'address inside a stored network answers that network\'s data, with "network" set. When several feeds hold ' +
+          'the address (or the address and a network containing it), the first is answered: the address\'s own ' +
+          'record before a network\'s, then in feed order. 404 when unknown, 400 when not an address.',
+        tags: ['ipoid'],
+        params: IpParams,
+        response: { 200: IpAnswer, ...errorResponses(400, 401, 404, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { address, record } = await lookupFirst(store, request.params.ip);
+      if (!record) return reply.code(404).send(notInData(address));
+      return { [address.text]: ipoidRecord(record, address.text) };
+    },
+  );
+  rejectPathsUnder(app, '/feed/v1/ip/');
+
+  app.post(
+    '/feed/v1/ips',
+    {
+      schema: {
+        summary: `Up to ${BATCH_MAX} addresses in one request`,
+        description:
+          'Answers one key per distinct address (its canonical spelling; several spellings of one address make one key): ' +
+          'its record as /feed/v1/ip/{ip} answers it, or null when unknown. If any entry is not an address, the whole ' +
+          'request is refused with 400 and the entries listed in "invalid".',
+        tags: ['ipoid'],
+        body: BatchBody,
+        response: { 200: BatchAnswer, ...errorResponses(400, 401, 503) },
+      },
+    },
+    async (request) => {
+      const addresses = parseAll(request.body.ips);
+      const found = await Promise.all(addresses.map((address) => store.lookup(address)));
+      const answer: Record<string, IpoidRecord | null> = {};
+      addresses.forEach((address, i) => {
+        const first = found[i]![0];
+        answer[address.text] = first ? ipoidRecord(first, address.text) : null;
+      });
+      return answer;
+    },
+  );
+};
+
+/** The distinct addresses of a batch; an HttpError listing every entry that is not one. */
+function parseAll(texts: string[]): CanonicalIp[] {
+  const addresses = new Map<string, CanonicalIp>();
+  const invalid: string[] = [];
+  for (const text of texts) {
+    try {
+      const address = parseIp(text);
+      addresses.set(address.text, address);
+    } catch (err) {
+      if (!(err instanceof InvalidIpError)) throw err;
+      invalid.push(text);
+    }
+  }
+  if (invalid.length > 0) {
+    const listed = invalid.slice(0, INVALID_LISTED).map((t) => quoted(t)).join(', ');
+    const more = invalid.length > INVALID_LISTED ? ` and ${invalid.length - INVALID_LISTED} more` : '';
+    throw new HttpError(400, `not IP addresses: ${listed}${more}`, invalid);
+  }
+  return [...addresses.values()];
+}

@@ -1,0 +1,95 @@
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { InvalidIpError, parseIpOrNetwork, type CanonicalIp } from '../../feed/ip.ts';
+import { LABEL_KINDS } from '../../feed/record.ts';
+import { listAll } from '../../store/list-all.ts';
+import type { LabelFilter, Store } from '../../store/types.ts';
+import { HttpError } from '../errors.ts';
+import { CONTENT_TYPES, exportLines } from '../export.ts';
+import { listItem } from '../ipoid-shape.ts';
+import { errorResponses, ListPage, ListQuery, PAGE_DEFAULT, PAGE_MAX, PARAM_OF_KIND, type ListFormat } from '../schemas.ts';
+
+/** Stored records by label and prefix: keyset pages of JSON, or the whole result streamed. */
+export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
+  app.get(
+    '/feed/v1/ips',
+    {
+      schema: {
+        summary: 'Stored records matching every given label and inside a prefix',
+        description:
+          'Records in address order (then feed). JSON answers come in pages of `limit` (default ' +
+          `${PAGE_DEFAULT}, at most ${PAGE_MAX}); pass "next" back as \`cursor\` for the following page (also given as a ` +
+          'Link rel="next" header). Each record is visited exactly once, even while an import runs. ' +
+          '`format=ndjson` or `format=csv` (or Accept: application/x-ndjson or text/csv) streams the whole result ' +
+          'instead, without limit or cursor. CSV joins array values with "|". Unknown parameters are refused.',
+        tags: ['ipoid'],
+        querystring: ListQuery,
+        response: {
+          200: {
+            description: 'A page, or the streamed result',
+            content: {
+              'application/json': { schema: ListPage },
+              'application/x-ndjson': { schema: Type.Unsafe<Readable>({ type: 'string', description: 'one list item per line' }) },
+              'text/csv': { schema: Type.Unsafe<Readable>({ type: 'string', description: 'a header row, then one row per record' }) },
+            },
+          },
+          ...errorResponses(400, 401, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const query = request.query as ListQuery;
+      const filter = { labels: labelFilters(query), within: prefix(query.prefix) };
+      const format = query.format ?? formatAccepted(request.headers.accept);
+      if (format !== 'json') {
+        if (query.limit !== undefined || query.cursor !== undefined) {
+          throw new HttpError(400, `limit and cursor page JSON answers; format ${format} streams the whole result`);
+        }
+        const lines = await started(exportLines(listAll(store, filter), format));
+        return reply.type(CONTENT_TYPES[format]).send(Readable.from(lines));
+      }
+      const page = await store.list({ ...filter, limit: query.limit ?? PAGE_DEFAULT, after: query.cursor });
+      if (page.next) reply.header('link', `<${withCursor(request.url, page.next)}>; rel="next"`);
+      return { ips: page.records.map(listItem), next: page.next ?? null };
+    },
+  );
+};
+
+function labelFilters(query: ListQuery): LabelFilter[] {
+  return LABEL_KINDS.flatMap((kind) => (query[PARAM_OF_KIND[kind]] ?? []).map((value) => ({ kind, value })));
+}
+
+function prefix(text: string | undefined): CanonicalIp | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseIpOrNetwork(text);
+  } catch (err) {
+    throw err instanceof InvalidIpError ? new HttpError(400, `invalid prefix: ${err.message}`) : err;
+  }
+}
+
+function formatAccepted(accept: string | undefined): ListFormat {
+  if (accept?.includes('application/x-ndjson')) return 'ndjson';
+  if (accept?.includes('text/csv')) return 'csv';
+  return 'json';
+}
+
+function withCursor(url: string, cursor: string): string {
+  const next = new URL(url, 'http://ipoid.invalid');
+  next.searchParams.set('cursor', cursor);
+  return `${next.pathname}${next.search}`;
+}
+
+/**
+ * Reads the first chunk before answering, so that a store failing at once answers 503
+ * rather than a 200 cut short.
+ */
+async function started<T>(iterator: AsyncGenerator<T>): Promise<AsyncGenerator<T>> {
+  const first = await iterator.next();
+  return (async function* () {
+    if (first.done) return;
+    yield first.value;
+    yield* iterator;
+  })();
+}

@@ -1,0 +1,211 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { LABEL_KINDS, type LabelKind } from '../feed/record.ts';
+import { LABEL_MAX_LENGTH, SpurRecordSchema } from '../feed/schema.ts';
+import { FEED_TYPES } from '../store/types.ts';
+
+/*
+ * The schemas that validate requests, shape responses (fastify serializes with them) and
+ * make /openapi.json: one definition each, so the documentation cannot drift from the code.
+ * Shared ones carry an $id and are registered once (`SHARED_SCHEMAS`); routes use `ref`.
+ */
+
+/** Longer than any spelling of an address, short enough to bound work on garbage. */
+const IP_TEXT_MAX = 100;
+export const BATCH_MAX = 1000;
+export const PAGE_DEFAULT = 100;
+export const PAGE_MAX = 1000;
+
+const IpText = Type.String({ maxLength: IP_TEXT_MAX, description: 'IPv4 or IPv6 address, any valid spelling' });
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.String({ description: 'HTTP status title', examples: ['Bad Request'] }),
+    message: Type.String({ description: 'what was wrong' }),
+    statusCode: Type.Integer(),
+    invalid: Type.Optional(Type.Array(Type.String(), { description: 'batch route: the entries that are not IP addresses' })),
+  },
+  { $id: 'Error', description: 'Every error answer' },
+);
+export type ErrorBody = Static<typeof ErrorBody>;
+
+// Property order is the answer's key order (the contract's example order).
+export const IpoidRecord = Type.Object(
+  {
+    ip: Type.String({ description: 'the requested address, canonical (RFC 5952 for IPv6, dotted quad for IPv4)' }),
+    org: Type.String({ description: 'organization, else the AS organization, else ""' }),
+    client_count: Type.Integer(),
+    types: Type.Array(Type.String(), { description: 'client types' }),
+    conc_city: Type.String(),
+    conc_state: Type.String(),
+    conc_country: Type.String(),
+    countries: Type.Integer(),
+    location_country: Type.String(),
+    risks: Type.Array(Type.String()),
+    last_updated: Type.Integer({ description: 'unix seconds of the last import that changed this data' }),
+    proxies: Type.Array(Type.String()),
+    behaviors: Type.Array(Type.String()),
+    tunnels: Type.Array(Type.String(), { description: 'tunnel operator names' }),
+    // Optional fields last: the schema serializer writes required fields first.
+    conc_geohash: Type.Optional(Type.String({ description: 'only when the feed has it' })),
+    conc_skew: Type.Optional(Type.Integer({ description: 'only when the feed has it' })),
+    conc_density: Type.Optional(Type.Number({ description: 'only when the feed has it' })),
+    network: Type.Optional(Type.String({ description: 'present when the answer is the data of a stored network containing the address' })),
+  },
+  { $id: 'IpoidRecord', additionalProperties: false, description: "IPoid's record shape, as the MediaWiki IPoid client reads it" },
+);
+export type IpoidRecord = Static<typeof IpoidRecord>;
+
+export const SpurContext = Type.Object(SpurRecordSchema.properties, {
+  $id: 'SpurContext',
+  additionalProperties: true,
+  description: 'The Spur IP Context object exactly as it was in the feed (ip canonicalised; network for IPv6 network feeds)',
+});
+
+export const SHARED_SCHEMAS: TSchema[] = [ErrorBody, IpoidRecord, SpurContext];
+
+/** A reference to a shared schema by its $id, typed as the schema itself. */
+export const ref = <T extends TSchema>(schema: T) => Type.Unsafe<Static<T>>(Type.Ref(schema.$id ?? ''));
+
+const ErrorRef = ref(ErrorBody);
+
+/** The error answers a route documents, in the one error shape. */
+export function errorResponses<const C extends number>(...codes: C[]): Record<C, typeof ErrorRef> {
+  return Object.fromEntries(codes.map((code) => [code, ErrorRef])) as Record<C, typeof ErrorRef>;
+}
+
+export const IpParams = Type.Object({ ip: IpText });
+
+export const IpAnswer = Type.Record(Type.String(), ref(IpoidRecord), {
+  description: 'exactly one key: the canonical spelling of the requested address',
+});
+
+export const BatchBody = Type.Object(
+  { ips: Type.Array(IpText, { maxItems: BATCH_MAX, description: `up to ${BATCH_MAX} addresses` }) },
+  { additionalProperties: false },
+);
+
+export const BatchAnswer = Type.Record(Type.String(), Type.Union([ref(IpoidRecord), Type.Null()]), {
+  description: 'one key per distinct requested address (canonical spelling): its record, or null when unknown',
+});
+
+/** The label kind each list filter parameter names; only client types read differently ("type"). */
+export const PARAM_OF_KIND: Record<LabelKind, string> = {
+  risk: 'risk',
+  service: 'service',
+  operator: 'operator',
+  tunnel_type: 'tunnel_type',
+  proxy: 'proxy',
+  behavior: 'behavior',
+  client_type: 'type',
+  infrastructure: 'infrastructure',
+  country: 'country',
+};
+
+const LabelValues = Type.Array(Type.String({ minLength: 1, maxLength: LABEL_MAX_LENGTH }), {
+  maxItems: 20,
+  description: 'repeat the parameter to require several values',
+});
+
+export const LIST_FORMATS = ['json', 'ndjson', 'csv'] as const;
+export type ListFormat = (typeof LIST_FORMATS)[number];
+
+export const ListQuery = Type.Object(
+  {
+    ...Object.fromEntries(LABEL_KINDS.map((kind) => [PARAM_OF_KIND[kind], Type.Optional(LabelValues)])),
+    prefix: Type.Optional(Type.String({ maxLength: IP_TEXT_MAX, description: 'CIDR network (or one address): only addresses inside it' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_MAX, description: `JSON page size (default ${PAGE_DEFAULT})` })),
+    cursor: Type.Optional(Type.String({ maxLength: 64, description: 'the previous page\'s "next", unchanged' })),
+    format: Type.Optional(
+      Type.Union(LIST_FORMATS.map((f) => Type.Literal(f)), {
+        description: 'json pages (default), or the whole result streamed as ndjson or csv (also chosen by Accept)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+// Written out: the schema's properties are computed, so its Static type is too loose to use.
+export type ListQuery = { [param: string]: string[] | undefined } & {
+  prefix?: string;
+  limit?: number;
+  cursor?: string;
+  format?: ListFormat;
+};
+
+// A listed record is a stored one, not the answer for an address: no "network" beside its key.
+const { ip: _requested, network: _matchedNetwork, ...storedFields } = IpoidRecord.properties;
+
+export const ListItem = Type.Object(
+  {
+    ip: Type.String({ description: 'the stored key: an address, or a CIDR network for IPv6 network feeds' }),
+    feed: Type.Union(FEED_TYPES.map((f) => Type.Literal(f))),
+    ...storedFields,
+  },
+  { additionalProperties: false, description: "a stored record in IPoid's shape, with the feed holding it" },
+);
+export type ListItem = Static<typeof ListItem>;
+
+export const ListPage = Type.Object({
+  ips: Type.Array(ListItem),
+  next: Type.Union([Type.String(), Type.Null()], { description: 'cursor of the next page (also in the Link header); null on the last' }),
+});
+
+const LabelCounts = Type.Array(Type.Object({ value: Type.String(), count: Type.Integer() }), {
+  description: 'most common first',
+});
+
+export const LabelsAnswer = Type.Object(
+  Object.fromEntries(LABEL_KINDS.map((kind) => [PARAM_OF_KIND[kind], LabelCounts])),
+  { description: "each list filter parameter's known values, with how many stored records carry each" },
+);
+
+const TermQuery = Type.Object(
+  { term: Type.Object({ ip: IpText }, { additionalProperties: false }) },
+  { additionalProperties: false },
+);
+
+export const SearchBody = Type.Object(
+  {
+    query: Type.Union([
+      Type.Object(
+        { bool: Type.Object({ filter: Type.Array(TermQuery, { minItems: 1, maxItems: 1 }) }, { additionalProperties: false }) },
+        { additionalProperties: false },
+      ),
+      TermQuery,
+    ]),
+  },
+  { additionalProperties: false },
+);
+export type SearchBody = Static<typeof SearchBody>;
+
+export const SearchAnswer = Type.Object({
+  hits: Type.Object({
+    total: Type.Object({ value: Type.Integer(), relation: Type.Literal('eq') }),
+    hits: Type.Array(Type.Object({ _index: Type.String(), _id: Type.String(), _source: ref(SpurContext) })),
+  }),
+});
+
+export const Health = Type.Object({ status: Type.Literal('ok') });
+export const Ready = Type.Object({ status: Type.Literal('ready') });
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const Info = Type.Object({
+  name: Type.Literal('ipoid'),
+  version: Type.String(),
+  store: Type.Union([Type.Literal('sqlite'), Type.Literal('mariadb')]),
+  feeds: Type.Array(
+    Type.Object({
+      feed: Type.String(),
+      feedDate: Nullable(Type.String({ description: 'YYYY-MM-DD the feed was generated, when known' })),
+      lastImport: Nullable(
+        Type.Object({
+          finishedAt: Type.String({ format: 'date-time' }),
+          inserted: Type.Integer(),
+          updated: Type.Integer(),
+          deleted: Type.Integer(),
+          records: Type.Integer({ description: 'records stored for the feed' }),
+        }),
+      ),
+    }),
+  ),
+});

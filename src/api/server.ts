@@ -1,0 +1,74 @@
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/types.ts';
+import { bearerAuth } from './auth.ts';
+import type { ServerConfig } from './config.ts';
+import { errorHandler, formatValidationError, notFoundHandler } from './errors.ts';
+import { registerMetrics } from './metrics.ts';
+import { contextRoutes } from './routes/context.ts';
+import { healthRoutes } from './routes/health.ts';
+import { ipRoutes } from './routes/ip.ts';
+import { labelsRoutes } from './routes/labels.ts';
+import { listRoutes } from './routes/list.ts';
+import { openapiRoutes } from './routes/openapi.ts';
+import { searchRoutes } from './routes/search.ts';
+import { SHARED_SCHEMAS } from './schemas.ts';
+import { guardStore } from './store-guard.ts';
+import { VERSION } from './version.ts';
+
+export interface ServerOptions {
+  store: Store;
+  logger: Logger;
+  config: ServerConfig;
+}
+
+// Route parameters are read whole, so that an over-long one is refused by its schema (400)
+// rather than by the router (404, which the MediaWiki client reads as "unknown IP").
+const MAX_PARAM_LENGTH = 16 * 1024;
+// The largest valid request, a batch of 1,000 addresses, is under 100 KiB.
+const BODY_LIMIT = 256 * 1024;
+
+/** The HTTP API over a store, ready to listen (the caller listens and closes the store). */
+export function buildServer({ store, logger, config }: ServerOptions) {
+  const app = Fastify({
+    loggerInstance: logger.child({ component: 'api' }, { redact: ['req.headers.authorization'] }) as FastifyBaseLogger,
+    // A log line per request costs more than a lookup: only at debug level.
+    logController: new LogController({ disableRequestLogging: !logger.isLevelEnabled('debug') }),
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    bodyLimit: BODY_LIMIT,
+    // An unknown parameter is a mistake to report, not something to drop silently.
+    ajv: { customOptions: { removeAdditional: false } },
+    schemaErrorFormatter: formatValidationError,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'IPoid',
+        version: VERSION,
+        description: 'IP reputation from Spur anonymous-IP feeds. Errors answer {"error","message","statusCode"}.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      ...(config.tokens.length > 0 && { security: [{ bearer: [] }] }),
+    },
+    // Health routes answer without a token.
+    transform: ({ schema, url, route }) => ({ url, schema: route.config?.open ? { ...schema, security: [] } : schema }),
+    // Shared schemas appear under their $id in components.schemas.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  if (config.tokens.length > 0) app.addHook('onRequest', bearerAuth(config.tokens));
+
+  const guarded = guardStore(store);
+  registerMetrics(app, guarded);
+  for (const routes of [healthRoutes, ipRoutes, contextRoutes, searchRoutes, listRoutes, labelsRoutes]) {
+    app.register(routes, { store: guarded });
+  }
+  app.register(openapiRoutes);
+  return app;
+}
