@@ -6,8 +6,11 @@ import { InvalidCursorError } from '../store/cursor.ts';
 import { openStore, type OpenStoreOptions } from '../store/open.ts';
 import { ImportLockedError, type Store } from '../store/types.ts';
 
-/** Exit codes, documented in the README so scripts and CronJobs can tell outcomes apart. */
-export const EXIT = { ok: 0, failed: 1, badInput: 2, locked: 3 } as const;
+/**
+ * Exit codes, documented in the README so scripts and CronJobs can tell outcomes apart;
+ * `auth` (Spur refused the token) tells "fix the secret" from "try again".
+ */
+export const EXIT = { ok: 0, failed: 1, badInput: 2, locked: 3, auth: 4 } as const;
 
 /** An expected failure: its message is for the user, without a stack trace. */
 export class CliError extends Error {

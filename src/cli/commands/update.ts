@@ -1,0 +1,40 @@
+import { Command } from 'commander';
+import { createLogger } from '../../log.ts';
+import { SpurClient } from '../../spur/client.ts';
+import { SpurAuthError } from '../../spur/errors.ts';
+import { ImportLockedError } from '../../store/types.ts';
+import { loadUpdateConfig, type UpdateConfig } from '../../update/config.ts';
+import { updateFeeds, type FeedUpdateResult } from '../../update/update.ts';
+import { CliError, EXIT, printJson, reportError, withStore } from '../run.ts';
+
+/** The most telling outcome wins: a bad token, then a held lock, then any other failure. */
+function exitCode(results: FeedUpdateResult[]): number {
+  const errors = results.flatMap((r) => (r.error ? [r.error] : []));
+  if (errors.some((e) => e instanceof SpurAuthError)) return EXIT.auth;
+  if (errors.some((e) => e instanceof ImportLockedError)) return EXIT.locked;
+  return errors.length ? EXIT.failed : EXIT.ok;
+}
+
+export const updateCommand = new Command('update')
+  .description('download the latest Spur feeds (SPUR_API_TOKEN, SPUR_FEED_BASE_URL) and import those not yet imported, by diff')
+  .option('--feed <types>', 'comma-separated feed types (default: IPOID_FEEDS, else anonymous)')
+  .action(async (opts: { feed?: string }) => {
+    let config: UpdateConfig;
+    try {
+      // Before opening (and migrating) the database: a missing token needs no connection.
+      config = loadUpdateConfig(process.env, opts.feed);
+    } catch (err) {
+      reportError(new CliError((err as Error).message, EXIT.badInput), createLogger());
+      return;
+    }
+    await withStore(async ({ store, logger }) => {
+      const client = new SpurClient(config.spur, logger);
+      const results = await updateFeeds({ store, feeds: config.feeds, client, downloadDir: config.downloadDir, logger });
+      for (const { feed, status, feedDate, run, error, seconds } of results) {
+        const counts = run && { inserted: run.inserted, updated: run.updated, deleted: run.deleted, skipped: run.skipped, records: run.records };
+        printJson({ feed, status, feedDate, ...counts, seconds, error: error?.message });
+        if (error) process.stderr.write(`ipoid: ${feed}: ${error.message}\n`);
+      }
+      process.exitCode = exitCode(results);
+    });
+  });

@@ -1,0 +1,38 @@
+/** Spur refused the token (401/403): retrying cannot help, the token must be fixed. */
+export class SpurAuthError extends Error {}
+
+/** Spur answered with a status the protocol does not expect at that step. */
+export class SpurHttpError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The download ended early, stalled, or is not a whole gzip file. */
+export class IncompleteDownloadError extends Error {}
+
+/** An error's message with its cause's: fetch says only "fetch failed" or "terminated" on its own. */
+export function withCause(err: unknown): string {
+  const { message, cause } = err as Error;
+  return cause instanceof Error ? `${message} (${cause.message})` : message;
+}
+
+/** Local file-system failures: the download directory is full, missing or not writable. */
+const DISK_ERROR_CODES = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'EISDIR']);
+
+export function isDiskError(err: unknown): err is NodeJS.ErrnoException {
+  return DISK_ERROR_CODES.has((err as NodeJS.ErrnoException | null)?.code ?? '');
+}
+
+/**
+ * Network errors, timeouts, cut or incomplete downloads and 5xx/408/429 may pass on a
+ * later try; a refused token, any other HTTP status, or a full or unwritable disk will not.
+ */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof SpurAuthError || isDiskError(err)) return false;
+  if (err instanceof SpurHttpError) return err.status >= 500 || err.status === 408 || err.status === 429;
+  return true;
+}

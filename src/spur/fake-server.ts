@@ -1,0 +1,134 @@
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Misbehaviour to inject for one feed type. */
+export interface FakeSpurFaults {
+  /** Answer 500 to the first N requests of each path (the redirect and the file count apart). */
+  failFirst?: number;
+  /** Send this many bytes of the file, then cut the connection. */
+  cutAfterBytes?: number;
+  /** Send the file at this rate (bytes/s), in ten pieces a second. */
+  trickleBytesPerSecond?: number;
+}
+
+export interface FakeSpurOptions {
+  /** FEEDS/{feed_type}/{YYYYMMDD}/feed.json.gz; the latest date is the greatest directory name. */
+  dir: string;
+  /** The token every request must carry; null serves without one, like a pre-signed storage URL. */
+  token: string | null;
+  /** 0 (default): any free port. */
+  port?: number;
+  /** By feed type; read at each request, so a test may change them while the server runs. */
+  faults?: Partial<Record<string, FakeSpurFaults>>;
+  /** Redirect to files on this other origin (e.g. a second fake server) instead of this one. */
+  fileOrigin?: string;
+}
+
+export interface FakeSpurRequest {
+  method: string;
+  path: string;
+  status: number;
+  /** Whether the request carried a Token header (never its value). */
+  token: boolean;
+}
+
+export interface FakeSpur {
+  url: string;
+  requests: FakeSpurRequest[];
+  close(): Promise<void>;
+}
+
+const ROUTE = /^\/v2\/([a-z0-9-]+)\/(?:(latest\.json\.gz)|(latest)|(\d{8})\/feed\.json\.gz)$/;
+
+async function latestDate(dir: string, feed: string): Promise<string | undefined> {
+  const dates = (await readdir(join(dir, feed)).catch(() => [])).filter((name) => /^\d{8}$/.test(name));
+  return dates.sort().at(-1);
+}
+
+const isoTime = (date: string): string => `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T00:00:00Z`;
+
+/**
+ * A stand-in for Spur's feed server, for tests and local development: the same two
+ * endpoints, the 302 with x-feed-generation-date, 401 on a missing or wrong token, and
+ * injectable faults. It listens on loopback only.
+ */
+export async function startFakeSpur(options: FakeSpurOptions): Promise<FakeSpur> {
+  const requests: FakeSpurRequest[] = [];
+  const failures = new Map<string, number>();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://fake').pathname;
+    const hasToken = req.headers.token !== undefined;
+    const answer = (status: number, headers: Record<string, string | number> = {}, body = ''): void => {
+      requests.push({ method: req.method ?? '', path, status, token: hasToken });
+      res.writeHead(status, headers).end(body);
+    };
+    const route = ROUTE.exec(path);
+    if (req.method !== 'GET' || !route) return answer(404);
+    if (options.token !== null && req.headers.token !== options.token) return answer(401, {}, 'invalid token');
+    const [, feed = '', redirect, json, fileDate] = route;
+    const faults = options.faults?.[feed] ?? {};
+    const failed = failures.get(path) ?? 0;
+    if (failed < (faults.failFirst ?? 0)) {
+      failures.set(path, failed + 1);
+      return answer(500, {}, 'injected failure');
+    }
+    const date = fileDate ?? (await latestDate(options.dir, feed));
+    if (!date) return answer(404);
+    if (redirect) {
+      const location = `${options.fileOrigin ?? ''}/v2/${feed}/${date}/feed.json.gz`;
+      return answer(302, { location, 'x-feed-generation-date': date });
+    }
+    if (json) {
+      const body = { json: { location: `${date}/feed.json.gz`, date, generated_at: isoTime(date), available_at: isoTime(date) } };
+      return answer(200, { 'content-type': 'application/json' }, JSON.stringify(body));
+    }
+    const feedFile = join(options.dir, feed, date, 'feed.json.gz');
+    const size = await stat(feedFile).then((s) => s.size, () => null);
+    if (size === null) return answer(404);
+    requests.push({ method: 'GET', path, status: 200, token: hasToken });
+    res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': size });
+    await sendFile(res, feedFile, faults);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => res.destroy(err as Error));
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Streams the file, trickling and cutting it off as the faults say. */
+async function sendFile(res: ServerResponse, path: string, faults: FakeSpurFaults): Promise<void> {
+  const rate = faults.trickleBytesPerSecond;
+  const piece = rate ? Math.max(1, Math.ceil(rate / 10)) : 64 * 1024;
+  const limit = faults.cutAfterBytes ?? Infinity;
+  let sent = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: piece })) {
+    if (res.destroyed) return;
+    const part = (chunk as Buffer).subarray(0, limit - sent);
+    sent += part.length;
+    const flushed = new Promise((resolve) => res.write(part, resolve));
+    if (sent >= limit) {
+      await flushed;
+      res.socket?.destroy();
+      return;
+    }
+    if (rate) await sleep(100);
+    else await flushed;
+  }
+  res.end();
+}

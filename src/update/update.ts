@@ -1,0 +1,98 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { importFeed } from '../import/importer.ts';
+import type { Logger } from '../log.ts';
+import type { LatestFeed, SpurClient } from '../spur/client.ts';
+import { isDiskError } from '../spur/errors.ts';
+import type { FeedType, ImportRunSummary, Store } from '../store/types.ts';
+
+export type FeedUpdateStatus = 'imported' | 'up-to-date' | 'failed';
+
+export interface FeedUpdateResult {
+  feed: FeedType;
+  status: FeedUpdateStatus;
+  /** YYYY-MM-DD of Spur's latest feed; null when Spur could not be asked. */
+  feedDate: string | null;
+  run?: ImportRunSummary;
+  error?: Error;
+  seconds: number;
+}
+
+export interface UpdateOptions {
+  store: Store;
+  feeds: readonly FeedType[];
+  client: Pick<SpurClient, 'latestFeed' | 'downloadFeed'>;
+  downloadDir: string;
+  logger: Logger;
+}
+
+/**
+ * Brings each feed up to date with Spur's latest file: skips it when that date (or a later
+ * one) is already imported, otherwise downloads it and runs the diffing import. Feeds are
+ * done one after the other (the store imports one at a time anyway); one failing does not
+ * stop the others.
+ */
+export async function updateFeeds(options: UpdateOptions): Promise<FeedUpdateResult[]> {
+  const results: FeedUpdateResult[] = [];
+  for (const feed of options.feeds) {
+    const result = await updateFeed(feed, options);
+    logResult(options.logger, result);
+    results.push(result);
+  }
+  return results;
+}
+
+async function updateFeed(feed: FeedType, options: UpdateOptions): Promise<FeedUpdateResult> {
+  const started = performance.now();
+  const seconds = (): number => Math.round(performance.now() - started) / 1000;
+  let feedDate: string | null = null;
+  try {
+    const latest = await options.client.latestFeed(feed);
+    feedDate = `${latest.date.slice(0, 4)}-${latest.date.slice(4, 6)}-${latest.date.slice(6, 8)}`;
+    if (await importedSince(options.store, feed, feedDate)) return { feed, status: 'up-to-date', feedDate, seconds: seconds() };
+    const run = await downloadAndImport(feed, latest, feedDate, options);
+    return { feed, status: 'imported', feedDate, run, seconds: seconds() };
+  } catch (err) {
+    return { feed, status: 'failed', feedDate, error: err as Error, seconds: seconds() };
+  }
+}
+
+/** ISO dates compare as strings; a later stored date (a manual import) is not rolled back. */
+async function importedSince(store: Store, feed: FeedType, feedDate: string): Promise<boolean> {
+  const stored = (await store.feedStatus()).find((s) => s.feed === feed)?.lastImport?.feedDate;
+  return stored != null && stored >= feedDate;
+}
+
+async function downloadAndImport(feed: FeedType, latest: LatestFeed, feedDate: string, options: UpdateOptions): Promise<ImportRunSummary> {
+  const { downloadDir, logger } = options;
+  const dir = await mkdtemp(join(downloadDir, `ipoid-${feed}-`)).catch((err: unknown) => {
+    throw diskError(err, downloadDir);
+  });
+  try {
+    const file = join(dir, `${latest.date}.json.gz`);
+    const bytes = await options.client.downloadFeed(latest.location, file).catch((err: unknown) => {
+      throw diskError(err, downloadDir);
+    });
+    logger.info({ feed, feedDate, bytes }, 'feed downloaded');
+    return await importFeed(options.store, file, { feed, feedDate, logger, progress: true });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Names the directory and the setting to change, rather than a bare ENOSPC. */
+function diskError(err: unknown, downloadDir: string): unknown {
+  if (!isDiskError(err)) return err;
+  const problem = err.code === 'ENOSPC' || err.code === 'EDQUOT' ? 'is full' : `is not writable (${err.code})`;
+  return new Error(`download directory ${downloadDir} ${problem}: give IPOID_DOWNLOAD_DIR room for the compressed feed`, { cause: err });
+}
+
+/** One line per feed, so a CronJob's log says at a glance what each feed did. */
+function logResult(logger: Logger, { feed, status, feedDate, run, error, seconds }: FeedUpdateResult): void {
+  if (error) {
+    logger.error({ feed, status, feedDate, error: error.message, seconds }, 'feed update');
+    return;
+  }
+  const counts = run && { inserted: run.inserted, updated: run.updated, deleted: run.deleted, skipped: run.skipped };
+  logger.info({ feed, status, feedDate, ...counts, seconds }, 'feed update');
+}

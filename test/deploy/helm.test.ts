@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { renderChart, type RenderedObject } from './helm-render.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const CHART = join(ROOT, 'deploy', 'helm', 'ipoid');
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string } };
+}
+
+const byKind = (objects: RenderedObject[], kind: string): Record<string, any> => {
+  const found = objects.filter((o) => o.object.kind === kind);
+  assert.equal(found.length, 1, `one ${kind}`);
+  return found[0]!.object;
+};
+const podSpecOf = (object: Record<string, any>): Record<string, any> =>
+  object.kind === 'CronJob' ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec;
+const envOf = (container: Record<string, any>): Map<string, EnvVar> => new Map((container.env as EnvVar[]).map((e) => [e.name, e]));
+
+const defaults = renderChart(CHART);
+const deployment = byKind(defaults.objects, 'Deployment');
+const cronJob = byKind(defaults.objects, 'CronJob');
+const workloads = [deployment, cronJob];
+
+test('the default values render a Deployment, a Service and a CronJob, and no Secret', () => {
+  assert.deepEqual(defaults.objects.map((o) => o.object.kind).sort(), ['CronJob', 'Deployment', 'Service']);
+  for (const { object } of defaults.objects) assert.match(object.metadata.name, /^ipoid(-|$)/);
+});
+
+test('the API is probed on its health routes and served by the Service', () => {
+  const [api] = podSpecOf(deployment).containers;
+  assert.deepEqual(api.args, ['serve']);
+  assert.equal(api.readinessProbe.httpGet.path, '/readyz');
+  assert.equal(api.livenessProbe.httpGet.path, '/healthz');
+  const port = api.ports.find((p: { name: string }) => p.name === api.readinessProbe.httpGet.port);
+  assert.equal(port?.containerPort, 8080);
+  assert.equal(envOf(api).get('IPOID_PORT')?.value, '8080');
+  assert.equal(envOf(api).get('IPOID_HOST')?.value, '0.0.0.0');
+  const service = byKind(defaults.objects, 'Service');
+  assert.deepEqual(service.spec.selector, deployment.spec.template.metadata.labels);
+  assert.deepEqual(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels);
+  assert.equal(service.spec.ports[0].targetPort, 'http');
+  assert.equal(api.image, 'ipoid:0.1.0');
+});
+
+test('every pod runs as non-root with a read-only root, no privilege escalation and no capabilities', () => {
+  for (const workload of workloads) {
+    const pod = podSpecOf(workload);
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    assert.ok(pod.securityContext.runAsUser > 0);
+    assert.equal(pod.automountServiceAccountToken, false);
+    for (const container of pod.containers) {
+      assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+      assert.equal(container.securityContext.allowPrivilegeEscalation, false);
+      assert.deepEqual(container.securityContext.capabilities.drop, ['ALL']);
+      assert.ok(container.resources.limits.cpu && container.resources.limits.memory, `${workload.kind} has limits`);
+    }
+  }
+});
+
+test('the CronJob runs `ipoid update` twice a day, never two at once, within limits', () => {
+  assert.equal(cronJob.spec.schedule, '0 */12 * * *');
+  assert.equal(cronJob.spec.concurrencyPolicy, 'Forbid');
+  const job = cronJob.spec.jobTemplate.spec;
+  assert.ok(Number.isInteger(job.backoffLimit));
+  assert.ok(job.activeDeadlineSeconds > 0);
+  const pod = podSpecOf(cronJob);
+  assert.equal(pod.restartPolicy, 'Never');
+  const [update] = pod.containers;
+  assert.deepEqual(update.args, ['update']);
+  assert.deepEqual([String(update.resources.limits.cpu), update.resources.limits.memory], ['2', '4Gi']);
+  const env = envOf(update);
+  assert.equal(env.get('IPOID_FEEDS')?.value, 'anonymous');
+  // The download directory is an emptyDir of bounded size; the token a file from the Secret.
+  const downloads = update.volumeMounts.find((m: { mountPath: string }) => m.mountPath === env.get('IPOID_DOWNLOAD_DIR')?.value);
+  const volume = pod.volumes.find((v: { name: string }) => v.name === downloads?.name);
+  assert.ok(volume?.emptyDir?.sizeLimit);
+  const tokenMount = update.volumeMounts.find((m: { mountPath: string }) => env.get('SPUR_API_TOKEN_FILE')?.value?.startsWith(`${m.mountPath}/`));
+  const tokenVolume = pod.volumes.find((v: { name: string }) => v.name === tokenMount?.name);
+  assert.equal(tokenVolume?.secret?.secretName, 'ipoid-spur');
+  assert.equal(`${tokenMount.mountPath}/${tokenVolume.secret.items[0].path}`, env.get('SPUR_API_TOKEN_FILE')?.value);
+});
+
+test('the API reads the replica as the reader; the CronJob writes the primary as the importer', () => {
+  const [api] = podSpecOf(deployment).containers;
+  const [update] = podSpecOf(cronJob).containers;
+  assert.equal(envOf(api).get('IPOID_DB_READ_URL')?.value, 'mariadb://ipoid_reader:$(DB_READER_PASSWORD)@mariadb-replica:3306/ipoid');
+  assert.equal(envOf(api).has('IPOID_DB_URL'), false);
+  assert.equal(envOf(update).get('IPOID_DB_URL')?.value, 'mariadb://ipoid_importer:$(DB_IMPORTER_PASSWORD)@mariadb-primary:3306/ipoid');
+  // A $(VAR) reference only expands when VAR is defined earlier in the list.
+  for (const container of [api, update]) {
+    const names = (container.env as EnvVar[]).map((e) => e.name);
+    for (const [index, variable] of names.entries()) {
+      for (const [, ref] of (envOf(container).get(variable)?.value ?? '').matchAll(/\$\(([A-Z_]+)\)/g)) {
+        assert.ok(names.indexOf(ref!) >= 0 && names.indexOf(ref!) < index, `${ref} defined before ${variable}`);
+      }
+    }
+  }
+});
+
+test('no secret is inlined: passwords and tokens come from secretKeyRef, and the Secrets are created only on request', () => {
+  const secretValues = { spurToken: 'spur-7b1d', readerPassword: 'reader-93aa', importerPassword: 'importer-c5e0', apiTokens: 'api-1f4c,api-88b2' };
+  const created = renderChart(CHART, { secrets: { create: true, ...secretValues }, api: { tokensSecret: { name: 'ipoid-api' } } });
+  for (const { objects } of [defaults, created]) {
+    for (const workload of objects.filter((o) => o.object.kind !== 'Secret' && o.object.kind !== 'Service')) {
+      for (const container of podSpecOf(workload.object).containers) {
+        for (const variable of container.env as EnvVar[]) {
+          if (/TOKEN|PASSWORD|SECRET/.test(variable.name) && !variable.name.endsWith('_FILE')) {
+            assert.equal(variable.value, undefined, `${variable.name} is inline`);
+            assert.ok(variable.valueFrom?.secretKeyRef?.name, `${variable.name} comes from a Secret`);
+          }
+        }
+      }
+    }
+  }
+  const workloadText = JSON.stringify(created.objects.filter((o) => o.object.kind !== 'Secret'));
+  for (const value of Object.values(secretValues)) assert.ok(!workloadText.includes(value), `${value} inlined`);
+  const secrets = created.objects.filter((o) => o.object.kind === 'Secret').map((o) => o.object);
+  assert.deepEqual(
+    secrets.map((s) => [s.metadata.name, s.stringData]),
+    [
+      ['ipoid-spur', { token: secretValues.spurToken }],
+      ['ipoid-db', { 'reader-password': secretValues.readerPassword, 'importer-password': secretValues.importerPassword }],
+      ['ipoid-api', { tokens: secretValues.apiTokens }],
+    ],
+  );
+  const [api] = podSpecOf(byKind(created.objects, 'Deployment')).containers;
+  assert.deepEqual(envOf(api).get('IPOID_API_TOKENS')?.valueFrom?.secretKeyRef, { name: 'ipoid-api', key: 'tokens' });
+  assert.throws(() => renderChart(CHART, { secrets: { create: true } }), /secrets.spurToken is required/);
+});
+
+test('every environment variable the chart sets is one IPoid reads (or a password it expands)', () => {
+  const sources = readdirSync(join(ROOT, 'src'), { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => readFileSync(join(ROOT, 'src', f), 'utf8'))
+    .join('\n');
+  for (const workload of workloads) {
+    for (const container of podSpecOf(workload).containers) {
+      for (const { name } of container.env as EnvVar[]) {
+        if (/^DB_[A-Z]+_PASSWORD$/.test(name)) continue;
+        assert.ok(sources.includes(`env.${name}`) || sources.includes(`'${name}'`), `${name} is not read by IPoid`);
+      }
+    }
+  }
+});
