@@ -172,9 +172,10 @@ export class MariadbImport implements ImportTransaction {
   }
 
   async commit(run: ImportRunSummary): Promise<void> {
+    // Until COMMIT is sent, a failure leaves the transaction open for rollback() to record.
+    await this.#settle();
+    await this.#recordRun(run);
     try {
-      await this.#settle();
-      await this.#recordRun(run);
       await this.#conn.commit();
     } finally {
       await this.#close();
