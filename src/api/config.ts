@@ -4,6 +4,8 @@ import { loadConfig } from '../config.ts';
 export interface ServerConfig {
   /** Bearer tokens accepted on data routes; empty: the API is open. */
   tokens: readonly string[];
+  /** /readyz fails when a feed holding data is older than this; null: no age limit. */
+  readyMaxAgeSeconds?: number | null;
 }
 
 /** The API's settings from the environment (documented in the README). */
@@ -28,6 +30,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
       .split(',')
       .map((t) => t.trim())
       .filter((t) => t !== ''),
+    readyMaxAgeSeconds: parseHours(env.IPOID_READY_MAX_AGE_HOURS),
     dbUrl: readUrl || loadConfig(env).dbUrl,
     readOnly: Boolean(readUrl),
   };
@@ -38,4 +41,11 @@ function parsePort(text: string | undefined): number {
   const port = Number(text);
   if (!/^\d+$/.test(text) || port > 65535) throw new Error(`IPOID_PORT must be a port number (0-65535), not ${JSON.stringify(text)}`);
   return port;
+}
+
+function parseHours(text: string | undefined): number | null {
+  if (text === undefined || text === '') return null;
+  const hours = Number(text);
+  if (!(hours > 0)) throw new Error(`IPOID_READY_MAX_AGE_HOURS must be a positive number of hours, not ${JSON.stringify(text)}`);
+  return Math.round(hours * 3600);
 }

@@ -197,6 +197,7 @@ export const Info = Type.Object({
     Type.Object({
       feed: Type.String(),
       feedDate: Nullable(Type.String({ description: 'YYYY-MM-DD the feed was generated, when known' })),
+      ageSeconds: Nullable(Type.Integer({ description: 'age of the data: since its feed date, else since its import' })),
       lastImport: Nullable(
         Type.Object({
           finishedAt: Type.String({ format: 'date-time' }),

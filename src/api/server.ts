@@ -66,7 +66,8 @@ export function buildServer({ store, logger, config }: ServerOptions) {
 
   const guarded = guardStore(store);
   registerMetrics(app, guarded);
-  for (const routes of [healthRoutes, ipRoutes, contextRoutes, searchRoutes, listRoutes, labelsRoutes]) {
+  app.register(healthRoutes, { store: guarded, readyMaxAgeSeconds: config.readyMaxAgeSeconds ?? null });
+  for (const routes of [ipRoutes, contextRoutes, searchRoutes, listRoutes, labelsRoutes]) {
     app.register(routes, { store: guarded });
   }
   app.register(openapiRoutes);

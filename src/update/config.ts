@@ -8,6 +8,8 @@ export interface UpdateConfig {
   feeds: FeedType[];
   /** Where feeds are downloaded to, each into its own temporary directory. */
   downloadDir: string;
+  /** Data of a feed older than this many days is removed; 0 keeps it forever. */
+  maxFeedAgeDays: number;
   spur: SpurSettings;
 }
 
@@ -72,6 +74,7 @@ export function loadUpdateConfig(env: NodeJS.ProcessEnv = process.env, feedsOpti
   return {
     feeds: parseFeeds(feedsOption ?? (env.IPOID_FEEDS || 'anonymous')),
     downloadDir: env.IPOID_DOWNLOAD_DIR || tmpdir(),
+    maxFeedAgeDays: positive(env, 'IPOID_MAX_FEED_AGE_DAYS', 7, { allowZero: true }),
     spur: {
       baseUrl: baseUrl(env.SPUR_FEED_BASE_URL || DEFAULT_SPUR_BASE_URL),
       token: spurToken(env),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import type { FastifyInstance } from 'fastify';
+import type { ServerConfig } from '../../src/api/config.ts';
 import { buildServer } from '../../src/api/server.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import type { Store } from '../../src/store/types.ts';
@@ -40,8 +41,12 @@ export async function startApi(target: StoreTarget, options: StartOptions = {}):
 }
 
 /** An API server over `store` on an ephemeral port. */
-export async function serve(store: Store, tokens: string[] = []): Promise<{ app: FastifyInstance; base: string }> {
-  const app = buildServer({ store, logger: quietLogger, config: { tokens } });
+export async function serve(
+  store: Store,
+  tokens: string[] = [],
+  config: Partial<ServerConfig> = {},
+): Promise<{ app: FastifyInstance; base: string }> {
+  const app = buildServer({ store, logger: quietLogger, config: { tokens, ...config } });
   return { app, base: await app.listen({ host: '127.0.0.1', port: 0 }) };
 }
 

@@ -33,7 +33,7 @@ forEachStore((target) => {
 
     test('healthz is always up; readyz waits for an import; _info tells the feeds', async () => {
       assert.deepEqual((await request(`${api.base}/healthz`)).json, { status: 'ok' });
-      assertError(await request(`${api.base}/readyz`), 503, /no feed has been imported yet/);
+      assertError(await request(`${api.base}/readyz`), 503, /no feed data: nothing imported yet/);
       const empty = (await request(`${api.base}/_info`)).json;
       assert.ok(empty.feeds.every((f: { lastImport: unknown }) => f.lastImport === null));
 
@@ -50,6 +50,20 @@ forEachStore((target) => {
       assert.equal(anonymous.feedDate, '2026-11-24');
       assert.deepEqual({ ...anonymous.lastImport, finishedAt: undefined }, { finishedAt: undefined, inserted: 10, updated: 0, deleted: 0, records: 10 });
       assert.ok(Math.abs(Date.parse(anonymous.lastImport.finishedAt) - started) < 5000);
+      // Age counts from the feed's generation day, not from the import.
+      assert.ok(Math.abs(anonymous.ageSeconds - (Date.now() - Date.parse('2026-11-24T00:00:00Z')) / 1000) < 5);
+    });
+
+    test('readyz refuses data older than the configured limit, naming the feed', async () => {
+      const strict = await serve(api.store, [], { readyMaxAgeSeconds: 3600 });
+      const lenient = await serve(api.store, [], { readyMaxAgeSeconds: 10 * 365 * 86400 });
+      try {
+        assertError(await request(`${strict.base}/readyz`), 503, /^stale data: anonymous is [\d.]+ h old \(limit 1\.0 h\)$/);
+        assert.equal((await request(`${lenient.base}/readyz`)).status, 200);
+      } finally {
+        await strict.app.close();
+        await lenient.app.close();
+      }
     });
   });
 

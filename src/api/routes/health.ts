@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Store } from '../../store/types.ts';
+import { feedAgeSeconds } from '../../store/feed-age.ts';
+import type { FeedStatus, Store } from '../../store/types.ts';
 import { errorBody } from '../errors.ts';
 import { errorResponses, Health, Info, Ready } from '../schemas.ts';
 import { VERSION } from '../version.ts';
@@ -8,7 +9,21 @@ import { VERSION } from '../version.ts';
 // them reveals stored data (/_info shows only feed dates and import counts).
 const open = { open: true };
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
+/** Why the API should not take traffic, or null when it may. */
+function notReadyReason(statuses: FeedStatus[], maxAgeSeconds: number | null, now: Date): string | null {
+  const holding = statuses.filter((s) => s.lastImport && s.lastImport.records > 0);
+  if (holding.length === 0) return 'no feed data: nothing imported yet, or all of it expired';
+  if (maxAgeSeconds === null) return null;
+  const stale = holding.filter((s) => feedAgeSeconds(s.lastImport!, now) > maxAgeSeconds);
+  if (stale.length === 0) return null;
+  const hours = (seconds: number) => (seconds / 3600).toFixed(1);
+  return `stale data: ${stale.map((s) => `${s.feed} is ${hours(feedAgeSeconds(s.lastImport!, now))} h old`).join(', ')} (limit ${hours(maxAgeSeconds)} h)`;
+}
+
+export const healthRoutes: FastifyPluginAsyncTypebox<{ store: Store; readyMaxAgeSeconds: number | null }> = async (
+  app,
+  { store, readyMaxAgeSeconds },
+) => {
   app.get(
     '/healthz',
     { config: open, schema: { summary: 'The process is up', tags: ['health'], response: { 200: Health } } },
@@ -20,14 +35,14 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (
     {
       config: open,
       schema: {
-        summary: 'Ready to answer: the database answers and a feed has been imported',
+        summary: 'Ready to answer: the database answers, a feed holds data, and none is older than IPOID_READY_MAX_AGE_HOURS',
         tags: ['health'],
         response: { 200: Ready, ...errorResponses(503) },
       },
     },
     async (_request, reply) => {
-      const statuses = await store.feedStatus();
-      if (!statuses.some((s) => s.lastImport)) return reply.code(503).send(errorBody(503, 'no feed has been imported yet'));
+      const reason = notReadyReason(await store.feedStatus(), readyMaxAgeSeconds, new Date());
+      if (reason) return reply.code(503).send(errorBody(503, reason));
       return { status: 'ready' as const };
     },
   );
@@ -49,6 +64,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (
       feeds: (await store.feedStatus()).map(({ feed, lastImport: run }) => ({
         feed,
         feedDate: run?.feedDate ?? null,
+        ageSeconds: run ? feedAgeSeconds(run) : null,
         lastImport: run && {
           finishedAt: run.finishedAt.toISOString(),
           inserted: run.inserted,

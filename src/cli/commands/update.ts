@@ -4,6 +4,7 @@ import { SpurClient } from '../../spur/client.ts';
 import { SpurAuthError } from '../../spur/errors.ts';
 import { ImportLockedError } from '../../store/types.ts';
 import { loadUpdateConfig, type UpdateConfig } from '../../update/config.ts';
+import { expireStaleFeeds } from '../../update/expire.ts';
 import { updateFeeds, type FeedUpdateResult } from '../../update/update.ts';
 import { CliError, EXIT, printJson, reportError, withStore } from '../run.ts';
 
@@ -35,6 +36,12 @@ export const updateCommand = new Command('update')
         printJson({ feed, status, feedDate, ...counts, seconds, error: error?.message });
         if (error) process.stderr.write(`ipoid: ${feed}: ${error.message}\n`);
       }
-      process.exitCode = exitCode(results);
+      const expired = config.maxFeedAgeDays > 0 ? await expireStaleFeeds(store, config.maxFeedAgeDays, logger) : [];
+      for (const { feed, feedDate, deleted } of expired) {
+        printJson({ feed, status: 'expired', feedDate, deleted });
+        process.stderr.write(`ipoid: ${feed}: data from ${feedDate ?? 'an unknown date'} expired (older than ${config.maxFeedAgeDays} days)\n`);
+      }
+      // Expired data means a feed went unrefreshed for days: that needs someone's attention.
+      process.exitCode = exitCode(results) || (expired.length ? EXIT.failed : EXIT.ok);
     });
   });
