@@ -33,6 +33,27 @@ export function ipoidRecord(stored: StoredRecord, ip: string): IpoidRecord {
   };
 }
 
+const LIST_FIELDS = ['types', 'risks', 'proxies', 'behaviors', 'tunnels'] as const;
+
+/**
+ * Everything known about an address, in IPoid's shape, from all its records (its own and a
+ * containing network's, in any feed; the store orders them own-record first, then by feed).
+ * Labels are the union of all records', in that order; single values come from the first
+ * record; last_updated is the latest. With more than one record, `feeds` names them all.
+ */
+export function ipoidAnswer(records: StoredRecord[], ip: string): IpoidRecord {
+  const [first, ...others] = records;
+  if (!first) throw new Error('ipoidAnswer needs at least one record');
+  const answer = ipoidRecord(first, ip);
+  if (others.length === 0) return answer;
+  for (const other of others.map((r) => ipoidRecord(r, ip))) {
+    for (const field of LIST_FIELDS) answer[field] = [...new Set([...answer[field], ...other[field]])];
+    answer.last_updated = Math.max(answer.last_updated, other.last_updated);
+  }
+  answer.feeds = [...new Set(records.map((r) => r.feed))];
+  return answer;
+}
+
 /** A stored record as the list route answers it: keyed by what is stored, with its feed. */
 export function listItem(stored: StoredRecord): ListItem {
   const { ip, ...fields } = ipoidRecord(stored, stored.key);

@@ -50,6 +50,11 @@ export const IpoidRecord = Type.Object(
     conc_skew: Type.Optional(Type.Integer({ description: 'only when the feed has it' })),
     conc_density: Type.Optional(Type.Number({ description: 'only when the feed has it' })),
     network: Type.Optional(Type.String({ description: 'present when the answer is the data of a stored network containing the address' })),
+    feeds: Type.Optional(
+      Type.Array(Type.String(), {
+        description: 'present when several records answer (several feeds, or the address and a network containing it): the feeds merged',
+      }),
+    ),
   },
   { $id: 'IpoidRecord', additionalProperties: false, description: "IPoid's record shape, as the MediaWiki IPoid client reads it" },
 );

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { fixtureRecords, SAMPLE_FEED } from '../helpers/fixtures.ts';
+import { importFeed } from '../../src/import/importer.ts';
+import { fixtureRecords, quietLogger, SAMPLE_FEED } from '../helpers/fixtures.ts';
 import { forEachStore } from '../helpers/stores.ts';
 import { assertError, request, startApi, type TestApi } from './harness.ts';
 
@@ -151,5 +153,42 @@ forEachStore((target) => {
     assertError(await request(`${api.base}/feed/v1/ips`, { method: 'POST', body: {} }), 400, /must have required property 'ips'/);
     assertError(await request(`${api.base}/feed/v1/ips`, { method: 'POST', body: { ips: [], extra: 1 } }), 400, /unknown property "extra"/);
     assertError(await request(`${api.base}/feed/v1/ips`, { method: 'POST', body: 'ips=1.1.1.1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415);
+  });
+});
+
+forEachStore((target) => {
+  let api: TestApi;
+  before(async () => {
+    api = await startApi(target);
+    const residential = [
+      '{"ip":"1.1.1.1","organization":"Residential ISP","risks":["CALLBACK_PROXY"],"client":{"count":3,"proxies":["1_PROXY","OXYLABS_PROXY"]}}',
+      '{"ip":"2001:db8:aaaa:1::5","risks":["TUNNEL"]}',
+    ].join('\n');
+    await importFeed(api.store, Readable.from([residential]), { feed: 'anonymous-residential', logger: quietLogger });
+  });
+  after(async () => api.close());
+
+  test('an address in several feeds answers with everything known, first feed first', async () => {
+    const { status, json } = await request(`${api.base}/feed/v1/ip/1.1.1.1`);
+    assert.equal(status, 200);
+    const record = json['1.1.1.1'];
+    assert.equal(record.org, 'Organization 1');
+    assert.equal(record.client_count, 10);
+    assert.deepEqual(record.risks, ['CALLBACK_PROXY']);
+    assert.deepEqual(record.proxies, ['3_PROXY', '1_PROXY', 'OXYLABS_PROXY']);
+    assert.deepEqual(record.feeds, ['anonymous', 'anonymous-residential']);
+    const batch = await request(`${api.base}/feed/v1/ips`, { method: 'POST', body: { ips: ['1.1.1.1'] } });
+    assert.deepEqual(batch.json['1.1.1.1'], record);
+    const search = await request(`${api.base}/ipoid/_search`, { method: 'POST', body: { query: { term: { ip: '1.1.1.1' } } } });
+    assert.equal(search.json.hits.total.value, 2);
+  });
+
+  test("an address's own record and a network containing it merge, the own record first", async () => {
+    const { json } = await request(`${api.base}/feed/v1/ip/2001:db8:aaaa:1::5`);
+    const record = json['2001:db8:aaaa:1::5'];
+    assert.equal(record.network, undefined);
+    assert.deepEqual(record.risks, ['TUNNEL', 'CALLBACK_PROXY']);
+    assert.deepEqual(record.proxies, ['OXYLABS_PROXY']);
+    assert.deepEqual(record.feeds, ['anonymous-residential', 'anonymous']);
   });
 });

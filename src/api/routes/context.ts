@@ -3,7 +3,7 @@ import type { Store } from '../../store/types.ts';
 import { errorResponses, IpParams, ref, SpurContext } from '../schemas.ts';
 import { asStored } from './as-stored.ts';
 import { rejectPathsUnder } from './ip-path.ts';
-import { lookupFirst, notInData } from './lookup.ts';
+import { lookupAll, notInData } from './lookup.ts';
 
 /** Spur's Context API shape (contract §3), so tools written for Spur can point here. */
 export const contextRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
@@ -15,16 +15,19 @@ export const contextRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
         summary: 'The Spur IP Context object of an address, as it was in the feed',
         description:
           'For an IPv6 address inside a stored network, the network\'s object (with its "network"). When several feeds ' +
-          "hold the address, the first: the address's own record before a network's, then in feed order.",
+          "hold the address, the first: the address's own record before a network's, then in feed order " +
+          '(all of them: POST /ipoid/_search).',
         tags: ['spur'],
         params: IpParams,
         response: { 200: ref(SpurContext), ...errorResponses(400, 401, 404, 503) },
       },
     },
     async (request, reply) => {
-      const { address, record } = await lookupFirst(store, request.params.ip);
-      if (!record) return reply.code(404).send(notInData(address));
-      return record.context;
+      const { address, records } = await lookupAll(store, request.params.ip);
+      // Spur's object is one feed's record, so it is not merged: the first answers.
+      const [first] = records;
+      if (!first) return reply.code(404).send(notInData(address));
+      return first.context;
     },
   );
   rejectPathsUnder(app, '/v2/context/');

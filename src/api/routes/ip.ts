@@ -2,10 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { InvalidIpError, parseIp, type CanonicalIp } from '../../feed/ip.ts';
 import type { Store } from '../../store/types.ts';
 import { HttpError, quoted } from '../errors.ts';
-import { ipoidRecord } from '../ipoid-shape.ts';
+import { ipoidAnswer } from '../ipoid-shape.ts';
 import { BatchAnswer, BatchBody, BATCH_MAX, errorResponses, IpAnswer, IpParams, type IpoidRecord } from '../schemas.ts';
 import { rejectPathsUnder } from './ip-path.ts';
-import { lookupFirst, notInData } from './lookup.ts';
+import { lookupAll, notInData } from './lookup.ts';
 
 const INVALID_LISTED = 5;
 
@@ -19,17 +19,19 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app,
         description:
           'Any valid spelling of the address is accepted; the one key of the answer is its canonical spelling. An IPv6 ' +
           'address inside a stored network answers that network\'s data, with "network" set. When several feeds hold ' +
-          'the address (or the address and a network containing it), the first is answered: the address\'s own ' +
-          'record before a network\'s, then in feed order. 404 when unknown, 400 when not an address.',
+          'the address (or the address and a network containing it), they are merged: labels (risks, proxies, ' +
+          'behaviors, types, tunnels) are the union of all, single values come from the first (the address\'s own ' +
+          'record before a network\'s, then in feed order), last_updated is the latest, and "feeds" lists them. ' +
+          '404 when unknown, 400 when not an address.',
         tags: ['ipoid'],
         params: IpParams,
         response: { 200: IpAnswer, ...errorResponses(400, 401, 404, 503) },
       },
     },
     async (request, reply) => {
-      const { address, record } = await lookupFirst(store, request.params.ip);
-      if (!record) return reply.code(404).send(notInData(address));
-      return { [address.text]: ipoidRecord(record, address.text) };
+      const { address, records } = await lookupAll(store, request.params.ip);
+      if (records.length === 0) return reply.code(404).send(notInData(address));
+      return { [address.text]: ipoidAnswer(records, address.text) };
     },
   );
   rejectPathsUnder(app, '/feed/v1/ip/');
@@ -53,8 +55,8 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app,
       const found = await Promise.all(addresses.map((address) => store.lookup(address)));
       const answer: Record<string, IpoidRecord | null> = {};
       addresses.forEach((address, i) => {
-        const first = found[i]![0];
-        answer[address.text] = first ? ipoidRecord(first, address.text) : null;
+        const records = found[i]!;
+        answer[address.text] = records.length ? ipoidAnswer(records, address.text) : null;
       });
       return answer;
     },

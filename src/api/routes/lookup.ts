@@ -4,13 +4,12 @@ import { errorBody } from '../errors.ts';
 import type { ErrorBody } from '../schemas.ts';
 
 /**
- * The first stored record for an address in any spelling: the address's own record before a
- * containing network's, then in feed order (a later issue defines merging across feeds).
+ * Every stored record for an address in any spelling: the address's own records before a
+ * containing network's, then in feed order.
  */
-export async function lookupFirst(store: Store, text: string): Promise<{ address: CanonicalIp; record: StoredRecord | undefined }> {
+export async function lookupAll(store: Store, text: string): Promise<{ address: CanonicalIp; records: StoredRecord[] }> {
   const address = parseIp(text);
-  const [record] = await store.lookup(address);
-  return { address, record };
+  return { address, records: await store.lookup(address) };
 }
 
 export const notInData = (address: CanonicalIp): ErrorBody => errorBody(404, `${address.text} is not in the data`);
