@@ -1,8 +1,8 @@
 import type { Connection, UpsertResult } from 'mariadb';
 import type { FeedRecord } from '../../feed/record.ts';
 import { RECORD_COLUMN_NAMES, recordColumnValues } from '../columns.ts';
+import { RUN_INSERT_COLUMNS, runValues, unixSeconds } from '../rows.ts';
 import {
-  FEED_IDS,
   ImportLockedError,
   recordKey,
   type Duplicate,
@@ -11,8 +11,6 @@ import {
 } from '../types.ts';
 import { connect, getLock, lockName, type ConnectionOptions } from './connection.ts';
 import { LabelIds } from './label-ids.ts';
-
-const unixSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 
 const KEY_COLUMNS = 'ip INET6 NOT NULL, prefix_len TINYINT UNSIGNED NOT NULL';
 // A record's columns, in the order of MariadbImport#dataValues; last_updated travels as unix seconds.
@@ -214,27 +212,12 @@ export class MariadbImport implements ImportTransaction {
 
   async #recordRun(run: ImportRunSummary): Promise<void> {
     await this.#conn.execute(
-      `INSERT INTO import_run (feed_id, feed_date, file, started_at, finished_at, lines_read, lines_skipped,
-                               inserted, updated, deleted, records, status, error, skipped_sample)
+      `INSERT INTO import_run (${RUN_INSERT_COLUMNS})
        VALUES (?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        FEED_IDS[run.feed],
-        run.feedDate,
-        run.file,
-        unixSeconds(run.startedAt),
-        unixSeconds(run.finishedAt),
-        run.linesRead,
-        run.skipped,
-        run.inserted,
-        run.updated,
-        run.deleted,
-        run.records,
-        run.status,
-        run.error,
-        JSON.stringify(run.skippedSample),
-      ],
+      runValues(run),
     );
   }
+
 
   /** Ending the session frees the import lock and drops the temporary tables. */
   async #close(): Promise<void> {

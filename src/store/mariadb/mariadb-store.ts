@@ -3,7 +3,6 @@ import { FULL_PREFIX, networkContains, type CanonicalIp } from '../../feed/ip.ts
 import type { LabelKind } from '../../feed/record.ts';
 import { encodeCursor } from '../cursor.ts';
 import {
-  feedName,
   FEED_IDS,
   FEED_TYPES,
   type FeedStatus,
@@ -17,36 +16,10 @@ import {
   type StoredRecord,
 } from '../types.ts';
 import { connect, connectionOptions, type ConnectionOptions } from './connection.ts';
+import { toImportRun, toStoredRecord, type DataRow, type RunRow } from '../rows.ts';
 import { listQuery } from './list-query.ts';
 import { MariadbImport } from './mariadb-import.ts';
 import { MARIADB_MIGRATIONS, migrate } from './migrations.ts';
-
-interface DataRow {
-  ip: Buffer;
-  prefix_len: number;
-  feed_id: number;
-  ip_text: string;
-  context: string;
-  last_updated: number;
-}
-
-interface RunRow {
-  id: number;
-  feed_id: number;
-  feed_date: string | null;
-  file: string | null;
-  started_at: number;
-  finished_at: number;
-  lines_read: number;
-  lines_skipped: number;
-  inserted: number;
-  updated: number;
-  deleted: number;
-  records: number;
-  status: 'succeeded' | 'failed';
-  error: string | null;
-  skipped_sample: string;
-}
 
 // INET6 reads as text; the API and the cursor want the 16 bytes.
 const RECORD_COLUMNS =
@@ -81,30 +54,6 @@ const FEED_STATUS_SQL = `
     FROM feed f
     LEFT JOIN import_run r
       ON r.id = (SELECT MAX(s.id) FROM import_run s WHERE s.feed_id = f.id AND s.status = 'succeeded')`;
-
-function toImportRun(row: RunRow): ImportRun {
-  return {
-    id: row.id,
-    feed: feedName(row.feed_id),
-    feedDate: row.feed_date,
-    file: row.file,
-    startedAt: new Date(row.started_at * 1000),
-    finishedAt: new Date(row.finished_at * 1000),
-    linesRead: row.lines_read,
-    skipped: row.lines_skipped,
-    inserted: row.inserted,
-    updated: row.updated,
-    deleted: row.deleted,
-    records: row.records,
-    status: row.status,
-    error: row.error,
-    skippedSample: JSON.parse(row.skipped_sample),
-  };
-}
-
-function toStoredRecord(row: DataRow): StoredRecord {
-  return { feed: feedName(row.feed_id), key: row.ip_text, context: JSON.parse(row.context), lastUpdated: row.last_updated };
-}
 
 export interface MariadbStoreOptions {
   /** Serve only: no migrations, no imports; connect as given (ideally a SELECT-only user). */

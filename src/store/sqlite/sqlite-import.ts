@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
 import type { FeedRecord, Label } from '../../feed/record.ts';
 import { RECORD_COLUMN_NAMES, recordColumnValues } from '../columns.ts';
+import { RUN_INSERT_COLUMNS, runValues, unixSeconds } from '../rows.ts';
 import {
-  FEED_IDS,
   ImportLockedError,
   recordKey,
   type Duplicate,
@@ -10,8 +10,6 @@ import {
   type ImportTransaction,
 } from '../types.ts';
 
-
-const unixSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 
 /**
  * An import on SQLite: one write transaction on a connection of its own, holding the
@@ -87,9 +85,7 @@ export class SqliteImport implements ImportTransaction {
       ),
       count: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM ip_data WHERE feed_id = ?'),
       recordRun: db.prepare(
-        `INSERT INTO import_run (feed_id, feed_date, file, started_at, finished_at, lines_read, lines_skipped,
-                                 inserted, updated, deleted, records, status, error, skipped_sample)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO import_run (${RUN_INSERT_COLUMNS}) VALUES (${RUN_INSERT_COLUMNS.split(',').map(() => '?').join(', ')})`,
       ),
     };
   }
@@ -177,21 +173,7 @@ export class SqliteImport implements ImportTransaction {
   }
 
   #recordRun(run: ImportRunSummary): void {
-    this.#stmt.recordRun.run(
-      FEED_IDS[run.feed],
-      run.feedDate,
-      run.file,
-      unixSeconds(run.startedAt),
-      unixSeconds(run.finishedAt),
-      run.linesRead,
-      run.skipped,
-      run.inserted,
-      run.updated,
-      run.deleted,
-      run.records,
-      run.status,
-      run.error,
-      JSON.stringify(run.skippedSample),
-    );
+    this.#stmt.recordRun.run(...runValues(run));
   }
+
 }

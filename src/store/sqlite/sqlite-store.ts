@@ -5,7 +5,6 @@ import { FULL_PREFIX, lastAddress, networkContains, type CanonicalIp } from '../
 import type { LabelKind } from '../../feed/record.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import {
-  feedName,
   FEED_IDS,
   FEED_TYPES,
   type FeedStatus,
@@ -18,61 +17,11 @@ import {
   type Store,
   type StoredRecord,
 } from '../types.ts';
+import { toImportRun, toStoredRecord, type DataRow, type RunRow } from '../rows.ts';
 import { SqliteImport } from './sqlite-import.ts';
 import { migrate } from './migrations.ts';
 
-interface DataRow {
-  ip: Buffer;
-  prefix_len: number;
-  feed_id: number;
-  ip_text: string;
-  context: string;
-  last_updated: number;
-}
-
-interface RunRow {
-  id: number;
-  feed_id: number;
-  feed_date: string | null;
-  file: string | null;
-  started_at: number;
-  finished_at: number;
-  lines_read: number;
-  lines_skipped: number;
-  inserted: number;
-  updated: number;
-  deleted: number;
-  records: number;
-  status: 'succeeded' | 'failed';
-  error: string | null;
-  skipped_sample: string;
-}
-
 const RECORD_COLUMNS = 'd.ip, d.prefix_len, d.feed_id, d.ip_text, d.context, d.last_updated';
-
-function toImportRun(row: RunRow): ImportRun {
-  return {
-    id: row.id,
-    feed: feedName(row.feed_id),
-    feedDate: row.feed_date,
-    file: row.file,
-    startedAt: new Date(row.started_at * 1000),
-    finishedAt: new Date(row.finished_at * 1000),
-    linesRead: row.lines_read,
-    skipped: row.lines_skipped,
-    inserted: row.inserted,
-    updated: row.updated,
-    deleted: row.deleted,
-    records: row.records,
-    status: row.status,
-    error: row.error,
-    skippedSample: JSON.parse(row.skipped_sample),
-  };
-}
-
-function toStoredRecord(row: DataRow): StoredRecord {
-  return { feed: feedName(row.feed_id), key: row.ip_text, context: JSON.parse(row.context), lastUpdated: row.last_updated };
-}
 
 export interface SqliteStoreOptions {
   /** Open without writing: no migrations, no imports (for read-only replicas of the file). */

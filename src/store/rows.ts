@@ -1,0 +1,86 @@
+import { FEED_IDS, feedName, type ImportRun, type ImportRunSummary, type StoredRecord } from './types.ts';
+
+/*
+ * Rows as both stores read and write them: each store's SQL converts its own column types
+ * (SQLite integers, MariaDB TIMESTAMP/INET6) to these plain values, so the mapping to the
+ * Store API's objects is written once.
+ */
+
+export const unixSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+/** An ip_data row with its times in unix seconds and its address as 16 bytes. */
+export interface DataRow {
+  ip: Buffer;
+  prefix_len: number;
+  feed_id: number;
+  ip_text: string;
+  context: string;
+  last_updated: number;
+}
+
+export function toStoredRecord(row: DataRow): StoredRecord {
+  return { feed: feedName(row.feed_id), key: row.ip_text, context: JSON.parse(row.context), lastUpdated: row.last_updated };
+}
+
+/** An import_run row with its times in unix seconds and its feed date as YYYY-MM-DD. */
+export interface RunRow {
+  id: number;
+  feed_id: number;
+  feed_date: string | null;
+  file: string | null;
+  started_at: number;
+  finished_at: number;
+  lines_read: number;
+  lines_skipped: number;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  records: number;
+  status: 'succeeded' | 'failed';
+  error: string | null;
+  skipped_sample: string;
+}
+
+export function toImportRun(row: RunRow): ImportRun {
+  return {
+    id: row.id,
+    feed: feedName(row.feed_id),
+    feedDate: row.feed_date,
+    file: row.file,
+    startedAt: new Date(row.started_at * 1000),
+    finishedAt: new Date(row.finished_at * 1000),
+    linesRead: row.lines_read,
+    skipped: row.lines_skipped,
+    inserted: row.inserted,
+    updated: row.updated,
+    deleted: row.deleted,
+    records: row.records,
+    status: row.status,
+    error: row.error,
+    skippedSample: JSON.parse(row.skipped_sample),
+  };
+}
+
+/** The import_run columns a run is written to; `runValues` gives their values in this order. */
+export const RUN_INSERT_COLUMNS =
+  'feed_id, feed_date, file, started_at, finished_at, lines_read, lines_skipped, inserted, updated, deleted, records, status, error, skipped_sample';
+
+/** A run's values for RUN_INSERT_COLUMNS, times in unix seconds. */
+export function runValues(run: ImportRunSummary): (string | number | null)[] {
+  return [
+    FEED_IDS[run.feed],
+    run.feedDate,
+    run.file,
+    unixSeconds(run.startedAt),
+    unixSeconds(run.finishedAt),
+    run.linesRead,
+    run.skipped,
+    run.inserted,
+    run.updated,
+    run.deleted,
+    run.records,
+    run.status,
+    run.error,
+    JSON.stringify(run.skippedSample),
+  ];
+}
