@@ -136,8 +136,9 @@ export type ListQuery = { [param: string]: string[] | undefined } & {
   format?: ListFormat;
 };
 
-// A listed record is a stored one, not the answer for an address: no "network" beside its key.
-const { ip: _requested, network: _matchedNetwork, ...storedFields } = IpoidRecord.properties;
+// A listed record is one stored record, not the answer for an address: no "network" beside
+// its key, and no "feeds" merged (its own feed is a field).
+const { ip: _requested, network: _matchedNetwork, feeds: _mergedFeeds, ...storedFields } = IpoidRecord.properties;
 
 export const ListItem = Type.Object(
   {

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import mariadb from 'mariadb';
 import { finished, runCli, spawnCli } from '../helpers/cli.ts';
 import { SAMPLE_FEED } from '../helpers/fixtures.ts';
-import { forEachStore, type StoreTarget, type TestDatabase } from '../helpers/stores.ts';
+import { forEachStore, serverConnection, type StoreTarget, type TestDatabase } from '../helpers/stores.ts';
 import { outputMatch, request } from './harness.ts';
 
 /**
@@ -14,13 +13,7 @@ import { outputMatch, request } from './harness.ts';
 async function readOnlyUser(target: StoreTarget, dbUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
   if (target.name === 'sqlite') return { url: dbUrl, drop: async () => undefined };
   const url = new URL(dbUrl);
-  const admin = () =>
-    mariadb.createConnection({
-      host: url.hostname,
-      port: Number(url.port || 3306),
-      user: decodeURIComponent(url.username),
-      password: decodeURIComponent(url.password),
-    });
+  const admin = () => serverConnection(dbUrl);
   const user = `ipoid_ro_${process.pid}`;
   const password = 'read-only-pw';
   const conn = await admin();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe } from 'node:test';
-import mariadb from 'mariadb';
+import mariadb, { type Connection } from 'mariadb';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/types.ts';
 
@@ -34,19 +34,23 @@ const sqliteTarget: StoreTarget = {
   },
 };
 
+/** A connection to the server a mariadb:// URL names, as its user, outside any database. */
+export function serverConnection(url: string): Promise<Connection> {
+  const server = new URL(url);
+  return mariadb.createConnection({
+    host: server.hostname,
+    port: Number(server.port || 3306),
+    user: decodeURIComponent(server.username),
+    password: decodeURIComponent(server.password),
+  });
+}
+
 function mariadbTarget(serverUrl: string): StoreTarget {
   return {
     name: 'mariadb',
     async createDatabase() {
-      const server = new URL(serverUrl);
       const name = uniqueName();
-      const admin = () =>
-        mariadb.createConnection({
-          host: server.hostname,
-          port: Number(server.port || 3306),
-          user: decodeURIComponent(server.username),
-          password: decodeURIComponent(server.password),
-        });
+      const admin = () => serverConnection(serverUrl);
       const conn = await admin();
       await conn.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
       await conn.end();

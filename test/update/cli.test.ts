@@ -27,6 +27,8 @@ const updateEnv = (extra: Record<string, string>): Record<string, string> => ({
   IPOID_FEEDS: 'anonymous,anonymous-ipv6',
   IPOID_DOWNLOAD_RETRY_SECONDS: '0.01',
   IPOID_LOG_LEVEL: 'debug',
+  // The fake feeds are dated 2026-01-01: keep them, except in the test of expiry itself.
+  IPOID_MAX_FEED_AGE_DAYS: '0',
   ...extra,
 });
 
@@ -89,6 +91,27 @@ forEachStore((target) => {
       const now = new Date();
       const counts = { linesRead: 0, skipped: 0, inserted: 0, updated: 0, deleted: 0, records: 0 };
       await held.rollback({ feed: 'anonymous', feedDate: null, file: null, startedAt: now, finishedAt: now, ...counts, status: 'failed', error: 'held by a test', skippedSample: [] });
+      await store.close();
+    }
+  });
+
+  test('feeds older than IPOID_MAX_FEED_AGE_DAYS are expired: reported per feed, exit 1', async () => {
+    const result = await update({ SPUR_API_TOKEN: TOKEN, IPOID_MAX_FEED_AGE_DAYS: '7' });
+    assert.equal(result.code, 1, result.stderr);
+    assert.deepEqual(
+      jsonLines(result.stdout).map((l) => [l.feed, l.status, l.deleted]),
+      [
+        ['anonymous', 'up-to-date', undefined],
+        ['anonymous-ipv6', 'up-to-date', undefined],
+        ['anonymous', 'expired', RECORDS],
+        ['anonymous-ipv6', 'expired', RECORDS],
+      ],
+    );
+    assert.match(result.stderr, /ipoid: anonymous: data from 2026-01-01 expired \(older than 7 days\)/);
+    const store = await openStore(db.url);
+    try {
+      assert.deepEqual((await store.list({ labels: [], limit: 1 })).records, []);
+    } finally {
       await store.close();
     }
   });
