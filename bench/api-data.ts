@@ -1,27 +1,19 @@
 /*
- * Data for the API benchmark: the generated feed (cached in bench/out/ under the same name
- * and seed as the import benchmark's, so either reuses the other's file), a database holding
- * it (imported once, then reused), and a shuffled list of addresses to ask for.
+ * Data for the API benchmark: a database holding the generated feed (imported once, then
+ * reused) and a shuffled list of addresses to ask for.
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { addressText, FULL_PREFIX } from '../src/feed/ip.ts';
 import { readFeed } from '../src/feed/reader.ts';
-import { runGenerate } from '../src/generator/index.ts';
+import { createRandom } from '../src/generator/random.ts';
 import { importFeed } from '../src/import/importer.ts';
 import { createLogger } from '../src/log.ts';
 import { openStore } from '../src/store/open.ts';
+import { OUT } from './feeds.ts';
 
-export const OUT = join(import.meta.dirname, 'out');
 const MARIADB_URL = process.env.IPOID_BENCH_MARIADB_URL ?? 'mariadb://root@127.0.0.1:3306/ipoid_bench';
+// Seeds the sample of addresses asked for.
 const SEED = 42;
-
-export async function benchFeed(records: number): Promise<string> {
-  mkdirSync(OUT, { recursive: true });
-  const file = join(OUT, `feed-${records}-day1.json.gz`);
-  if (!existsSync(file)) await runGenerate({ count: records, seed: SEED, out: file });
-  return file;
-}
 
 /** A database of its own for this benchmark and size (the import benchmark recreates its own). */
 export function benchDatabaseUrl(store: string, records: number): string {
@@ -42,17 +34,6 @@ export async function ensureImported(url: string, feed: string, records: number)
   } finally {
     await store.close();
   }
-}
-
-/** A deterministic generator of 32-bit numbers (mulberry32): the same list each run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (t ^ (t >>> 14)) >>> 0;
-  };
 }
 
 /**
@@ -78,16 +59,17 @@ export async function sampleAddresses(feed: string, records: number, count: numb
       hits.push(addressText(inside));
     }
   }
-  const next = random(SEED);
+  // The generator's seeded source: the same list each run.
+  const random = createRandom(SEED);
+  const octet = () => random.int(0, 255);
   const misses: string[] = [];
   while (misses.length < count - Math.min(hits.length, Math.round(count * hitRatio))) {
-    const n32 = next();
-    const ip = `${n32 >>> 24}.${(n32 >>> 16) & 255}.${(n32 >>> 8) & 255}.${n32 & 255}`;
+    const ip = `${octet()}.${octet()}.${octet()}.${octet()}`;
     if (!stored.has(ip)) misses.push(ip);
   }
   const all = [...hits.slice(0, Math.round(count * hitRatio)), ...misses];
   for (let i = all.length - 1; i > 0; i--) {
-    const j = next() % (i + 1);
+    const j = random.int(0, i);
     [all[i], all[j]] = [all[j]!, all[i]!];
   }
   return all;

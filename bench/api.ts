@@ -13,7 +13,8 @@
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { benchDatabaseUrl, benchFeed, ensureImported, sampleAddresses } from './api-data.ts';
+import { benchDatabaseUrl, ensureImported, sampleAddresses } from './api-data.ts';
+import { benchFeed } from './feeds.ts';
 import { drive, startServer, type Load } from './api-load.ts';
 
 const { values } = parseArgs({

@@ -9,11 +9,11 @@
  * Feeds are cached in bench/out/ (same seed, same file).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import mariadb from 'mariadb';
-import { runGenerate } from '../src/generator/index.ts';
+import { benchFeed, benchNextDayFeed, OUT } from './feeds.ts';
 
 const { values } = parseArgs({
   options: {
@@ -24,16 +24,6 @@ const { values } = parseArgs({
 const sizes = values.sizes.split(',').map(Number);
 const stores = values.stores.split(',');
 const MARIADB_URL = process.env.IPOID_BENCH_MARIADB_URL ?? 'mariadb://root@127.0.0.1:3306/ipoid_bench';
-const OUT = join(import.meta.dirname, 'out');
-mkdirSync(OUT, { recursive: true });
-
-async function feeds(size: number): Promise<{ day1: string; day2: string }> {
-  const day1 = join(OUT, `feed-${size}-day1.json.gz`);
-  const day2 = join(OUT, `feed-${size}-day2.json.gz`);
-  if (!existsSync(day1)) await runGenerate({ count: size, seed: 42, out: day1 });
-  if (!existsSync(day2)) await runGenerate({ from: day1, churn: 0.05, seed: 43, out: day2 });
-  return { day1, day2 };
-}
 
 async function freshDatabase(store: string): Promise<string> {
   if (store === 'sqlite') {
@@ -74,7 +64,8 @@ function measure(url: string, file: string): Measured {
 
 const rows: string[][] = [];
 for (const size of sizes) {
-  const { day1, day2 } = await feeds(size);
+  const day1 = await benchFeed(size);
+  const day2 = await benchNextDayFeed(size);
   for (const store of stores) {
     const url = await freshDatabase(store);
     const full = measure(url, day1);
