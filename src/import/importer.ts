@@ -123,7 +123,8 @@ export async function importFeed(store: Store, source: string | Readable, option
     // An empty feed is a broken download, not "every IP vanished".
     if (counts.valid === 0) throw new Error('the feed holds no valid record; refusing to delete the stored data');
     counts.deleted = await tx.deleteUnseen();
-    counts.records = await tx.countStored();
+    // Derived, not recounted: a count after the writes costs seconds on InnoDB.
+    counts.records = storedBefore + counts.inserted - counts.deleted;
     const run = summary('succeeded', null);
     await tx.commit(run);
     return run;

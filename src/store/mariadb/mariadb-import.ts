@@ -44,9 +44,6 @@ export class MariadbImport implements ImportTransaction {
   // parses the next. The connection runs statements in order; every call that is not a
   // write first waits for them, so a failed write fails the import before it can commit.
   #pending: Promise<unknown> = Promise.resolve();
-  // The feed's row count, counted once and then kept up to date by the writes: counting
-  // again after them costs seconds, as InnoDB checks each changed row's visibility.
-  #stored: number | undefined;
 
   static async begin(options: ConnectionOptions, feedId: number): Promise<MariadbImport> {
     const conn = await connect(options);
@@ -116,7 +113,6 @@ export class MariadbImport implements ImportTransaction {
 
   async insert(records: FeedRecord[], now: Date): Promise<void> {
     if (records.length === 0) return;
-    if (this.#stored !== undefined) this.#stored += records.length;
     this.#send(
       this.#conn.batch(
         `INSERT INTO ip_data (ip, prefix_len, feed_id, ${DATA_COLUMNS.join(', ')}) VALUES (?, ?, ?, ${DATA_COLUMNS.map(placeholder).join(', ')})`,
@@ -156,17 +152,13 @@ export class MariadbImport implements ImportTransaction {
       `DELETE d FROM import_gone g JOIN ip_data d ON d.ip = g.ip AND d.prefix_len = g.prefix_len AND d.feed_id = ?`,
       [this.#feedId],
     );
-    if (this.#stored !== undefined) this.#stored -= result.affectedRows;
     return result.affectedRows;
   }
 
   async countStored(): Promise<number> {
-    if (this.#stored === undefined) {
-      await this.#settle();
-      const [row] = await this.#conn.execute<{ n: number }[]>('SELECT COUNT(*) AS n FROM ip_data WHERE feed_id = ?', [this.#feedId]);
-      this.#stored = row!.n;
-    }
-    return this.#stored;
+    await this.#settle();
+    const [row] = await this.#conn.execute<{ n: number }[]>('SELECT COUNT(*) AS n FROM ip_data WHERE feed_id = ?', [this.#feedId]);
+    return row!.n;
   }
 
   async commit(run: ImportRunSummary): Promise<void> {
