@@ -25,6 +25,7 @@ export function guardStore(store: Store): Store {
   return {
     kind: store.kind,
     lookup: guard(store.lookup),
+    lookupMany: guard(store.lookupMany),
     list: guard(store.list),
     labelCounts: guard(store.labelCounts),
     importRuns: guard(store.importRuns),

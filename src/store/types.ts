@@ -133,6 +133,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'mariadb';
   /** Records for the address itself and for every stored network containing it, in all feeds. */
   lookup(address: CanonicalIp): Promise<StoredRecord[]>;
+  /** `lookup` for each address, all read from one snapshot (never half an import). */
+  lookupMany(addresses: CanonicalIp[]): Promise<StoredRecord[][]>;
   /** Records matching every filter, ordered by address, one keyset page at a time. */
   list(query: ListQuery): Promise<ListPage>;
   /** Every label value with the number of stored records carrying it. */

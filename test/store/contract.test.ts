@@ -62,6 +62,14 @@ forEachStore((target) => {
     assert.deepEqual(await store.lookup(parseIp('2001:db8:aaaa::')), []);
   });
 
+  test('lookupMany answers, in order, what lookup answers for each address', async () => {
+    const addresses = ['1.1.1.1', '8.8.8.8', '2001:db8:aaaa:1::5', '2001:db8::8a2e:370:7334', '1.1.1.1'].map((t) => parseIp(t));
+    const one = await Promise.all(addresses.map((address) => store.lookup(address)));
+    assert.deepEqual(await store.lookupMany(addresses), one);
+    assert.deepEqual(one.map((records) => records.length), [1, 0, 1, 1, 1]);
+    assert.deepEqual(await store.lookupMany([]), []);
+  });
+
   test('unknown addresses find nothing', async () => {
     assert.deepEqual(await store.lookup(parseIp('8.8.8.8')), []);
     assert.deepEqual(await store.lookup(parseIp('2001:db8::1')), []);

@@ -52,7 +52,7 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app,
     },
     async (request) => {
       const addresses = parseAll(request.body.ips);
-      const found = await Promise.all(addresses.map((address) => store.lookup(address)));
+      const found = await store.lookupMany(addresses);
       const answer: Record<string, IpoidRecord | null> = {};
       addresses.forEach((address, i) => {
         const records = found[i]!;

@@ -66,11 +66,18 @@ export class SqliteStore implements Store {
   }
 
   async lookup(address: CanonicalIp): Promise<StoredRecord[]> {
-    const read = this.#db.transaction(() => [
-      ...this.#exact.all(address.bytes),
-      ...this.#networks.all(address.bytes).filter((row) => networkContains(row.ip, row.prefix_len, address.bytes)),
-    ]);
-    return read().map(toStoredRecord);
+    return (await this.lookupMany([address]))[0]!;
+  }
+
+  async lookupMany(addresses: CanonicalIp[]): Promise<StoredRecord[][]> {
+    // One read transaction: every address is read from the same snapshot.
+    const read = this.#db.transaction(() =>
+      addresses.map((address) => [
+        ...this.#exact.all(address.bytes),
+        ...this.#networks.all(address.bytes).filter((row) => networkContains(row.ip, row.prefix_len, address.bytes)),
+      ]),
+    );
+    return read().map((rows) => rows.map(toStoredRecord));
   }
 
   async list(query: ListQuery): Promise<ListPage> {
