@@ -38,8 +38,8 @@ export function formatValidationError(errors: FastifySchemaValidationError[], da
  */
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error instanceof StoreUnavailableError) {
-    request.log.error({ err: error.cause, route: request.routeOptions.url }, 'store failed');
-    return reply.code(503).send(errorBody(503, 'database unavailable'));
+    request.log.error({ err: error.cause ?? error.message, route: request.routeOptions.url }, 'store failed');
+    return reply.code(503).send(errorBody(503, error.message));
   }
   if (error instanceof HttpError) return reply.code(error.statusCode).send(errorBody(error.statusCode, error.message, error.invalid));
   if (error instanceof InvalidIpError || error instanceof InvalidCursorError) return reply.code(400).send(errorBody(400, error.message));

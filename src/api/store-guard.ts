@@ -1,36 +1,55 @@
 import { InvalidCursorError } from '../store/cursor.ts';
 import type { Store } from '../store/types.ts';
 
-/** The database failed; the cause stays in the logs, never in an answer. */
+/** The database failed or did not answer; the cause stays in the logs, never in an answer. */
 export class StoreUnavailableError extends Error {
-  constructor(cause: unknown) {
-    super('database unavailable', { cause });
+  constructor(cause: unknown, reason = 'database unavailable') {
+    super(reason, { cause });
   }
 }
 
+export interface GuardOptions {
+  /** A lookup or health read not answered by then fails (503); the client has given up anyway. */
+  lookupTimeoutMs: number;
+  /** The same for list pages and label counts, which may scan much of a table. */
+  scanTimeoutMs: number;
+}
+
+export const DEFAULT_GUARD: GuardOptions = { lookupTimeoutMs: 800, scanTimeoutMs: 30_000 };
+
 /**
  * The store as the routes use it: any failure but a bad cursor (the client's mistake)
- * becomes StoreUnavailableError, which answers 503 without the driver's message.
+ * becomes StoreUnavailableError, which answers 503 without the driver's message, and so
+ * does a read the database does not answer in time (a hung server must not hang the API;
+ * the abandoned read finishes or fails on its own).
  */
-export function guardStore(store: Store): Store {
+export function guardStore(store: Store, options: GuardOptions = DEFAULT_GUARD): Store {
   const guard =
-    <A extends unknown[], R>(method: (...args: A) => Promise<R>) =>
+    <A extends unknown[], R>(method: (...args: A) => Promise<R>, timeoutMs: number) =>
     async (...args: A): Promise<R> => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new StoreUnavailableError(null, `database did not answer within ${timeoutMs} ms`)), timeoutMs);
+      });
       try {
-        return await method.apply(store, args);
+        return await Promise.race([method.apply(store, args), deadline]);
       } catch (err) {
-        throw err instanceof InvalidCursorError ? err : new StoreUnavailableError(err);
+        throw err instanceof InvalidCursorError || err instanceof StoreUnavailableError ? err : new StoreUnavailableError(err);
+      } finally {
+        clearTimeout(timer);
       }
     };
+  const { lookupTimeoutMs: point, scanTimeoutMs: scan } = options;
   return {
     kind: store.kind,
-    lookup: guard(store.lookup),
-    lookupMany: guard(store.lookupMany),
-    list: guard(store.list),
-    labelCounts: guard(store.labelCounts),
-    importRuns: guard(store.importRuns),
-    feedStatus: guard(store.feedStatus),
-    beginImport: guard(store.beginImport),
+    lookup: guard(store.lookup, point),
+    lookupMany: guard(store.lookupMany, point),
+    feedStatus: guard(store.feedStatus, point),
+    list: guard(store.list, scan),
+    labelCounts: guard(store.labelCounts, scan),
+    importRuns: guard(store.importRuns, scan),
+    // The API never imports; an import has no deadline.
+    beginImport: (feed) => store.beginImport(feed),
     close: () => store.close(),
   };
 }
