@@ -22,12 +22,20 @@ export function connectionOptions(url: string): ConnectionOptions {
     insertIdAsNumber: true,
     // Contexts are parsed by the store, exactly as the SQLite store does.
     autoJsonMap: false,
+    // Error messages quote the SQL but never its values: the addresses a client asked about
+    // are privileged, and the logs are not.
+    logParam: false,
   };
 }
 
 /** One dedicated connection (never pooled): user locks and temporary tables live and die with it. */
-export function connect(options: ConnectionOptions, extra: ConnectionConfig = {}): Promise<Connection> {
-  return mariadb.createConnection({ ...options, ...extra });
+export async function connect(options: ConnectionOptions, extra: ConnectionConfig = {}): Promise<Connection> {
+  const conn = await mariadb.createConnection({ ...options, ...extra });
+  // A connection lost while idle (the server shut down between two batches) is reported as
+  // an 'error' event, which unheard would end the process; the next command on it fails
+  // with the reason, and that failure is the import's.
+  conn.on('error', () => {});
+  return conn;
 }
 
 const LOCK_NAME_MAX = 64;
