@@ -6,7 +6,8 @@ import { startFakeSpur, type FakeSpur } from '../../src/spur/fake-server.ts';
 import { openStore } from '../../src/store/open.ts';
 import { jsonLines, runCli } from '../helpers/cli.ts';
 import { forEachStore, type TestDatabase } from '../helpers/stores.ts';
-import { leftovers, RECORDS, scratchDir, storedDigest, TOKEN, writeFeed } from './feeds.ts';
+import { storedSnapshot } from '../helpers/snapshot.ts';
+import { leftovers, RECORDS, scratchDir, TOKEN, writeFeed } from './feeds.ts';
 
 const feedsDir = scratchDir();
 let spur: FakeSpur;
@@ -39,7 +40,7 @@ forEachStore((target) => {
   const digest = async (): Promise<string> => {
     const store = await openStore(db.url);
     try {
-      return await storedDigest(store);
+      return await storedSnapshot(store);
     } finally {
       await store.close();
     }

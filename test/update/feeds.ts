@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runGenerate, type GenerateSummary } from '../../src/generator/index.ts';
 import { SpurClient, type SpurSettings } from '../../src/spur/client.ts';
-import type { FeedType, Store } from '../../src/store/types.ts';
+import type { FeedType } from '../../src/store/types.ts';
 import { quietLogger, tempDir } from '../helpers/fixtures.ts';
 
 export const TOKEN = 'test-token-4f1c9e';
@@ -36,13 +35,6 @@ export function testClient(baseUrl: string, settings: Partial<SpurSettings> = {}
     { baseUrl, token: TOKEN, attempts: 3, retryDelayMs: 10, requestTimeoutMs: 2000, stallTimeoutMs: 1000, minBytesPerSecond: 0, ...settings },
     quietLogger,
   );
-}
-
-/** Every stored record of every feed, with its last update, as one digest. */
-export async function storedDigest(store: Store): Promise<string> {
-  const hash = createHash('sha256');
-  for (const r of (await store.list({ labels: [], limit: 1_000_000 })).records) hash.update(`${r.feed} ${r.key} ${r.lastUpdated} ${JSON.stringify(r.context)}\n`);
-  return hash.digest('hex');
 }
 
 /** Files left behind in a download directory (there should be none). */

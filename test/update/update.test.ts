@@ -8,7 +8,8 @@ import type { Store } from '../../src/store/types.ts';
 import { updateFeeds } from '../../src/update/update.ts';
 import { quietLogger } from '../helpers/fixtures.ts';
 import { forEachStore, freshStore } from '../helpers/stores.ts';
-import { leftovers, RECORDS, scratchDir, storedDigest, testClient, TOKEN, writeFeed } from './feeds.ts';
+import { storedSnapshot } from '../helpers/snapshot.ts';
+import { leftovers, RECORDS, scratchDir, testClient, TOKEN, writeFeed } from './feeds.ts';
 
 const FEEDS = ['anonymous', 'anonymous-ipv6'] as const;
 const isFileGet = (path: string): boolean => path.endsWith('/feed.json.gz');
@@ -77,7 +78,7 @@ forEachStore((target) => {
 
   test('a connection cut mid-file fails the feed after its retries, leaving the data and no temp files', async () => {
     await writeFeed(feedsDir, 'anonymous', '20260103', 4, '20260102');
-    const before = await storedDigest(store);
+    const before = await storedSnapshot(store);
     const seen = spur.requests.length;
     faults.anonymous = { cutAfterBytes: 1000 };
     const [anonymous, ipv6] = await update({ attempts: 2 });
@@ -87,7 +88,7 @@ forEachStore((target) => {
     assert.match(anonymous?.error?.message ?? '', /broke off after \d+ of \d+ bytes: terminated \(other side closed\)/);
     assert.equal(spur.requests.slice(seen).filter((r) => isFileGet(r.path)).length, 2, 'one download per attempt');
     assert.equal(ipv6?.status, 'up-to-date', 'the other feed still ran');
-    assert.equal(await storedDigest(store), before);
+    assert.equal(await storedSnapshot(store), before);
     assert.deepEqual(leftovers(downloadDir), []);
   });
 
@@ -106,24 +107,24 @@ forEachStore((target) => {
 
   test('a refused token fails every feed at once, without retrying, and changes nothing', async () => {
     await writeFeed(feedsDir, 'anonymous', '20260104', 5, '20260103');
-    const before = await storedDigest(store);
+    const before = await storedSnapshot(store);
     const seen = spur.requests.length;
     const results = await update({ token: 'wrong-token' });
     assert.deepEqual(results.map((r) => r.status), ['failed', 'failed']);
     assert.ok(results.every((r) => r.error instanceof SpurAuthError));
     assert.deepEqual(spur.requests.slice(seen).map((r) => r.status), [401, 401]);
-    assert.equal(await storedDigest(store), before);
+    assert.equal(await storedSnapshot(store), before);
   });
 
   test('a download trickling below the minimum rate fails cleanly', async () => {
-    const before = await storedDigest(store);
+    const before = await storedSnapshot(store);
     faults.anonymous = { trickleBytesPerSecond: 2000 };
     const [anonymous] = await update({ attempts: 1, stallTimeoutMs: 300, minBytesPerSecond: 50_000 });
     delete faults.anonymous;
     assert.equal(anonymous?.status, 'failed');
     assert.match(anonymous?.error?.message ?? '', /stalled/);
     assert.ok((anonymous?.seconds ?? Infinity) < 5);
-    assert.equal(await storedDigest(store), before);
+    assert.equal(await storedSnapshot(store), before);
     assert.deepEqual(leftovers(downloadDir), []);
   });
 
