@@ -3,37 +3,9 @@ import type { ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { finished, runCli, spawnCli } from '../helpers/cli.ts';
 import { SAMPLE_FEED } from '../helpers/fixtures.ts';
-import { forEachStore, serverConnection, type StoreTarget, type TestDatabase } from '../helpers/stores.ts';
+import { LISTENING } from '../helpers/serve-process.ts';
+import { forEachStore, readOnlyUser, type TestDatabase } from '../helpers/stores.ts';
 import { outputMatch, request } from './harness.ts';
-
-/**
- * A URL reading `dbUrl` without write rights: a SELECT-only MariaDB user (dropped by
- * `drop`); SQLite opens the file read-only from the same URL.
- */
-async function readOnlyUser(target: StoreTarget, dbUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  if (target.name === 'sqlite') return { url: dbUrl, drop: async () => undefined };
-  const url = new URL(dbUrl);
-  const admin = () => serverConnection(dbUrl);
-  const user = `ipoid_ro_${process.pid}`;
-  const password = 'read-only-pw';
-  const conn = await admin();
-  await conn.query(`CREATE OR REPLACE USER '${user}'@'%' IDENTIFIED BY '${password}'`);
-  await conn.query(`GRANT SELECT ON \`${url.pathname.slice(1)}\`.* TO '${user}'@'%'`);
-  await conn.end();
-  const readUrl = new URL(dbUrl);
-  readUrl.username = user;
-  readUrl.password = password;
-  return {
-    url: readUrl.toString(),
-    drop: async () => {
-      const c = await admin();
-      await c.query(`DROP USER IF EXISTS '${user}'@'%'`);
-      await c.end();
-    },
-  };
-}
-
-const LISTENING = /IPoid API listening at (http:\/\/[\d.:]+)/;
 
 // Servers still running when a test fails, so that they don't keep the test process alive.
 const running = new Set<ChildProcess>();
