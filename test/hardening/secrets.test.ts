@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { startFakeSpur, type FakeSpur } from '../../src/spur/fake-server.ts';
+import { request } from '../api/harness.ts';
+import { runCli } from '../helpers/cli.ts';
+import { SAMPLE_FEED } from '../helpers/fixtures.ts';
+import { serveProcess } from '../helpers/serve-process.ts';
+import { forEachStore, serverConnection, type TestDatabase } from '../helpers/stores.ts';
+import { scratchDir, writeFeed } from '../update/feeds.ts';
+
+const secret = (name: string): string => `${name}-${randomBytes(9).toString('base64url')}`;
+const SECRETS = {
+  dbPassword: secret('db-pass'),
+  wrongDbPassword: secret('wrong-db-pass'),
+  apiToken: secret('api-token'),
+  wrongApiToken: secret('wrong-api-token'),
+  spurToken: secret('spur-token'),
+  wrongSpurToken: secret('wrong-spur-token'),
+};
+
+/** Everything every command printed and every answer said, to be searched for secrets. */
+const seen: string[] = [];
+
+function assertNoSecret(): void {
+  const text = seen.join('\n');
+  for (const [name, value] of Object.entries(SECRETS)) {
+    for (const form of [value, encodeURIComponent(value), Buffer.from(value).toString('base64')]) {
+      assert.ok(!text.includes(form), `${name} appeared in a log line or an answer`);
+    }
+  }
+}
+
+let spur: FakeSpur;
+before(async () => {
+  const feeds = scratchDir();
+  await writeFeed(feeds, 'anonymous', '20260101', 5);
+  spur = await startFakeSpur({ dir: feeds, token: SECRETS.spurToken });
+});
+after(async () => spur.close());
+
+forEachStore((target) => {
+  let db: TestDatabase;
+  /** The database URL, as a MariaDB user with a password (SQLite has none to leak). */
+  let dbUrl: string;
+  let withPassword: (password: string) => string;
+  let dropUser = async () => {};
+  before(async () => {
+    db = await target.createDatabase();
+    withPassword = () => db.url;
+    if (target.name === 'mariadb') {
+      const user = `ipoid_secret_${process.pid}`;
+      const conn = await serverConnection(db.url);
+      await conn.query(`CREATE OR REPLACE USER '${user}'@'%' IDENTIFIED BY '${SECRETS.dbPassword}'`);
+      await conn.query(`GRANT ALL ON \`${new URL(db.url).pathname.slice(1)}\`.* TO '${user}'@'%'`);
+      await conn.end();
+      withPassword = (password) => {
+        const url = new URL(db.url);
+        url.username = user;
+        url.password = password;
+        return url.toString();
+      };
+      dropUser = async () => {
+        const c = await serverConnection(db.url);
+        await c.query(`DROP USER IF EXISTS '${user}'@'%'`);
+        await c.end();
+      };
+    }
+    dbUrl = withPassword(SECRETS.dbPassword);
+  });
+  after(async () => {
+    await dropUser();
+    await db.drop();
+  });
+
+  const ipoid = async (args: string[], env: Record<string, string>) => {
+    const result = await runCli(args, { IPOID_LOG_LEVEL: 'debug', ...env });
+    seen.push(result.stdout, result.stderr);
+    return result;
+  };
+
+  test('no secret in any log line or error, at debug level, when commands succeed or fail', async () => {
+    assert.equal((await ipoid(['import', SAMPLE_FEED], { IPOID_DB_URL: dbUrl })).code, 0);
+    const update = { IPOID_DB_URL: dbUrl, IPOID_DOWNLOAD_DIR: scratchDir(), SPUR_FEED_BASE_URL: spur.url, IPOID_FEEDS: 'anonymous', IPOID_MAX_FEED_AGE_DAYS: '0', SPUR_API_TOKEN_FILE: '' };
+    assert.equal((await ipoid(['update'], { ...update, SPUR_API_TOKEN: SECRETS.spurToken })).code, 0);
+    assert.equal((await ipoid(['update'], { ...update, SPUR_API_TOKEN: SECRETS.wrongSpurToken })).code, 4);
+    if (target.name === 'mariadb') {
+      const refused = await ipoid(['import', SAMPLE_FEED], { IPOID_DB_URL: withPassword(SECRETS.wrongDbPassword) });
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /Access denied/);
+      assert.equal((await ipoid(['serve'], { IPOID_DB_READ_URL: withPassword(SECRETS.wrongDbPassword), IPOID_PORT: '0' })).code, 1);
+    }
+    assertNoSecret();
+  });
+
+  test('no secret in the API\'s logs or answers, whatever the token', async () => {
+    // The update above replaced the sample's records with the fake feed's.
+    assert.equal((await ipoid(['import', SAMPLE_FEED], { IPOID_DB_URL: dbUrl })).code, 0);
+    const server = await serveProcess({ IPOID_DB_READ_URL: dbUrl, IPOID_API_TOKENS: `other-token,${SECRETS.apiToken}`, IPOID_LOG_LEVEL: 'debug' });
+    const ask = async (path: string, token?: string, body?: unknown) => {
+      const answer = await request(`${server.url}${path}`, {
+        method: body ? 'POST' : 'GET',
+        body,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
+      seen.push(answer.text, JSON.stringify([...answer.headers]));
+      return answer.status;
+    };
+    assert.equal(await ask('/feed/v1/ip/1.1.1.1', SECRETS.apiToken), 200);
+    assert.equal(await ask('/feed/v1/ip/1.1.1.1', SECRETS.wrongApiToken), 401);
+    assert.equal(await ask('/feed/v1/ip/1.1.1.1'), 401);
+    assert.equal(await ask('/feed/v1/ip/not-an-ip', SECRETS.apiToken), 400);
+    assert.equal(await ask('/feed/v1/ips', SECRETS.apiToken, { ips: ['1.1.1.1', '8.8.8.8'] }), 200);
+    assert.equal(await ask('/feed/v1/ips?risk=TUNNEL', SECRETS.apiToken), 200);
+    assert.equal(await ask('/metrics'), 200);
+    assert.equal(await ask('/_info'), 200);
+    const stopped = await server.stop();
+    seen.push(stopped.stdout, stopped.stderr);
+    assert.ok(stopped.stderr.includes('IPoid API listening'), 'the logs were read');
+    assertNoSecret();
+  });
+});
