@@ -129,6 +129,13 @@ export class ImportLockedError extends Error {
   }
 }
 
+/** Imports through a store opened read-only (as the API opens it) are refused. */
+export class ReadOnlyStoreError extends Error {
+  constructor() {
+    super('this store was opened read-only: imports are disabled');
+  }
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'mariadb';
   /** Records for the address itself and for every stored network containing it, in all feeds. */

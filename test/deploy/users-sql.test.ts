@@ -72,6 +72,8 @@ describe('deploy/sql/users.sql', { skip: MARIADB_URL ? false : 'set IPOID_TEST_M
     }
     const conn = await connectAs(users.reader, passwords.reader);
     try {
+      const grants = (await conn.query<Record<string, string>[]>('SHOW GRANTS')).map((row) => Object.values(row)[0]!.replace(/ IDENTIFIED BY .*/, ''));
+      assert.deepEqual(grants, [`GRANT USAGE ON *.* TO \`${users.reader}\`@\`%\``, `GRANT SELECT ON \`${database}\`.* TO \`${users.reader}\`@\`%\``], 'SELECT and nothing else');
       const [row] = await conn.query<{ n: bigint }[]>(`SELECT COUNT(*) AS n FROM \`${database}\`.ip_data`);
       assert.ok(Number(row?.n) > 0);
       for (const sql of [`DELETE FROM \`${database}\`.ip_data`, `INSERT INTO \`${database}\`.feed (id, name) VALUES (99, 'x')`, `CREATE TABLE \`${database}\`.t (i INT)`]) {

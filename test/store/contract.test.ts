@@ -4,10 +4,11 @@ import { after, before, test } from 'node:test';
 import { parseIp, parseNetwork } from '../../src/feed/ip.ts';
 import { importFeed, ImportFailedError } from '../../src/import/importer.ts';
 import { listAll } from '../../src/store/list-all.ts';
+import { openStore } from '../../src/store/open.ts';
 import { InvalidCursorError } from '../../src/store/cursor.ts';
 import { ImportLockedError, type ImportRunSummary, type Store } from '../../src/store/types.ts';
 import { BAD_LINES, fixtureRecords, gzipToTemp, quietLogger, SAMPLE_FEED } from '../helpers/fixtures.ts';
-import { forEachStore, freshStore } from '../helpers/stores.ts';
+import { forEachStore, freshStore, readOnlyUser } from '../helpers/stores.ts';
 
 const abandoned = (): ImportRunSummary => ({
   feed: 'anonymous', feedDate: null, file: null, startedAt: new Date(), finishedAt: new Date(), linesRead: 0,
@@ -24,9 +25,10 @@ async function keysOf(store: Store, query: Parameters<typeof listAll>[1] = { lab
 
 forEachStore((target) => {
   let store: Store;
+  let url: string;
   let close: () => Promise<void>;
   before(async () => {
-    ({ store, close } = await freshStore(target));
+    ({ store, url, close } = await freshStore(target));
   });
   after(async () => close());
 
@@ -68,6 +70,18 @@ forEachStore((target) => {
     assert.deepEqual(await store.lookupMany(addresses), one);
     assert.deepEqual(one.map((records) => records.length), [1, 0, 1, 1, 1]);
     assert.deepEqual(await store.lookupMany([]), []);
+  });
+
+  test('opened read-only (as the API opens it), the store answers reads and refuses to import', async () => {
+    const reader = await readOnlyUser(target, url);
+    const readOnly = await openStore(reader.url, { readOnly: true });
+    try {
+      assert.deepEqual(await readOnly.lookup(parseIp('1.1.1.1')), await store.lookup(parseIp('1.1.1.1')));
+      await assert.rejects(readOnly.beginImport('anonymous'), /read-only/);
+    } finally {
+      await readOnly.close();
+      await reader.drop();
+    }
   });
 
   test('unknown addresses find nothing', async () => {

@@ -12,6 +12,7 @@ import {
   type LabelCount,
   type ListPage,
   type ListQuery,
+  ReadOnlyStoreError,
   type Store,
   type StoredRecord,
 } from '../types.ts';
@@ -139,7 +140,7 @@ export class MariadbStore implements Store {
   }
 
   async beginImport(feed: FeedType): Promise<ImportTransaction> {
-    if (this.#readOnly) throw new Error('this store was opened read-only: imports are disabled');
+    if (this.#readOnly) throw new ReadOnlyStoreError();
     return MariadbImport.begin(this.#options, FEED_IDS[feed]);
   }
 

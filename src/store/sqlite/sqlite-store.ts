@@ -14,6 +14,7 @@ import {
   type LabelCount,
   type ListPage,
   type ListQuery,
+  ReadOnlyStoreError,
   type Store,
   type StoredRecord,
 } from '../types.ts';
@@ -33,12 +34,14 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly #db: Database.Database;
   readonly #path: string;
+  readonly #readOnly: boolean;
   readonly #exact: Database.Statement<[Buffer], DataRow>;
   readonly #networks: Database.Statement<[Buffer], DataRow>;
   readonly #labelId: Database.Statement<[string, string], { id: number }>;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.#path = path;
+    this.#readOnly = options.readOnly ?? false;
     if (!options.readOnly) mkdirSync(dirname(path), { recursive: true });
     this.#db = new Database(path, { readonly: options.readOnly ?? false, fileMustExist: options.readOnly ?? false });
     this.#db.pragma('busy_timeout = 5000');
@@ -157,6 +160,8 @@ export class SqliteStore implements Store {
   }
 
   async beginImport(feed: FeedType): Promise<ImportTransaction> {
+    // Imports write through a connection of their own: the read-only handle would not stop them.
+    if (this.#readOnly) throw new ReadOnlyStoreError();
     return SqliteImport.begin(this.#path, FEED_IDS[feed]);
   }
 
