@@ -46,22 +46,25 @@ const answers200 = (url: string) => async () => {
   return answer;
 };
 
-describe('the database stops while the API serves', { skip }, () => {
-  let db: PrivateMariadb;
-  let store: Store;
-  let app: FastifyInstance;
-  let base: string;
+/** The API over a MariaDB server of its own holding the sample feed, for the suite it is called in. */
+function apiOverPrivateServer() {
+  const api = {} as { db: PrivateMariadb; store: Store; app: FastifyInstance; base: string };
   before(async () => {
-    db = await PrivateMariadb.create();
-    store = await openStore(db.url('ipoid'));
-    await importFeed(store, SAMPLE_FEED, { feed: 'anonymous', logger: quietLogger });
-    ({ app, base } = await serve(store));
+    api.db = await PrivateMariadb.create();
+    api.store = await openStore(api.db.url('ipoid'));
+    await importFeed(api.store, SAMPLE_FEED, { feed: 'anonymous', logger: quietLogger });
+    Object.assign(api, await serve(api.store));
   });
   after(async () => {
-    await app.close();
-    await store.close();
-    await db.destroy();
+    await api.app.close();
+    await api.store.close();
+    await api.db.destroy();
   });
+  return api;
+}
+
+describe('the database stops while the API serves', { skip }, () => {
+  const api = apiOverPrivateServer();
 
   const ROUTES: [string, string, unknown?][] = [
     ['GET', '/feed/v1/ip/1.1.1.1'],
@@ -72,67 +75,53 @@ describe('the database stops while the API serves', { skip }, () => {
 
   for (const signal of scaled(['SIGKILL', 'SIGTERM'] as const, ['SIGKILL', 'SIGTERM', 'SIGKILL', 'SIGTERM'] as const)) {
     test(`after ${signal}: requests fail fast with 503 and a reason, readyz goes false, and it recovers by itself`, async () => {
-      assert.equal((await timed(`${base}/feed/v1/ip/1.1.1.1`)).answer.status, 200);
-      await db.stop(signal);
+      assert.equal((await timed(`${api.base}/feed/v1/ip/1.1.1.1`)).answer.status, 200);
+      await api.db.stop(signal);
 
       for (const [method, path, body] of ROUTES) {
-        const { answer, ms } = await timed(`${base}${path}`, { method, body });
+        const { answer, ms } = await timed(`${api.base}${path}`, { method, body });
         assertError(answer, 503, /^database unavailable$/);
         assert.ok(ms < FAIL_FAST_MS, `${method} ${path} took ${ms.toFixed(0)} ms`);
       }
-      const ready = await timed(`${base}/readyz`);
+      const ready = await timed(`${api.base}/readyz`);
       assertError(ready.answer, 503, /^database unavailable$/);
-      assert.equal((await timed(`${base}/healthz`)).answer.status, 200, 'the process itself is fine');
+      assert.equal((await timed(`${api.base}/healthz`)).answer.status, 200, 'the process itself is fine');
 
       // Many at once fail as fast as one: nothing queues behind a dead server.
-      const burst = await Promise.all(Array.from({ length: 50 }, () => timed(`${base}/feed/v1/ip/1.1.1.1`)));
+      const burst = await Promise.all(Array.from({ length: 50 }, () => timed(`${api.base}/feed/v1/ip/1.1.1.1`)));
       for (const { answer } of burst) assertError(answer, 503);
       const slowest = Math.max(...burst.map((b) => b.ms));
       assert.ok(slowest < FAIL_FAST_MS, `slowest of 50 concurrent requests took ${slowest.toFixed(0)} ms`);
 
-      await db.start();
-      await eventually(answers200(`${base}/readyz`), 10_000);
-      const answer = await eventually(answers200(`${base}/feed/v1/ip/1.1.1.1`), 1_000);
+      await api.db.start();
+      await eventually(answers200(`${api.base}/readyz`), 10_000);
+      const answer = await eventually(answers200(`${api.base}/feed/v1/ip/1.1.1.1`), 1_000);
       assert.ok(answer.json['1.1.1.1'], 'the same data as before');
     });
   }
 });
 
 describe('the database hangs while the API serves', { skip }, () => {
-  let db: PrivateMariadb;
-  let store: Store;
-  let app: FastifyInstance;
-  let base: string;
-  before(async () => {
-    db = await PrivateMariadb.create();
-    store = await openStore(db.url('ipoid'));
-    await importFeed(store, SAMPLE_FEED, { feed: 'anonymous', logger: quietLogger });
-    ({ app, base } = await serve(store));
-  });
-  after(async () => {
-    await app.close();
-    await store.close();
-    await db.destroy();
-  });
+  const api = apiOverPrivateServer();
 
   test('lookups and readyz answer 503 within the deadline instead of hanging, and answer again when it wakes', async () => {
-    assert.equal((await timed(`${base}/feed/v1/ip/1.1.1.1`)).answer.status, 200);
-    db.freeze();
+    assert.equal((await timed(`${api.base}/feed/v1/ip/1.1.1.1`)).answer.status, 200);
+    api.db.freeze();
     try {
       const burst = await Promise.all([
-        ...Array.from({ length: 30 }, () => timed(`${base}/feed/v1/ip/1.1.1.1`)),
-        timed(`${base}/feed/v1/ips`, { method: 'POST', body: { ips: ['1.1.1.1', '8.8.8.8'] } }),
-        timed(`${base}/readyz`),
+        ...Array.from({ length: 30 }, () => timed(`${api.base}/feed/v1/ip/1.1.1.1`)),
+        timed(`${api.base}/feed/v1/ips`, { method: 'POST', body: { ips: ['1.1.1.1', '8.8.8.8'] } }),
+        timed(`${api.base}/readyz`),
       ]);
       for (const { answer, ms } of burst) {
         assertError(answer, 503, /^database (unavailable|did not answer within \d+ ms)$/);
         assert.ok(ms < FAIL_FAST_MS, `took ${ms.toFixed(0)} ms`);
       }
     } finally {
-      db.resume();
+      api.db.resume();
     }
-    await eventually(answers200(`${base}/feed/v1/ip/1.1.1.1`), 5_000);
-    await eventually(answers200(`${base}/readyz`), 5_000);
+    await eventually(answers200(`${api.base}/feed/v1/ip/1.1.1.1`), 5_000);
+    await eventually(answers200(`${api.base}/readyz`), 5_000);
   });
 });
 
