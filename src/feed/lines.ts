@@ -1,6 +1,8 @@
-export type RawLine = { line: number; text: string } | { line: number; tooLong: number };
+/** One line's bytes, without its line end (LF or CRLF); or, past the limit, only its length. */
+export type RawLine = { line: number; bytes: Buffer } | { line: number; tooLong: number };
 
 const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
 
 /**
  * Splits a byte stream into lines, pulling chunks as it goes (so the source is only read as
@@ -12,22 +14,27 @@ export async function* splitLines(input: AsyncIterable<Buffer>, maxLineBytes: nu
   let parts: Buffer[] = [];
   let length = 0;
   let overflow = false;
+  let lastByte: number | undefined;
   let line = 0;
 
+  // A CRLF line end is not part of the line: neither kept nor counted against the limit.
   const finish = (): RawLine => {
     line += 1;
-    if (overflow) return { line, tooLong: length };
-    let buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, length);
-    if (buf.length > 0 && buf[buf.length - 1] === 0x0d) buf = buf.subarray(0, buf.length - 1);
-    return { line, text: buf.toString('utf8') };
+    const lineLength = lastByte === CARRIAGE_RETURN ? length - 1 : length;
+    if (overflow || lineLength > maxLineBytes) return { line, tooLong: lineLength };
+    const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts, length);
+    return { line, bytes: raw.subarray(0, lineLength) };
   };
   const append = (piece: Buffer): void => {
+    if (piece.length === 0) return;
     length += piece.length;
+    lastByte = piece[piece.length - 1];
     if (overflow) return;
-    if (length > maxLineBytes) {
+    // One byte of slack: the line's last byte may be the CR of its line end.
+    if (length > maxLineBytes + 1) {
       overflow = true;
       parts = [];
-    } else if (piece.length > 0) {
+    } else {
       parts.push(piece);
     }
   };
@@ -35,6 +42,7 @@ export async function* splitLines(input: AsyncIterable<Buffer>, maxLineBytes: nu
     parts = [];
     length = 0;
     overflow = false;
+    lastByte = undefined;
   };
 
   for await (const chunk of input) {

@@ -1,6 +1,7 @@
 import { hash as digest } from 'node:crypto';
 import { Ajv } from 'ajv';
 import { InvalidIpError, parseIp, parseNetwork, type CanonicalIp } from './ip.ts';
+import { unstorableJson, wellFormed } from './json-limits.ts';
 import { SpurRecordSchema, type SpurRecord } from './schema.ts';
 
 /** The label kinds IPoid indexes; each is a filter of `ipoid list` and the list API. */
@@ -48,11 +49,14 @@ export function parseFeedLine(text: string, line: number): ParsedLine {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return skip(`invalid JSON: ${(err as Error).message}`);
+    // V8 quotes the line in its message, possibly half of a surrogate pair.
+    return skip(`invalid JSON: ${wellFormed((err as Error).message)}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return skip(`not a JSON object (${Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value})`);
   }
+  const unstorable = unstorableJson(value);
+  if (unstorable) return skip(`record holds ${unstorable}`);
   if (!validate(value)) {
     const error = validate.errors?.[0];
     const field = error?.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : 'record';

@@ -2,20 +2,9 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { FeedReadError, readFeed } from '../../src/feed/reader.ts';
-import type { ParsedLine } from '../../src/feed/record.ts';
+import { FeedReadError } from '../../src/feed/bytes.ts';
 import { fixtureRecords, SAMPLE_FEED } from '../helpers/fixtures.ts';
-
-async function readAll(input: Readable | string, maxLineBytes?: number): Promise<ParsedLine[]> {
-  const out: ParsedLine[] = [];
-  for await (const parsed of readFeed(input, { maxLineBytes })) out.push(parsed);
-  return out;
-}
-
-const chunked = (buf: Buffer, size: number): Readable =>
-  Readable.from((function* () {
-    for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
-  })());
+import { chunked, readAll } from './read.ts';
 
 test('reads plain JSON lines from a file and canonicalises addresses', async () => {
   const parsed = await readAll(SAMPLE_FEED);
