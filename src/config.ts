@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_SKIPPED_RATIO, parseSkippedRatio } from './import/skip-limit.ts';
 import { DEFAULT_DB_URL } from './store/open.ts';
 
 /** Settings from the environment; every variable is documented in the README. */
@@ -8,4 +9,16 @@ export interface Config {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return { dbUrl: env.IPOID_DB_URL || DEFAULT_DB_URL };
+}
+
+/** Settings of every import, whichever command runs it (`import`, `update`). */
+export interface ImportConfig {
+  /** Share of skipped lines above which an import fails and keeps the stored data. */
+  maxSkippedRatio: number;
+}
+
+/** Read apart from loadConfig: commands that never import must not fail on these. */
+export function loadImportConfig(env: NodeJS.ProcessEnv = process.env): ImportConfig {
+  const ratio = env.IPOID_MAX_SKIPPED_RATIO;
+  return { maxSkippedRatio: ratio ? parseSkippedRatio(ratio, 'IPOID_MAX_SKIPPED_RATIO') : DEFAULT_MAX_SKIPPED_RATIO };
 }

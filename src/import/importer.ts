@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { FeedType, ImportRunSummary, Store } from '../store/types.ts';
 import { classifyBatch } from './diff.ts';
 import { progressReporter, type ImportProgress } from './progress.ts';
+import { checkSkippedRatio, DEFAULT_MAX_SKIPPED_RATIO, tooManySkipped } from './skip-limit.ts';
 
 /** Records handled per round trip to the store: large enough for bulk paths, small enough to bound memory. */
 export const BATCH_SIZE = 2000;
@@ -20,6 +21,11 @@ export interface ImportOptions {
   /** Show a progress bar / progress log lines (the CLI does; tests and the API don't). */
   progress?: boolean;
   maxLineBytes?: number;
+  /**
+   * Above this share of skipped lines (bad or duplicate; blank lines aside) the import fails
+   * and keeps the stored data. 0 refuses any skipped line, 1 only a feed with no valid record.
+   */
+  maxSkippedRatio?: number;
 }
 
 /** The import failed and changed nothing; the run was recorded as failed. */
@@ -40,13 +46,16 @@ export class ImportFailedError extends Error {
  */
 export async function importFeed(store: Store, source: string | Readable, options: ImportOptions): Promise<ImportRunSummary> {
   const { logger } = options;
+  const maxSkippedRatio = checkSkippedRatio(options.maxSkippedRatio ?? DEFAULT_MAX_SKIPPED_RATIO);
   const startedAt = new Date();
   const file = typeof source === 'string' ? source : null;
-  const input = typeof source === 'string' ? openFeedFile(source) : source;
-  const totalBytes = typeof source === 'string' ? (await stat(source)).size : undefined;
+  const totalBytes = file === null ? undefined : (await stat(file)).size;
 
   const tx = await store.beginImport(options.feed);
-  const storedBefore = await tx.countStored();
+  let storedBefore = 0; // counted inside the try below, so that a failure rolls back
+  // Opened only now and read at once: a stream opened earlier could fail (the file is gone,
+  // unreadable) while nothing listens, which takes the process down.
+  const input = typeof source === 'string' ? openFeedFile(source) : source;
   const counts: ImportProgress & { deleted: number; valid: number; records: number } = {
     bytesRead: 0,
     linesRead: 0,
@@ -56,7 +65,7 @@ export async function importFeed(store: Store, source: string | Readable, option
     deleted: 0,
     valid: 0,
     // A failed run leaves the count as it was.
-    records: storedBefore,
+    records: 0,
   };
   const skippedSample: SkippedLine[] = [];
   const skip = (skipped: SkippedLine): void => {
@@ -106,6 +115,7 @@ export async function importFeed(store: Store, source: string | Readable, option
   };
 
   try {
+    storedBefore = counts.records = await tx.countStored();
     let batch: FeedRecord[] = [];
     for await (const parsed of readFeed(input, { maxLineBytes: options.maxLineBytes })) {
       counts.linesRead = parsed.ok ? parsed.record.line : parsed.skip.line;
@@ -121,7 +131,9 @@ export async function importFeed(store: Store, source: string | Readable, option
     }
     if (batch.length) await applyBatch(batch);
     // An empty feed is a broken download, not "every IP vanished".
-    if (counts.valid === 0) throw new Error('the feed holds no valid record; refusing to delete the stored data');
+    if (counts.valid === 0) throw new Error(`the feed holds no valid record (skipped lines: ${counts.skipped}); refusing to delete the stored data`);
+    const brokenFeed = tooManySkipped(counts.skipped, counts.valid + counts.skipped, maxSkippedRatio);
+    if (brokenFeed) throw new Error(brokenFeed);
     counts.deleted = await tx.deleteUnseen();
     // Derived, not recounted: a count after the writes costs seconds on InnoDB.
     counts.records = storedBefore + counts.inserted - counts.deleted;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { loadImportConfig } from '../config.ts';
 import type { SpurSettings } from '../spur/client.ts';
 import { FEED_TYPES, type FeedType } from '../store/types.ts';
 
@@ -10,6 +11,8 @@ export interface UpdateConfig {
   downloadDir: string;
   /** Data of a feed older than this many days is removed; 0 keeps it forever. */
   maxFeedAgeDays: number;
+  /** Share of skipped lines above which a feed's import fails (IPOID_MAX_SKIPPED_RATIO). */
+  maxSkippedRatio: number;
   spur: SpurSettings;
 }
 
@@ -72,6 +75,7 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, { allo
 /** `feedsOption` (the command line's --feed) overrides IPOID_FEEDS. */
 export function loadUpdateConfig(env: NodeJS.ProcessEnv = process.env, feedsOption?: string): UpdateConfig {
   return {
+    maxSkippedRatio: loadImportConfig(env).maxSkippedRatio,
     feeds: parseFeeds(feedsOption ?? (env.IPOID_FEEDS || 'anonymous')),
     downloadDir: env.IPOID_DOWNLOAD_DIR || tmpdir(),
     maxFeedAgeDays: positive(env, 'IPOID_MAX_FEED_AGE_DAYS', 7, { allowZero: true }),

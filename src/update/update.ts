@@ -23,6 +23,7 @@ export interface UpdateOptions {
   feeds: readonly FeedType[];
   client: Pick<SpurClient, 'latestFeed' | 'downloadFeed'>;
   downloadDir: string;
+  maxSkippedRatio?: number;
   logger: Logger;
 }
 
@@ -74,7 +75,7 @@ async function downloadAndImport(feed: FeedType, latest: LatestFeed, feedDate: s
       throw diskError(err, downloadDir);
     });
     logger.info({ feed, feedDate, bytes }, 'feed downloaded');
-    return await importFeed(options.store, file, { feed, feedDate, logger, progress: true });
+    return await importFeed(options.store, file, { feed, feedDate, logger, progress: true, maxSkippedRatio: options.maxSkippedRatio });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

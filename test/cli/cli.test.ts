@@ -57,7 +57,7 @@ forEachStore((target) => {
   });
 
   test('bad lines are reported in the summary and the run list', async () => {
-    const result = await ipoid('import', BAD_LINES);
+    const result = await ipoid('import', BAD_LINES, '--max-skipped-ratio', '0.8');
     assert.equal(result.code, 0, result.stderr);
     const [summary] = jsonLines(result.stdout);
     assert.equal(summary?.skipped, 8);

@@ -1,8 +1,10 @@
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
+import { loadImportConfig } from '../../config.ts';
 import { importFeed } from '../../import/importer.ts';
+import { parseSkippedRatio } from '../../import/skip-limit.ts';
 import { FEED_TYPES, type FeedType } from '../../store/types.ts';
-import { printJson, withStore } from '../run.ts';
+import { CliError, EXIT, printJson, withStore } from '../run.ts';
 
 /** A YYYYMMDD or YYYY-MM-DD date in the file's name, as Spur names its files. */
 export function feedDateFromName(path: string): string | null {
@@ -10,18 +12,34 @@ export function feedDateFromName(path: string): string | null {
   return m ? `${m[1]}-${m[2]}-${m[3]}` : null;
 }
 
+/** A setting that does not parse is the user's to fix: exit 2, before the store is opened. */
+function badInput<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT.badInput);
+  }
+}
+
 export const importCommand = new Command('import')
   .description('import a feed file (.json.gz or JSON lines), applying only the difference from the stored data')
   .argument('<file>', 'feed file')
   .addOption(new Option('--feed-type <type>', 'which Spur feed the file is').choices(FEED_TYPES).default('anonymous'))
   .option('--feed-date <date>', 'generation date of the feed (YYYY-MM-DD); default: a date in the file name')
-  .action(async (file: string, opts: { feedType: FeedType; feedDate?: string }) => {
+  .option(
+    '--max-skipped-ratio <ratio>',
+    'fail and keep the stored data when more than this share of lines is skipped (default: IPOID_MAX_SKIPPED_RATIO, else 0.01)',
+    (text: string) => badInput(() => parseSkippedRatio(text, '--max-skipped-ratio')),
+  )
+  .action(async (file: string, opts: { feedType: FeedType; feedDate?: string; maxSkippedRatio?: number }) => {
+    const maxSkippedRatio = opts.maxSkippedRatio ?? badInput(() => loadImportConfig().maxSkippedRatio);
     await withStore(async ({ store, logger }) => {
       const run = await importFeed(store, file, {
         feed: opts.feedType,
         feedDate: opts.feedDate ?? feedDateFromName(file),
         logger,
         progress: true,
+        maxSkippedRatio,
       });
       const { skippedSample, ...summary } = run;
       logger.info(summary, 'import finished');

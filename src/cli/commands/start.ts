@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { loadApiConfig } from '../../api/config.ts';
 import { listenApi } from '../../api/listen.ts';
 import { runGenerate } from '../../generator/index.ts';
+import { loadImportConfig } from '../../config.ts';
 import { importFeed } from '../../import/importer.ts';
 import { withStore } from '../run.ts';
 
@@ -19,7 +20,7 @@ export const startCommand = new Command('start')
         logger.info({ file: DEMO_FEED, records: DEMO_RECORDS }, 'generating a demo feed');
         await runGenerate({ count: DEMO_RECORDS, seed: 1, out: DEMO_FEED });
       }
-      const run = await importFeed(store, feed, { feed: 'anonymous', logger, progress: true });
+      const run = await importFeed(store, feed, { feed: 'anonymous', logger, progress: true, ...loadImportConfig() });
       logger.info({ inserted: run.inserted, updated: run.updated, deleted: run.deleted, skipped: run.skipped }, 'imported');
       const config = loadApiConfig();
       const { url, stopped } = await listenApi(store, logger, config);

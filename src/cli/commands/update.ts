@@ -30,7 +30,7 @@ export const updateCommand = new Command('update')
     }
     await withStore(async ({ store, logger }) => {
       const client = new SpurClient(config.spur, logger);
-      const results = await updateFeeds({ store, feeds: config.feeds, client, downloadDir: config.downloadDir, logger });
+      const results = await updateFeeds({ store, feeds: config.feeds, client, downloadDir: config.downloadDir, maxSkippedRatio: config.maxSkippedRatio, logger });
       for (const { feed, status, feedDate, run, error, seconds } of results) {
         const counts = run && { inserted: run.inserted, updated: run.updated, deleted: run.deleted, skipped: run.skipped, records: run.records };
         printJson({ feed, status, feedDate, ...counts, seconds, error: error?.message });
