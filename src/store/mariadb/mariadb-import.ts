@@ -39,6 +39,7 @@ const rowKey = (row: KeyRow): string => `${row.ip.toString('hex')}/${row.prefix_
 export class MariadbImport implements ImportTransaction {
   readonly #conn: Connection;
   readonly #feedId: number;
+  readonly #lock: string;
   readonly #labels: LabelIds;
   // Writes sent without waiting, so that the server applies one batch while the importer
   // parses the next. The connection runs statements in order; every call that is not a
@@ -47,21 +48,23 @@ export class MariadbImport implements ImportTransaction {
 
   static async begin(options: ConnectionOptions, feedId: number): Promise<MariadbImport> {
     const conn = await connect(options);
+    const lock = lockName('import', options.database);
     try {
-      if (!(await getLock(conn, lockName('import', options.database), 0))) throw new ImportLockedError();
+      if (!(await getLock(conn, lock, 0))) throw new ImportLockedError();
       await conn.query(`CREATE TEMPORARY TABLE import_seen (${KEY_COLUMNS}, line INT UNSIGNED NOT NULL,
                         PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`);
       await conn.query(`CREATE TEMPORARY TABLE import_gone (${KEY_COLUMNS}, PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`);
       await conn.beginTransaction();
-      return new MariadbImport(conn, feedId);
+      return new MariadbImport(conn, feedId, lock);
     } catch (err) {
       conn.destroy();
       throw err;
     }
   }
 
-  private constructor(conn: Connection, feedId: number) {
+  private constructor(conn: Connection, feedId: number, lock: string) {
     this.#conn = conn;
+    this.#lock = lock;
     this.#feedId = feedId;
     this.#labels = new LabelIds(conn);
   }
@@ -211,8 +214,17 @@ export class MariadbImport implements ImportTransaction {
   }
 
 
-  /** Ending the session frees the import lock and drops the temporary tables. */
+  /**
+   * Releases the import lock, then ends the session (which drops the temporary tables). The
+   * server would free the lock with the session, but only a moment after end() returns: an
+   * import started right after this one could find it still held.
+   */
   async #close(): Promise<void> {
-    await this.#conn.end().catch(() => this.#conn.destroy());
+    try {
+      await this.#conn.query('SELECT RELEASE_LOCK(?)', [this.#lock]);
+      await this.#conn.end();
+    } catch {
+      this.#conn.destroy(); // the session is gone already, and its lock with it
+    }
   }
 }
