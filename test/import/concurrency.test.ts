@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { importFeed } from '../../src/import/importer.ts';
@@ -7,17 +6,7 @@ import type { Store } from '../../src/store/types.ts';
 import { finished, jsonLines, runCli, spawnCli, waitForOutput } from '../helpers/cli.ts';
 import { quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { forEachStore, freshStore } from '../helpers/stores.ts';
-
-/**
- * A digest of everything stored, read in ONE statement (one snapshot): two digests are equal
- * only if every record and its last_updated are.
- */
-async function snapshot(store: Store): Promise<string> {
-  const { records } = await store.list({ labels: [], limit: 10_000_000 });
-  const hash = createHash('sha256');
-  for (const r of records) hash.update(`${r.feed} ${r.key} ${r.lastUpdated} ${JSON.stringify(r.context)}\n`);
-  return `${records.length}:${hash.digest('hex')}`;
-}
+import { storedSnapshot } from '../helpers/snapshot.ts';
 
 interface GenerateSummary {
   records: number;
@@ -55,14 +44,14 @@ forEachStore((target) => {
   after(async () => close());
 
   test('a churned feed applies exactly the changes the generator made, and readers only ever see whole snapshots', async () => {
-    const old = await snapshot(store);
+    const old = await storedSnapshot(store);
     const child = spawnCli(['import', next], { IPOID_DB_URL: url });
     const done = finished(child);
     const seen: string[] = [];
     let exited = false;
     void done.then(() => (exited = true));
     while (!exited) {
-      seen.push(await snapshot(store));
+      seen.push(await storedSnapshot(store));
       await new Promise((r) => setTimeout(r, 20));
     }
     const result = await done;
@@ -73,7 +62,7 @@ forEachStore((target) => {
       [churn.added, churn.changed, churn.removed, 0],
     );
     assert.ok(churn.added > 0 && churn.changed > 0 && churn.removed > 0);
-    const updated = await snapshot(store);
+    const updated = await storedSnapshot(store);
     assert.notEqual(updated, old);
     assert.ok(seen.length > 0);
     for (const observed of seen) assert.ok(observed === old || observed === updated, 'a reader saw a half-applied import');
@@ -81,7 +70,7 @@ forEachStore((target) => {
   });
 
   test('a killed import leaves the old data, a concurrent one refuses, and the next run succeeds', async () => {
-    const old = await snapshot(store);
+    const old = await storedSnapshot(store);
     const child = spawnCli(['import', other], { IPOID_DB_URL: url, IPOID_LOG_LEVEL: 'debug' });
     const done = finished(child);
     await waitForOutput(child, 'import batch applied');
@@ -92,7 +81,7 @@ forEachStore((target) => {
 
     child.kill('SIGKILL');
     assert.equal((await done).signal, 'SIGKILL');
-    assert.equal(await snapshot(store), old);
+    assert.equal(await storedSnapshot(store), old);
 
     const rerun = await runCli(['import', other], { IPOID_DB_URL: url });
     assert.equal(rerun.code, 0, rerun.stderr);
@@ -100,6 +89,6 @@ forEachStore((target) => {
     // Keys of the new feed that were stored already are not inserted; every other stored key goes.
     const kept = 60000 - Number(run.inserted);
     assert.equal(run.deleted, churn.records - kept);
-    assert.equal(Number((await snapshot(store)).split(':')[0]), 60000);
+    assert.equal(Number((await storedSnapshot(store)).split(':')[0]), 60000);
   });
 });
