@@ -6,6 +6,12 @@ export interface ServerConfig {
   tokens: readonly string[];
   /** /readyz fails when a feed holding data is older than this; null: no age limit. */
   readyMaxAgeSeconds?: number | null;
+  /** Time to receive a whole request, headers and body, before answering 408 and closing. */
+  requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs?: number;
+  /** Browser origins allowed to read answers (CORS); empty: no CORS headers at all. */
+  corsOrigins?: readonly string[];
 }
 
 /** The API's settings from the environment (documented in the README). */
@@ -20,20 +26,31 @@ export interface ApiConfig extends ServerConfig {
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8080;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+// Fastify's default: longer than the 60 s idle timeout of common load balancers, so that they
+// never reuse a connection the API is closing.
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const readUrl = env.IPOID_DB_READ_URL;
   return {
     host: env.IPOID_HOST || DEFAULT_HOST,
     port: parsePort(env.IPOID_PORT),
-    tokens: (env.IPOID_API_TOKENS ?? '')
-      .split(',')
-      .map((t) => t.trim())
-      .filter((t) => t !== ''),
+    tokens: commaList(env.IPOID_API_TOKENS),
     readyMaxAgeSeconds: parseHours(env.IPOID_READY_MAX_AGE_HOURS),
+    requestTimeoutMs: parseMilliseconds('IPOID_REQUEST_TIMEOUT_MS', env.IPOID_REQUEST_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS),
+    keepAliveTimeoutMs: parseMilliseconds('IPOID_KEEP_ALIVE_TIMEOUT_MS', env.IPOID_KEEP_ALIVE_TIMEOUT_MS, DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
+    corsOrigins: parseOrigins(env.IPOID_CORS_ORIGINS),
     dbUrl: readUrl || loadConfig(env).dbUrl,
     readOnly: Boolean(readUrl),
   };
+}
+
+function commaList(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
 }
 
 function parsePort(text: string | undefined): number {
@@ -48,4 +65,33 @@ function parseHours(text: string | undefined): number | null {
   const hours = Number(text);
   if (!(hours > 0)) throw new Error(`IPOID_READY_MAX_AGE_HOURS must be a positive number of hours, not ${JSON.stringify(text)}`);
   return Math.round(hours * 3600);
+}
+
+// 0 would mean "no limit" to Node; above a 32-bit timer Node silently uses 1 ms.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function parseMilliseconds(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined || text === '') return fallback;
+  const ms = Number(text);
+  if (!/^\d+$/.test(text) || ms < 1 || ms > MAX_TIMER_MS) {
+    throw new Error(`${name} must be a whole number of milliseconds (1-${MAX_TIMER_MS}), not ${JSON.stringify(text)}`);
+  }
+  return ms;
+}
+
+function isOrigin(text: string): boolean {
+  if (text.includes('*') || !URL.canParse(text)) return false;
+  const url = new URL(text);
+  return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === text;
+}
+
+// Exact origins only, as browsers send them: a wildcard would let any site read the data.
+function parseOrigins(text: string | undefined): string[] {
+  const origins = commaList(text);
+  for (const origin of origins) {
+    if (!isOrigin(origin)) {
+      throw new Error(`IPOID_CORS_ORIGINS must list origins like https://tools.example.org (scheme, host, optional port), not ${JSON.stringify(origin)}`);
+    }
+  }
+  return origins;
 }

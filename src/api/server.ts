@@ -4,9 +4,11 @@ import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/types.ts';
 import { bearerAuth } from './auth.ts';
-import type { ServerConfig } from './config.ts';
+import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ServerConfig } from './config.ts';
+import { allowOrigins } from './cors.ts';
 import { errorHandler, formatValidationError, notFoundHandler } from './errors.ts';
 import { registerMetrics } from './metrics.ts';
+import { answerUnsupported, clientErrorHandler, httpOptions, requireHost } from './protocol.ts';
 import { contextRoutes } from './routes/context.ts';
 import { healthRoutes } from './routes/health.ts';
 import { ipRoutes } from './routes/ip.ts';
@@ -32,16 +34,25 @@ const BODY_LIMIT = 256 * 1024;
 
 /** The HTTP API over a store, ready to listen (the caller listens and closes the store). */
 export function buildServer({ store, logger, config }: ServerOptions) {
+  const requestTimeout = config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const app = Fastify({
     loggerInstance: logger.child({ component: 'api' }, { redact: ['req.headers.authorization'] }) as FastifyBaseLogger,
     // A log line per request costs more than a lookup: only at debug level.
     logController: new LogController({ disableRequestLogging: !logger.isLevelEnabled('debug') }),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     bodyLimit: BODY_LIMIT,
+    http: httpOptions(requestTimeout),
+    // Fastify would set Node's request timeout to 0 (none) without this.
+    requestTimeout,
+    keepAliveTimeout: config.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+    clientErrorHandler: clientErrorHandler(requestTimeout),
+    // A path that is not percent-encoded UTF-8, in the one error shape (fastify adds a "code").
+    frameworkErrors: errorHandler,
     // An unknown parameter is a mistake to report, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false } },
     schemaErrorFormatter: formatValidationError,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  answerUnsupported(app.server);
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   app.register(swagger, {
@@ -62,7 +73,15 @@ export function buildServer({ store, logger, config }: ServerOptions) {
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
-  if (config.tokens.length > 0) app.addHook('onRequest', bearerAuth(config.tokens));
+  app.addHook('onRequest', requireHost);
+  if (config.corsOrigins?.length) allowOrigins(app, config.corsOrigins);
+  // Once CORS is loaded, so that its hook runs first: it answers preflights, which carry no
+  // token, and adds its headers to a 401 so that a browser page can read it.
+  if (config.tokens.length > 0) {
+    app.after(() => {
+      app.addHook('onRequest', bearerAuth(config.tokens));
+    });
+  }
 
   const guarded = guardStore(store);
   registerMetrics(app, guarded);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../../src/api/config.ts';
 import { buildServer } from '../../src/api/server.ts';
@@ -58,12 +59,13 @@ export interface Answer {
   json: any;
 }
 
-/** fetch, with a non-string body sent as JSON, and the answer read whole. */
+/** fetch, with a body other than a string or bytes sent as JSON, and the answer read whole. */
 export async function request(url: string, init: Omit<RequestInit, 'body'> & { body?: unknown } = {}): Promise<Answer> {
   const { body, ...rest } = init;
   const headers = new Headers(rest.headers);
-  if (body !== undefined && typeof body !== 'string') headers.set('content-type', 'application/json');
-  const res = await fetch(url, { ...rest, headers, body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body) });
+  const asIs = body === undefined || typeof body === 'string' || body instanceof Uint8Array;
+  if (!asIs) headers.set('content-type', 'application/json');
+  const res = await fetch(url, { ...rest, headers, body: asIs ? (body as BodyInit | undefined) : JSON.stringify(body) });
   const text = await res.text();
   let json: unknown;
   try {
@@ -102,4 +104,84 @@ export function outputMatch(child: ChildProcess, stream: 'stdout' | 'stderr', pa
     child[stream]?.on('data', onData);
     child.on('close', () => reject(new Error(`process ended before printing ${pattern}:\n${seen}`)));
   });
+}
+
+/** A TCP connection to the server at `base`, once connected. */
+export function rawConnect(base: string): Promise<Socket> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => resolve(socket)).once('error', reject);
+  });
+}
+
+/** Everything `socket` receives until the server closes it; rejects after `timeoutMs`. */
+export function rawReceive(socket: Socket, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the server did not close the connection within ${timeoutMs} ms; received ${JSON.stringify(Buffer.concat(chunks).toString('latin1').slice(0, 300))}`));
+    }, timeoutMs);
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    // A reset after the answer is the server closing on unread input: the answer still counts.
+    socket.on('error', () => {});
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+  });
+}
+
+/** Sends raw bytes, which fetch would refuse or repair, on a new connection; answers all it receives. */
+export async function rawExchange(base: string, bytes: string | Uint8Array, timeoutMs = 2000): Promise<Buffer> {
+  const socket = await rawConnect(base);
+  const received = rawReceive(socket, timeoutMs);
+  socket.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
+  return received;
+}
+
+/**
+ * The answers in raw HTTP/1.1 bytes, in order, read as `request` reads one (interim 1xx
+ * answers skipped). A body without Content-Length or chunked framing runs to the end.
+ */
+export function parseRawAnswers(raw: Buffer): Answer[] {
+  const answers: Answer[] = [];
+  let rest = raw;
+  while (rest.length > 0) {
+    const end = rest.indexOf('\r\n\r\n');
+    assert.ok(end >= 0, `an incomplete HTTP answer: ${JSON.stringify(rest.toString('latin1').slice(0, 300))}`);
+    const [statusLine = '', ...lines] = rest.subarray(0, end).toString('latin1').split('\r\n');
+    const status = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
+    assert.ok(status, `not an HTTP status line: ${JSON.stringify(statusLine)}`);
+    const headers = new Headers(lines.map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as [string, string]));
+    rest = rest.subarray(end + 4);
+    if (Number(status[1]) < 200) continue;
+    let body: Buffer;
+    [body, rest] = splitBody(rest, headers);
+    const text = body.toString('utf8');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    answers.push({ status: Number(status[1]), headers, text, json });
+  }
+  return answers;
+}
+
+function splitBody(bytes: Buffer, headers: Headers): [body: Buffer, rest: Buffer] {
+  const length = headers.get('content-length');
+  if (length !== null) return [bytes.subarray(0, Number(length)), bytes.subarray(Number(length))];
+  if (headers.get('transfer-encoding') !== 'chunked') return [bytes, Buffer.alloc(0)];
+  const chunks: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const lineEnd = bytes.indexOf('\r\n', at);
+    const size = parseInt(bytes.subarray(at, lineEnd).toString('latin1'), 16);
+    assert.ok(lineEnd >= 0 && size >= 0, 'a complete chunked body');
+    chunks.push(bytes.subarray(lineEnd + 2, lineEnd + 2 + size));
+    at = lineEnd + 2 + size + 2;
+    if (size === 0) return [Buffer.concat(chunks), bytes.subarray(at)];
+  }
 }
