@@ -8,7 +8,7 @@ import type { LabelFilter, Store } from '../../store/types.ts';
 import { HttpError } from '../errors.ts';
 import { CONTENT_TYPES, exportLines } from '../export.ts';
 import { listItem } from '../ipoid-shape.ts';
-import { errorResponses, ListPage, ListQuery, PAGE_DEFAULT, PAGE_MAX, PARAM_OF_KIND, type ListFormat } from '../schemas.ts';
+import { errorResponses, LABEL_FILTERS_MAX, ListPage, ListQuery, PAGE_DEFAULT, PAGE_MAX, PARAM_OF_KIND, type ListFormat } from '../schemas.ts';
 
 /** Stored records by label and prefix: keyset pages of JSON, or the whole result streamed. */
 export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
@@ -22,7 +22,8 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
           `${PAGE_DEFAULT}, at most ${PAGE_MAX}); pass "next" back as \`cursor\` for the following page (also given as a ` +
           'Link rel="next" header). Each record is visited exactly once, even while an import runs. ' +
           '`format=ndjson` or `format=csv` (or Accept: application/x-ndjson or text/csv) streams the whole result ' +
-          'instead, without limit or cursor. CSV joins array values with "|". Unknown parameters are refused.',
+          'instead, without limit or cursor. CSV joins array values with "|". Unknown parameters are refused, and so are more ' +
+          `than ${LABEL_FILTERS_MAX} distinct label values in all.`,
         tags: ['ipoid'],
         querystring: ListQuery,
         response: {
@@ -57,7 +58,11 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
 };
 
 function labelFilters(query: ListQuery): LabelFilter[] {
-  return LABEL_KINDS.flatMap((kind) => (query[PARAM_OF_KIND[kind]] ?? []).map((value) => ({ kind, value })));
+  const filters = LABEL_KINDS.flatMap((kind) => [...new Set(query[PARAM_OF_KIND[kind]])].map((value) => ({ kind, value })));
+  if (filters.length > LABEL_FILTERS_MAX) {
+    throw new HttpError(400, `at most ${LABEL_FILTERS_MAX} distinct label values in all parameters together, not ${filters.length}`);
+  }
+  return filters;
 }
 
 function prefix(text: string | undefined): CanonicalIp | undefined {
