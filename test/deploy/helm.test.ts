@@ -91,6 +91,7 @@ test('the API reads the replica as the reader; the CronJob writes the primary as
   const [update] = podSpecOf(cronJob).containers;
   assert.equal(envOf(api).get('IPOID_DB_READ_URL')?.value, 'mariadb://ipoid_reader:$(DB_READER_PASSWORD)@mariadb-replica:3306/ipoid');
   assert.equal(envOf(api).has('IPOID_DB_URL'), false);
+  assert.equal(envOf(api).has('IPOID_CORS_ORIGINS'), false, 'CORS stays off unless configured');
   assert.equal(envOf(update).get('IPOID_DB_URL')?.value, 'mariadb://ipoid_importer:$(DB_IMPORTER_PASSWORD)@mariadb-primary:3306/ipoid');
   // A $(VAR) reference only expands when VAR is defined earlier in the list.
   for (const container of [api, update]) {
@@ -131,6 +132,8 @@ test('no secret is inlined: passwords and tokens come from secretKeyRef, and the
   );
   const [api] = podSpecOf(byKind(created.objects, 'Deployment')).containers;
   assert.deepEqual(envOf(api).get('IPOID_API_TOKENS')?.valueFrom?.secretKeyRef, { name: 'ipoid-api', key: 'tokens' });
+  const [withCors] = podSpecOf(byKind(renderChart(CHART, { api: { corsOrigins: 'https://tools.example.org' } }).objects, 'Deployment')).containers;
+  assert.equal(envOf(withCors).get('IPOID_CORS_ORIGINS')?.value, 'https://tools.example.org');
   assert.throws(() => renderChart(CHART, { secrets: { create: true } }), /secrets.spurToken is required/);
 });
 
