@@ -6,7 +6,7 @@ import { request } from '../api/harness.ts';
 import { runCli } from '../helpers/cli.ts';
 import { SAMPLE_FEED } from '../helpers/fixtures.ts';
 import { serveProcess } from '../helpers/serve-process.ts';
-import { forEachStore, serverConnection, type TestDatabase } from '../helpers/stores.ts';
+import { forEachStore, mariadbUser, type DatabaseUser, type TestDatabase } from '../helpers/stores.ts';
 import { scratchDir, writeFeed } from '../update/feeds.ts';
 
 const secret = (name: string): string => `${name}-${randomBytes(9).toString('base64url')}`;
@@ -44,32 +44,22 @@ forEachStore((target) => {
   /** The database URL, as a MariaDB user with a password (SQLite has none to leak). */
   let dbUrl: string;
   let withPassword: (password: string) => string;
-  let dropUser = async () => {};
+  let user: DatabaseUser | undefined;
   before(async () => {
     db = await target.createDatabase();
     withPassword = () => db.url;
     if (target.name === 'mariadb') {
-      const user = `ipoid_secret_${process.pid}`;
-      const conn = await serverConnection(db.url);
-      await conn.query(`CREATE OR REPLACE USER '${user}'@'%' IDENTIFIED BY '${SECRETS.dbPassword}'`);
-      await conn.query(`GRANT ALL ON \`${new URL(db.url).pathname.slice(1)}\`.* TO '${user}'@'%'`);
-      await conn.end();
+      user = await mariadbUser(db.url, `ipoid_secret_${process.pid}`, SECRETS.dbPassword, 'ALL');
       withPassword = (password) => {
-        const url = new URL(db.url);
-        url.username = user;
+        const url = new URL(user!.url);
         url.password = password;
         return url.toString();
-      };
-      dropUser = async () => {
-        const c = await serverConnection(db.url);
-        await c.query(`DROP USER IF EXISTS '${user}'@'%'`);
-        await c.end();
       };
     }
     dbUrl = withPassword(SECRETS.dbPassword);
   });
   after(async () => {
-    await dropUser();
+    await user?.drop();
     await db.drop();
   });
 

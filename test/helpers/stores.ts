@@ -90,29 +90,37 @@ export async function freshStore(target: StoreTarget): Promise<{ store: Store; u
   };
 }
 
-/**
- * A URL reading `dbUrl` without write rights: a SELECT-only MariaDB user (dropped by
- * `drop`); SQLite opens the file read-only from the same URL.
- */
-export async function readOnlyUser(target: StoreTarget, dbUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  if (target.name === 'sqlite') return { url: dbUrl, drop: async () => undefined };
-  const url = new URL(dbUrl);
+/** A MariaDB user of `dbUrl`'s database, with its URL; `drop` removes it. */
+export interface DatabaseUser {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** Creates (or replaces) MariaDB user `user` with `password` and `privileges` on `dbUrl`'s database. */
+export async function mariadbUser(dbUrl: string, user: string, password: string, privileges: 'SELECT' | 'ALL'): Promise<DatabaseUser> {
   const admin = () => serverConnection(dbUrl);
-  const user = `ipoid_ro_${process.pid}`;
-  const password = 'read-only-pw';
   const conn = await admin();
   await conn.query(`CREATE OR REPLACE USER '${user}'@'%' IDENTIFIED BY '${password}'`);
-  await conn.query(`GRANT SELECT ON \`${url.pathname.slice(1)}\`.* TO '${user}'@'%'`);
+  await conn.query(`GRANT ${privileges} ON \`${new URL(dbUrl).pathname.slice(1)}\`.* TO '${user}'@'%'`);
   await conn.end();
-  const readUrl = new URL(dbUrl);
-  readUrl.username = user;
-  readUrl.password = password;
+  const url = new URL(dbUrl);
+  url.username = user;
+  url.password = password;
   return {
-    url: readUrl.toString(),
+    url: url.toString(),
     drop: async () => {
       const c = await admin();
       await c.query(`DROP USER IF EXISTS '${user}'@'%'`);
       await c.end();
     },
   };
+}
+
+/**
+ * A URL reading `dbUrl` without write rights: a SELECT-only MariaDB user (dropped by
+ * `drop`); SQLite opens the file read-only from the same URL.
+ */
+export async function readOnlyUser(target: StoreTarget, dbUrl: string): Promise<DatabaseUser> {
+  if (target.name === 'sqlite') return { url: dbUrl, drop: async () => undefined };
+  return mariadbUser(dbUrl, `ipoid_ro_${process.pid}`, 'read-only-pw', 'SELECT');
 }
