@@ -8,14 +8,10 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-export interface GuardOptions {
-  /** A lookup or health read not answered by then fails (503); the client has given up anyway. */
-  lookupTimeoutMs: number;
-  /** The same for list pages and label counts, which may scan much of a table. */
-  scanTimeoutMs: number;
-}
-
-export const DEFAULT_GUARD: GuardOptions = { lookupTimeoutMs: 800, scanTimeoutMs: 30_000 };
+/** A lookup or health read not answered by then fails (503); the client has given up anyway. */
+const LOOKUP_TIMEOUT_MS = 800;
+/** The same for list pages and label counts, which may scan much of a table. */
+const SCAN_TIMEOUT_MS = 30_000;
 
 /**
  * The store as the routes use it: any failure but a bad cursor (the client's mistake)
@@ -23,7 +19,7 @@ export const DEFAULT_GUARD: GuardOptions = { lookupTimeoutMs: 800, scanTimeoutMs
  * does a read the database does not answer in time (a hung server must not hang the API;
  * the abandoned read finishes or fails on its own).
  */
-export function guardStore(store: Store, options: GuardOptions = DEFAULT_GUARD): Store {
+export function guardStore(store: Store): Store {
   const guard =
     <A extends unknown[], R>(method: (...args: A) => Promise<R>, timeoutMs: number) =>
     async (...args: A): Promise<R> => {
@@ -39,15 +35,14 @@ export function guardStore(store: Store, options: GuardOptions = DEFAULT_GUARD):
         clearTimeout(timer);
       }
     };
-  const { lookupTimeoutMs: point, scanTimeoutMs: scan } = options;
   return {
     kind: store.kind,
-    lookup: guard(store.lookup, point),
-    lookupMany: guard(store.lookupMany, point),
-    feedStatus: guard(store.feedStatus, point),
-    list: guard(store.list, scan),
-    labelCounts: guard(store.labelCounts, scan),
-    importRuns: guard(store.importRuns, scan),
+    lookup: guard(store.lookup, LOOKUP_TIMEOUT_MS),
+    lookupMany: guard(store.lookupMany, LOOKUP_TIMEOUT_MS),
+    feedStatus: guard(store.feedStatus, LOOKUP_TIMEOUT_MS),
+    list: guard(store.list, SCAN_TIMEOUT_MS),
+    labelCounts: guard(store.labelCounts, SCAN_TIMEOUT_MS),
+    importRuns: guard(store.importRuns, SCAN_TIMEOUT_MS),
     // The API never imports; an import has no deadline.
     beginImport: (feed) => store.beginImport(feed),
     close: () => store.close(),

@@ -64,7 +64,6 @@ before(async () => {
 
 forEachStore((target) => {
   let server: ServerProcess;
-  let dbUrl: string;
   let cleanup: () => Promise<void>;
   after(async () => {
     await server?.stop();
@@ -73,7 +72,7 @@ forEachStore((target) => {
 
   test(`${SECONDS} s at ${CONNECTIONS} connections of lookups, lists and batches while imports run: no error, bounded memory, only whole snapshots`, async (t) => {
     const db = await target.createDatabase();
-    dbUrl = db.url;
+    const dbUrl = db.url;
     const store = await openStore(dbUrl);
     await importFeed(store, day1, { feed: 'anonymous', logger: quietLogger });
     const reader = await readOnlyUser(target, dbUrl);
