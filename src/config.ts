@@ -11,6 +11,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return { dbUrl: env.IPOID_DB_URL || DEFAULT_DB_URL };
 }
 
+/** A comma-separated setting's items, trimmed, without empty ones. */
+export function commaList(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
 /** Settings of every import, whichever command runs it (`import`, `update`). */
 export interface ImportConfig {
   /** Share of skipped lines above which an import fails and keeps the stored data. */

@@ -1,4 +1,4 @@
-import { loadConfig } from '../config.ts';
+import { commaList, loadConfig } from '../config.ts';
 
 /** What `buildServer` needs to know beyond the store. */
 export interface ServerConfig {
@@ -44,13 +44,6 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     dbUrl: readUrl || loadConfig(env).dbUrl,
     readOnly: Boolean(readUrl),
   };
-}
-
-function commaList(text: string | undefined): string[] {
-  return (text ?? '')
-    .split(',')
-    .map((t) => t.trim())
-    .filter((t) => t !== '');
 }
 
 function parsePort(text: string | undefined): number {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { loadImportConfig } from '../config.ts';
+import { commaList, loadImportConfig } from '../config.ts';
 import type { SpurSettings } from '../spur/client.ts';
 import { FEED_TYPES, type FeedType } from '../store/types.ts';
 
@@ -19,7 +19,7 @@ export interface UpdateConfig {
 export const DEFAULT_SPUR_BASE_URL = 'https://feeds.spur.us';
 
 export function parseFeeds(text: string): FeedType[] {
-  const feeds = text.split(',').map((f) => f.trim()).filter((f) => f !== '');
+  const feeds = commaList(text);
   for (const feed of feeds) {
     if (!(FEED_TYPES as readonly string[]).includes(feed)) throw new Error(`unknown feed type ${JSON.stringify(feed)}: use ${FEED_TYPES.join(', ')}`);
   }
