@@ -18,7 +18,7 @@ import { openapiRoutes } from './routes/openapi.ts';
 import { searchRoutes } from './routes/search.ts';
 import { SHARED_SCHEMAS } from './schemas.ts';
 import { guardStore } from './store-guard.ts';
-import { VERSION } from './version.ts';
+import { VERSION } from '../version.ts';
 
 export interface ServerOptions {
   store: Store;

@@ -2,7 +2,8 @@ import type { Logger } from '../log.ts';
 import type { FeedType } from '../store/types.ts';
 import { saveBody, type StallLimits } from './download.ts';
 import { IncompleteDownloadError, SpurAuthError, SpurHttpError, withCause } from './errors.ts';
-import { withRetries, type RetryPolicy } from './retry.ts';
+import { VERSION } from '../version.ts';
+import { retryAfterMs, spurRetryPolicy, withRetries, type RetryPolicy } from './retry.ts';
 
 export interface SpurSettings extends StallLimits {
   /** Where Spur's API lives, e.g. https://feeds.spur.us; the only origin that receives the token. */
@@ -23,8 +24,8 @@ export interface LatestFeed {
   date: string;
 }
 
-const MAX_RETRY_DELAY_MS = 60_000;
 const MAX_REDIRECTS = 5;
+const USER_AGENT = `ipoid/${VERSION}`;
 
 /** A URL as it may be logged: signed storage URLs carry credentials in their query string. */
 export function safeUrl(url: URL | string): string {
@@ -53,7 +54,7 @@ export class SpurClient {
     this.#logger = logger;
     // A trailing slash, so that `v2/…` resolves below any path the base URL has.
     this.#base = new URL(settings.baseUrl.endsWith('/') ? settings.baseUrl : `${settings.baseUrl}/`);
-    this.#retry = { attempts: settings.attempts, delayMs: settings.retryDelayMs, maxDelayMs: MAX_RETRY_DELAY_MS };
+    this.#retry = spurRetryPolicy(settings.attempts, settings.retryDelayMs);
   }
 
   latestFeed(feedType: FeedType): Promise<LatestFeed> {
@@ -109,7 +110,8 @@ export class SpurClient {
 
   async #get(url: URL, signal: AbortSignal): Promise<Response> {
     const sendsToken = url.origin === this.#base.origin;
-    const headers: Record<string, string> = sendsToken ? { Token: this.#settings.token } : {};
+    // Names itself, as API clients should, so Spur can tell IPoid's traffic (and version) apart.
+    const headers: Record<string, string> = { 'User-Agent': USER_AGENT, ...(sendsToken && { Token: this.#settings.token }) };
     const res = await fetch(url, { redirect: 'manual', signal, headers }).catch((err: unknown) => {
       // Our own abort reasons say what happened; fetch's errors need the URL and their cause.
       throw err instanceof IncompleteDownloadError ? err : new Error(`cannot fetch ${safeUrl(url)}: ${withCause(err)}`, { cause: err });
@@ -122,9 +124,9 @@ export class SpurClient {
         : `the request went without the token, which only ${this.#base.origin} (SPUR_FEED_BASE_URL) receives`;
       throw new SpurAuthError(`Spur refused access (${res.status}) to ${safeUrl(url)}: ${hint}`);
     }
-    if (res.status >= 500) {
+    if (this.#retry.retryStatuses.has(res.status)) {
       await res.body?.cancel();
-      throw new SpurHttpError(`${safeUrl(url)} answered ${res.status}`, res.status);
+      throw new SpurHttpError(`${safeUrl(url)} answered ${res.status}`, res.status, retryAfterMs(res.headers.get('retry-after')));
     }
     return res;
   }

@@ -6,6 +6,8 @@ export class SpurHttpError extends Error {
   constructor(
     message: string,
     readonly status: number,
+    /** How long the server asked to wait before another try (Retry-After), when it did. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
@@ -25,14 +27,4 @@ const DISK_ERROR_CODES = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS'
 
 export function isDiskError(err: unknown): err is NodeJS.ErrnoException {
   return DISK_ERROR_CODES.has((err as NodeJS.ErrnoException | null)?.code ?? '');
-}
-
-/**
- * Network errors, timeouts, cut or incomplete downloads and 5xx/408/429 may pass on a
- * later try; a refused token, any other HTTP status, or a full or unwritable disk will not.
- */
-export function isRetryable(err: unknown): boolean {
-  if (err instanceof SpurAuthError || isDiskError(err)) return false;
-  if (err instanceof SpurHttpError) return err.status >= 500 || err.status === 408 || err.status === 429;
-  return true;
 }

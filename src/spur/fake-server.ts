@@ -7,8 +7,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Misbehaviour to inject for one feed type. */
 export interface FakeSpurFaults {
-  /** Answer 500 to the first N requests of each path (the redirect and the file count apart). */
+  /** Answer 500 (or failStatus) to the first N requests of each path (the redirect and the file count apart). */
   failFirst?: number;
+  /** The status of those injected failures, e.g. 429 or 503. */
+  failStatus?: number;
+  /** A Retry-After header sent with them, as the server would write it. */
+  retryAfter?: string;
   /** Send this many bytes of the file, then cut the connection. */
   cutAfterBytes?: number;
   /** Send the file at this rate (bytes/s), in ten pieces a second. */
@@ -34,6 +38,9 @@ export interface FakeSpurRequest {
   status: number;
   /** Whether the request carried a Token header (never its value). */
   token: boolean;
+  userAgent: string | undefined;
+  /** Milliseconds since the server started. */
+  at: number;
 }
 
 export interface FakeSpur {
@@ -58,13 +65,21 @@ const isoTime = (date: string): string => `${date.slice(0, 4)}-${date.slice(4, 6
  */
 export async function startFakeSpur(options: FakeSpurOptions): Promise<FakeSpur> {
   const requests: FakeSpurRequest[] = [];
+  const started = performance.now();
   const failures = new Map<string, number>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://fake').pathname;
-    const hasToken = req.headers.token !== undefined;
+    const seen = (status: number): FakeSpurRequest => ({
+      method: req.method ?? '',
+      path,
+      status,
+      token: req.headers.token !== undefined,
+      userAgent: req.headers['user-agent'],
+      at: performance.now() - started,
+    });
     const answer = (status: number, headers: Record<string, string | number> = {}, body = ''): void => {
-      requests.push({ method: req.method ?? '', path, status, token: hasToken });
+      requests.push(seen(status));
       res.writeHead(status, headers).end(body);
     };
     const route = ROUTE.exec(path);
@@ -75,7 +90,7 @@ export async function startFakeSpur(options: FakeSpurOptions): Promise<FakeSpur>
     const failed = failures.get(path) ?? 0;
     if (failed < (faults.failFirst ?? 0)) {
       failures.set(path, failed + 1);
-      return answer(500, {}, 'injected failure');
+      return answer(faults.failStatus ?? 500, faults.retryAfter === undefined ? {} : { 'retry-after': faults.retryAfter }, 'injected failure');
     }
     const date = fileDate ?? (await latestDate(options.dir, feed));
     if (!date) return answer(404);
@@ -90,7 +105,7 @@ export async function startFakeSpur(options: FakeSpurOptions): Promise<FakeSpur>
     const feedFile = join(options.dir, feed, date, 'feed.json.gz');
     const size = await stat(feedFile).then((s) => s.size, () => null);
     if (size === null) return answer(404);
-    requests.push({ method: 'GET', path, status: 200, token: hasToken });
+    requests.push(seen(200));
     res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': size });
     await sendFile(res, feedFile, faults);
   };

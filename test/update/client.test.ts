@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { IncompleteDownloadError } from '../../src/spur/errors.ts';
+import { VERSION } from '../../src/version.ts';
 import { startFakeSpur, type FakeSpur } from '../../src/spur/fake-server.ts';
 import { scratchDir, testClient, TOKEN, writeFeed } from './feeds.ts';
 
@@ -83,4 +84,53 @@ test('an unreachable server fails after its attempts with the reason', async () 
   const down = await startFakeSpur({ dir, token: TOKEN });
   await down.close();
   await assert.rejects(testClient(down.url, { attempts: 2 }).latestFeed('anonymous'), /cannot fetch http:\/\/127\.0\.0\.1:\d+\/v2\/anonymous\/latest\.json\.gz: fetch failed \(.*ECONNREFUSED/);
+});
+
+test('every request names IPoid and its version in User-Agent', async () => {
+  const server = await startFakeSpur({ dir, token: TOKEN });
+  try {
+    const client = testClient(server.url);
+    await client.downloadFeed((await client.latestFeed('anonymous')).location, join(scratchDir(), 'feed.json.gz'));
+    assert.deepEqual(server.requests.map((r) => r.userAgent), [`ipoid/${VERSION}`, `ipoid/${VERSION}`]);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a 429 or 503 with Retry-After is retried after the time the server asked for, not the backoff', async () => {
+  const inSeconds = (seconds: number) => () => new Date(Date.now() + seconds * 1000).toUTCString();
+  for (const [failStatus, retryAfterText] of [[429, () => '1'], [503, inSeconds(1.5)]] as const) {
+    const retryAfter = retryAfterText();
+    const server = await startFakeSpur({ dir, token: TOKEN, faults: { anonymous: { failFirst: 1, failStatus, retryAfter } } });
+    try {
+      // A backoff of 10 ms: only Retry-After explains a second try a second later.
+      await testClient(server.url, { retryDelayMs: 10 }).latestFeed('anonymous');
+      const [refused, retried] = server.requests;
+      assert.deepEqual([refused?.status, retried?.status], [failStatus, 302]);
+      // An HTTP-date has whole seconds: 1.5 s ahead may be read as a little more than 0.5 s.
+      assert.ok(retried!.at - refused!.at >= 500, `retried ${Math.round(retried!.at - refused!.at)} ms later`);
+    } finally {
+      await server.close();
+    }
+  }
+});
+
+test('a Retry-After longer than the job waits fails at once, saying so', async () => {
+  const server = await startFakeSpur({ dir, token: TOKEN, faults: { anonymous: { failFirst: 5, failStatus: 503, retryAfter: '7200' } } });
+  try {
+    await assert.rejects(testClient(server.url).latestFeed('anonymous'), /answered 503, asking to retry after 7200 s, longer than the 600 s this job waits/);
+    assert.equal(server.requests.length, 1);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a status outside the retry policy is not retried', async () => {
+  const server = await startFakeSpur({ dir, token: TOKEN, faults: { anonymous: { failFirst: 5, failStatus: 400 } } });
+  try {
+    await assert.rejects(testClient(server.url).latestFeed('anonymous'), /answered 400 instead of a redirect/);
+    assert.equal(server.requests.length, 1);
+  } finally {
+    await server.close();
+  }
 });

@@ -3,7 +3,7 @@ import { feedAgeSeconds } from '../../store/feed-age.ts';
 import type { FeedStatus, Store } from '../../store/types.ts';
 import { errorBody } from '../errors.ts';
 import { errorResponses, Health, Info, Ready } from '../schemas.ts';
-import { VERSION } from '../version.ts';
+import { VERSION } from '../../version.ts';
 
 // Health routes answer without a token: probes and monitoring don't carry one, and none of
 // them reveals stored data (/_info shows only feed dates and import counts).
