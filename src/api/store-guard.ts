@@ -1,10 +1,10 @@
-import { InvalidCursorError } from '../store/cursor.ts';
+import { httpStatus, IpoidError } from '../errors.ts';
 import type { Store } from '../store/types.ts';
 
 /** The database failed or did not answer; the cause stays in the logs, never in an answer. */
-export class StoreUnavailableError extends Error {
+export class StoreUnavailableError extends IpoidError {
   constructor(cause: unknown, reason = 'database unavailable') {
-    super(reason, { cause });
+    super('STORE_UNAVAILABLE', reason, { cause });
   }
 }
 
@@ -30,7 +30,8 @@ export function guardStore(store: Store): Store {
       try {
         return await Promise.race([method.apply(store, args), deadline]);
       } catch (err) {
-        throw err instanceof InvalidCursorError || err instanceof StoreUnavailableError ? err : new StoreUnavailableError(err);
+        // A bad cursor (the client's mistake) and a timeout already say what to answer.
+        throw err instanceof IpoidError && httpStatus(err) !== 500 ? err : new StoreUnavailableError(err);
       } finally {
         clearTimeout(timer);
       }

@@ -1,37 +1,12 @@
 import { loadConfig } from '../config.ts';
-import { InvalidIpError } from '../feed/ip.ts';
-import { ImportFailedError } from '../import/importer.ts';
+import { exitStatus } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { InvalidCursorError } from '../store/cursor.ts';
 import { openStore, type OpenStoreOptions } from '../store/open.ts';
-import { ImportLockedError, type Store } from '../store/types.ts';
-
-/**
- * Exit codes, documented in the README so scripts and CronJobs can tell outcomes apart;
- * `auth` (Spur refused the token) tells "fix the secret" from "try again".
- */
-export const EXIT = { ok: 0, failed: 1, badInput: 2, locked: 3, auth: 4 } as const;
-
-/** An expected failure: its message is for the user, without a stack trace. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
+import type { Store } from '../store/types.ts';
 
 export interface CommandContext {
   store: Store;
   logger: Logger;
-}
-
-function exitCodeOf(err: unknown): number {
-  if (err instanceof CliError) return err.exitCode;
-  if (err instanceof ImportLockedError) return EXIT.locked;
-  if (err instanceof InvalidIpError || err instanceof InvalidCursorError) return EXIT.badInput;
-  return EXIT.failed;
 }
 
 /** Runs a command against the configured store, closing it afterwards and mapping errors to exit codes. */
@@ -52,10 +27,9 @@ export async function withStore(
 }
 
 export function reportError(err: unknown, logger: Logger): void {
-  const message = err instanceof ImportFailedError ? err.message : (err as Error).message;
   logger.debug({ err }, 'command failed');
-  process.stderr.write(`ipoid: ${message}\n`);
-  process.exitCode = exitCodeOf(err);
+  process.stderr.write(`ipoid: ${(err as Error).message}\n`);
+  process.exitCode = exitStatus(err);
 }
 
 export function printJson(value: unknown): void {

@@ -1,9 +1,14 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { IpoidError } from '../errors.ts';
 
 /** Thrown when the feed itself cannot be read to its end: the import must not use it. */
-export class FeedReadError extends Error {}
+export class FeedReadError extends IpoidError {
+  constructor(message: string) {
+    super('FEED_UNREADABLE', message);
+  }
+}
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 

@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { IpoidError } from '../errors.ts';
 
 /**
  * One address or network in IPoid's canonical form.
@@ -23,7 +24,11 @@ const IPV4_DECIMAL = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 // Hex groups, "::" and an optional trailing dotted quad; no zone ids, no brackets.
 const IPV6_CHARS = /^[0-9a-fA-F:.]+$/;
 
-export class InvalidIpError extends Error {}
+export class InvalidIpError extends IpoidError {
+  constructor(message: string) {
+    super('INVALID_IP', message);
+  }
+}
 
 function parseIpv4(text: string): number[] | undefined {
   const m = IPV4_DECIMAL.exec(text);

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { IpoidError } from '../errors.ts';
 import type { Readable } from 'node:stream';
 import { openFeedFile, readFeed } from '../feed/reader.ts';
 import type { FeedRecord, SkippedLine } from '../feed/record.ts';
@@ -29,10 +30,10 @@ export interface ImportOptions {
 }
 
 /** The import failed and changed nothing; the run was recorded as failed. */
-export class ImportFailedError extends Error {
+export class ImportFailedError extends IpoidError {
   readonly run: ImportRunSummary;
   constructor(run: ImportRunSummary, options: { cause: unknown }) {
-    super(`import failed, stored data unchanged: ${run.error}`, options);
+    super('IMPORT_FAILED', `import failed, stored data unchanged: ${run.error}`, options);
     this.run = run;
   }
 }

@@ -1,20 +1,30 @@
+import { IpoidError } from '../errors.ts';
+
 /** Spur refused the token (401/403): retrying cannot help, the token must be fixed. */
-export class SpurAuthError extends Error {}
+export class SpurAuthError extends IpoidError {
+  constructor(message: string) {
+    super('SPUR_AUTH', message);
+  }
+}
 
 /** Spur answered with a status the protocol does not expect at that step. */
-export class SpurHttpError extends Error {
+export class SpurHttpError extends IpoidError {
   constructor(
     message: string,
     readonly status: number,
     /** How long the server asked to wait before another try (Retry-After), when it did. */
     readonly retryAfterMs?: number,
   ) {
-    super(message);
+    super('SPUR_HTTP', message);
   }
 }
 
 /** The download ended early, stalled, or is not a whole gzip file. */
-export class IncompleteDownloadError extends Error {}
+export class IncompleteDownloadError extends IpoidError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('DOWNLOAD_INCOMPLETE', message, options);
+  }
+}
 
 /** An error's message with its cause's: fetch says only "fetch failed" or "terminated" on its own. */
 export function withCause(err: unknown): string {

@@ -1,3 +1,5 @@
+import { IpoidError } from '../errors.ts';
+
 /**
  * Keyset cursors for list queries. Results are ordered by (ip, prefix_len, feed_id), the
  * stored key, so a cursor is the last key of a page: each record is visited once even
@@ -9,9 +11,11 @@ export interface CursorKey {
   feedId: number;
 }
 
-export class InvalidCursorError extends Error {
+export class InvalidCursorError extends IpoidError {
   constructor() {
-    super('invalid cursor: pass back the "next" value of a previous page unchanged');
+    super(
+      'INVALID_CURSOR',
+      'invalid cursor: pass back the "next" value of a previous page unchanged');
   }
 }
 

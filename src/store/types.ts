@@ -1,3 +1,4 @@
+import { IpoidError } from '../errors.ts';
 import type { CanonicalIp } from '../feed/ip.ts';
 import type { FeedRecord, LabelKind, SkippedLine } from '../feed/record.ts';
 import type { SpurRecord } from '../feed/schema.ts';
@@ -123,16 +124,20 @@ export interface ImportTransaction {
   rollback(run: ImportRunSummary): Promise<void>;
 }
 
-export class ImportLockedError extends Error {
+export class ImportLockedError extends IpoidError {
   constructor() {
-    super('another import is running on this database; this one did not start (try again when it has finished)');
+    super(
+      'IMPORT_LOCKED',
+      'another import is running on this database; this one did not start (try again when it has finished)');
   }
 }
 
 /** Imports through a store opened read-only (as the API opens it) are refused. */
-export class ReadOnlyStoreError extends Error {
+export class ReadOnlyStoreError extends IpoidError {
   constructor() {
-    super('this store was opened read-only: imports are disabled');
+    super(
+      'READ_ONLY_STORE',
+      'this store was opened read-only: imports are disabled');
   }
 }
 

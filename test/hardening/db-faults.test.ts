@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { EXIT } from '../../src/cli/run.ts';
+import { EXIT } from '../../src/errors.ts';
 import { runGenerate } from '../../src/generator/index.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import { openStore } from '../../src/store/open.ts';

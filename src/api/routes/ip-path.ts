@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { HttpError, quoted } from '../errors.ts';
+import { InputError } from '../../errors.ts';
+import { quoted } from '../errors.ts';
 
 /**
  * `{prefix}:ip` routes see only one path segment, so `/feed/v1/ip/1.1.1.1/24` would fall to
@@ -8,6 +9,6 @@ import { HttpError, quoted } from '../errors.ts';
  */
 export function rejectPathsUnder(app: FastifyInstance, prefix: string): void {
   app.get(`${prefix}*`, { schema: { hide: true } }, async (request) => {
-    throw new HttpError(400, `not an IPv4 or IPv6 address: ${quoted((request.params as { '*': string })['*'])}`);
+    throw new InputError(`not an IPv4 or IPv6 address: ${quoted((request.params as { '*': string })['*'])}`);
   });
 }

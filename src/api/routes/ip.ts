@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { InvalidIpError, parseIp, type CanonicalIp } from '../../feed/ip.ts';
 import type { Store } from '../../store/types.ts';
-import { HttpError, quoted } from '../errors.ts';
+import { InputError } from '../../errors.ts';
+import { quoted } from '../errors.ts';
 import { ipoidAnswer } from '../ipoid-shape.ts';
 import { BatchAnswer, BatchBody, BATCH_MAX, errorResponses, IpAnswer, IpParams, type IpoidRecord } from '../schemas.ts';
 import { rejectPathsUnder } from './ip-path.ts';
@@ -63,7 +64,7 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app,
   );
 };
 
-/** The distinct addresses of a batch; an HttpError listing every entry that is not one. */
+/** The distinct addresses of a batch; an InputError listing every entry that is not one. */
 function parseAll(texts: string[]): CanonicalIp[] {
   const addresses = new Map<string, CanonicalIp>();
   const invalid: string[] = [];
@@ -79,7 +80,7 @@ function parseAll(texts: string[]): CanonicalIp[] {
   if (invalid.length > 0) {
     const listed = invalid.slice(0, INVALID_LISTED).map((t) => quoted(t)).join(', ');
     const more = invalid.length > INVALID_LISTED ? ` and ${invalid.length - INVALID_LISTED} more` : '';
-    throw new HttpError(400, `not IP addresses: ${listed}${more}`, invalid);
+    throw new InputError(`not IP addresses: ${listed}${more}`, invalid);
   }
   return [...addresses.values()];
 }

@@ -5,7 +5,7 @@ import { InvalidIpError, parseIpOrNetwork, type CanonicalIp } from '../../feed/i
 import { LABEL_KINDS } from '../../feed/record.ts';
 import { listAll } from '../../store/list-all.ts';
 import type { LabelFilter, Store } from '../../store/types.ts';
-import { HttpError } from '../errors.ts';
+import { InputError } from '../../errors.ts';
 import { CONTENT_TYPES, exportLines } from '../export.ts';
 import { listItem } from '../ipoid-shape.ts';
 import { errorResponses, LABEL_FILTERS_MAX, ListPage, ListQuery, PAGE_DEFAULT, PAGE_MAX, PARAM_OF_KIND, type ListFormat } from '../schemas.ts';
@@ -45,7 +45,7 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
       const format = query.format ?? formatAccepted(request.headers.accept);
       if (format !== 'json') {
         if (query.limit !== undefined || query.cursor !== undefined) {
-          throw new HttpError(400, `limit and cursor page JSON answers; format ${format} streams the whole result`);
+          throw new InputError(`limit and cursor page JSON answers; format ${format} streams the whole result`);
         }
         const lines = await started(exportLines(listAll(store, filter), format));
         return reply.type(CONTENT_TYPES[format]).send(Readable.from(lines));
@@ -60,7 +60,7 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
 function labelFilters(query: ListQuery): LabelFilter[] {
   const filters = LABEL_KINDS.flatMap((kind) => [...new Set(query[PARAM_OF_KIND[kind]])].map((value) => ({ kind, value })));
   if (filters.length > LABEL_FILTERS_MAX) {
-    throw new HttpError(400, `at most ${LABEL_FILTERS_MAX} distinct label values in all parameters together, not ${filters.length}`);
+    throw new InputError(`at most ${LABEL_FILTERS_MAX} distinct label values in all parameters together, not ${filters.length}`);
   }
   return filters;
 }
@@ -70,7 +70,7 @@ function prefix(text: string | undefined): CanonicalIp | undefined {
   try {
     return parseIpOrNetwork(text);
   } catch (err) {
-    throw err instanceof InvalidIpError ? new HttpError(400, `invalid prefix: ${err.message}`) : err;
+    throw err instanceof InvalidIpError ? new InputError(`invalid prefix: ${err.message}`) : err;
   }
 }
 

@@ -3,11 +3,11 @@ import { once } from 'node:events';
 import { Command } from 'commander';
 import { startFakeSpur, type FakeSpurFaults } from '../../spur/fake-server.ts';
 import { FEED_TYPES } from '../../store/types.ts';
-import { CliError, EXIT } from '../run.ts';
+import { InputError } from '../../errors.ts';
 
 const count = (v: string): number => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new CliError(`not a count: ${v}`, EXIT.badInput);
+  if (!Number.isInteger(n) || n < 0) throw new InputError(`not a count: ${v}`);
   return n;
 };
 

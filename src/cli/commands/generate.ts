@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { runGenerate } from '../../generator/index.ts';
-import { CliError, EXIT, printJson } from '../run.ts';
+import { InputError } from '../../errors.ts';
+import { printJson } from '../run.ts';
 
 const integer = (v: string): number => Number.parseInt(v, 10);
 
@@ -12,8 +13,8 @@ export const generateCommand = new Command('generate')
   .option('--from <file>', 'previous feed: write its next day instead of a new feed')
   .option('--churn <fraction>', 'with --from: fraction of records removed, changed and added (a third each)', Number.parseFloat, 0.05)
   .action(async (opts: { out: string; count?: number; seed: number; from?: string; churn: number }) => {
-    if (!opts.from && !(opts.count && opts.count > 0)) throw new CliError('give --count N (or --from FILE for a next-day feed)', EXIT.badInput);
-    if (!(opts.churn >= 0 && opts.churn <= 1)) throw new CliError('--churn must be between 0 and 1', EXIT.badInput);
+    if (!opts.from && !(opts.count && opts.count > 0)) throw new InputError('give --count N (or --from FILE for a next-day feed)');
+    if (!(opts.churn >= 0 && opts.churn <= 1)) throw new InputError('--churn must be between 0 and 1');
     // The summary states the exact changes an import of this file will find.
     printJson(await runGenerate(opts));
   });

@@ -4,7 +4,8 @@ import { loadImportConfig } from '../../config.ts';
 import { importFeed } from '../../import/importer.ts';
 import { parseSkippedRatio } from '../../import/skip-limit.ts';
 import { FEED_TYPES, type FeedType } from '../../store/types.ts';
-import { CliError, EXIT, printJson, withStore } from '../run.ts';
+import { InputError } from '../../errors.ts';
+import { printJson, withStore } from '../run.ts';
 
 /** A YYYYMMDD or YYYY-MM-DD date in the file's name, as Spur names its files. */
 export function feedDateFromName(path: string): string | null {
@@ -17,7 +18,7 @@ function badInput<T>(read: () => T): T {
   try {
     return read();
   } catch (err) {
-    throw new CliError((err as Error).message, EXIT.badInput);
+    throw new InputError((err as Error).message);
   }
 }
 

@@ -3,7 +3,8 @@ import { parseIp, parseIpOrNetwork } from '../../feed/ip.ts';
 import type { LabelKind } from '../../feed/record.ts';
 import { listAll } from '../../store/list-all.ts';
 import type { LabelFilter, StoredRecord } from '../../store/types.ts';
-import { CliError, EXIT, printJson, withStore } from '../run.ts';
+import { InputError, NotFoundError } from '../../errors.ts';
+import { printJson, withStore } from '../run.ts';
 
 function recordLine(record: StoredRecord): object {
   return { ip: record.key, feed: record.feed, last_updated: record.lastUpdated, context: record.context };
@@ -15,7 +16,7 @@ export const lookupCommand = new Command('lookup')
   .action(async (ip: string) => {
     await withStore(async ({ store }) => {
       const records = await store.lookup(parseIp(ip));
-      if (records.length === 0) throw new CliError(`${ip}: not found`, EXIT.failed);
+      if (records.length === 0) throw new NotFoundError(`${ip}: not found`);
       for (const record of records) printJson(recordLine(record));
     });
   });
@@ -52,7 +53,7 @@ listCommand.action(async (opts: Record<string, string | number | undefined>) => 
   });
   const within = typeof opts.prefix === 'string' ? parseIpOrNetwork(opts.prefix) : undefined;
   const limit = typeof opts.limit === 'number' ? opts.limit : Infinity;
-  if (Number.isNaN(limit) || limit < 0) throw new CliError('--limit must be a non-negative integer', EXIT.badInput);
+  if (Number.isNaN(limit) || limit < 0) throw new InputError('--limit must be a non-negative integer');
   await withStore(async ({ store }) => {
     for await (const record of listAll(store, { labels, within }, limit)) printJson(recordLine(record));
   });

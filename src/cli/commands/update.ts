@@ -1,19 +1,18 @@
 import { Command } from 'commander';
 import { createLogger } from '../../log.ts';
+import { EXIT, exitStatus, InputError } from '../../errors.ts';
 import { SpurClient } from '../../spur/client.ts';
-import { SpurAuthError } from '../../spur/errors.ts';
-import { ImportLockedError } from '../../store/types.ts';
 import { loadUpdateConfig, type UpdateConfig } from '../../update/config.ts';
 import { expireStaleFeeds } from '../../update/expire.ts';
 import { updateFeeds, type FeedUpdateResult } from '../../update/update.ts';
-import { CliError, EXIT, printJson, reportError, withStore } from '../run.ts';
+import { printJson, reportError, withStore } from '../run.ts';
 
-/** The most telling outcome wins: a bad token, then a held lock, then any other failure. */
+/** Of the feeds' failures, the most telling decides the exit status: a bad token, then a held lock, then any other. */
+const PRECEDENCE: readonly number[] = [EXIT.auth, EXIT.locked, EXIT.failed];
+
 function exitCode(results: FeedUpdateResult[]): number {
-  const errors = results.flatMap((r) => (r.error ? [r.error] : []));
-  if (errors.some((e) => e instanceof SpurAuthError)) return EXIT.auth;
-  if (errors.some((e) => e instanceof ImportLockedError)) return EXIT.locked;
-  return errors.length ? EXIT.failed : EXIT.ok;
+  const statuses = new Set(results.flatMap((r) => (r.error ? [exitStatus(r.error)] : [])));
+  return PRECEDENCE.find((status) => statuses.has(status)) ?? (statuses.size ? EXIT.failed : EXIT.ok);
 }
 
 export const updateCommand = new Command('update')
@@ -25,7 +24,7 @@ export const updateCommand = new Command('update')
       // Before opening (and migrating) the database: a missing token needs no connection.
       config = loadUpdateConfig(process.env, opts.feed);
     } catch (err) {
-      reportError(new CliError((err as Error).message, EXIT.badInput), createLogger());
+      reportError(new InputError((err as Error).message), createLogger());
       return;
     }
     await withStore(async ({ store, logger }) => {
