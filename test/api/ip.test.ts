@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { importFeed } from '../../src/import/importer.ts';
 import { fixtureRecords, quietLogger, SAMPLE_FEED } from '../helpers/fixtures.ts';
 import { forEachStore } from '../helpers/stores.ts';
-import { assertError, request, startApi, type TestApi } from './harness.ts';
+import { assertError, request, startApi, type TestApi } from '../helpers/http.ts';
 
 // Contract §1: the exact answer IPInfo's tests expect for 1.1.1.1 (last_updated aside).
 const CONTRACT_1_1_1_1 = {

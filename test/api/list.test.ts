@@ -7,7 +7,7 @@ import type { Store } from '../../src/store/types.ts';
 import { finished, runCli, spawnCli, waitForOutput } from '../helpers/cli.ts';
 import { quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { forEachStore } from '../helpers/stores.ts';
-import { assertError, request, startApi, type TestApi } from './harness.ts';
+import { assertError, request, startApi, type TestApi } from '../helpers/http.ts';
 
 const ALL_KEYS = [
   '1.1.1.1', '100.64.10.1', '192.0.2.200', '198.51.100.0', '198.51.100.23', '203.0.113.7', '203.0.113.8', '203.0.113.9',

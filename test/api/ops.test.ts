@@ -5,7 +5,7 @@ import { importFeed } from '../../src/import/importer.ts';
 import { openStore } from '../../src/store/open.ts';
 import { quietLogger, SAMPLE_FEED } from '../helpers/fixtures.ts';
 import { forEachStore } from '../helpers/stores.ts';
-import { assertError, request, serve, startApi, type TestApi } from './harness.ts';
+import { assertError, request, serve, startApi, type TestApi } from '../helpers/http.ts';
 
 const DATA_ROUTES: [method: string, path: string, body?: unknown][] = [
   ['GET', '/feed/v1/ip/1.1.1.1'],

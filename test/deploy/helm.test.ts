@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { renderChart, type RenderedObject } from './helm-render.ts';
+import { renderChart, type RenderedObject } from '../helpers/helm-render.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CHART = join(ROOT, 'deploy', 'helm', 'ipoid');

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { FeedReadError } from '../../src/feed/bytes.ts';
 import { fixtureRecords, SAMPLE_FEED } from '../helpers/fixtures.ts';
-import { chunked, readAll } from './read.ts';
+import { chunked, readAll } from '../helpers/read-feed.ts';
 
 test('reads plain JSON lines from a file and canonicalises addresses', async () => {
   const parsed = await readAll(SAMPLE_FEED);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { loadApiConfig } from '../../src/api/config.ts';
-import { assertError, request, serve, startApi, type Answer, type TestApi } from '../api/harness.ts';
+import { assertError, request, serve, startApi, type Answer, type TestApi } from '../helpers/http.ts';
 import { forEachStore } from '../helpers/stores.ts';
 
 const ALLOWED = 'https://tools.example.org';

@@ -8,7 +8,7 @@ import { runGenerate } from '../../src/generator/index.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/types.ts';
-import { assertError, request, serve } from '../api/harness.ts';
+import { assertError, request, serve } from '../helpers/http.ts';
 import { finished, jsonLines, runCli, spawnCli, waitForOutput } from '../helpers/cli.ts';
 import { quietLogger, SAMPLE_FEED, tempDir } from '../helpers/fixtures.ts';
 import { PrivateMariadb } from '../helpers/private-mariadb.ts';

@@ -10,7 +10,7 @@ import type { Store } from '../../src/store/types.ts';
 import { jsonLines, runCli } from '../helpers/cli.ts';
 import { quietLogger, SAMPLE_FEED, tempDir } from '../helpers/fixtures.ts';
 import { storedSnapshot } from '../helpers/snapshot.ts';
-import { leftovers, scratchDir, TOKEN, writeFeed } from '../update/feeds.ts';
+import { leftovers, scratchDir, TOKEN, writeFeed } from '../helpers/spur-feeds.ts';
 
 // A real full file system: a 16 KiB tmpfs, smaller than the compressed feed. Mounting needs
 // root (as in CI); elsewhere the test says why it did not run.

@@ -14,7 +14,7 @@ import type { ParsedLine } from '../../src/feed/record.ts';
 import { importFeed, ImportFailedError, type ImportOptions } from '../../src/import/importer.ts';
 import { DEFAULT_MAX_SKIPPED_RATIO } from '../../src/import/skip-limit.ts';
 import type { ImportRunSummary, Store, StoredRecord } from '../../src/store/types.ts';
-import { chunked, readAll } from '../feed/read.ts';
+import { chunked, readAll } from '../helpers/read-feed.ts';
 import { runCli } from '../helpers/cli.ts';
 import { quietLogger, SAMPLE_FEED, tempDir } from '../helpers/fixtures.ts';
 import { scaled, SOAK } from '../helpers/scale.ts';

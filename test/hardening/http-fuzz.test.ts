@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import fc from 'fast-check';
 import { LABEL_FILTERS_MAX } from '../../src/api/schemas.ts';
-import { assertError, parseRawAnswers, rawExchange, request, startApi, type Answer, type TestApi } from '../api/harness.ts';
+import { assertError, parseRawAnswers, rawExchange, request, startApi, type Answer, type TestApi } from '../helpers/http.ts';
 import { scaled, SOAK } from '../helpers/scale.ts';
 import { forEachStore } from '../helpers/stores.ts';
 

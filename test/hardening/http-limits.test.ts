@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, loadApiConfig } from '../../src/api/config.ts';
-import { assertError, parseRawAnswers, rawConnect, rawReceive, request, serve, startApi, type TestApi } from '../api/harness.ts';
+import { assertError, parseRawAnswers, rawConnect, rawReceive, request, serve, startApi, type TestApi } from '../helpers/http.ts';
 import { scaled } from '../helpers/scale.ts';
 import { forEachStore } from '../helpers/stores.ts';
 

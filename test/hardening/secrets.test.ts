@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { startFakeSpur, type FakeSpur } from '../../src/spur/fake-server.ts';
-import { request } from '../api/harness.ts';
+import { request } from '../helpers/http.ts';
 import { runCli } from '../helpers/cli.ts';
 import { SAMPLE_FEED } from '../helpers/fixtures.ts';
 import { serveProcess } from '../helpers/serve-process.ts';
 import { forEachStore, mariadbUser, type DatabaseUser, type TestDatabase } from '../helpers/stores.ts';
-import { scratchDir, writeFeed } from '../update/feeds.ts';
+import { scratchDir, writeFeed } from '../helpers/spur-feeds.ts';
 
 const secret = (name: string): string => `${name}-${randomBytes(9).toString('base64url')}`;
 const SECRETS = {

@@ -6,7 +6,7 @@ import { readFeed } from '../../src/feed/reader.ts';
 import { runGenerate } from '../../src/generator/index.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import { openStore } from '../../src/store/open.ts';
-import { request, type Answer } from '../api/harness.ts';
+import { request, type Answer } from '../helpers/http.ts';
 import { finished, spawnCli } from '../helpers/cli.ts';
 import { quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { scaled } from '../helpers/scale.ts';

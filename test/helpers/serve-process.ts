@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { outputMatch } from '../api/harness.ts';
+import { outputMatch } from './http.ts';
 import { finished, spawnCli, type CliResult } from './cli.ts';
 
 /** The line `ipoid serve` logs once it listens, with its URL. */

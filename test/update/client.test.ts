@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { IncompleteDownloadError } from '../../src/spur/errors.ts';
 import { VERSION } from '../../src/version.ts';
 import { startFakeSpur, type FakeSpur } from '../../src/spur/fake-server.ts';
-import { scratchDir, testClient, TOKEN, writeFeed } from './feeds.ts';
+import { scratchDir, testClient, TOKEN, writeFeed } from '../helpers/spur-feeds.ts';
 
 const dir = scratchDir();
 let spur: FakeSpur;

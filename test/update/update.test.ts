@@ -9,7 +9,7 @@ import { updateFeeds } from '../../src/update/update.ts';
 import { quietLogger } from '../helpers/fixtures.ts';
 import { forEachStore, freshStore } from '../helpers/stores.ts';
 import { storedSnapshot } from '../helpers/snapshot.ts';
-import { leftovers, RECORDS, scratchDir, testClient, TOKEN, writeFeed } from './feeds.ts';
+import { leftovers, RECORDS, scratchDir, testClient, TOKEN, writeFeed } from '../helpers/spur-feeds.ts';
 
 const FEEDS = ['anonymous', 'anonymous-ipv6'] as const;
 const isFileGet = (path: string): boolean => path.endsWith('/feed.json.gz');

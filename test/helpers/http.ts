@@ -6,8 +6,8 @@ import type { ServerConfig } from '../../src/api/config.ts';
 import { buildServer } from '../../src/api/server.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import type { Store } from '../../src/store/types.ts';
-import { quietLogger, SAMPLE_FEED } from '../helpers/fixtures.ts';
-import { freshStore, type StoreTarget } from '../helpers/stores.ts';
+import { quietLogger, SAMPLE_FEED } from './fixtures.ts';
+import { freshStore, type StoreTarget } from './stores.ts';
 
 /** An API server over real HTTP on an ephemeral port, on a fresh database. */
 export interface TestApi {

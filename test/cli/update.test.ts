@@ -7,7 +7,7 @@ import { openStore } from '../../src/store/open.ts';
 import { jsonLines, runCli } from '../helpers/cli.ts';
 import { forEachStore, type TestDatabase } from '../helpers/stores.ts';
 import { storedSnapshot } from '../helpers/snapshot.ts';
-import { leftovers, RECORDS, scratchDir, TOKEN, writeFeed } from './feeds.ts';
+import { leftovers, RECORDS, scratchDir, TOKEN, writeFeed } from '../helpers/spur-feeds.ts';
 
 const feedsDir = scratchDir();
 let spur: FakeSpur;

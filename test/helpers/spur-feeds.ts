@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { runGenerate, type GenerateSummary } from '../../src/generator/index.ts';
 import { SpurClient, type SpurSettings } from '../../src/spur/client.ts';
 import type { FeedType } from '../../src/store/types.ts';
-import { quietLogger, tempDir } from '../helpers/fixtures.ts';
+import { quietLogger, tempDir } from './fixtures.ts';
 
 export const TOKEN = 'test-token-4f1c9e';
 export const RECORDS = 3000;

@@ -5,7 +5,7 @@ import { finished, runCli, spawnCli } from '../helpers/cli.ts';
 import { SAMPLE_FEED } from '../helpers/fixtures.ts';
 import { LISTENING } from '../helpers/serve-process.ts';
 import { forEachStore, readOnlyUser, type TestDatabase } from '../helpers/stores.ts';
-import { outputMatch, request } from './harness.ts';
+import { outputMatch, request } from '../helpers/http.ts';
 
 // Servers still running when a test fails, so that they don't keep the test process alive.
 const running = new Set<ChildProcess>();
