@@ -9,8 +9,8 @@ import {
   type ImportRunSummary,
   type ImportTransaction,
 } from '../types.ts';
-import { connect, getLock, lockName, type ConnectionOptions } from './connection.ts';
-import { LabelIds } from './label-ids.ts';
+import { connect, getLock, lockName, type ConnectionOptions } from './mariadb-connection.ts';
+import { LabelIds } from './mariadb-label-ids.ts';
 
 const KEY_COLUMNS = 'ip INET6 NOT NULL, prefix_len TINYINT UNSIGNED NOT NULL';
 // A record's columns, in the order of MariadbImport#dataValues; last_updated travels as unix seconds.

@@ -16,11 +16,11 @@ import {
   type Store,
   type StoredRecord,
 } from '../types.ts';
-import { connect, connectionOptions, type ConnectionOptions } from './connection.ts';
+import { connect, connectionOptions, type ConnectionOptions } from './mariadb-connection.ts';
 import { toImportRun, toStoredRecord, type DataRow, type RunRow } from '../rows.ts';
-import { listQuery } from './list-query.ts';
+import { listQuery } from './mariadb-list-query.ts';
 import { MariadbImport } from './mariadb-import.ts';
-import { MARIADB_MIGRATIONS, migrate } from './migrations.ts';
+import { MARIADB_MIGRATIONS, migrate } from './mariadb-migrations.ts';
 
 // INET6 reads as text; the API and the cursor want the 16 bytes.
 const RECORD_COLUMNS =

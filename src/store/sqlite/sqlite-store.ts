@@ -20,7 +20,7 @@ import {
 } from '../types.ts';
 import { toImportRun, toStoredRecord, type DataRow, type RunRow } from '../rows.ts';
 import { SqliteImport } from './sqlite-import.ts';
-import { migrate } from './migrations.ts';
+import { migrate } from './sqlite-migrations.ts';
 
 const RECORD_COLUMNS = 'd.ip, d.prefix_len, d.feed_id, d.ip_text, d.context, d.last_updated';
 

@@ -1,6 +1,6 @@
 import type { Connection } from 'mariadb';
 import { FEED_IDS } from '../types.ts';
-import { getLock, lockName } from './connection.ts';
+import { getLock, lockName } from './mariadb-connection.ts';
 
 /*
  * Versioned schema, the same tables as the SQLite store's. MariaDB DDL commits on its own,
