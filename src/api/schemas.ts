@@ -1,7 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { LABEL_KINDS, type LabelKind } from '../feed/record.ts';
 import { LABEL_MAX_LENGTH, SpurRecordSchema } from '../feed/schema.ts';
-import { FEED_TYPES } from '../store/types.ts';
+import { FEED_TYPES } from '../feed/feed-types.ts';
 
 /*
  * The schemas that validate requests, shape responses (fastify serializes with them) and

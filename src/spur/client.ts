@@ -1,5 +1,5 @@
 import type { Logger } from '../log.ts';
-import type { FeedType } from '../store/types.ts';
+import type { FeedType } from '../feed/feed-types.ts';
 import { saveBody, type StallLimits } from './download.ts';
 import { IncompleteDownloadError, SpurAuthError, SpurHttpError, withCause } from './errors.ts';
 import { VERSION } from '../version.ts';

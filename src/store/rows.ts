@@ -1,4 +1,5 @@
-import { FEED_IDS, feedName, type ImportRun, type ImportRunSummary, type StoredRecord } from './types.ts';
+import { FEED_IDS, feedName } from '../feed/feed-types.ts';
+import { type ImportRun, type ImportRunSummary, type StoredRecord } from './types.ts';
 
 /*
  * Rows as both stores read and write them: each store's SQL converts its own column types

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { commaList, loadImportConfig } from '../config.ts';
 import type { SpurSettings } from '../spur/client.ts';
-import { FEED_TYPES, type FeedType } from '../store/types.ts';
+import { FEED_TYPES, type FeedType } from '../feed/feed-types.ts';
 
 /** What `ipoid update` needs beyond the store, from the environment (documented in the README). */
 export interface UpdateConfig {

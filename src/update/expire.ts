@@ -1,6 +1,7 @@
 import type { Logger } from '../log.ts';
 import { feedAgeSeconds } from '../store/feed-age.ts';
-import type { FeedType, ImportRunSummary, Store } from '../store/types.ts';
+import type { FeedType } from '../feed/feed-types.ts';
+import type { ImportRunSummary, Store } from '../store/types.ts';
 
 export interface ExpiredFeed {
   feed: FeedType;

@@ -4,7 +4,8 @@ import { importFeed } from '../import/importer.ts';
 import type { Logger } from '../log.ts';
 import type { LatestFeed, SpurClient } from '../spur/client.ts';
 import { isDiskError } from '../spur/errors.ts';
-import type { FeedType, ImportRunSummary, Store } from '../store/types.ts';
+import type { FeedType } from '../feed/feed-types.ts';
+import type { ImportRunSummary, Store } from '../store/types.ts';
 
 export type FeedUpdateStatus = 'imported' | 'up-to-date' | 'failed';
 

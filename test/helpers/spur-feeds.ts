@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runGenerate, type GenerateSummary } from '../../src/generator/index.ts';
 import { SpurClient, type SpurSettings } from '../../src/spur/client.ts';
-import type { FeedType } from '../../src/store/types.ts';
+import type { FeedType } from '../../src/feed/feed-types.ts';
 import { quietLogger, tempDir } from './fixtures.ts';
 
 export const TOKEN = 'test-token-4f1c9e';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Command } from 'commander';
 import { startFakeSpur, type FakeSpurFaults } from '../../spur/fake-server.ts';
-import { FEED_TYPES } from '../../store/types.ts';
+import { FEED_TYPES } from '../../feed/feed-types.ts';
 import { InputError } from '../../errors.ts';
 
 const count = (v: string): number => {

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { loadImportConfig } from '../../config.ts';
 import { importFeed } from '../../import/importer.ts';
 import { parseSkippedRatio } from '../../import/skip-limit.ts';
-import { FEED_TYPES, type FeedType } from '../../store/types.ts';
+import { FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
 import { InputError } from '../../errors.ts';
 import { printJson, withStore } from '../run.ts';
 

@@ -1,5 +1,5 @@
 import type { Connection } from 'mariadb';
-import { FEED_IDS } from '../types.ts';
+import { FEED_IDS } from '../../feed/feed-types.ts';
 import { getLock, lockName } from './mariadb-connection.ts';
 
 /*

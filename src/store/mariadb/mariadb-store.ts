@@ -2,11 +2,9 @@ import mariadb, { type Pool } from 'mariadb';
 import { FULL_PREFIX, networkContains, type CanonicalIp } from '../../feed/ip.ts';
 import type { LabelKind } from '../../feed/record.ts';
 import { encodeCursor } from '../cursor.ts';
+import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
 import {
-  FEED_IDS,
-  FEED_TYPES,
   type FeedStatus,
-  type FeedType,
   type ImportRun,
   type ImportTransaction,
   type LabelCount,

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { FEED_IDS } from '../types.ts';
+import { FEED_IDS } from '../../feed/feed-types.ts';
 
 /*
  * Versioned schema. Each migration runs once, inside one transaction with the row that

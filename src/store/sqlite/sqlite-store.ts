@@ -4,11 +4,9 @@ import Database from 'better-sqlite3';
 import { FULL_PREFIX, lastAddress, networkContains, type CanonicalIp } from '../../feed/ip.ts';
 import type { LabelKind } from '../../feed/record.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
+import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
 import {
-  FEED_IDS,
-  FEED_TYPES,
   type FeedStatus,
-  type FeedType,
   type ImportRun,
   type ImportTransaction,
   type LabelCount,
