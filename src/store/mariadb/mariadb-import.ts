@@ -11,6 +11,7 @@ import {
 } from '../types.ts';
 import { connect, getLock, lockName, type ConnectionOptions } from './connection.ts';
 import { LabelIds } from './label-ids.ts';
+import { NetworkLengthTracker } from '../containment.ts';
 
 const KEY_COLUMNS = 'ip INET6 NOT NULL, prefix_len TINYINT UNSIGNED NOT NULL';
 // A record's columns, in the order of MariadbImport#dataValues; last_updated travels as unix seconds.
@@ -41,6 +42,7 @@ export class MariadbImport implements ImportTransaction {
   readonly #feedId: number;
   readonly #lock: string;
   readonly #labels: LabelIds;
+  readonly #lengths = new NetworkLengthTracker();
   // Writes sent without waiting, so that the server applies one batch while the importer
   // parses the next. The connection runs statements in order; every call that is not a
   // write first waits for them, so a failed write fails the import before it can commit.
@@ -71,6 +73,7 @@ export class MariadbImport implements ImportTransaction {
 
   async markSeen(records: FeedRecord[]): Promise<Duplicate[]> {
     if (records.length === 0) return [];
+    this.#lengths.seen(records);
     // The first line of every key: this batch's own first lines, unless an earlier batch
     // stored one; a record is a duplicate when its key's first line is not its own.
     const firstLines = new Map<string, number>();
@@ -116,6 +119,7 @@ export class MariadbImport implements ImportTransaction {
 
   async insert(records: FeedRecord[], now: Date): Promise<void> {
     if (records.length === 0) return;
+    this.#lengths.written(records);
     this.#send(
       this.#conn.batch(
         `INSERT INTO ip_data (ip, prefix_len, feed_id, ${DATA_COLUMNS.join(', ')}) VALUES (?, ?, ?, ${DATA_COLUMNS.map(placeholder).join(', ')})`,
@@ -127,6 +131,7 @@ export class MariadbImport implements ImportTransaction {
 
   async update(records: FeedRecord[], now: Date): Promise<void> {
     if (records.length === 0) return;
+    this.#lengths.written(records);
     const keys = records.map((r) => [r.address.bytes, r.address.prefixLen, this.#feedId]);
     this.#send(
       this.#conn.batch(
@@ -139,6 +144,7 @@ export class MariadbImport implements ImportTransaction {
   }
 
   async deleteUnseen(): Promise<number> {
+    this.#lengths.deletedUnseen();
     await this.#settle();
     await this.#conn.execute(
       `INSERT INTO import_gone (ip, prefix_len)
@@ -167,6 +173,7 @@ export class MariadbImport implements ImportTransaction {
   async commit(run: ImportRunSummary): Promise<void> {
     // Until COMMIT is sent, a failure leaves the transaction open for rollback() to record.
     await this.#settle();
+    await this.#storeLengths();
     await this.#recordRun(run);
     try {
       await this.#conn.commit();
@@ -203,6 +210,17 @@ export class MariadbImport implements ImportTransaction {
 
   async #settle(): Promise<void> {
     await this.#pending;
+  }
+
+  /** The feed's network lengths, for lookups' containment probes; committed with the data. */
+  async #storeLengths(): Promise<void> {
+    const { replace, lengths } = this.#lengths.result();
+    if (replace) await this.#conn.execute('DELETE FROM network_length WHERE feed_id = ?', [this.#feedId]);
+    if (lengths.length === 0) return;
+    await this.#conn.batch(
+      'INSERT IGNORE INTO network_length (feed_id, prefix_len) VALUES (?, ?)',
+      lengths.map((length) => [this.#feedId, length]),
+    );
   }
 
   async #recordRun(run: ImportRunSummary): Promise<void> {
