@@ -43,7 +43,7 @@ export interface LabelFilter {
 export interface ListQuery {
   /** Every label must match. */
   labels: LabelFilter[];
-  /** Only records whose first address lies inside this network. */
+  /** Only records whose whole range lies inside this network (first address inside, prefix at least as long). */
   within?: CanonicalIp;
   limit: number;
   /** Opaque keyset cursor from a previous page's `next`. */
