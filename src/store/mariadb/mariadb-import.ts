@@ -24,6 +24,12 @@ function addressList(records: FeedRecord[]): { sql: string; values: Buffer[] } {
   return { sql: records.map(() => '?').join(', '), values: records.map((r) => r.address.bytes) };
 }
 
+/** The import's stored-hash lookup of `count` addresses: ranges of ip_data_feed_hash, which covers it. */
+export function storedHashesSql(count: number): string {
+  const addresses = Array.from({ length: count }, () => '?').join(', ');
+  return `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len, record_hash FROM ip_data WHERE feed_id = ? AND ip IN (${addresses})`;
+}
+
 interface KeyRow {
   ip: Buffer;
   prefix_len: number;
@@ -108,11 +114,7 @@ export class MariadbImport implements ImportTransaction {
     if (records.length === 0) return new Map();
     await this.#settle();
     const addresses = addressList(records);
-    const rows = await this.#conn.query<(KeyRow & { record_hash: Buffer })[]>(
-      `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len, record_hash FROM ip_data
-        WHERE feed_id = ? AND ip IN (${addresses.sql})`,
-      [this.#feedId, ...addresses.values],
-    );
+    const rows = await this.#conn.query<(KeyRow & { record_hash: Buffer })[]>(storedHashesSql(records.length), [this.#feedId, ...addresses.values]);
     const wanted = new Set(records.map((r) => recordKey(r.address)));
     return new Map(rows.filter((row) => wanted.has(rowKey(row))).map((row) => [rowKey(row), row.record_hash]));
   }

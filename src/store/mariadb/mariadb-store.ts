@@ -24,7 +24,7 @@ import { MariadbImport } from './mariadb-import.ts';
 import { MARIADB_MIGRATIONS, migrate } from './migrations.ts';
 
 // INET6 reads as text; the API and the cursor want the 16 bytes.
-const RECORD_COLUMNS =
+export const RECORD_COLUMNS =
   'CAST(d.ip AS BINARY(16)) AS ip, d.prefix_len, d.feed_id, d.ip_text, d.context, UNIX_TIMESTAMP(d.last_updated) AS last_updated';
 
 /**
