@@ -77,13 +77,20 @@ const FEED_STATUS_SQL = `
     LEFT JOIN import_run r
       ON r.id = (SELECT MAX(s.id) FROM import_run s WHERE s.feed_id = f.id AND s.status = 'succeeded')`;
 
-// MediaWiki gives IPoid one second: with the server down or every connection busy, a read
-// fails after half of it (503) rather than queueing past the client's patience.
-const READ_POOL = { acquireTimeout: 500, connectTimeout: 500 } as const;
+// MediaWiki gives IPoid one second and the API's store guard fails a lookup after 800 ms:
+// with the server down or every connection busy that long, a read fails (503) rather than
+// queueing past the client's patience. Each lookup or batch holds a connection for one
+// statement, so a wait that long means the pool is far too small for the load.
+const READ_POOL = { acquireTimeout: 700, connectTimeout: 500 } as const;
+// Each lookup or batch holds a connection for one statement: 20 serve 20 clients at once
+// without queueing, and a few API replicas of 20 stay far below MariaDB's 151 connections.
+const DEFAULT_POOL_SIZE = 20;
 
 export interface MariadbStoreOptions {
   /** Serve only: no migrations, no imports; connect as given (ideally a SELECT-only user). */
   readOnly?: boolean;
+  /** Connections of the read pool. */
+  poolSize?: number;
 }
 
 /**
@@ -102,13 +109,13 @@ export class MariadbStore implements Store {
     const connection = connectionOptions(url);
     if (options.readOnly) await checkSchema(connection);
     else await prepareDatabase(connection);
-    return new MariadbStore(connection, options.readOnly ?? false);
+    return new MariadbStore(connection, options.readOnly ?? false, options.poolSize ?? DEFAULT_POOL_SIZE);
   }
 
-  private constructor(options: ConnectionOptions, readOnly: boolean) {
+  private constructor(options: ConnectionOptions, readOnly: boolean, poolSize: number) {
     this.#options = options;
     this.#readOnly = readOnly;
-    this.#pool = mariadb.createPool({ ...options, ...READ_POOL });
+    this.#pool = mariadb.createPool({ ...options, ...READ_POOL, connectionLimit: poolSize });
   }
 
   async lookup(address: CanonicalIp): Promise<StoredRecord[]> {
