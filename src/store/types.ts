@@ -138,7 +138,10 @@ export class ReadOnlyStoreError extends Error {
 
 export interface Store {
   readonly kind: 'sqlite' | 'mariadb';
-  /** Records for the address itself and for every stored network containing it, in all feeds. */
+  /**
+   * Records for the address itself and for every stored network containing it (networks may
+   * nest), in all feeds: its own first, then networks from the longest prefix, ties by feed id.
+   */
   lookup(address: CanonicalIp): Promise<StoredRecord[]>;
   /** `lookup` for each address, all read from one snapshot (never half an import). */
   lookupMany(addresses: CanonicalIp[]): Promise<StoredRecord[][]>;
