@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { parseIp, parseNetwork } from '../../src/feed/ip.ts';
@@ -359,5 +360,22 @@ forEachStore((target) => {
       await Promise.all([imports, ...readers]);
       assert.ok(seen.size >= 1);
     });
+  });
+
+  test('a batch probing more starts than one statement holds answers what lookup answers', async () => {
+    const { store: many, close: closeMany } = await freshStore(target);
+    try {
+      // 2001:db8::/33 … /96 nest in one another: 64 lengths, so 1,000 addresses spread over
+      // those bits give tens of thousands of distinct probe starts.
+      const networks = Array.from({ length: 64 }, (_, i): [string, string, string[]] => [`2001:db8::/${33 + i}`, `len-${33 + i}`, []]);
+      await importFeed(many, feedFile(networks), { feed: 'anonymous-ipv6', logger: quietLogger });
+      const spread = (i: number) => createHash('md5').update(String(i)).digest('hex').replace(/^(.{4})(.{4})(.{4})(.{4}).*/, '$1:$2:$3:$4');
+      const addresses = Array.from({ length: 1000 }, (_, i) => parseIp(i % 10 === 0 ? `2001:db8::${i.toString(16)}` : `2001:db8:${spread(i)}::1`));
+      const answers = await many.lookupMany(addresses);
+      assert.deepEqual(answers, await Promise.all(addresses.map((a) => many.lookup(a))));
+      assert.equal(answers[0]!.length, 64);
+    } finally {
+      await closeMany();
+    }
   });
 });
