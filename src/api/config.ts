@@ -22,11 +22,14 @@ export interface ApiConfig extends ServerConfig {
   dbUrl: string;
   /** True when IPOID_DB_READ_URL names it: open read-only (a SELECT-only user, a replica). */
   readOnly: boolean;
+  /** MariaDB: connections the API reads through (the store's default when unset). */
+  dbPoolSize?: number;
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+const MAX_DB_POOL_SIZE = 1000;
 // Fastify's default: longer than the 60 s idle timeout of common load balancers, so that they
 // never reuse a connection the API is closing.
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 72_000;
@@ -43,7 +46,17 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     corsOrigins: parseOrigins(env.IPOID_CORS_ORIGINS),
     dbUrl: readUrl || loadConfig(env).dbUrl,
     readOnly: Boolean(readUrl),
+    dbPoolSize: parsePoolSize(env.IPOID_DB_POOL_SIZE),
   };
+}
+
+function parsePoolSize(text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const size = Number(text);
+  if (!/^\d+$/.test(text) || size < 1 || size > MAX_DB_POOL_SIZE) {
+    throw new Error(`IPOID_DB_POOL_SIZE must be a number of connections (1-${MAX_DB_POOL_SIZE}), not ${JSON.stringify(text)}`);
+  }
+  return size;
 }
 
 function parsePort(text: string | undefined): number {

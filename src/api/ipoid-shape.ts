@@ -37,7 +37,8 @@ const LIST_FIELDS = ['types', 'risks', 'proxies', 'behaviors', 'tunnels'] as con
 
 /**
  * Everything known about an address, in IPoid's shape, from all its records (its own and a
- * containing network's, in any feed; the store orders them own-record first, then by feed).
+ * containing networks', in any feed; the store orders them own-record first, then by
+ * prefix length, longest first, then by feed).
  * Labels are the union of all records', in that order; single values come from the first
  * record; last_updated is the latest. With more than one record, `feeds` names them all.
  */

@@ -4,6 +4,14 @@ import type { Random } from './random.ts';
 /** IPv4 single `ip`, IPv6 single `ip`, or IPv6 /64 `network`. */
 export type AddressKind = 'ipv4' | 'ipv6' | 'network6';
 
+/*
+ * Some clusters also list the block that holds them, as real feeds sometimes list a range
+ * and addresses inside it: an IPv4 /24 network holding the cluster's single addresses, an
+ * IPv6 /48 network holding its /64s. Lookups must then answer every containing record.
+ */
+const CONTAINING_IPV4_CHANCE = 0.03;
+const CONTAINING_IPV6_CHANCE = 0.5;
+
 /** Most records one cluster can hold: the usable hosts of an IPv4 /24. */
 export const MAX_CLUSTER_SIZE = 254;
 
@@ -55,19 +63,27 @@ export class PrefixAllocator {
   }
 }
 
-/** `size` distinct addresses (at most MAX_CLUSTER_SIZE) in a fresh block, in ascending order. */
+/**
+ * `size` distinct addresses (at most MAX_CLUSTER_SIZE) in a fresh block, in ascending order;
+ * sometimes the first is a network holding all the others (an IPv4 /24, an IPv6 /48).
+ */
 export function clusterAddresses(kind: AddressKind, size: number, rng: Random, allocator: PrefixAllocator): string[] {
   if (kind === 'ipv4') {
     const block = allocator.ipv4Block(rng);
-    return rng.sampleSorted(size, 1, 254).map((host) => ipv4Text(block * 256 + host));
+    const container = size >= 2 && rng.chance(CONTAINING_IPV4_CHANCE) ? [`${ipv4Text(block * 256)}/24`] : [];
+    return [...container, ...rng.sampleSorted(size - container.length, 1, 254).map((host) => ipv4Text(block * 256 + host))];
   }
   const bytes = Buffer.alloc(16);
   bytes.writeUIntBE(allocator.ipv6Block(rng), 0, 6);
   if (kind === 'network6') {
-    return rng.sampleSorted(size, 0, 0xffff).map((subnet) => {
-      bytes.writeUInt16BE(subnet, 6);
-      return `${addressText(bytes, 6)}/64`;
-    });
+    const container = size >= 2 && rng.chance(CONTAINING_IPV6_CHANCE) ? [`${addressText(bytes, 6)}/48`] : [];
+    return [
+      ...container,
+      ...rng.sampleSorted(size - container.length, 0, 0xffff).map((subnet) => {
+        bytes.writeUInt16BE(subnet, 6);
+        return `${addressText(bytes, 6)}/64`;
+      }),
+    ];
   }
   // One /64 of the /48; hosts differ in the last 16 bits, like numbered VPN exits. Half the
   // clusters also fix random upper interface-id bits, as SLAAC-style addresses look.

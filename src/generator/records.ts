@@ -19,7 +19,7 @@ const LAST_UNICAST = 0xdfffffff;
  * probability, so consumers meet every "field absent" case.
  */
 export function buildRecord(profile: ClusterProfile, kind: AddressKind, address: string, rng: Random): SpurRecord {
-  const record: SpurRecord = kind === 'network6' ? { network: address } : { ip: address };
+  const record: SpurRecord = address.includes('/') ? { network: address } : { ip: address };
   if (rng.chance(BARE_CHANCE)) return record;
   if (rng.chance(0.98)) record.as = { number: profile.as.number, organization: profile.as.organization };
   if (profile.organization !== undefined && rng.chance(0.95)) record.organization = profile.organization;
@@ -38,7 +38,7 @@ function tunnel(operator: Operator, kind: AddressKind, address: string, rng: Ran
     type: operator.type,
     anonymous: operator.type !== 'PROXY' || rng.chance(0.9),
   };
-  if (operator.type === 'VPN' && kind === 'ipv4' && rng.chance(ENTRIES_CHANCE)) {
+  if (operator.type === 'VPN' && kind === 'ipv4' && !address.includes('/') && rng.chance(ENTRIES_CHANCE)) {
     result.entries = [ipv4Text(rng.int(FIRST_UNICAST, LAST_UNICAST))];
     result.exits = [address];
   }

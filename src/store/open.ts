@@ -7,6 +7,8 @@ export const DEFAULT_DB_URL = 'sqlite:data/ipoid.db';
 export interface OpenStoreOptions {
   /** Serve only: no migrations; on MariaDB, connect as given (ideally a SELECT-only user). */
   readOnly?: boolean;
+  /** MariaDB: connections of the read pool (SQLite reads through one handle). */
+  poolSize?: number;
 }
 
 /**

@@ -23,7 +23,7 @@ export interface LabelFilter {
 export interface ListQuery {
   /** Every label must match. */
   labels: LabelFilter[];
-  /** Only records whose first address lies inside this network. */
+  /** Only records whose whole range lies inside this network (first address inside, prefix at least as long). */
   within?: CanonicalIp;
   limit: number;
   /** Opaque keyset cursor from a previous page's `next`. */
@@ -122,7 +122,10 @@ export class ReadOnlyStoreError extends IpoidError {
 
 export interface Store {
   readonly kind: 'sqlite' | 'mariadb';
-  /** Records for the address itself and for every stored network containing it, in all feeds. */
+  /**
+   * Records for the address itself and for every stored network containing it (networks may
+   * nest), in all feeds: its own first, then networks from the longest prefix, ties by feed id.
+   */
   lookup(address: CanonicalIp): Promise<StoredRecord[]>;
   /** `lookup` for each address, all read from one snapshot (never half an import). */
   lookupMany(addresses: CanonicalIp[]): Promise<StoredRecord[][]>;

@@ -41,6 +41,7 @@ test('the API is probed on its health routes and served by the Service', () => {
   assert.equal(port?.containerPort, 8080);
   assert.equal(envOf(api).get('IPOID_PORT')?.value, '8080');
   assert.equal(envOf(api).get('IPOID_HOST')?.value, '0.0.0.0');
+  assert.equal(envOf(api).get('IPOID_DB_POOL_SIZE')?.value, '20');
   const service = byKind(defaults.objects, 'Service');
   assert.deepEqual(service.spec.selector, deployment.spec.template.metadata.labels);
   assert.deepEqual(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { parseIp, parseNetwork } from '../../src/feed/ip.ts';
+import { networkContains, parseIp, parseIpOrNetwork, parseNetwork } from '../../src/feed/ip.ts';
 import { readFeed } from '../../src/feed/reader.ts';
 import type { SpurRecord } from '../../src/feed/schema.ts';
 import { generateFeed, runGenerate, writeFeed, type GenerateSummary } from '../../src/generator/index.ts';
@@ -83,15 +83,21 @@ test('a generated feed has the requested count of valid records with unique addr
   assert.equal(records.size, 5000, 'addresses are unique');
 });
 
-test('addresses are canonical, never IPv4-mapped, and mix IPv4, IPv6 and IPv6 /64 networks', () => {
-  const kinds = { ipv4: 0, ipv6: 0, network: 0 };
+test('addresses are canonical, never IPv4-mapped, and mix IPv4, IPv6, IPv6 /64 networks and a few containing networks', () => {
+  const kinds = { ipv4: 0, ipv6: 0, network: 0, ipv4Network: 0, ipv6Container: 0 };
   for (const record of generateFeed({ count: 5000, seed: 11 })) {
     if (record.network !== undefined) {
       const network = parseNetwork(record.network);
       assert.equal(network.text, record.network);
-      assert.equal(network.family, 6);
-      assert.ok(record.network.endsWith('/64'));
-      kinds.network += 1;
+      if (network.family === 4) {
+        assert.ok(record.network.endsWith('/24'), record.network);
+        kinds.ipv4Network += 1;
+      } else if (record.network.endsWith('/48')) {
+        kinds.ipv6Container += 1;
+      } else {
+        assert.ok(record.network.endsWith('/64'), record.network);
+        kinds.network += 1;
+      }
     } else {
       const ip = parseIp(record.ip!);
       assert.equal(ip.text, record.ip, 'canonical spelling');
@@ -102,7 +108,26 @@ test('addresses are canonical, never IPv4-mapped, and mix IPv4, IPv6 and IPv6 /6
   assert.ok(kinds.ipv4 / 5000 > 0.85 && kinds.ipv4 / 5000 < 0.95, `IPv4 share ${kinds.ipv4 / 5000}`);
   assert.ok(kinds.ipv6 > 100, `IPv6 addresses: ${kinds.ipv6}`);
   assert.ok(kinds.network > 50, `IPv6 networks: ${kinds.network}`);
+  // Containing networks come at a realistic small rate: a few per thousand records.
+  assert.ok(kinds.ipv4Network + kinds.ipv6Container < 25, `containing networks: ${kinds.ipv4Network + kinds.ipv6Container}`);
 });
+
+test('some generated networks contain other records: IPv4 /24s holding addresses, IPv6 /48s holding /64s', () => {
+  const keys = [...generateFeed({ count: 5000, seed: 1 })].map((r) => (r.ip ?? r.network)!);
+  const nested = nestedKeys(keys);
+  assert.ok(nested.some((key) => !key.includes(':') && !key.includes('/')), 'IPv4 addresses inside a stored /24');
+  assert.ok(nested.some((key) => key.endsWith('/64')), 'IPv6 /64s inside a stored /48');
+  assert.ok(nested.length < keys.length / 10, `${nested.length} nested records`);
+});
+
+/** The generated records that lie inside another generated network. */
+function nestedKeys(keys: Iterable<string>): string[] {
+  const all = [...keys].map((key) => parseIpOrNetwork(key));
+  const networks = all.filter((a) => a.prefixLen < 128);
+  return all
+    .filter((inner) => networks.some((outer) => outer.prefixLen < inner.prefixLen && networkContains(outer.bytes, outer.prefixLen, inner.bytes)))
+    .map((a) => a.text);
+}
 
 test('addresses are clustered, and a cluster shares its operator and AS', () => {
   const byBlock = new Map<string, SpurRecord[]>();
@@ -153,6 +178,10 @@ test('next-day mode: the diff an importer finds matches the reported counts exac
   assert.equal(after.skips, 0);
   assert.equal(after.lines, summary.records, 'no duplicate addresses in the next day');
   assert.deepEqual(diff(before.records, after.records), summary);
+
+  // Some networks contain other records, on both days.
+  assert.ok(nestedKeys(before.records.keys()).length > 10, 'nested records on day 1');
+  assert.ok(nestedKeys(after.records.keys()).length > 10, 'nested records on day 2');
 
   // Some additions grow existing /24s, others open new ones.
   const previousBlocks = new Set([...before.records.keys()].filter((a) => !a.includes(':')).map(slash24));

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { parseIp, parseNetwork } from '../../src/feed/ip.ts';
 import { importFeed, ImportFailedError } from '../../src/import/importer.ts';
 import { listAll } from '../../src/store/list-all.ts';
 import { openStore } from '../../src/store/open.ts';
 import { InvalidCursorError } from '../../src/store/cursor.ts';
+import { type FeedType } from '../../src/feed/feed-types.ts';
 import { ImportLockedError, type ImportRunSummary, type Store } from '../../src/store/types.ts';
 import { BAD_LINES, fixtureRecords, gzipToTemp, quietLogger, SAMPLE_FEED } from '../helpers/fixtures.ts';
 import { forEachStore, freshStore, readOnlyUser } from '../helpers/stores.ts';
@@ -17,6 +19,14 @@ const abandoned = (): ImportRunSummary => ({
 
 const importFile = (store: Store, file: string, maxSkippedRatio?: number) =>
   importFeed(store, file, { feed: 'anonymous', logger: quietLogger, maxSkippedRatio });
+
+/** A feed file of minimal records: each key ("addr" or "addr/len") with its organization and risks. */
+export function feedFile(records: [key: string, organization: string, risks: string[]][]): string {
+  const lines = records.map(([key, organization, risks]) =>
+    JSON.stringify({ [key.includes('/') ? 'network' : 'ip']: key, organization, risks, client: { count: 1 } }),
+  );
+  return gzipToTemp(lines.join('\n'));
+}
 
 async function keysOf(store: Store, query: Parameters<typeof listAll>[1] = { labels: [] }): Promise<string[]> {
   const keys: string[] = [];
@@ -225,5 +235,148 @@ forEachStore((target) => {
     assert.deepEqual(status[0]?.lastImport, latest);
     assert.equal(status[0]?.lastImport?.records, 2);
     assert.equal(status[1]?.lastImport, null);
+  });
+
+  describe('nested networks', () => {
+    let nested: Store;
+    let closeNested: () => Promise<void>;
+    // Three levels in one feed (/56 ⊃ /64 ⊃ address), a /48 holding them in another feed and
+    // the same /48 in both; IPv4 /16 ⊃ /24 ⊃ /25 ⊃ address across two feeds.
+    const IPV6_ALL: [string, string, string[]][] = [
+      ['2001:db8:100::/48', 'v6-48', ['CALLBACK_PROXY']],
+      ['2001:db8:100::/56', 'v6-56', ['TUNNEL']],
+      ['2001:db8:100:5::/64', 'v6-64', ['WEB_SCRAPING']],
+      ['2001:db8:100:5::7', 'v6-own', ['GEO_MISMATCH']],
+    ];
+    const FEEDS: [FeedType, [string, string, string[]][]][] = [
+      ['anonymous', [['198.51.100.0/24', 'v4-24', ['TUNNEL']], ['198.51.100.128/25', 'v4-25', []], ['198.51.100.200', 'v4-own', []]]],
+      ['anonymous-residential', [['198.51.0.0/16', 'v4-16', ['CALLBACK_PROXY']]]],
+      ['anonymous-ipv6', IPV6_ALL.slice(0, 4)],
+      ['anonymous-residential-ipv6', [['2001:db8:100::/48', 'v6-48-residential', []]]],
+    ];
+    const found = async (ip: string) => (await nested.lookup(parseIp(ip))).map((r) => `${r.feed} ${r.key}`);
+
+    before(async () => {
+      ({ store: nested, close: closeNested } = await freshStore(target));
+      for (const [feed, records] of FEEDS) await importFeed(nested, feedFile(records), { feed, logger: quietLogger });
+    });
+    after(async () => closeNested());
+
+    test('an address answers its own record, then every containing network, most specific first, ties by feed', async () => {
+      assert.deepEqual(await found('2001:db8:100:5::7'), [
+        'anonymous-ipv6 2001:db8:100:5::7',
+        'anonymous-ipv6 2001:db8:100:5::/64',
+        'anonymous-ipv6 2001:db8:100::/56',
+        'anonymous-ipv6 2001:db8:100::/48',
+        'anonymous-residential-ipv6 2001:db8:100::/48',
+      ]);
+      assert.deepEqual(await found('2001:db8:100:5::8'), [
+        'anonymous-ipv6 2001:db8:100:5::/64',
+        'anonymous-ipv6 2001:db8:100::/56',
+        'anonymous-ipv6 2001:db8:100::/48',
+        'anonymous-residential-ipv6 2001:db8:100::/48',
+      ]);
+    });
+
+    test('an address in the outer network but outside the inner ones answers the outer networks', async () => {
+      assert.deepEqual(await found('2001:db8:100:9::1'), [
+        'anonymous-ipv6 2001:db8:100::/56',
+        'anonymous-ipv6 2001:db8:100::/48',
+        'anonymous-residential-ipv6 2001:db8:100::/48',
+      ]);
+      assert.deepEqual(await found('2001:db8:100:ff00::1'), ['anonymous-ipv6 2001:db8:100::/48', 'anonymous-residential-ipv6 2001:db8:100::/48']);
+      assert.deepEqual(await found('2001:db8:101::1'), []);
+    });
+
+    test('IPv4 networks nested in each other, across feeds', async () => {
+      assert.deepEqual(await found('198.51.100.200'), [
+        'anonymous 198.51.100.200',
+        'anonymous 198.51.100.128/25',
+        'anonymous 198.51.100.0/24',
+        'anonymous-residential 198.51.0.0/16',
+      ]);
+      assert.deepEqual(await found('198.51.100.5'), ['anonymous 198.51.100.0/24', 'anonymous-residential 198.51.0.0/16']);
+      assert.deepEqual(await found('198.51.7.7'), ['anonymous-residential 198.51.0.0/16']);
+      assert.deepEqual(await found('198.52.0.1'), []);
+    });
+
+    test('lookupMany answers what lookup answers for each nested address', async () => {
+      const addresses = ['2001:db8:100:5::7', '198.51.100.200', '2001:db8:100:9::1', '8.8.8.8', '198.51.100.5', '2001:db8:100:5::7'].map((t) => parseIp(t));
+      assert.deepEqual(await nested.lookupMany(addresses), await Promise.all(addresses.map((a) => nested.lookup(a))));
+    });
+
+    test('a list inside a prefix holds exactly the records whose whole range lies in it', async () => {
+      const inside = async (prefix: string) => (await keysOf(nested, { labels: [], within: parseNetwork(prefix) })).join(' ');
+      assert.equal(await inside('2001:db8:100::/48'), '2001:db8:100::/48 2001:db8:100::/48 2001:db8:100::/56 2001:db8:100:5::/64 2001:db8:100:5::7');
+      assert.equal(await inside('2001:db8:100::/56'), '2001:db8:100::/56 2001:db8:100:5::/64 2001:db8:100:5::7');
+      assert.equal(await inside('2001:db8:100:5::/64'), '2001:db8:100:5::/64 2001:db8:100:5::7');
+      assert.equal(await inside('198.51.100.0/24'), '198.51.100.0/24 198.51.100.128/25 198.51.100.200');
+      assert.equal(await inside('198.51.100.0/25'), '');
+      assert.equal(await inside('198.51.100.200/32'), '198.51.100.200');
+      const tunnel = await keysOf(nested, { labels: [{ kind: 'risk', value: 'TUNNEL' }], within: parseNetwork('198.51.0.0/16') });
+      assert.deepEqual(tunnel, ['198.51.100.0/24']);
+      const outer = await keysOf(nested, { labels: [{ kind: 'risk', value: 'CALLBACK_PROXY' }], within: parseNetwork('198.51.100.0/24') });
+      assert.deepEqual(outer, []);
+    });
+
+    test('a network of a length new to the store is found by the next lookup; a vanished one no longer', async () => {
+      const feed = 'anonymous-residential-ipv6';
+      await importFeed(nested, feedFile([['2001:db8:100::/48', 'v6-48-residential', []], ['2001:db8:100:5:8000::/66', 'v6-66', []]]), { feed, logger: quietLogger });
+      assert.deepEqual((await found('2001:db8:100:5:8000::1')).slice(0, 2), ['anonymous-residential-ipv6 2001:db8:100:5:8000::/66', 'anonymous-ipv6 2001:db8:100:5::/64']);
+      await importFeed(nested, feedFile([['2001:db8:100::/48', 'v6-48-residential', []]]), { feed, logger: quietLogger });
+      assert.deepEqual((await found('2001:db8:100:5:8000::1'))[0], 'anonymous-ipv6 2001:db8:100:5::/64');
+    });
+
+    test('lookups while imports switch between two days of nested networks see one whole day each', async () => {
+      const feed = 'anonymous-residential-ipv6';
+      // Day B holds networks of lengths day A lacks, so a lookup must also see the lengths of its snapshot.
+      const dayA = feedFile([['2001:db8:100::/48', 'v6-48-residential', []]]);
+      const dayB = feedFile([['2001:db8:100::/40', 'v6-40', []], ['2001:db8:100:5::/60', 'v6-60', []], ['2001:db8:100:5::7/127', 'v6-127', []]]);
+      const addresses = ['2001:db8:100:5::7', '2001:db8:100:9::1', '2001:db8:1ff::1'].map((t) => parseIp(t));
+      const answers = async () => JSON.stringify((await nested.lookupMany(addresses)).map((records) => records.map((r) => `${r.feed} ${r.key}`)));
+      await importFeed(nested, dayB, { feed, logger: quietLogger });
+      const b = await answers();
+      await importFeed(nested, dayA, { feed, logger: quietLogger });
+      const a = await answers();
+      assert.notEqual(a, b);
+      let done = false;
+      const seen = new Set<string>();
+      const imports = (async () => {
+        try {
+          for (let i = 0; i < 6; i++) await importFeed(nested, i % 2 ? dayA : dayB, { feed, logger: quietLogger });
+        } finally {
+          done = true;
+        }
+      })();
+      const readers = Array.from({ length: 4 }, async () => {
+        while (!done) {
+          const [many, one] = await Promise.all([answers(), nested.lookup(addresses[0]!)]);
+          seen.add(many);
+          assert.ok(many === a || many === b, `neither day's answer: ${many}`);
+          const single = JSON.stringify(one.map((r) => `${r.feed} ${r.key}`));
+          assert.ok([a, b].some((day) => JSON.parse(day)[0].join() === JSON.parse(single).join()), `neither day's answer: ${single}`);
+          await new Promise((r) => setImmediate(r));
+        }
+      });
+      await Promise.all([imports, ...readers]);
+      assert.ok(seen.size >= 1);
+    });
+  });
+
+  test('a batch probing more starts than one statement holds answers what lookup answers', async () => {
+    const { store: many, close: closeMany } = await freshStore(target);
+    try {
+      // 2001:db8::/33 … /96 nest in one another: 64 lengths, so 1,000 addresses spread over
+      // those bits give tens of thousands of distinct probe starts.
+      const networks = Array.from({ length: 64 }, (_, i): [string, string, string[]] => [`2001:db8::/${33 + i}`, `len-${33 + i}`, []]);
+      await importFeed(many, feedFile(networks), { feed: 'anonymous-ipv6', logger: quietLogger });
+      const spread = (i: number) => createHash('md5').update(String(i)).digest('hex').replace(/^(.{4})(.{4})(.{4})(.{4}).*/, '$1:$2:$3:$4');
+      const addresses = Array.from({ length: 1000 }, (_, i) => parseIp(i % 10 === 0 ? `2001:db8::${i.toString(16)}` : `2001:db8:${spread(i)}::1`));
+      const answers = await many.lookupMany(addresses);
+      assert.deepEqual(answers, await Promise.all(addresses.map((a) => many.lookup(a))));
+      assert.equal(answers[0]!.length, 64);
+    } finally {
+      await closeMany();
+    }
   });
 });

@@ -9,6 +9,7 @@ import {
   type ImportRunSummary,
   type ImportTransaction,
 } from '../types.ts';
+import { NetworkLengthTracker } from '../containment.ts';
 import { connect, getLock, lockName, type ConnectionOptions } from './mariadb-connection.ts';
 import { LabelIds } from './mariadb-label-ids.ts';
 
@@ -21,6 +22,12 @@ const KEY_MATCH = 'ip = ? AND prefix_len = ? AND feed_id = ?';
 /** The batch's addresses for `ip IN (…)`, a range of the index per address; rows are then matched by recordKey. */
 function addressList(records: FeedRecord[]): { sql: string; values: Buffer[] } {
   return { sql: records.map(() => '?').join(', '), values: records.map((r) => r.address.bytes) };
+}
+
+/** The import's stored-hash lookup of `count` addresses: ranges of ip_data_feed_hash, which covers it. */
+export function storedHashesSql(count: number): string {
+  const addresses = Array.from({ length: count }, () => '?').join(', ');
+  return `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len, record_hash FROM ip_data WHERE feed_id = ? AND ip IN (${addresses})`;
 }
 
 interface KeyRow {
@@ -41,6 +48,7 @@ export class MariadbImport implements ImportTransaction {
   readonly #feedId: number;
   readonly #lock: string;
   readonly #labels: LabelIds;
+  readonly #lengths = new NetworkLengthTracker();
   // Writes sent without waiting, so that the server applies one batch while the importer
   // parses the next. The connection runs statements in order; every call that is not a
   // write first waits for them, so a failed write fails the import before it can commit.
@@ -71,6 +79,7 @@ export class MariadbImport implements ImportTransaction {
 
   async markSeen(records: FeedRecord[]): Promise<Duplicate[]> {
     if (records.length === 0) return [];
+    this.#lengths.seen(records);
     // The first line of every key: this batch's own first lines, unless an earlier batch
     // stored one; a record is a duplicate when its key's first line is not its own.
     const firstLines = new Map<string, number>();
@@ -105,17 +114,14 @@ export class MariadbImport implements ImportTransaction {
     if (records.length === 0) return new Map();
     await this.#settle();
     const addresses = addressList(records);
-    const rows = await this.#conn.query<(KeyRow & { record_hash: Buffer })[]>(
-      `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len, record_hash FROM ip_data
-        WHERE feed_id = ? AND ip IN (${addresses.sql})`,
-      [this.#feedId, ...addresses.values],
-    );
+    const rows = await this.#conn.query<(KeyRow & { record_hash: Buffer })[]>(storedHashesSql(records.length), [this.#feedId, ...addresses.values]);
     const wanted = new Set(records.map((r) => recordKey(r.address)));
     return new Map(rows.filter((row) => wanted.has(rowKey(row))).map((row) => [rowKey(row), row.record_hash]));
   }
 
   async insert(records: FeedRecord[], now: Date): Promise<void> {
     if (records.length === 0) return;
+    this.#lengths.written(records);
     this.#send(
       this.#conn.batch(
         `INSERT INTO ip_data (ip, prefix_len, feed_id, ${DATA_COLUMNS.join(', ')}) VALUES (?, ?, ?, ${DATA_COLUMNS.map(placeholder).join(', ')})`,
@@ -127,6 +133,7 @@ export class MariadbImport implements ImportTransaction {
 
   async update(records: FeedRecord[], now: Date): Promise<void> {
     if (records.length === 0) return;
+    this.#lengths.written(records);
     const keys = records.map((r) => [r.address.bytes, r.address.prefixLen, this.#feedId]);
     this.#send(
       this.#conn.batch(
@@ -139,6 +146,7 @@ export class MariadbImport implements ImportTransaction {
   }
 
   async deleteUnseen(): Promise<number> {
+    this.#lengths.deletedUnseen();
     await this.#settle();
     await this.#conn.execute(
       `INSERT INTO import_gone (ip, prefix_len)
@@ -167,6 +175,7 @@ export class MariadbImport implements ImportTransaction {
   async commit(run: ImportRunSummary): Promise<void> {
     // Until COMMIT is sent, a failure leaves the transaction open for rollback() to record.
     await this.#settle();
+    await this.#storeLengths();
     await this.#recordRun(run);
     try {
       await this.#conn.commit();
@@ -203,6 +212,17 @@ export class MariadbImport implements ImportTransaction {
 
   async #settle(): Promise<void> {
     await this.#pending;
+  }
+
+  /** The feed's network lengths, for lookups' containment probes; committed with the data. */
+  async #storeLengths(): Promise<void> {
+    const { replace, lengths } = this.#lengths.result();
+    if (replace) await this.#conn.execute('DELETE FROM network_length WHERE feed_id = ?', [this.#feedId]);
+    if (lengths.length === 0) return;
+    await this.#conn.batch(
+      'INSERT IGNORE INTO network_length (feed_id, prefix_len) VALUES (?, ?)',
+      lengths.map((length) => [this.#feedId, length]),
+    );
   }
 
   async #recordRun(run: ImportRunSummary): Promise<void> {

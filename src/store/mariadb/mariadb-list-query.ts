@@ -31,8 +31,9 @@ export function listQuery(query: ListQuery, columns: string): Sql {
   if (from.length === 0) from.push('ip_data d');
   const key = query.labels.length ? 'k0' : 'd';
   if (query.within) {
-    where.push(`${key}.ip BETWEEN ? AND ?`);
-    values.push(query.within.bytes, lastAddress(query.within.bytes, query.within.prefixLen));
+    // Inside the prefix: the first address is, and the prefix is at least as long.
+    where.push(`${key}.ip BETWEEN ? AND ? AND ${key}.prefix_len >= ?`);
+    values.push(query.within.bytes, lastAddress(query.within.bytes, query.within.prefixLen), query.within.prefixLen);
   }
   if (query.after) {
     const after = decodeCursor(query.after);

@@ -107,6 +107,21 @@ export const MARIADB_MIGRATIONS: readonly (readonly Statement[])[] = [
             d.last_updated
        FROM ip_data d JOIN feed f ON f.id = d.feed_id`,
   ],
+  // Networks may nest: lookups probe the address masked to every stored network length
+  // (store/containment.ts). Filled through ip_data_network (covering: its entries carry the
+  // primary key), which lookups no longer read and is dropped afterwards. The generated
+  // network_ip column stays: dropping it would rebuild the whole table.
+  [
+    `CREATE TABLE IF NOT EXISTS network_length (
+      feed_id    TINYINT UNSIGNED NOT NULL,
+      prefix_len TINYINT UNSIGNED NOT NULL COMMENT 'a length (< 128) of at least one of the feed''s networks',
+      PRIMARY KEY (feed_id, prefix_len),
+      CONSTRAINT network_length_feed FOREIGN KEY (feed_id) REFERENCES feed (id)
+    ) ${TABLE}`,
+    `INSERT IGNORE INTO network_length (feed_id, prefix_len)
+     SELECT DISTINCT feed_id, prefix_len FROM ip_data WHERE network_ip IS NOT NULL`,
+    'ALTER TABLE ip_data DROP INDEX IF EXISTS ip_data_network',
+  ],
 ];
 
 // Long enough for another process to finish applying a migration; short enough to report a stuck one.

@@ -1,5 +1,6 @@
 import mariadb, { type Pool } from 'mariadb';
-import { FULL_PREFIX, networkContains, type CanonicalIp } from '../../feed/ip.ts';
+import type { CanonicalIp } from '../../feed/ip.ts';
+import { allProbeStarts, containingRecords, parseLengths } from '../containment.ts';
 import type { LabelKind } from '../../feed/record.ts';
 import { encodeCursor } from '../cursor.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
@@ -21,19 +22,39 @@ import { MariadbImport } from './mariadb-import.ts';
 import { MARIADB_MIGRATIONS, migrate } from './mariadb-migrations.ts';
 
 // INET6 reads as text; the API and the cursor want the 16 bytes.
-const RECORD_COLUMNS =
+export const RECORD_COLUMNS =
   'CAST(d.ip AS BINARY(16)) AS ip, d.prefix_len, d.feed_id, d.ip_text, d.context, UNIX_TIMESTAMP(d.last_updated) AS last_updated';
 
-// The record of the address itself, then those of the nearest network starting at or below
-// it: networks in Spur feeds do not nest, so that one is the only candidate to contain it.
-// MAX over the network_ip index is a single index dive.
-const LOOKUP_SQL = `
-  SELECT ${RECORD_COLUMNS} FROM ip_data d WHERE d.ip = ? AND d.prefix_len = ${FULL_PREFIX}
-  UNION ALL
-  SELECT ${RECORD_COLUMNS} FROM ip_data d
-   WHERE d.prefix_len < ${FULL_PREFIX}
-     AND d.ip = (SELECT MAX(n.network_ip) FROM ip_data n WHERE n.network_ip <= ?)
-  ORDER BY prefix_len DESC, feed_id`;
+/**
+ * One lookup statement for `starts` probe starts (see store/containment.ts): every record
+ * starting at one of them, each a range of the primary key, plus the stored network lengths
+ * as of the same snapshot, so that the caller knows whether it probed all of them. The
+ * one-row derived table keeps the lengths there when no record matches. One statement is
+ * one InnoDB snapshot: never half an import.
+ */
+export function lookupSql(starts: number): string {
+  return `SELECT ${RECORD_COLUMNS}, n.lengths
+    FROM (SELECT GROUP_CONCAT(DISTINCT prefix_len ORDER BY prefix_len) AS lengths FROM network_length) n
+    LEFT JOIN ip_data d ON d.ip IN (${Array.from({ length: starts }, () => '?').join(', ')})`;
+}
+
+// Probe lists are padded to a power of two (repeating the last start), so that the
+// connector's per-connection prepare cache holds a few statement texts, not one per size.
+const MIN_PROBES = 4;
+// Far above a batch of 1,000 addresses in feeds with a dozen network lengths; a longer
+// list is split over several statements in one consistent-snapshot transaction.
+const MAX_PROBES = 16_384;
+// A lookup runs again when an import added a network length meanwhile; more than a few
+// rounds in a row means imports keep changing them, which they do once a day.
+const MAX_LOOKUP_ROUNDS = 5;
+
+function paddedSize(count: number): number {
+  let size = MIN_PROBES;
+  while (size < count) size *= 2;
+  return size;
+}
+
+type LookupRow = DataRow & { lengths: string | null };
 
 const LABEL_COUNTS_SQL = `
   SELECT l.kind, l.value, c.count
@@ -54,17 +75,20 @@ const FEED_STATUS_SQL = `
     LEFT JOIN import_run r
       ON r.id = (SELECT MAX(s.id) FROM import_run s WHERE s.feed_id = f.id AND s.status = 'succeeded')`;
 
-// MediaWiki gives IPoid one second: with the server down or every connection busy, a read
-// fails after half of it (503) rather than queueing past the client's patience.
-const READ_POOL = { acquireTimeout: 500, connectTimeout: 500 } as const;
-
-/** The rows of LOOKUP_SQL that hold `address`: the nearest network below it may end before it. */
-const inAddress = (rows: DataRow[], address: CanonicalIp): StoredRecord[] =>
-  rows.filter((row) => networkContains(row.ip, row.prefix_len, address.bytes)).map(toStoredRecord);
+// MediaWiki gives IPoid one second and the API's store guard fails a lookup after 800 ms:
+// with the server down or every connection busy that long, a read fails (503) rather than
+// queueing past the client's patience. Each lookup or batch holds a connection for one
+// statement, so a wait that long means the pool is far too small for the load.
+const READ_POOL = { acquireTimeout: 700, connectTimeout: 500 } as const;
+// Each lookup or batch holds a connection for one statement: 20 serve 20 clients at once
+// without queueing, and a few API replicas of 20 stay far below MariaDB's 151 connections.
+const DEFAULT_POOL_SIZE = 20;
 
 export interface MariadbStoreOptions {
   /** Serve only: no migrations, no imports; connect as given (ideally a SELECT-only user). */
   readOnly?: boolean;
+  /** Connections of the read pool. */
+  poolSize?: number;
 }
 
 /**
@@ -76,32 +100,48 @@ export class MariadbStore implements Store {
   readonly #pool: Pool;
   readonly #options: ConnectionOptions;
   readonly #readOnly: boolean;
+  /** The network lengths the last lookup found stored; lookups probe these. */
+  #lengths: number[] = [];
 
   static async open(url: string, options: MariadbStoreOptions = {}): Promise<MariadbStore> {
     const connection = connectionOptions(url);
     if (options.readOnly) await checkSchema(connection);
     else await prepareDatabase(connection);
-    return new MariadbStore(connection, options.readOnly ?? false);
+    return new MariadbStore(connection, options.readOnly ?? false, options.poolSize ?? DEFAULT_POOL_SIZE);
   }
 
-  private constructor(options: ConnectionOptions, readOnly: boolean) {
+  private constructor(options: ConnectionOptions, readOnly: boolean, poolSize: number) {
     this.#options = options;
     this.#readOnly = readOnly;
-    this.#pool = mariadb.createPool({ ...options, ...READ_POOL });
+    this.#pool = mariadb.createPool({ ...options, ...READ_POOL, connectionLimit: poolSize });
   }
 
   async lookup(address: CanonicalIp): Promise<StoredRecord[]> {
-    return inAddress(await this.#pool.execute<DataRow[]>(LOOKUP_SQL, [address.bytes, address.bytes]), address);
+    return (await this.lookupMany([address]))[0]!;
   }
 
   async lookupMany(addresses: CanonicalIp[]): Promise<StoredRecord[][]> {
-    // One snapshot on one connection; the statements are pipelined, not waited for one by one.
+    if (addresses.length === 0) return [];
+    for (let round = 1; ; round++) {
+      const probed = this.#lengths;
+      const { rows, lengths } = await this.#probe(allProbeStarts(addresses, probed));
+      this.#lengths = lengths;
+      // Probing more lengths than stored is harmless; one missed means networks went unseen.
+      if (lengths.every((length) => probed.includes(length))) return containingRecords(rows, addresses, lengths);
+      if (round === MAX_LOOKUP_ROUNDS) throw new Error(`the stored network lengths changed during ${round} lookups in a row`);
+    }
+  }
+
+  /** The records starting at `starts`, and the stored network lengths, from one snapshot. */
+  async #probe(starts: Buffer[]): Promise<{ rows: DataRow[]; lengths: number[] }> {
+    if (starts.length <= MAX_PROBES) return probeResult([await this.#pool.execute<LookupRow[]>(...probeStatement(starts))]);
     const conn = await this.#pool.getConnection();
     try {
       await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
-      const found = await Promise.all(addresses.map((address) => conn.execute<DataRow[]>(LOOKUP_SQL, [address.bytes, address.bytes])));
+      const parts: LookupRow[][] = [];
+      for (let i = 0; i < starts.length; i += MAX_PROBES) parts.push(await conn.execute<LookupRow[]>(...probeStatement(starts.slice(i, i + MAX_PROBES))));
       await conn.commit();
-      return found.map((rows, i) => inAddress(rows, addresses[i]!));
+      return probeResult(parts);
     } catch (err) {
       await conn.rollback().catch(() => {});
       throw err;
@@ -145,6 +185,19 @@ export class MariadbStore implements Store {
   async close(): Promise<void> {
     await this.#pool.end();
   }
+}
+
+function probeStatement(starts: Buffer[]): [string, Buffer[]] {
+  const size = paddedSize(starts.length);
+  return [lookupSql(size), Array.from({ length: size }, (_, i) => starts[Math.min(i, starts.length - 1)]!)];
+}
+
+function probeResult(parts: LookupRow[][]): { rows: DataRow[]; lengths: number[] } {
+  return {
+    // A row without an address is the derived table's alone: no record matched.
+    rows: parts.flat().filter((row) => row.ip !== null),
+    lengths: parseLengths(parts[0]?.[0]?.lengths ?? null),
+  };
 }
 
 const ER_BAD_DB_ERROR = 1049;

@@ -10,6 +10,10 @@ import {
   type ImportTransaction,
 } from '../types.ts';
 
+import { NetworkLengthTracker } from '../containment.ts';
+
+/** The import's stored-hash lookup: one key of ip_data_key. */
+export const SQLITE_HASH_SQL = 'SELECT record_hash FROM ip_data WHERE ip = ? AND prefix_len = ? AND feed_id = ?';
 
 /**
  * An import on SQLite: one write transaction on a connection of its own, holding the
@@ -21,6 +25,7 @@ export class SqliteImport implements ImportTransaction {
   readonly #db: Database.Database;
   readonly #feedId: number;
   readonly #labelIds = new Map<string, number>();
+  readonly #lengths = new NetworkLengthTracker();
   readonly #stmt;
 
   static begin(path: string, feedId: number): SqliteImport {
@@ -57,7 +62,7 @@ export class SqliteImport implements ImportTransaction {
     this.#stmt = {
       seen: db.prepare<[Buffer, number, number]>('INSERT OR IGNORE INTO temp.import_seen (ip, prefix_len, line) VALUES (?, ?, ?)'),
       firstLine: db.prepare<[Buffer, number], { line: number }>('SELECT line FROM temp.import_seen WHERE ip = ? AND prefix_len = ?'),
-      hash: db.prepare<[Buffer, number, number], { record_hash: Buffer }>(`SELECT record_hash FROM ip_data WHERE ${keyMatch}`),
+      hash: db.prepare<[Buffer, number, number], { record_hash: Buffer }>(SQLITE_HASH_SQL),
       insert: db.prepare(
         `INSERT INTO ip_data (ip, prefix_len, feed_id, ${columns}, context, record_hash, last_updated)
          VALUES (?, ?, ?, ${placeholders}, ?, ?, ?)`,
@@ -83,6 +88,8 @@ export class SqliteImport implements ImportTransaction {
       deleteGone: db.prepare<[number]>(
         `DELETE FROM ip_data WHERE feed_id = ? AND (ip, prefix_len) IN (SELECT ip, prefix_len FROM temp.import_gone)`,
       ),
+      clearLengths: db.prepare<[number]>('DELETE FROM network_length WHERE feed_id = ?'),
+      addLength: db.prepare<[number, number]>('INSERT OR IGNORE INTO network_length (feed_id, prefix_len) VALUES (?, ?)'),
       count: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM ip_data WHERE feed_id = ?'),
       recordRun: db.prepare(
         `INSERT INTO import_run (${RUN_INSERT_COLUMNS}) VALUES (${RUN_INSERT_COLUMNS.split(',').map(() => '?').join(', ')})`,
@@ -92,6 +99,7 @@ export class SqliteImport implements ImportTransaction {
 
   async markSeen(records: FeedRecord[]): Promise<Duplicate[]> {
     const duplicates: Duplicate[] = [];
+    this.#lengths.seen(records);
     for (const record of records) {
       const { bytes, prefixLen } = record.address;
       if (this.#stmt.seen.run(bytes, prefixLen, record.line).changes === 0) {
@@ -112,6 +120,7 @@ export class SqliteImport implements ImportTransaction {
 
   async insert(records: FeedRecord[], now: Date): Promise<void> {
     const at = unixSeconds(now);
+    this.#lengths.written(records);
     for (const record of records) {
       const { bytes, prefixLen } = record.address;
       this.#stmt.insert.run(bytes, prefixLen, this.#feedId, ...recordColumnValues(record), record.json, record.hash, at);
@@ -121,6 +130,7 @@ export class SqliteImport implements ImportTransaction {
 
   async update(records: FeedRecord[], now: Date): Promise<void> {
     const at = unixSeconds(now);
+    this.#lengths.written(records);
     for (const record of records) {
       const { bytes, prefixLen } = record.address;
       this.#stmt.update.run(...recordColumnValues(record), record.json, record.hash, at, bytes, prefixLen, this.#feedId);
@@ -130,6 +140,7 @@ export class SqliteImport implements ImportTransaction {
   }
 
   async deleteUnseen(): Promise<number> {
+    this.#lengths.deletedUnseen();
     this.#stmt.collectGone.run(this.#feedId);
     this.#stmt.deleteGoneLabels.run(this.#feedId);
     return this.#stmt.deleteGone.run(this.#feedId).changes;
@@ -141,6 +152,7 @@ export class SqliteImport implements ImportTransaction {
 
   async commit(run: ImportRunSummary): Promise<void> {
     try {
+      this.#storeLengths();
       this.#recordRun(run);
       this.#db.exec('COMMIT');
     } finally {
@@ -170,6 +182,13 @@ export class SqliteImport implements ImportTransaction {
       this.#labelIds.set(key, id);
     }
     return id;
+  }
+
+  /** The feed's network lengths, for lookups' containment probes; committed with the data. */
+  #storeLengths(): void {
+    const { replace, lengths } = this.#lengths.result();
+    if (replace) this.#stmt.clearLengths.run(this.#feedId);
+    for (const length of lengths) this.#stmt.addLength.run(this.#feedId, length);
   }
 
   #recordRun(run: ImportRunSummary): void {

@@ -92,6 +92,18 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
          datetime(d.last_updated, 'unixepoch') AS last_updated
     FROM ip_data d JOIN feed f ON f.id = d.feed_id;
   `,
+  // Networks may nest: lookups probe the address masked to every stored network length
+  // (store/containment.ts), so the nearest-network index has no reader left.
+  `
+  CREATE TABLE network_length (
+    feed_id    INTEGER NOT NULL REFERENCES feed (id),
+    prefix_len INTEGER NOT NULL,  -- a length (< 128) of at least one of the feed's networks
+    PRIMARY KEY (feed_id, prefix_len)
+  ) WITHOUT ROWID;
+  INSERT INTO network_length (feed_id, prefix_len)
+  SELECT DISTINCT feed_id, prefix_len FROM ip_data WHERE prefix_len < 128;
+  DROP INDEX ip_data_network;
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { FULL_PREFIX, lastAddress, networkContains, type CanonicalIp } from '../../feed/ip.ts';
+import { lastAddress, type CanonicalIp } from '../../feed/ip.ts';
 import type { LabelKind } from '../../feed/record.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
@@ -17,10 +17,59 @@ import {
   type StoredRecord,
 } from '../types.ts';
 import { toImportRun, toStoredRecord, type DataRow, type RunRow } from '../rows.ts';
+import { allProbeStarts, containingRecords } from '../containment.ts';
 import { SqliteImport } from './sqlite-import.ts';
 import { migrate } from './sqlite-migrations.ts';
 
 const RECORD_COLUMNS = 'd.ip, d.prefix_len, d.feed_id, d.ip_text, d.context, d.last_updated';
+
+/** The stored network lengths, for containment probes (a few rows). */
+export const SQLITE_LENGTHS_SQL = 'SELECT DISTINCT prefix_len FROM network_length';
+
+/** The records starting at one probe start: a range of the ip_data_key index. */
+export const SQLITE_PROBE_SQL = `SELECT ${RECORD_COLUMNS} FROM ip_data d WHERE d.ip = ?`;
+
+/**
+ * The one statement of a list page, for labels already resolved to ids. The first label
+ * drives an index range scan of ip_label's key in key order, the others are key lookups;
+ * without labels the range scan is on ip_data_key. A record is inside `within` when its
+ * first address is and its prefix is at least as long, so its whole range is.
+ */
+export function sqliteListQuery(labelIds: readonly number[], query: ListQuery): { sql: string; params: unknown[] } {
+  const [driver, ...others] = labelIds;
+  const from =
+    driver === undefined
+      ? 'ip_data d'
+      : 'ip_label k JOIN ip_data d ON d.ip = k.ip AND d.prefix_len = k.prefix_len AND d.feed_id = k.feed_id';
+  const key = driver === undefined ? 'd' : 'k';
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (driver !== undefined) {
+    where.push('k.label_id = ?');
+    params.push(driver);
+  }
+  for (const id of others) {
+    where.push(
+      `EXISTS (SELECT 1 FROM ip_label o WHERE o.label_id = ? AND o.ip = ${key}.ip AND o.prefix_len = ${key}.prefix_len AND o.feed_id = ${key}.feed_id)`,
+    );
+    params.push(id);
+  }
+  if (query.within) {
+    where.push(`${key}.ip BETWEEN ? AND ? AND ${key}.prefix_len >= ?`);
+    params.push(query.within.bytes, lastAddress(query.within.bytes, query.within.prefixLen), query.within.prefixLen);
+  }
+  if (query.after) {
+    const after = decodeCursor(query.after);
+    where.push(`(${key}.ip, ${key}.prefix_len, ${key}.feed_id) > (?, ?, ?)`);
+    params.push(after.ip, after.prefixLen, after.feedId);
+  }
+  // One row more than asked tells whether another page follows.
+  params.push(query.limit + 1);
+  const sql = `SELECT ${RECORD_COLUMNS} FROM ${from}
+    ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY ${key}.ip, ${key}.prefix_len, ${key}.feed_id LIMIT ?`;
+  return { sql, params };
+}
 
 export interface SqliteStoreOptions {
   /** Open without writing: no migrations, no imports (for read-only replicas of the file). */
@@ -33,8 +82,8 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #path: string;
   readonly #readOnly: boolean;
-  readonly #exact: Database.Statement<[Buffer], DataRow>;
-  readonly #networks: Database.Statement<[Buffer], DataRow>;
+  readonly #lengths: Database.Statement<[], number>;
+  readonly #probe: Database.Statement<[Buffer], DataRow>;
   readonly #labelId: Database.Statement<[string, string], { id: number }>;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
@@ -48,21 +97,8 @@ export class SqliteStore implements Store {
       this.#db.pragma('synchronous = NORMAL');
       migrate(this.#db);
     }
-    this.#exact = this.#db.prepare(
-      `SELECT ${RECORD_COLUMNS} FROM ip_data d WHERE d.ip = ? AND d.prefix_len = ${FULL_PREFIX} ORDER BY d.feed_id`,
-    );
-    // The stored networks starting at the nearest network start at or below the address;
-    // networks in Spur feeds do not nest, so that is the only candidate to contain it.
-    // INDEXED BY: left to itself the planner walks ip_data_key back through every
-    // single address below, which made IPv4 lookups grow with the table.
-    this.#networks = this.#db.prepare(
-      `SELECT ${RECORD_COLUMNS} FROM ip_data d
-        WHERE d.prefix_len < ${FULL_PREFIX}
-          AND d.ip = (SELECT n.ip FROM ip_data n INDEXED BY ip_data_network
-                       WHERE n.prefix_len < ${FULL_PREFIX} AND n.ip <= ?
-                       ORDER BY n.ip DESC LIMIT 1)
-        ORDER BY d.prefix_len DESC, d.feed_id`,
-    );
+    this.#lengths = this.#db.prepare<[], number>(SQLITE_LENGTHS_SQL).pluck();
+    this.#probe = this.#db.prepare(SQLITE_PROBE_SQL);
     this.#labelId = this.#db.prepare('SELECT id FROM label WHERE kind = ? AND value = ?');
   }
 
@@ -71,14 +107,13 @@ export class SqliteStore implements Store {
   }
 
   async lookupMany(addresses: CanonicalIp[]): Promise<StoredRecord[][]> {
-    // One read transaction: every address is read from the same snapshot.
-    const read = this.#db.transaction(() =>
-      addresses.map((address) => [
-        ...this.#exact.all(address.bytes),
-        ...this.#networks.all(address.bytes).filter((row) => networkContains(row.ip, row.prefix_len, address.bytes)),
-      ]),
-    );
-    return read().map((rows) => rows.map(toStoredRecord));
+    // One read transaction: the lengths and every probe come from the same snapshot.
+    const read = this.#db.transaction(() => {
+      const lengths = this.#lengths.all();
+      const rows = allProbeStarts(addresses, lengths).flatMap((start) => this.#probe.all(start));
+      return containingRecords(rows, addresses, lengths);
+    });
+    return read();
   }
 
   async list(query: ListQuery): Promise<ListPage> {
@@ -88,39 +123,8 @@ export class SqliteStore implements Store {
       if (!row) return { records: [] };
       labelIds.push(row.id);
     }
-    // The first label drives an index range scan in key order; the others are key lookups.
-    const [driver, ...others] = labelIds;
-    const from =
-      driver === undefined
-        ? 'ip_data d'
-        : 'ip_label k JOIN ip_data d ON d.ip = k.ip AND d.prefix_len = k.prefix_len AND d.feed_id = k.feed_id';
-    const key = driver === undefined ? 'd' : 'k';
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (driver !== undefined) {
-      where.push('k.label_id = ?');
-      params.push(driver);
-    }
-    for (const id of others) {
-      where.push(
-        `EXISTS (SELECT 1 FROM ip_label o WHERE o.label_id = ? AND o.ip = ${key}.ip AND o.prefix_len = ${key}.prefix_len AND o.feed_id = ${key}.feed_id)`,
-      );
-      params.push(id);
-    }
-    if (query.within) {
-      where.push(`${key}.ip BETWEEN ? AND ?`);
-      params.push(query.within.bytes, lastAddress(query.within.bytes, query.within.prefixLen));
-    }
-    if (query.after) {
-      const after = decodeCursor(query.after);
-      where.push(`(${key}.ip, ${key}.prefix_len, ${key}.feed_id) > (?, ?, ?)`);
-      params.push(after.ip, after.prefixLen, after.feedId);
-    }
-    const sql = `SELECT ${RECORD_COLUMNS} FROM ${from}
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY ${key}.ip, ${key}.prefix_len, ${key}.feed_id LIMIT ?`;
-    // One row more than asked tells whether another page follows.
-    const rows = this.#db.prepare<unknown[], DataRow>(sql).all(...params, query.limit + 1);
+    const { sql, params } = sqliteListQuery(labelIds, query);
+    const rows = this.#db.prepare<unknown[], DataRow>(sql).all(...params);
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     return {

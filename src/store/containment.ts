@@ -1,0 +1,92 @@
+import { FULL_PREFIX, maskBytes, networkContains, type CanonicalIp } from '../feed/ip.ts';
+import type { FeedRecord } from '../feed/record.ts';
+import { toStoredRecord, type DataRow } from './rows.ts';
+import type { StoredRecord } from './types.ts';
+
+/*
+ * Exact containment for lookups. Networks may nest (a /64 inside a /48, in one feed or
+ * across feeds), so a lookup cannot stop at the nearest network below the address. Each
+ * store keeps the set of network prefix lengths it holds (table network_length, a handful
+ * of rows); a stored network of length L contains the address only if it starts at the
+ * address masked to L, so one primary-key probe per length finds every containing network.
+ */
+
+/** Where a lookup probes: the address itself and its network start at every stored length. */
+export function probeStarts(address: CanonicalIp, lengths: readonly number[]): Buffer[] {
+  const starts = new Map<string, Buffer>([[address.bytes.toString('hex'), address.bytes]]);
+  for (const length of lengths) {
+    if (length >= FULL_PREFIX) continue;
+    const start = maskBytes(address.bytes, length);
+    starts.set(start.toString('hex'), start);
+  }
+  return [...starts.values()];
+}
+
+/** The distinct probe starts of several addresses, in first-seen order. */
+export function allProbeStarts(addresses: readonly CanonicalIp[], lengths: readonly number[]): Buffer[] {
+  const starts = new Map<string, Buffer>();
+  for (const address of addresses) for (const start of probeStarts(address, lengths)) starts.set(start.toString('hex'), start);
+  return [...starts.values()];
+}
+
+/**
+ * For each address, the probed rows that hold it, in the answer's order: the address's own
+ * records first, then containing networks from the longest prefix to the shortest, ties by
+ * feed id. `rows` may hold rows of other addresses' probes and rows starting at a probe
+ * without containing the address; both are left out.
+ */
+export function containingRecords(rows: readonly DataRow[], addresses: readonly CanonicalIp[], lengths: readonly number[]): StoredRecord[][] {
+  const byStart = new Map<string, DataRow[]>();
+  for (const row of rows) {
+    const key = row.ip.toString('hex');
+    const list = byStart.get(key);
+    if (list) list.push(row);
+    else byStart.set(key, [row]);
+  }
+  return addresses.map((address) =>
+    probeStarts(address, lengths)
+      .flatMap((start) => byStart.get(start.toString('hex')) ?? [])
+      .filter((row) => networkContains(row.ip, row.prefix_len, address.bytes))
+      .sort((a, b) => b.prefix_len - a.prefix_len || a.feed_id - b.feed_id)
+      .map(toStoredRecord),
+  );
+}
+
+/** Parses the `GROUP_CONCAT` / list of stored network lengths; null or '' is none. */
+export function parseLengths(text: string | null): number[] {
+  return text ? text.split(',').map(Number) : [];
+}
+
+/**
+ * The network lengths one import leaves its feed with, for network_length. After
+ * `deleteUnseen` the feed holds exactly the keys the import saw, so their lengths replace
+ * the feed's (which prunes lengths that vanished, and empties them when a feed expires);
+ * without it, the lengths of what the import wrote are added.
+ */
+export class NetworkLengthTracker {
+  readonly #seen = new Set<number>();
+  readonly #written = new Set<number>();
+  #deletedUnseen = false;
+
+  seen(records: readonly FeedRecord[]): void {
+    addLengths(this.#seen, records);
+  }
+
+  written(records: readonly FeedRecord[]): void {
+    addLengths(this.#written, records);
+  }
+
+  deletedUnseen(): void {
+    this.#deletedUnseen = true;
+  }
+
+  /** `replace`: delete the feed's lengths first; then store `lengths`. */
+  result(): { replace: boolean; lengths: number[] } {
+    const lengths = this.#deletedUnseen ? this.#seen : this.#written;
+    return { replace: this.#deletedUnseen, lengths: [...lengths].sort((a, b) => a - b) };
+  }
+}
+
+function addLengths(into: Set<number>, records: readonly FeedRecord[]): void {
+  for (const { address } of records) if (address.prefixLen < FULL_PREFIX) into.add(address.prefixLen);
+}

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { parseIp, parseNetwork } from '../../src/feed/ip.ts';
+import { runGenerate } from '../../src/generator/index.ts';
+import { importFeed } from '../../src/import/importer.ts';
+import { listQuery } from '../../src/store/mariadb/mariadb-list-query.ts';
+import { storedHashesSql } from '../../src/store/mariadb/mariadb-import.ts';
+import { lookupSql, RECORD_COLUMNS } from '../../src/store/mariadb/mariadb-store.ts';
+import { connect, connectionOptions } from '../../src/store/mariadb/mariadb-connection.ts';
+import { SQLITE_HASH_SQL } from '../../src/store/sqlite/sqlite-import.ts';
+import { SQLITE_PROBE_SQL, sqliteListQuery } from '../../src/store/sqlite/sqlite-store.ts';
+import type { ListQuery } from '../../src/store/types.ts';
+import { quietLogger, tempDir } from '../helpers/fixtures.ts';
+import { forEachStore, freshStore } from '../helpers/stores.ts';
+
+/*
+ * The plans of the statements the stores run, on a few thousand generated records: each
+ * uses the index its comment promises, with no full scan of a big table and no sort.
+ */
+const feed = join(tempDir(), 'feed.json.gz');
+const address = parseIp('2001:db8::1');
+const prefix = parseNetwork('10.0.0.0/8');
+const risk = { kind: 'risk', value: 'TUNNEL' } as const;
+const page = (query: Partial<ListQuery>): ListQuery => ({ labels: [], limit: 100, ...query });
+
+before(async () => {
+  await runGenerate({ count: 3000, seed: 7, out: feed });
+});
+
+forEachStore((target) => {
+  let url: string;
+  let close: () => Promise<void>;
+  before(async () => {
+    const opened = await freshStore(target);
+    ({ url, close } = opened);
+    await importFeed(opened.store, feed, { feed: 'anonymous', logger: quietLogger });
+  });
+  after(async () => close());
+
+  if (target.name === 'sqlite') {
+    let db: Database.Database;
+    before(() => {
+      db = new Database(url.slice('sqlite:'.length), { readonly: true });
+    });
+    after(() => db.close());
+    const plan = (sql: string, params: unknown[]): string => {
+      const rows = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[];
+      return rows.map((r) => r.detail).join('\n');
+    };
+    const noScanNoSort = (detail: string): void => {
+      assert.doesNotMatch(detail, /^SCAN /m, detail);
+      assert.doesNotMatch(detail, /TEMP B-TREE/, detail);
+    };
+    const riskId = () => (db.prepare('SELECT id FROM label WHERE kind = ? AND value = ?').get(risk.kind, risk.value) as { id: number }).id;
+
+    test('a lookup probe is one range of ip_data_key', () => {
+      const detail = plan(SQLITE_PROBE_SQL, [address.bytes]);
+      assert.match(detail, /SEARCH d USING INDEX ip_data_key \(ip=\?\)/);
+      noScanNoSort(detail);
+    });
+
+    test('a list page with a label scans ip_label by its key, in order', () => {
+      const { sql, params } = sqliteListQuery([riskId()], page({ labels: [risk] }));
+      const detail = plan(sql, params);
+      assert.match(detail, /SEARCH k USING PRIMARY KEY \(label_id=\?\)/);
+      assert.match(detail, /SEARCH d USING INDEX ip_data_key \(ip=\? AND prefix_len=\? AND feed_id=\?\)/);
+      noScanNoSort(detail);
+    });
+
+    test('a list page with a prefix is a range of ip_data_key', () => {
+      const { sql, params } = sqliteListQuery([], page({ within: prefix }));
+      const detail = plan(sql, params);
+      assert.match(detail, /SEARCH d USING INDEX ip_data_key \(ip>\? AND ip<\?\)/);
+      noScanNoSort(detail);
+    });
+
+    test('a list page with a label and a prefix is a range of ip_label by label and address', () => {
+      const { sql, params } = sqliteListQuery([riskId()], page({ labels: [risk], within: prefix }));
+      const detail = plan(sql, params);
+      assert.match(detail, /SEARCH k USING PRIMARY KEY \(label_id=\? AND ip>\? AND ip<\?\)/);
+      noScanNoSort(detail);
+    });
+
+    test("the import's stored-hash lookup is one key of ip_data_key", () => {
+      const detail = plan(SQLITE_HASH_SQL, [address.bytes, 128, 1]);
+      assert.match(detail, /SEARCH ip_data USING INDEX ip_data_key \(ip=\? AND prefix_len=\? AND feed_id=\?\)/);
+      noScanNoSort(detail);
+    });
+  } else {
+    interface PlanRow {
+      table: string;
+      type: string;
+      key: string | null;
+      Extra: string;
+    }
+    const plan = async (sql: string, values: unknown[]): Promise<PlanRow[]> => {
+      const conn = await connect(connectionOptions(url));
+      try {
+        await conn.query('ANALYZE TABLE ip_data, ip_label, label');
+        return await conn.query<PlanRow[]>(`EXPLAIN ${sql}`, values);
+      } finally {
+        await conn.end();
+      }
+    };
+    const table = (rows: PlanRow[], name: string): PlanRow => {
+      const row = rows.find((r) => r.table === name);
+      assert.ok(row, `${name} in ${JSON.stringify(rows)}`);
+      return row;
+    };
+    const noFullScanNoSort = (rows: PlanRow[]): void => {
+      for (const row of rows) {
+        // Only the one-row derived table of the stored network lengths is read whole.
+        if (!row.table.startsWith('<derived')) assert.notEqual(row.type, 'ALL', JSON.stringify(row));
+        assert.doesNotMatch(row.Extra ?? '', /Using temporary|Using filesort/, JSON.stringify(row));
+      }
+    };
+    const usesIndex = (row: PlanRow, key: string, types: readonly string[]): void => {
+      assert.equal(row.key, key, JSON.stringify(row));
+      assert.ok(types.includes(row.type), JSON.stringify(row));
+    };
+
+    test('a lookup is ranges of the primary key, without a temporary table', async () => {
+      const starts = [address.bytes, parseIp('10.1.2.3').bytes, parseIp('10.1.2.0').bytes, parseIp('2001:db8::').bytes];
+      const rows = await plan(lookupSql(starts.length), starts);
+      usesIndex(table(rows, 'd'), 'PRIMARY', ['range']);
+      noFullScanNoSort(rows);
+    });
+
+    test('a list page with a label scans ip_label by its key, in order', async () => {
+      const { sql, values } = listQuery(page({ labels: [risk] }), RECORD_COLUMNS);
+      const rows = await plan(sql, values);
+      usesIndex(table(rows, 'k0'), 'PRIMARY', ['ref', 'range']);
+      usesIndex(table(rows, 'd'), 'PRIMARY', ['eq_ref']);
+      noFullScanNoSort(rows);
+    });
+
+    test('a list page with a prefix is a range of the primary key', async () => {
+      const { sql, values } = listQuery(page({ within: prefix }), RECORD_COLUMNS);
+      const rows = await plan(sql, values);
+      usesIndex(table(rows, 'd'), 'PRIMARY', ['range']);
+      noFullScanNoSort(rows);
+    });
+
+    test('a list page with a label and a prefix is a range of ip_label by label and address', async () => {
+      const { sql, values } = listQuery(page({ labels: [risk], within: prefix }), RECORD_COLUMNS);
+      const rows = await plan(sql, values);
+      // By cost, the label's range of the primary key or, for a sparse prefix, the prefix's
+      // range of ip_label_record: both in key order, so neither sorts.
+      const k0 = table(rows, 'k0');
+      assert.ok(k0.type === 'range' && ['PRIMARY', 'ip_label_record'].includes(k0.key!), JSON.stringify(k0));
+      usesIndex(table(rows, 'd'), 'PRIMARY', ['eq_ref']);
+      noFullScanNoSort(rows);
+    });
+
+    test("the import's stored-hash lookup reads ranges of the covering ip_data_feed_hash", async () => {
+      const starts = [address.bytes, parseIp('10.1.2.3').bytes, parseIp('10.1.2.4').bytes];
+      const rows = await plan(storedHashesSql(starts.length), [1, ...starts]);
+      const d = table(rows, 'ip_data');
+      usesIndex(d, 'ip_data_feed_hash', ['range']);
+      assert.match(d.Extra, /Using index/);
+      noFullScanNoSort(rows);
+    });
+  }
+});
