@@ -1,8 +1,8 @@
 import { loadConfig } from '../config.ts';
 import { exitStatus } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { openStore, type OpenStoreOptions } from '../store/open.ts';
-import type { Store } from '../store/types.ts';
+import { openStore } from '../store/open.ts';
+import type { Store, StoreOptions } from '../store/types.ts';
 
 export interface CommandContext {
   store: Store;
@@ -12,7 +12,7 @@ export interface CommandContext {
 /** Runs a command against the configured store, closing it afterwards and mapping errors to exit codes. */
 export async function withStore(
   action: (ctx: CommandContext) => Promise<void>,
-  options: OpenStoreOptions = {},
+  options: StoreOptions = {},
 ): Promise<void> {
   const logger = createLogger();
   let store: Store | undefined;

@@ -19,6 +19,9 @@ export const LABEL_KINDS = [
 export type LabelKind = (typeof LABEL_KINDS)[number];
 export type Label = readonly [kind: LabelKind, value: string];
 
+/** One string per label, for maps and sets of labels (NUL cannot occur in either part). */
+export const labelKey = ([kind, value]: Label): string => `${kind}\u0000${value}`;
+
 /** A feed line that passed validation, normalised and ready to store. */
 export interface FeedRecord {
   line: number;
@@ -98,7 +101,7 @@ export function recordLabels(record: SpurRecord): Label[] {
   const seen = new Set<string>();
   const add = (kind: LabelKind, value: string | undefined): void => {
     if (value === undefined || value === '') return;
-    const key = `${kind}\u0000${value}`;
+    const key = labelKey([kind, value]);
     if (seen.has(key)) return;
     seen.add(key);
     labels.push([kind, value]);

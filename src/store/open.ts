@@ -1,22 +1,15 @@
 import { resolve } from 'node:path';
 import { redactUrl } from '../log.ts';
-import type { Store } from './types.ts';
+import type { Store, StoreOptions } from './types.ts';
 
 export const DEFAULT_DB_URL = 'sqlite:data/ipoid.db';
-
-export interface OpenStoreOptions {
-  /** Serve only: no migrations; on MariaDB, connect as given (ideally a SELECT-only user). */
-  readOnly?: boolean;
-  /** MariaDB: connections of the read pool (SQLite reads through one handle). */
-  poolSize?: number;
-}
 
 /**
  * Opens the store a URL names and brings its schema up to date (unless read-only):
  * `sqlite:PATH` (relative to the working directory, or absolute) for the embedded store,
  * `mariadb://user:password@host:port/database` for MariaDB.
  */
-export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
+export async function openStore(url: string, options: StoreOptions = {}): Promise<Store> {
   if (url.startsWith('sqlite:')) {
     const { SqliteStore } = await import('./sqlite/sqlite-store.ts');
     return new SqliteStore(resolve(url.slice('sqlite:'.length)), options);

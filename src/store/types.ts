@@ -120,6 +120,17 @@ export class ReadOnlyStoreError extends IpoidError {
   }
 }
 
+/** How a store is opened; both stores take the same options. */
+export interface StoreOptions {
+  /**
+   * Serve only: no migrations, no imports. SQLite opens the file read-only; MariaDB connects
+   * as given (ideally a SELECT-only user) and checks the schema is current.
+   */
+  readOnly?: boolean;
+  /** MariaDB: connections of the read pool (SQLite reads through one handle). */
+  poolSize?: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'mariadb';
   /**

@@ -10,6 +10,7 @@ import {
   type ImportTransaction,
 } from '../types.ts';
 import { NetworkLengthTracker } from '../containment.ts';
+import { COLLECT_UNSEEN_SQL, COUNT_STORED_SQL } from '../shared-sql.ts';
 import { connect, getLock, lockName, type ConnectionOptions } from './mariadb-connection.ts';
 import { LabelIds } from './mariadb-label-ids.ts';
 
@@ -148,13 +149,7 @@ export class MariadbImport implements ImportTransaction {
   async deleteUnseen(): Promise<number> {
     this.#lengths.deletedUnseen();
     await this.#settle();
-    await this.#conn.execute(
-      `INSERT INTO import_gone (ip, prefix_len)
-       SELECT d.ip, d.prefix_len FROM ip_data d
-        WHERE d.feed_id = ?
-          AND NOT EXISTS (SELECT 1 FROM import_seen s WHERE s.ip = d.ip AND s.prefix_len = d.prefix_len)`,
-      [this.#feedId],
-    );
+    await this.#conn.execute(COLLECT_UNSEEN_SQL, [this.#feedId]);
     await this.#conn.execute(
       `DELETE l FROM import_gone g JOIN ip_label l ON l.ip = g.ip AND l.prefix_len = g.prefix_len AND l.feed_id = ?`,
       [this.#feedId],
@@ -168,7 +163,7 @@ export class MariadbImport implements ImportTransaction {
 
   async countStored(): Promise<number> {
     await this.#settle();
-    const [row] = await this.#conn.execute<{ n: number }[]>('SELECT COUNT(*) AS n FROM ip_data WHERE feed_id = ?', [this.#feedId]);
+    const [row] = await this.#conn.execute<{ n: number }[]>(COUNT_STORED_SQL, [this.#feedId]);
     return row!.n;
   }
 

@@ -1,7 +1,5 @@
 import type { Connection } from 'mariadb';
-import type { Label } from '../../feed/record.ts';
-
-const keyOf = (kind: string, value: string): string => `${kind}\u0000${value}`;
+import { labelKey, type Label, type LabelKind } from '../../feed/record.ts';
 
 /**
  * The ids of the labels one import writes. A feed holds a few hundred distinct labels, so
@@ -20,7 +18,7 @@ export class LabelIds {
     const missing = new Map<string, Label>();
     for (const labels of labelLists) {
       for (const label of labels) {
-        const key = keyOf(...label);
+        const key = labelKey(label);
         if (!this.#ids.has(key)) missing.set(key, label);
       }
     }
@@ -29,17 +27,17 @@ export class LabelIds {
     const placeholders = pairs.map(() => '(?, ?)').join(', ');
     const values = pairs.flat();
     await this.#conn.query(`INSERT IGNORE INTO label (kind, value) VALUES ${placeholders}`, values);
-    const rows = await this.#conn.query<{ id: number; kind: string; value: string }[]>(
+    const rows = await this.#conn.query<{ id: number; kind: LabelKind; value: string }[]>(
       `SELECT id, kind, value FROM label WHERE (kind, value) IN (${placeholders})`,
       values,
     );
-    for (const row of rows) this.#ids.set(keyOf(row.kind, row.value), row.id);
+    for (const row of rows) this.#ids.set(labelKey([row.kind, row.value]), row.id);
   }
 
   /** The id of a label passed to `resolve` before. */
-  id([kind, value]: Label): number {
-    const id = this.#ids.get(keyOf(kind, value));
-    if (id === undefined) throw new Error(`label ${kind}:${value} was not resolved`);
+  id(label: Label): number {
+    const id = this.#ids.get(labelKey(label));
+    if (id === undefined) throw new Error(`label ${label.join(':')} was not resolved`);
     return id;
   }
 }

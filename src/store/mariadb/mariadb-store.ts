@@ -1,8 +1,8 @@
 import mariadb, { type Pool } from 'mariadb';
 import type { CanonicalIp } from '../../feed/ip.ts';
 import { allProbeStarts, containingRecords, parseLengths } from '../containment.ts';
-import type { LabelKind } from '../../feed/record.ts';
-import { encodeCursor } from '../cursor.ts';
+import { keysetPage } from '../page.ts';
+import { LABEL_COUNTS_SQL } from '../shared-sql.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
 import {
   type FeedStatus,
@@ -14,9 +14,10 @@ import {
   ReadOnlyStoreError,
   type Store,
   type StoredRecord,
+  type StoreOptions,
 } from '../types.ts';
 import { connect, connectionOptions, type ConnectionOptions } from './mariadb-connection.ts';
-import { toImportRun, toStoredRecord, type DataRow, type RunRow } from '../rows.ts';
+import { toImportRun, type DataRow, type RunRow } from '../rows.ts';
 import { listQuery } from './mariadb-list-query.ts';
 import { MariadbImport } from './mariadb-import.ts';
 import { MARIADB_MIGRATIONS, migrate } from './mariadb-migrations.ts';
@@ -56,12 +57,6 @@ function paddedSize(count: number): number {
 
 type LookupRow = DataRow & { lengths: string | null };
 
-const LABEL_COUNTS_SQL = `
-  SELECT l.kind, l.value, c.count
-    FROM (SELECT label_id, COUNT(*) AS count FROM ip_label GROUP BY label_id) c
-    JOIN label l ON l.id = c.label_id
-   ORDER BY l.kind, c.count DESC, l.value`;
-
 const RUN_COLUMNS = `r.id, r.feed_id, DATE_FORMAT(r.feed_date, '%Y-%m-%d') AS feed_date, r.file,
   UNIX_TIMESTAMP(r.started_at) AS started_at, UNIX_TIMESTAMP(r.finished_at) AS finished_at,
   r.lines_read, r.lines_skipped, r.inserted, r.updated, r.deleted, r.records, r.status, r.error, r.skipped_sample`;
@@ -84,13 +79,6 @@ const READ_POOL = { acquireTimeout: 700, connectTimeout: 500 } as const;
 // without queueing, and a few API replicas of 20 stay far below MariaDB's 151 connections.
 const DEFAULT_POOL_SIZE = 20;
 
-export interface MariadbStoreOptions {
-  /** Serve only: no migrations, no imports; connect as given (ideally a SELECT-only user). */
-  readOnly?: boolean;
-  /** Connections of the read pool. */
-  poolSize?: number;
-}
-
 /**
  * The MariaDB store: reads through a connection pool, each one SQL statement so that it
  * sees one InnoDB snapshot (never half an import); imports on a dedicated connection.
@@ -103,7 +91,7 @@ export class MariadbStore implements Store {
   /** The network lengths the last lookup found stored; lookups probe these. */
   #lengths: number[] = [];
 
-  static async open(url: string, options: MariadbStoreOptions = {}): Promise<MariadbStore> {
+  static async open(url: string, options: StoreOptions = {}): Promise<MariadbStore> {
     const connection = connectionOptions(url);
     if (options.readOnly) await checkSchema(connection);
     else await prepareDatabase(connection);
@@ -152,17 +140,11 @@ export class MariadbStore implements Store {
 
   async list(query: ListQuery): Promise<ListPage> {
     const { sql, values } = listQuery(query, RECORD_COLUMNS);
-    const rows = await this.#pool.execute<DataRow[]>(sql, values);
-    const page = rows.slice(0, query.limit);
-    const last = page[page.length - 1];
-    return {
-      records: page.map(toStoredRecord),
-      next: rows.length > query.limit && last ? encodeCursor({ ip: last.ip, prefixLen: last.prefix_len, feedId: last.feed_id }) : undefined,
-    };
+    return keysetPage(await this.#pool.execute<DataRow[]>(sql, values), query.limit);
   }
 
   async labelCounts(): Promise<LabelCount[]> {
-    const rows = await this.#pool.execute<{ kind: LabelKind; value: string; count: number }[]>(LABEL_COUNTS_SQL);
+    const rows = await this.#pool.execute<LabelCount[]>(LABEL_COUNTS_SQL);
     return rows.map(({ kind, value, count }) => ({ kind, value, count }));
   }
 

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { FeedRecord, Label } from '../../feed/record.ts';
+import { labelKey, type FeedRecord, type Label } from '../../feed/record.ts';
 import { RECORD_COLUMN_NAMES, recordColumnValues } from '../columns.ts';
 import { RUN_INSERT_COLUMNS, runValues, unixSeconds } from '../rows.ts';
 import {
@@ -11,6 +11,7 @@ import {
 } from '../types.ts';
 
 import { NetworkLengthTracker } from '../containment.ts';
+import { COLLECT_UNSEEN_SQL, COUNT_STORED_SQL } from '../shared-sql.ts';
 
 /** The import's stored-hash lookup: one key of ip_data_key. */
 export const SQLITE_HASH_SQL = 'SELECT record_hash FROM ip_data WHERE ip = ? AND prefix_len = ? AND feed_id = ?';
@@ -77,10 +78,7 @@ export class SqliteImport implements ImportTransaction {
       findLabel: db.prepare<[string, string], { id: number }>('SELECT id FROM label WHERE kind = ? AND value = ?'),
       newLabel: db.prepare<[string, string]>('INSERT INTO label (kind, value) VALUES (?, ?)'),
       collectGone: db.prepare<[number]>(
-        `INSERT INTO temp.import_gone (ip, prefix_len)
-         SELECT d.ip, d.prefix_len FROM ip_data d
-          WHERE d.feed_id = ?
-            AND NOT EXISTS (SELECT 1 FROM temp.import_seen s WHERE s.ip = d.ip AND s.prefix_len = d.prefix_len)`,
+        COLLECT_UNSEEN_SQL,
       ),
       deleteGoneLabels: db.prepare<[number]>(
         `DELETE FROM ip_label WHERE feed_id = ? AND (ip, prefix_len) IN (SELECT ip, prefix_len FROM temp.import_gone)`,
@@ -90,7 +88,7 @@ export class SqliteImport implements ImportTransaction {
       ),
       clearLengths: db.prepare<[number]>('DELETE FROM network_length WHERE feed_id = ?'),
       addLength: db.prepare<[number, number]>('INSERT OR IGNORE INTO network_length (feed_id, prefix_len) VALUES (?, ?)'),
-      count: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM ip_data WHERE feed_id = ?'),
+      count: db.prepare<[number], { n: number }>(COUNT_STORED_SQL),
       recordRun: db.prepare(
         `INSERT INTO import_run (${RUN_INSERT_COLUMNS}) VALUES (${RUN_INSERT_COLUMNS.split(',').map(() => '?').join(', ')})`,
       ),
@@ -174,8 +172,9 @@ export class SqliteImport implements ImportTransaction {
     for (const label of record.labels) this.#stmt.addLabel.run(this.#labelId(label), bytes, prefixLen, this.#feedId);
   }
 
-  #labelId([kind, value]: Label): number {
-    const key = `${kind}\u0000${value}`;
+  #labelId(label: Label): number {
+    const [kind, value] = label;
+    const key = labelKey(label);
     let id = this.#labelIds.get(key);
     if (id === undefined) {
       id = this.#stmt.findLabel.get(kind, value)?.id ?? Number(this.#stmt.newLabel.run(kind, value).lastInsertRowid);

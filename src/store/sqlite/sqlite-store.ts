@@ -2,8 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { lastAddress, type CanonicalIp } from '../../feed/ip.ts';
-import type { LabelKind } from '../../feed/record.ts';
-import { decodeCursor, encodeCursor } from '../cursor.ts';
+import { decodeCursor } from '../cursor.ts';
+import { keysetPage } from '../page.ts';
+import { LABEL_COUNTS_SQL } from '../shared-sql.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
 import {
   type FeedStatus,
@@ -15,8 +16,9 @@ import {
   ReadOnlyStoreError,
   type Store,
   type StoredRecord,
+  type StoreOptions,
 } from '../types.ts';
-import { toImportRun, toStoredRecord, type DataRow, type RunRow } from '../rows.ts';
+import { toImportRun, type DataRow, type RunRow } from '../rows.ts';
 import { allProbeStarts, containingRecords } from '../containment.ts';
 import { SqliteImport } from './sqlite-import.ts';
 import { migrate } from './sqlite-migrations.ts';
@@ -71,11 +73,6 @@ export function sqliteListQuery(labelIds: readonly number[], query: ListQuery): 
   return { sql, params };
 }
 
-export interface SqliteStoreOptions {
-  /** Open without writing: no migrations, no imports (for read-only replicas of the file). */
-  readOnly?: boolean;
-}
-
 /** The embedded store: one SQLite file in WAL mode, so readers never wait for an import. */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -86,7 +83,7 @@ export class SqliteStore implements Store {
   readonly #probe: Database.Statement<[Buffer], DataRow>;
   readonly #labelId: Database.Statement<[string, string], { id: number }>;
 
-  constructor(path: string, options: SqliteStoreOptions = {}) {
+  constructor(path: string, options: StoreOptions = {}) {
     this.#path = path;
     this.#readOnly = options.readOnly ?? false;
     if (!options.readOnly) mkdirSync(dirname(path), { recursive: true });
@@ -124,23 +121,12 @@ export class SqliteStore implements Store {
       labelIds.push(row.id);
     }
     const { sql, params } = sqliteListQuery(labelIds, query);
-    const rows = this.#db.prepare<unknown[], DataRow>(sql).all(...params);
-    const page = rows.slice(0, query.limit);
-    const last = page[page.length - 1];
-    return {
-      records: page.map(toStoredRecord),
-      next: rows.length > query.limit && last ? encodeCursor({ ip: last.ip, prefixLen: last.prefix_len, feedId: last.feed_id }) : undefined,
-    };
+    return keysetPage(this.#db.prepare<unknown[], DataRow>(sql).all(...params), query.limit);
   }
 
   async labelCounts(): Promise<LabelCount[]> {
     return this.#db
-      .prepare<[], { kind: LabelKind; value: string; count: number }>(
-        `SELECT l.kind, l.value, c.count
-           FROM (SELECT label_id, COUNT(*) AS count FROM ip_label GROUP BY label_id) c
-           JOIN label l ON l.id = c.label_id
-          ORDER BY l.kind, c.count DESC, l.value`,
-      )
+      .prepare<[], LabelCount>(LABEL_COUNTS_SQL)
       .all();
   }
 
