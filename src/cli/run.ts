@@ -1,6 +1,6 @@
 import { loadConfig } from '../config.ts';
 import { InvalidIpError } from '../feed/ip.ts';
-import { ImportFailedError } from '../import/importer.ts';
+import { ImportFailedError, ImportRefusedError } from '../import/importer.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { InvalidCursorError } from '../store/cursor.ts';
 import { openStore, type OpenStoreOptions } from '../store/open.ts';
@@ -8,9 +8,10 @@ import { ImportLockedError, type Store } from '../store/types.ts';
 
 /**
  * Exit codes, documented in the README so scripts and CronJobs can tell outcomes apart;
- * `auth` (Spur refused the token) tells "fix the secret" from "try again".
+ * `auth` (Spur refused the token) tells "fix the secret" from "try again"; `refused` (the
+ * change limit stopped an import) tells "look at the file, then force it" from both.
  */
-export const EXIT = { ok: 0, failed: 1, badInput: 2, locked: 3, auth: 4 } as const;
+export const EXIT = { ok: 0, failed: 1, badInput: 2, locked: 3, auth: 4, refused: 5 } as const;
 
 /** An expected failure: its message is for the user, without a stack trace. */
 export class CliError extends Error {
@@ -30,6 +31,7 @@ export interface CommandContext {
 function exitCodeOf(err: unknown): number {
   if (err instanceof CliError) return err.exitCode;
   if (err instanceof ImportLockedError) return EXIT.locked;
+  if (err instanceof ImportRefusedError) return EXIT.refused;
   if (err instanceof InvalidIpError || err instanceof InvalidCursorError) return EXIT.badInput;
   return EXIT.failed;
 }

@@ -1,4 +1,4 @@
-import { FEED_IDS, feedName, type ImportRun, type ImportRunSummary, type StoredRecord } from './types.ts';
+import { FEED_IDS, feedName, type ImportRun, type ImportRunSummary, type ImportStatus, type StoredRecord } from './types.ts';
 
 /*
  * Rows as both stores read and write them: each store's SQL converts its own column types
@@ -36,7 +36,7 @@ export interface RunRow {
   updated: number;
   deleted: number;
   records: number;
-  status: 'succeeded' | 'failed';
+  status: ImportStatus;
   error: string | null;
   skipped_sample: string;
 }

@@ -107,6 +107,10 @@ export const MARIADB_MIGRATIONS: readonly (readonly Statement[])[] = [
             d.last_updated
        FROM ip_data d JOIN feed f ON f.id = d.feed_id`,
   ],
+  [
+    // Status 'refused': an import the change limit stopped (the run keeps its would-be counts).
+    `ALTER TABLE import_run MODIFY status ENUM('succeeded', 'failed', 'refused') NOT NULL`,
+  ],
 ];
 
 // Long enough for another process to finish applying a migration; short enough to report a stuck one.
