@@ -60,7 +60,7 @@ const FEED_STATUS_SQL = `
   UNION ALL
   SELECT 1 AS refused, f.id AS feed, ${RUN_COLUMNS}
     FROM feed f
-    JOIN import_run r ON r.id = ${latestRunId('refused')}
+    STRAIGHT_JOIN import_run r ON r.id = ${latestRunId('refused')} -- feeds first, then a primary-key lookup
    WHERE r.id > COALESCE(${latestRunId('succeeded')}, 0)`;
 
 // MediaWiki gives IPoid one second: with the server down or every connection busy, a read
