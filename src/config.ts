@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_SKIPPED_RATIO, parseSkippedRatio } from './import/skip-limit.ts';
+import { DEFAULT_MAX_CHANGE_RATIO, DEFAULT_MAX_SKIPPED_RATIO, parseChangeRatio, parseSkippedRatio } from './import/limits.ts';
 import { DEFAULT_DB_URL } from './store/open.ts';
 
 /** Settings from the environment; every variable is documented in the README. */
@@ -23,10 +23,16 @@ export function commaList(text: string | undefined): string[] {
 export interface ImportConfig {
   /** Share of skipped lines above which an import fails and keeps the stored data. */
   maxSkippedRatio: number;
+  /** Share of a feed's stored records an import may delete or update; past it the import is refused. */
+  maxChangeRatio: number;
 }
 
 /** Read apart from loadConfig: commands that never import must not fail on these. */
 export function loadImportConfig(env: NodeJS.ProcessEnv = process.env): ImportConfig {
-  const ratio = env.IPOID_MAX_SKIPPED_RATIO;
-  return { maxSkippedRatio: ratio ? parseSkippedRatio(ratio, 'IPOID_MAX_SKIPPED_RATIO') : DEFAULT_MAX_SKIPPED_RATIO };
+  const skipped = env.IPOID_MAX_SKIPPED_RATIO;
+  const changed = env.IPOID_MAX_CHANGE_RATIO;
+  return {
+    maxSkippedRatio: skipped ? parseSkippedRatio(skipped, 'IPOID_MAX_SKIPPED_RATIO') : DEFAULT_MAX_SKIPPED_RATIO,
+    maxChangeRatio: changed ? parseChangeRatio(changed, 'IPOID_MAX_CHANGE_RATIO') : DEFAULT_MAX_CHANGE_RATIO,
+  };
 }

@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'READ_ONLY_STORE',
   'IMPORT_LOCKED',
   'IMPORT_FAILED',
+  'IMPORT_REFUSED',
   'FEED_UNREADABLE',
   'SPUR_AUTH',
   'SPUR_HTTP',
@@ -49,7 +50,7 @@ export class NotFoundError extends IpoidError {
 }
 
 /** Exit statuses, documented in the README so scripts and CronJobs can tell outcomes apart. */
-export const EXIT = { ok: 0, failed: 1, badInput: 2, locked: 3, auth: 4 } as const;
+export const EXIT = { ok: 0, failed: 1, badInput: 2, locked: 3, auth: 4, refused: 5 } as const;
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
   BAD_INPUT: 400,
@@ -61,6 +62,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   READ_ONLY_STORE: 500,
   IMPORT_LOCKED: 500,
   IMPORT_FAILED: 500,
+  IMPORT_REFUSED: 500,
   FEED_UNREADABLE: 500,
   SPUR_AUTH: 500,
   SPUR_HTTP: 500,
@@ -76,6 +78,8 @@ const EXIT_STATUS: Record<ErrorCode, number> = {
   READ_ONLY_STORE: EXIT.failed,
   IMPORT_LOCKED: EXIT.locked,
   IMPORT_FAILED: EXIT.failed,
+  // The change limit stopped it: look at the file, then force it.
+  IMPORT_REFUSED: EXIT.refused,
   FEED_UNREADABLE: EXIT.failed,
   // Fix the secret: retrying will not help.
   SPUR_AUTH: EXIT.auth,

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ImportRun, Store } from '../store/types.ts';
+import type { FeedStatus, ImportRun, Store } from '../store/types.ts';
 import { cached } from './cache.ts';
 
 // Scrapes read the feeds' status at most this often, whatever the number of scrapers.
@@ -39,7 +39,7 @@ export function registerMetrics(app: FastifyInstance, store: Store): void {
   });
 
   const feedStatus = cached(() => store.feedStatus(), FEED_STATUS_TTL_MS);
-  const feedGauge = (name: string, help: string, labelNames: string[], set: (gauge: Gauge, feed: string, run: ImportRun) => void) =>
+  const statusGauge = (name: string, help: string, labelNames: string[], set: (gauge: Gauge, status: FeedStatus) => void) =>
     new Gauge({
       name,
       help,
@@ -51,8 +51,13 @@ export function registerMetrics(app: FastifyInstance, store: Store): void {
           app.log.warn({ err }, 'metrics: could not read the feeds\' status');
           return [];
         });
-        for (const { feed, lastImport } of statuses) if (lastImport) set(this, feed, lastImport);
+        for (const status of statuses) set(this, status);
       },
+    });
+  /** A gauge of each feed's latest successful import; a feed never imported has none. */
+  const feedGauge = (name: string, help: string, labelNames: string[], set: (gauge: Gauge, feed: string, run: ImportRun) => void) =>
+    statusGauge(name, help, labelNames, (gauge, { feed, lastImport }) => {
+      if (lastImport) set(gauge, feed, lastImport);
     });
   feedGauge('ipoid_feed_last_import_timestamp_seconds', 'When the last successful import of the feed finished', ['feed'], (g, feed, run) =>
     g.set({ feed }, run.finishedAt.getTime() / 1000),
@@ -63,6 +68,11 @@ export function registerMetrics(app: FastifyInstance, store: Store): void {
     g.set({ feed, change: 'updated' }, run.updated);
     g.set({ feed, change: 'deleted' }, run.deleted);
   });
+  // What to alert on: the feed's newest file was refused by the change limit and none since
+  // succeeded, so its data is not being refreshed until someone looks (and forces it).
+  statusGauge('ipoid_feed_import_refused', '1 while the latest import of the feed was refused by the change limit (IPOID_MAX_CHANGE_RATIO) and none succeeded since, else 0', ['feed'], (g, { feed, lastRefused }) =>
+    g.set({ feed }, lastRefused ? 1 : 0),
+  );
 
   // In a plugin, so that the route is declared once @fastify/swagger listens for routes.
   app.register(async (scope) => {

@@ -198,7 +198,14 @@ export const SearchAnswer = Type.Object({
 });
 
 export const Health = Type.Object({ status: Type.Literal('ok') });
-export const Ready = Type.Object({ status: Type.Literal('ready') });
+export const Ready = Type.Object({
+  status: Type.Literal('ready'),
+  warnings: Type.Optional(
+    Type.Array(Type.String(), {
+      description: 'present when something needs attention but the data served is still valid: a feed whose newest import was refused',
+    }),
+  ),
+});
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -219,6 +226,19 @@ export const Info = Type.Object({
           deleted: Type.Integer(),
           records: Type.Integer({ description: 'records stored for the feed' }),
         }),
+      ),
+      refused: Nullable(
+        Type.Object(
+          {
+            startedAt: Type.String({ format: 'date-time' }),
+            feedDate: Nullable(Type.String()),
+            inserted: Type.Integer({ description: 'what the refused import would have inserted' }),
+            updated: Type.Integer(),
+            deleted: Type.Integer(),
+            error: Type.String({ description: 'why it was refused, and how to apply it anyway' }),
+          },
+          { description: 'the latest import refused by the change limit, while no later one succeeded' },
+        ),
       ),
     }),
   ),

@@ -1,5 +1,8 @@
-/** One line's bytes, without its line end (LF or CRLF); or, past the limit, only its length. */
-export type RawLine = { line: number; bytes: Buffer } | { line: number; tooLong: number };
+/**
+ * One line's bytes, without its line end (LF or CRLF); or, past the limit, only its length.
+ * `unterminated`: the input ended inside this line (it is the last, without a newline).
+ */
+export type RawLine = ({ bytes: Buffer } | { tooLong: number }) & { line: number; unterminated?: true };
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
@@ -25,6 +28,7 @@ export async function* splitLines(input: AsyncIterable<Buffer>, maxLineBytes: nu
     const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts, length);
     return { line, bytes: raw.subarray(0, lineLength) };
   };
+  const unterminated = (raw: RawLine): RawLine => ({ ...raw, unterminated: true });
   const append = (piece: Buffer): void => {
     if (piece.length === 0) return;
     length += piece.length;
@@ -57,5 +61,5 @@ export async function* splitLines(input: AsyncIterable<Buffer>, maxLineBytes: nu
     // Copy the tail: keeping a view would pin the whole chunk until the line ends.
     if (start < chunk.length) append(Buffer.from(chunk.subarray(start)));
   }
-  if (length > 0 || overflow) yield finish();
+  if (length > 0 || overflow) yield unterminated(finish());
 }

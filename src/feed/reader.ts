@@ -1,9 +1,9 @@
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { feedBytes } from './bytes.ts';
+import { FeedReadError, feedBytes } from './bytes.ts';
 import { splitLines } from './lines.ts';
-import { parseFeedLine, type ParsedLine } from './record.ts';
+import { parseFeedLine, type ParsedLine, type SkippedLine } from './record.ts';
 
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 
@@ -20,9 +20,19 @@ export function openFeedFile(path: string): Readable {
 }
 
 /**
+ * A last line without its newline that is no record is where the file was cut (a feed whose
+ * text stops early inside a valid gzip stream): the feed is unreadable, not one line shorter.
+ * A last line that parses is whole: many tools write no final newline. An over-long one was
+ * not read, so it cannot tell; it is skipped as any other.
+ */
+function truncated({ line, reason }: SkippedLine): FeedReadError {
+  return new FeedReadError(`cannot read feed: it looks truncated: its last line (${line}) has no newline and is no record (${reason})`);
+}
+
+/**
  * Streams a feed line by line and validates each line. Bad lines come out as skips with
- * their line number and reason; blank lines are ignored. Backpressure: the next chunk is
- * read only when the consumer asks for more lines.
+ * their line number and reason; blank lines are ignored; a cut last line is a FeedReadError.
+ * Backpressure: the next chunk is read only when the consumer asks for more lines.
  */
 export async function* readFeed(input: Readable | string, options: ReadFeedOptions = {}): AsyncGenerator<ParsedLine> {
   const stream = typeof input === 'string' ? openFeedFile(input) : input;
@@ -34,15 +44,19 @@ export async function* readFeed(input: Readable | string, options: ReadFeedOptio
         yield skip(`line longer than ${maxLineBytes} bytes (${raw.tooLong})`);
         continue;
       }
+      let parsed: ParsedLine;
       // Decoding would turn bad bytes into U+FFFD: the record stored would not be the line.
       if (!isUtf8(raw.bytes)) {
-        yield skip('not valid UTF-8');
-        continue;
+        parsed = skip('not valid UTF-8');
+      } else {
+        let text = raw.bytes.toString('utf8');
+        // An editor's byte order mark opens the file, not its first record.
+        if (raw.line === 1 && text.startsWith(BYTE_ORDER_MARK)) text = text.slice(BYTE_ORDER_MARK.length);
+        if (text.trim() === '') continue;
+        parsed = parseFeedLine(text, raw.line);
       }
-      let text = raw.bytes.toString('utf8');
-      // An editor's byte order mark opens the file, not its first record.
-      if (raw.line === 1 && text.startsWith(BYTE_ORDER_MARK)) text = text.slice(BYTE_ORDER_MARK.length);
-      if (text.trim() !== '') yield parseFeedLine(text, raw.line);
+      if (raw.unterminated && !parsed.ok) throw truncated(parsed.skip);
+      yield parsed;
     }
   } finally {
     stream.destroy();

@@ -2,18 +2,17 @@ import { stat } from 'node:fs/promises';
 import { IpoidError } from '../errors.ts';
 import type { Readable } from 'node:stream';
 import { openFeedFile, readFeed } from '../feed/reader.ts';
-import type { FeedRecord, SkippedLine } from '../feed/record.ts';
+import type { FeedRecord } from '../feed/record.ts';
 import type { Logger } from '../log.ts';
 import type { FeedType } from '../feed/feed-types.ts';
-import type { ImportRunSummary, Store } from '../store/types.ts';
+import type { ImportRunSummary, ImportTransaction, Store } from '../store/types.ts';
 import { classifyBatch } from './diff.ts';
-import { progressReporter, type ImportProgress } from './progress.ts';
-import { checkSkippedRatio, DEFAULT_MAX_SKIPPED_RATIO, tooManySkipped } from './skip-limit.ts';
+import { ImportRunRecord } from './import-run.ts';
+import { progressReporter, type ProgressReporter } from './progress.ts';
+import { checkChangeRatio, checkSkippedRatio, DEFAULT_MAX_CHANGE_RATIO, DEFAULT_MAX_SKIPPED_RATIO, tooManyChanges, tooManySkipped } from './limits.ts';
 
 /** Records handled per round trip to the store: large enough for bulk paths, small enough to bound memory. */
 export const BATCH_SIZE = 2000;
-/** Skipped lines kept with the run and logged one by one; the rest are only counted. */
-export const SKIPPED_SAMPLE_SIZE = 100;
 
 export interface ImportOptions {
   feed: FeedType;
@@ -28,9 +27,23 @@ export interface ImportOptions {
    * and keeps the stored data. 0 refuses any skipped line, 1 only a feed with no valid record.
    */
   maxSkippedRatio?: number;
+  /**
+   * Above this share of the feed's stored records deleted or updated, the import is refused:
+   * nothing is applied and the run is recorded as `refused` with the counts it would have
+   * applied. 1 never refuses; a feed that holds nothing is never refused.
+   */
+  maxChangeRatio?: number;
+  /** Apply the import whatever the change limit says (someone checked the file). */
+  force?: boolean;
+  /**
+   * Compute the whole diff under the import lock, then discard it: nothing changes and no run
+   * is recorded. The answer is the run the import would record (`refused` when the change
+   * limit would stop it), its `records` what the feed would hold once applied.
+   */
+  dryRun?: boolean;
 }
 
-/** The import failed and changed nothing; the run was recorded as failed. */
+/** The import failed and changed nothing; the run was recorded as failed (unless a dry run). */
 export class ImportFailedError extends IpoidError {
   readonly run: ImportRunSummary;
   constructor(run: ImportRunSummary, options: { cause: unknown }) {
@@ -39,114 +52,114 @@ export class ImportFailedError extends IpoidError {
   }
 }
 
+/** The change limit stopped the import: nothing was applied; the run was recorded as refused. */
+export class ImportRefusedError extends IpoidError {
+  readonly run: ImportRunSummary;
+  /** Why, without the advice on how to apply it anyway. */
+  readonly reason: string;
+  constructor(run: ImportRunSummary, reason: string) {
+    super('IMPORT_REFUSED', `import refused, stored data unchanged: ${run.error}`);
+    this.run = run;
+    this.reason = reason;
+  }
+}
+
+/** How to apply a refused import anyway, appended to its reason. */
+const HOW_TO_FORCE = 'if the file is right, apply it anyway with --force (ipoid import --force FILE, or ipoid update --force)';
+
 /**
  * Imports one feed file (or stream) into the store, writing only the difference from what
  * the store holds for that feed: new keys are inserted, keys whose record changed are
  * updated, keys absent from the feed are deleted. All of it lands in one store transaction,
- * so readers see the old data or the new; on any error nothing is applied.
- * A key seen twice in the feed keeps its first line; later ones are skipped as duplicates.
+ * so readers see the old data or the new; on any error, or past the change limit, nothing is
+ * applied. A key seen twice in the feed keeps its first line; later ones are skipped as duplicates.
  */
 export async function importFeed(store: Store, source: string | Readable, options: ImportOptions): Promise<ImportRunSummary> {
-  const { logger } = options;
   const maxSkippedRatio = checkSkippedRatio(options.maxSkippedRatio ?? DEFAULT_MAX_SKIPPED_RATIO);
-  const startedAt = new Date();
+  const maxChangeRatio = checkChangeRatio(options.maxChangeRatio ?? DEFAULT_MAX_CHANGE_RATIO);
   const file = typeof source === 'string' ? source : null;
   const totalBytes = file === null ? undefined : (await stat(file)).size;
 
   const tx = await store.beginImport(options.feed);
-  let storedBefore = 0; // counted inside the try below, so that a failure rolls back
+  const run = new ImportRunRecord(options.feed, options.feedDate ?? null, file, options.logger);
   // Opened only now and read at once: a stream opened earlier could fail (the file is gone,
   // unreadable) while nothing listens, which takes the process down.
   const input = typeof source === 'string' ? openFeedFile(source) : source;
-  const counts: ImportProgress & { deleted: number; valid: number; records: number } = {
-    bytesRead: 0,
-    linesRead: 0,
-    skipped: 0,
-    inserted: 0,
-    updated: 0,
-    deleted: 0,
-    valid: 0,
-    // A failed run leaves the count as it was.
-    records: 0,
-  };
-  const skippedSample: SkippedLine[] = [];
-  const skip = (skipped: SkippedLine): void => {
-    counts.skipped += 1;
-    if (skippedSample.length < SKIPPED_SAMPLE_SIZE) {
-      skippedSample.push(skipped);
-      logger.warn({ line: skipped.line, reason: skipped.reason }, 'skipped feed line');
-    }
-  };
-  const summary = (status: 'succeeded' | 'failed', error: string | null): ImportRunSummary => ({
-    feed: options.feed,
-    feedDate: options.feedDate ?? null,
-    file,
-    startedAt,
-    finishedAt: new Date(),
-    linesRead: counts.linesRead,
-    skipped: counts.skipped,
-    // A failed import applied nothing, whatever it had staged.
-    inserted: status === 'succeeded' ? counts.inserted : 0,
-    updated: status === 'succeeded' ? counts.updated : 0,
-    deleted: status === 'succeeded' ? counts.deleted : 0,
-    records: counts.records,
-    status,
-    error,
-    skippedSample,
-  });
-  const progress = options.progress ? progressReporter(totalBytes, logger) : undefined;
+  const progress = options.progress ? progressReporter(totalBytes, options.logger) : undefined;
+  let outcome: ImportRunSummary;
+  let refusal: string | undefined;
+  try {
+    run.storedBefore = await tx.countStored(); // inside the try: a failure rolls back
+    await diffFeed(tx, input, run, options.maxLineBytes, progress);
+    checkWholeFeed(run, maxSkippedRatio);
+    run.counts.deleted = await tx.deleteUnseen();
+    refusal = options.force ? undefined : tooManyChanges(run.counts, run.storedBefore, maxChangeRatio);
+    // A dry run answers the records the import would leave, refused or not.
+    outcome = refusal
+      ? run.summary('refused', `${refusal}; ${HOW_TO_FORCE}`, options.dryRun ? run.recordsIfApplied : run.storedBefore)
+      : run.summary('succeeded', null);
+    await settle(tx, outcome, options.dryRun);
+  } catch (err) {
+    const failed = run.summary('failed', (err as Error).message);
+    const undo = options.dryRun ? tx.discard() : tx.rollback(failed);
+    await undo.catch((rollbackError: unknown) => options.logger.error({ err: rollbackError }, 'rollback failed'));
+    throw new ImportFailedError(failed, { cause: err });
+  } finally {
+    progress?.stop();
+  }
+  if (refusal && !options.dryRun) throw new ImportRefusedError(outcome, refusal);
+  return outcome;
+}
 
+/** Reads the feed and writes, batch by batch, what it inserts and updates; deletions come later. */
+async function diffFeed(tx: ImportTransaction, input: Readable, run: ImportRunRecord, maxLineBytes: number | undefined, progress?: ProgressReporter): Promise<void> {
+  const { counts } = run;
   const applyBatch = async (batch: FeedRecord[]): Promise<void> => {
     const duplicates = await tx.markSeen(batch);
     const duplicateLines = new Set(duplicates.map((d) => d.record.line));
     for (const { record, firstLine } of duplicates) {
-      skip({ line: record.line, reason: `duplicate of line ${firstLine} (${record.address.text})` });
+      run.skip({ line: record.line, reason: `duplicate of line ${firstLine} (${record.address.text})` });
     }
     const fresh = duplicateLines.size ? batch.filter((r) => !duplicateLines.has(r.line)) : batch;
     counts.valid += fresh.length;
     // A feed that held nothing when the import began has nothing to compare with.
-    const stored = storedBefore === 0 ? new Map<string, Buffer>() : await tx.storedHashes(fresh);
+    const stored = run.storedBefore === 0 ? new Map<string, Buffer>() : await tx.storedHashes(fresh);
     const changes = classifyBatch(fresh, stored);
-    if (changes.inserts.length) await tx.insert(changes.inserts, startedAt);
-    if (changes.updates.length) await tx.update(changes.updates, startedAt);
+    if (changes.inserts.length) await tx.insert(changes.inserts, run.startedAt);
+    if (changes.updates.length) await tx.update(changes.updates, run.startedAt);
     counts.inserted += changes.inserts.length;
     counts.updated += changes.updates.length;
     counts.bytesRead = 'bytesRead' in input ? (input.bytesRead as number) : 0;
     progress?.update(counts);
-    logger.debug({ linesRead: counts.linesRead, inserted: counts.inserted, updated: counts.updated }, 'import batch applied');
+    run.logger.debug({ linesRead: counts.linesRead, inserted: counts.inserted, updated: counts.updated }, 'import batch applied');
   };
 
-  try {
-    storedBefore = counts.records = await tx.countStored();
-    let batch: FeedRecord[] = [];
-    for await (const parsed of readFeed(input, { maxLineBytes: options.maxLineBytes })) {
-      counts.linesRead = parsed.ok ? parsed.record.line : parsed.skip.line;
-      if (!parsed.ok) {
-        skip(parsed.skip);
-        continue;
-      }
-      batch.push(parsed.record);
-      if (batch.length >= BATCH_SIZE) {
-        await applyBatch(batch);
-        batch = [];
-      }
+  let batch: FeedRecord[] = [];
+  for await (const parsed of readFeed(input, { maxLineBytes })) {
+    counts.linesRead = parsed.ok ? parsed.record.line : parsed.skip.line;
+    if (!parsed.ok) {
+      run.skip(parsed.skip);
+      continue;
     }
-    if (batch.length) await applyBatch(batch);
-    // An empty feed is a broken download, not "every IP vanished".
-    if (counts.valid === 0) throw new Error(`the feed holds no valid record (skipped lines: ${counts.skipped}); refusing to delete the stored data`);
-    const brokenFeed = tooManySkipped(counts.skipped, counts.valid + counts.skipped, maxSkippedRatio);
-    if (brokenFeed) throw new Error(brokenFeed);
-    counts.deleted = await tx.deleteUnseen();
-    // Derived, not recounted: a count after the writes costs seconds on InnoDB.
-    counts.records = storedBefore + counts.inserted - counts.deleted;
-    const run = summary('succeeded', null);
-    await tx.commit(run);
-    return run;
-  } catch (err) {
-    const run = summary('failed', (err as Error).message);
-    await tx.rollback(run).catch((rollbackError: unknown) => logger.error({ err: rollbackError }, 'rollback failed'));
-    throw new ImportFailedError(run, { cause: err });
-  } finally {
-    progress?.stop();
+    batch.push(parsed.record);
+    if (batch.length >= BATCH_SIZE) {
+      await applyBatch(batch);
+      batch = [];
+    }
   }
+  if (batch.length) await applyBatch(batch);
+}
+
+/** Throws when the file is broken rather than a feed: empty, or past the skipped-line limit. */
+function checkWholeFeed({ counts }: ImportRunRecord, maxSkippedRatio: number): void {
+  // An empty feed is a broken download, not "every IP vanished".
+  if (counts.valid === 0) throw new Error(`the feed holds no valid record (skipped lines: ${counts.skipped}); refusing to delete the stored data`);
+  const brokenFeed = tooManySkipped(counts.skipped, counts.valid + counts.skipped, maxSkippedRatio);
+  if (brokenFeed) throw new Error(brokenFeed);
+}
+
+/** Commits a successful import, rolls back a refused one (recording it), discards a dry run. */
+function settle(tx: ImportTransaction, outcome: ImportRunSummary, dryRun = false): Promise<void> {
+  if (dryRun) return tx.discard();
+  return outcome.status === 'succeeded' ? tx.commit(outcome) : tx.rollback(outcome);
 }

@@ -1,5 +1,5 @@
 import { FEED_IDS, feedName } from '../feed/feed-types.ts';
-import { type ImportRun, type ImportRunSummary, type StoredRecord } from './types.ts';
+import type { ImportRun, ImportRunSummary, ImportStatus, StoredRecord } from './types.ts';
 
 /*
  * Rows as both stores read and write them: each store's SQL converts its own column types
@@ -37,7 +37,7 @@ export interface RunRow {
   updated: number;
   deleted: number;
   records: number;
-  status: 'succeeded' | 'failed';
+  status: ImportStatus;
   error: string | null;
   skipped_sample: string;
 }

@@ -42,7 +42,11 @@ export interface LabelCount {
   count: number;
 }
 
-export type ImportStatus = 'succeeded' | 'failed';
+/**
+ * `refused`: the import would have changed more of the feed than IPOID_MAX_CHANGE_RATIO allows,
+ * so nothing was applied; the run carries the counts it would have applied.
+ */
+export type ImportStatus = 'succeeded' | 'failed' | 'refused';
 
 /** What one import run did, as recorded in `import_run`. */
 export interface ImportRunSummary {
@@ -54,10 +58,11 @@ export interface ImportRunSummary {
   finishedAt: Date;
   linesRead: number;
   skipped: number;
+  /** What the run applied; for a refused run, what it would have applied. */
   inserted: number;
   updated: number;
   deleted: number;
-  /** Records stored for the feed once the run ended (unchanged by a failed run). */
+  /** Records stored for the feed once the run ended (unchanged by a failed or refused run). */
   records: number;
   status: ImportStatus;
   error: string | null;
@@ -73,6 +78,11 @@ export interface ImportRun extends ImportRunSummary {
 export interface FeedStatus {
   feed: FeedType;
   lastImport: ImportRun | null;
+  /**
+   * The latest refused import when it is newer than `lastImport`: the feed's newest file is
+   * waiting for someone to look at it (and force it). Null once a later import succeeded.
+   */
+  lastRefused: ImportRun | null;
 }
 
 /** A duplicate key within one import: the later line loses to the first. */
@@ -99,8 +109,10 @@ export interface ImportTransaction {
   countStored(): Promise<number>;
   /** Makes the import visible and records the run. */
   commit(run: ImportRunSummary): Promise<void>;
-  /** Discards the import's writes and records the failed run. */
+  /** Discards the import's writes and records the run (failed or refused). */
   rollback(run: ImportRunSummary): Promise<void>;
+  /** Discards the import's writes and records nothing: a dry run. */
+  discard(): Promise<void>;
 }
 
 export class ImportLockedError extends IpoidError {
@@ -146,7 +158,7 @@ export interface Store {
   labelCounts(): Promise<LabelCount[]>;
   /** The latest import runs, newest first. */
   importRuns(limit: number): Promise<ImportRun[]>;
-  /** Every feed type with its latest successful import (null when never imported). */
+  /** Every feed type with its latest successful import (null when never imported) and any newer refused one. */
   feedStatus(): Promise<FeedStatus[]>;
   /** Starts an import of one feed; throws ImportLockedError when another one is running. */
   beginImport(feed: FeedType): Promise<ImportTransaction>;

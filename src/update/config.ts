@@ -13,6 +13,8 @@ export interface UpdateConfig {
   maxFeedAgeDays: number;
   /** Share of skipped lines above which a feed's import fails (IPOID_MAX_SKIPPED_RATIO). */
   maxSkippedRatio: number;
+  /** Share of a feed's stored records above which its import is refused (IPOID_MAX_CHANGE_RATIO). */
+  maxChangeRatio: number;
   spur: SpurSettings;
 }
 
@@ -75,7 +77,7 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, { allo
 /** `feedsOption` (the command line's --feed) overrides IPOID_FEEDS. */
 export function loadUpdateConfig(env: NodeJS.ProcessEnv = process.env, feedsOption?: string): UpdateConfig {
   return {
-    maxSkippedRatio: loadImportConfig(env).maxSkippedRatio,
+    ...loadImportConfig(env),
     feeds: parseFeeds(feedsOption ?? (env.IPOID_FEEDS || 'anonymous')),
     downloadDir: env.IPOID_DOWNLOAD_DIR || tmpdir(),
     maxFeedAgeDays: positive(env, 'IPOID_MAX_FEED_AGE_DAYS', 7, { allowZero: true }),

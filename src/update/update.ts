@@ -1,13 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { importFeed } from '../import/importer.ts';
+import { importFeed, ImportRefusedError } from '../import/importer.ts';
 import type { Logger } from '../log.ts';
 import type { LatestFeed, SpurClient } from '../spur/client.ts';
 import { isDiskError } from '../spur/errors.ts';
 import type { FeedType } from '../feed/feed-types.ts';
 import type { ImportRunSummary, Store } from '../store/types.ts';
 
-export type FeedUpdateStatus = 'imported' | 'up-to-date' | 'failed';
+/** `refused`: the change limit stopped the import; the feed's date stays unimported, so the next run tries again. */
+export type FeedUpdateStatus = 'imported' | 'up-to-date' | 'failed' | 'refused';
 
 export interface FeedUpdateResult {
   feed: FeedType;
@@ -25,6 +26,9 @@ export interface UpdateOptions {
   client: Pick<SpurClient, 'latestFeed' | 'downloadFeed'>;
   downloadDir: string;
   maxSkippedRatio?: number;
+  maxChangeRatio?: number;
+  /** Apply every feed's import whatever share of it changes. */
+  force?: boolean;
   logger: Logger;
 }
 
@@ -55,6 +59,7 @@ async function updateFeed(feed: FeedType, options: UpdateOptions): Promise<FeedU
     const run = await downloadAndImport(feed, latest, feedDate, options);
     return { feed, status: 'imported', feedDate, run, seconds: seconds() };
   } catch (err) {
+    if (err instanceof ImportRefusedError) return { feed, status: 'refused', feedDate, run: err.run, error: err, seconds: seconds() };
     return { feed, status: 'failed', feedDate, error: err as Error, seconds: seconds() };
   }
 }
@@ -76,7 +81,8 @@ async function downloadAndImport(feed: FeedType, latest: LatestFeed, feedDate: s
       throw diskError(err, downloadDir);
     });
     logger.info({ feed, feedDate, bytes }, 'feed downloaded');
-    return await importFeed(options.store, file, { feed, feedDate, logger, progress: true, maxSkippedRatio: options.maxSkippedRatio });
+    const { maxSkippedRatio, maxChangeRatio, force } = options;
+    return await importFeed(options.store, file, { feed, feedDate, logger, progress: true, maxSkippedRatio, maxChangeRatio, force });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

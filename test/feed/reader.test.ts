@@ -63,7 +63,8 @@ test('field types, ranges and both-address records are rejected with a reason', 
     '"just a string"',
     'null',
   ];
-  const reasons = (await readAll(Readable.from([lines.join('\n')]))).map((p) => (p.ok ? 'ok' : p.skip.reason));
+  // With a final newline: a last line that is no record and has none is a cut file, not a skip.
+  const reasons = (await readAll(Readable.from([`${lines.join('\n')}\n`]))).map((p) => (p.ok ? 'ok' : p.skip.reason));
   assert.match(reasons[0]!, /invalid field client\.count: must be >= 0/);
   assert.match(reasons[1]!, /client\.count: must be <= 2147483647/);
   assert.match(reasons[2]!, /risks: must be array/);
@@ -99,4 +100,28 @@ test('an I/O error on the source is a read error', async () => {
   const failing = new Readable({ read() { this.destroy(new Error('EIO: disk gone')); } });
   await assert.rejects(readAll(failing), /cannot read feed: EIO: disk gone/);
   await assert.rejects(readAll('/nonexistent/feed.json.gz'), /cannot read feed: ENOENT/);
+});
+
+test('a last line cut without its newline is a truncated feed; a whole last line needs none', async () => {
+  const whole = '{"ip":"1.2.3.4"}\n{"ip":"1.2.3.5","risks":["TUNNEL"]}';
+  for (const text of [whole, `${whole}\r`, `${whole}\n`, `${whole}\n   `]) {
+    for (const input of [Buffer.from(text), gzipSync(text)]) {
+      const parsed = await readAll(chunked(input, 5));
+      assert.deepEqual(parsed.map((p) => p.ok && p.record.address.text), ['1.2.3.4', '1.2.3.5'], JSON.stringify(text));
+    }
+  }
+  // Cut inside the record, inside a multi-byte character, or a bad line at the very end.
+  const cuts = [whole.slice(0, -5), `${whole}\n{"ip":"1.2.3.6","organization":"\u00e9`.slice(0, -1), `${whole}\nnot json`];
+  for (const text of cuts) {
+    for (const input of [Buffer.from(text), gzipSync(text)]) {
+      await assert.rejects(readAll(chunked(input, 5)), (err: unknown) => {
+        assert.ok(err instanceof FeedReadError);
+        assert.match(err.message, /^cannot read feed: it looks truncated: its last line \(\d\) has no newline and is no record \(/);
+        return true;
+      });
+    }
+  }
+  // The same bad line with its newline is one skipped line.
+  const parsed = await readAll(Readable.from([`${whole}\nnot json\n`]));
+  assert.deepEqual(parsed.map((p) => p.ok || p.skip.line), [true, true, 3]);
 });

@@ -71,11 +71,12 @@ forEachStore((target) => {
 
   test('a killed import leaves the old data, a concurrent one refuses, and the next run succeeds', async () => {
     const old = await storedSnapshot(store);
-    const child = spawnCli(['import', other], { IPOID_DB_URL: url, IPOID_LOG_LEVEL: 'debug' });
+    // `other` replaces the stored feed on purpose: --force gets it past the change limit.
+    const child = spawnCli(['import', other, '--force'], { IPOID_DB_URL: url, IPOID_LOG_LEVEL: 'debug' });
     const done = finished(child);
     await waitForOutput(child, 'import batch applied');
 
-    const concurrent = await runCli(['import', other], { IPOID_DB_URL: url });
+    const concurrent = await runCli(['import', other, '--force'], { IPOID_DB_URL: url });
     assert.equal(concurrent.code, 3, concurrent.stderr);
     assert.match(concurrent.stderr, /another import is running/);
 
@@ -83,7 +84,7 @@ forEachStore((target) => {
     assert.equal((await done).signal, 'SIGKILL');
     assert.equal(await storedSnapshot(store), old);
 
-    const rerun = await runCli(['import', other], { IPOID_DB_URL: url });
+    const rerun = await runCli(['import', other, '--force'], { IPOID_DB_URL: url });
     assert.equal(rerun.code, 0, rerun.stderr);
     const run = jsonLines(rerun.stdout)[0]!;
     // Keys of the new feed that were stored already are not inserted; every other stored key goes.

@@ -20,6 +20,13 @@ function notReadyReason(statuses: FeedStatus[], maxAgeSeconds: number | null, no
   return `stale data: ${stale.map((s) => `${s.feed} is ${hours(feedAgeSeconds(s.lastImport!, now))} h old`).join(', ')} (limit ${hours(maxAgeSeconds)} h)`;
 }
 
+/** Refused imports: the data served is still valid (the previous file's), but a person must look. */
+function refusalWarnings(statuses: FeedStatus[]): string[] {
+  return statuses.flatMap(({ feed, lastRefused: run }) =>
+    run ? [`${feed}: import of ${run.feedDate ?? 'its latest file'} refused: ${run.error ?? ''}`] : [],
+  );
+}
+
 export const healthRoutes: FastifyPluginAsyncTypebox<{ store: Store; readyMaxAgeSeconds: number | null }> = async (
   app,
   { store, readyMaxAgeSeconds },
@@ -41,9 +48,13 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ store: Store; readyMaxAge
       },
     },
     async (_request, reply) => {
-      const reason = notReadyReason(await store.feedStatus(), readyMaxAgeSeconds, new Date());
+      const statuses = await store.feedStatus();
+      const reason = notReadyReason(statuses, readyMaxAgeSeconds, new Date());
       if (reason) return reply.code(503).send(errorBody(503, reason));
-      return { status: 'ready' as const };
+      // A refusal leaves yesterday's valid data in place: turning every replica unready for it
+      // would empty the Service, so it is a warning here (and a metric to alert on).
+      const warnings = refusalWarnings(statuses);
+      return warnings.length ? { status: 'ready' as const, warnings } : { status: 'ready' as const };
     },
   );
 
@@ -61,7 +72,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ store: Store; readyMaxAge
       name: 'ipoid' as const,
       version: VERSION,
       store: store.kind,
-      feeds: (await store.feedStatus()).map(({ feed, lastImport: run }) => ({
+      feeds: (await store.feedStatus()).map(({ feed, lastImport: run, lastRefused: refused }) => ({
         feed,
         feedDate: run?.feedDate ?? null,
         ageSeconds: run ? feedAgeSeconds(run) : null,
@@ -71,6 +82,14 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ store: Store; readyMaxAge
           updated: run.updated,
           deleted: run.deleted,
           records: run.records,
+        },
+        refused: refused && {
+          startedAt: refused.startedAt.toISOString(),
+          feedDate: refused.feedDate,
+          inserted: refused.inserted,
+          updated: refused.updated,
+          deleted: refused.deleted,
+          error: refused.error ?? '',
         },
       })),
     }),

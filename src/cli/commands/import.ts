@@ -1,10 +1,11 @@
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadImportConfig } from '../../config.ts';
-import { importFeed } from '../../import/importer.ts';
-import { parseSkippedRatio } from '../../import/skip-limit.ts';
+import { EXIT, InputError } from '../../errors.ts';
 import { FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
-import { InputError } from '../../errors.ts';
+import { importFeed, ImportRefusedError } from '../../import/importer.ts';
+import { parseChangeRatio, parseSkippedRatio } from '../../import/limits.ts';
+import type { ImportRunSummary } from '../../store/types.ts';
 import { printJson, withStore } from '../run.ts';
 
 /** A YYYYMMDD or YYYY-MM-DD date in the file's name, as Spur names its files. */
@@ -22,6 +23,44 @@ function badInput<T>(read: () => T): T {
   }
 }
 
+/** A run as the command prints it: the summary with the first skipped lines. */
+function printRun({ skippedSample, ...summary }: ImportRunSummary): void {
+  printJson({ ...summary, skippedSample: skippedSample.slice(0, 10) });
+}
+
+/** What a dry run found: the counts an import would apply and whether the change limit would stop it. */
+function printDryRun(run: ImportRunSummary): void {
+  const { feed, feedDate, file, linesRead, skipped, inserted, updated, deleted, records, status, error, skippedSample } = run;
+  const refused = status === 'refused';
+  printJson({
+    dryRun: true,
+    feed,
+    feedDate,
+    file,
+    linesRead,
+    skipped,
+    inserted,
+    updated,
+    deleted,
+    recordsBefore: records - inserted + deleted,
+    records,
+    refused,
+    error,
+    skippedSample: skippedSample.slice(0, 10),
+  });
+  // Exits as the import would, so that a script can ask "would it pass?".
+  if (refused) process.exitCode = EXIT.refused;
+}
+
+interface ImportCommandOptions {
+  feedType: FeedType;
+  feedDate?: string;
+  maxSkippedRatio?: number;
+  maxChangeRatio?: number;
+  force?: boolean;
+  dryRun?: boolean;
+}
+
 export const importCommand = new Command('import')
   .description('import a feed file (.json.gz or JSON lines), applying only the difference from the stored data')
   .argument('<file>', 'feed file')
@@ -32,19 +71,34 @@ export const importCommand = new Command('import')
     'fail and keep the stored data when more than this share of lines is skipped (default: IPOID_MAX_SKIPPED_RATIO, else 0.01)',
     (text: string) => badInput(() => parseSkippedRatio(text, '--max-skipped-ratio')),
   )
-  .action(async (file: string, opts: { feedType: FeedType; feedDate?: string; maxSkippedRatio?: number }) => {
-    const maxSkippedRatio = opts.maxSkippedRatio ?? badInput(() => loadImportConfig().maxSkippedRatio);
+  .option(
+    '--max-change-ratio <ratio>',
+    'refuse the import, keeping the stored data, when it would delete or update more than this share of the stored records (default: IPOID_MAX_CHANGE_RATIO, else 0.25)',
+    (text: string) => badInput(() => parseChangeRatio(text, '--max-change-ratio')),
+  )
+  .option('--force', 'apply the import whatever share of the stored records it changes')
+  .option('--dry-run', 'compute the difference and print it, writing nothing (still waits for no other import)')
+  .action(async (file: string, opts: ImportCommandOptions) => {
+    const config = badInput(() => loadImportConfig());
     await withStore(async ({ store, logger }) => {
       const run = await importFeed(store, file, {
         feed: opts.feedType,
         feedDate: opts.feedDate ?? feedDateFromName(file),
         logger,
         progress: true,
-        maxSkippedRatio,
+        maxSkippedRatio: opts.maxSkippedRatio ?? config.maxSkippedRatio,
+        maxChangeRatio: opts.maxChangeRatio ?? config.maxChangeRatio,
+        force: opts.force,
+        dryRun: opts.dryRun,
+      }).catch((err: unknown) => {
+        // A refused run has the counts it would have applied: worth printing, as a summary.
+        if (err instanceof ImportRefusedError) printRun(err.run);
+        throw err;
       });
-      const { skippedSample, ...summary } = run;
+      if (opts.dryRun) return printDryRun(run);
+      const { skippedSample: _sample, ...summary } = run;
       logger.info(summary, 'import finished');
-      printJson({ ...summary, skippedSample: skippedSample.slice(0, 10) });
+      printRun(run);
     });
   });
 

@@ -189,6 +189,15 @@ export class MariadbImport implements ImportTransaction {
     }
   }
 
+  async discard(): Promise<void> {
+    try {
+      await this.#pending.catch(() => undefined); // a failed write is the dry run's error, already reported
+      await this.#conn.rollback();
+    } finally {
+      await this.#close();
+    }
+  }
+
   #dataValues(record: FeedRecord, now: Date): unknown[] {
     return [...recordColumnValues(record), record.json, record.hash, unixSeconds(now)];
   }

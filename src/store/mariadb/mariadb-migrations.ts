@@ -122,6 +122,10 @@ export const MARIADB_MIGRATIONS: readonly (readonly Statement[])[] = [
      SELECT DISTINCT feed_id, prefix_len FROM ip_data WHERE network_ip IS NOT NULL`,
     'ALTER TABLE ip_data DROP INDEX IF EXISTS ip_data_network',
   ],
+  [
+    // Status 'refused': an import the change limit stopped (the run keeps its would-be counts).
+    `ALTER TABLE import_run MODIFY status ENUM('succeeded', 'failed', 'refused') NOT NULL`,
+  ],
 ];
 
 // Long enough for another process to finish applying a migration; short enough to report a stuck one.

@@ -63,12 +63,19 @@ const RUN_COLUMNS = `r.id, r.feed_id, DATE_FORMAT(r.feed_date, '%Y-%m-%d') AS fe
 
 const IMPORT_RUNS_SQL = `SELECT ${RUN_COLUMNS} FROM import_run r ORDER BY r.id DESC LIMIT ?`;
 
-// Every feed with its latest successful run, if any; the MAX is one dive into import_run_feed_status.
+// Every feed with its latest successful run, if any, then each feed's latest refused run when
+// newer than that: one statement, so one snapshot. Each MAX is one dive into
+// import_run_feed_status (feed_id, status, id).
+const latestRunId = (status: string) => `(SELECT MAX(s.id) FROM import_run s WHERE s.feed_id = f.id AND s.status = '${status}')`;
 const FEED_STATUS_SQL = `
-  SELECT f.id AS feed, ${RUN_COLUMNS}
+  SELECT 0 AS refused, f.id AS feed, ${RUN_COLUMNS}
     FROM feed f
-    LEFT JOIN import_run r
-      ON r.id = (SELECT MAX(s.id) FROM import_run s WHERE s.feed_id = f.id AND s.status = 'succeeded')`;
+    LEFT JOIN import_run r ON r.id = ${latestRunId('succeeded')}
+  UNION ALL
+  SELECT 1 AS refused, f.id AS feed, ${RUN_COLUMNS}
+    FROM feed f
+    STRAIGHT_JOIN import_run r ON r.id = ${latestRunId('refused')} -- feeds first, then a primary-key lookup
+   WHERE r.id > COALESCE(${latestRunId('succeeded')}, 0)`;
 
 // MediaWiki gives IPoid one second and the API's store guard fails a lookup after 800 ms:
 // with the server down or every connection busy that long, a read fails (503) rather than
@@ -154,9 +161,12 @@ export class MariadbStore implements Store {
   }
 
   async feedStatus(): Promise<FeedStatus[]> {
-    const rows = await this.#pool.execute<(RunRow & { feed: number })[]>(FEED_STATUS_SQL);
-    const latest = new Map(rows.filter((row) => row.id !== null).map((row) => [row.feed, toImportRun(row)]));
-    return FEED_TYPES.map((feed) => ({ feed, lastImport: latest.get(FEED_IDS[feed]) ?? null }));
+    const rows = await this.#pool.execute<(RunRow & { feed: number; refused: 0 | 1 })[]>(FEED_STATUS_SQL);
+    const byFeed = (refused: 0 | 1) =>
+      new Map(rows.filter((row) => Number(row.refused) === refused && row.id !== null).map((row) => [row.feed, toImportRun(row)]));
+    const latest = byFeed(0);
+    const refused = byFeed(1);
+    return FEED_TYPES.map((feed) => ({ feed, lastImport: latest.get(FEED_IDS[feed]) ?? null, lastRefused: refused.get(FEED_IDS[feed]) ?? null }));
   }
 
   async beginImport(feed: FeedType): Promise<ImportTransaction> {

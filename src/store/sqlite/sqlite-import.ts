@@ -167,6 +167,14 @@ export class SqliteImport implements ImportTransaction {
     }
   }
 
+  async discard(): Promise<void> {
+    try {
+      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+    } finally {
+      this.#db.close();
+    }
+  }
+
   #addLabels(record: FeedRecord): void {
     const { bytes, prefixLen } = record.address;
     for (const label of record.labels) this.#stmt.addLabel.run(this.#labelId(label), bytes, prefixLen, this.#feedId);

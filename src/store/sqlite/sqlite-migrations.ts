@@ -104,6 +104,35 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   SELECT DISTINCT feed_id, prefix_len FROM ip_data WHERE prefix_len < 128;
   DROP INDEX ip_data_network;
   `,
+  // Status 'refused': an import the change limit stopped. A CHECK cannot be altered in
+  // SQLite, so the table is rebuilt (no view or key refers to it) and its index recreated.
+  `
+  CREATE TABLE import_run_new (
+    id             INTEGER PRIMARY KEY,
+    feed_id        INTEGER NOT NULL REFERENCES feed (id),
+    feed_date      TEXT,              -- YYYY-MM-DD
+    file           TEXT,
+    started_at     INTEGER NOT NULL,  -- unix seconds
+    finished_at    INTEGER NOT NULL,
+    lines_read     INTEGER NOT NULL,
+    lines_skipped  INTEGER NOT NULL,
+    inserted       INTEGER NOT NULL,  -- for a refused run: what it would have applied
+    updated        INTEGER NOT NULL,
+    deleted        INTEGER NOT NULL,
+    records        INTEGER NOT NULL,  -- records of the feed stored after the run
+    status         TEXT    NOT NULL CHECK (status IN ('succeeded', 'failed', 'refused')),
+    error          TEXT,
+    skipped_sample TEXT    NOT NULL   -- JSON array of {line, reason}
+  );
+  INSERT INTO import_run_new (id, feed_id, feed_date, file, started_at, finished_at, lines_read, lines_skipped,
+                              inserted, updated, deleted, records, status, error, skipped_sample)
+  SELECT id, feed_id, feed_date, file, started_at, finished_at, lines_read, lines_skipped,
+         inserted, updated, deleted, records, status, error, skipped_sample
+    FROM import_run;
+  DROP TABLE import_run;
+  ALTER TABLE import_run_new RENAME TO import_run;
+  CREATE INDEX import_run_feed_status ON import_run (feed_id, status, id);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

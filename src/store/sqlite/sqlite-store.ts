@@ -135,13 +135,18 @@ export class SqliteStore implements Store {
   }
 
   async feedStatus(): Promise<FeedStatus[]> {
+    // Both are one descent of import_run_feed_status (feed_id, status, id).
     const latest = this.#db.prepare<[number], RunRow>(
       `SELECT * FROM import_run WHERE feed_id = ? AND status = 'succeeded' ORDER BY id DESC LIMIT 1`,
+    );
+    const refusedSince = this.#db.prepare<[number, number], RunRow>(
+      `SELECT * FROM import_run WHERE feed_id = ? AND status = 'refused' AND id > ? ORDER BY id DESC LIMIT 1`,
     );
     const read = this.#db.transaction(() =>
       FEED_TYPES.map((feed) => {
         const row = latest.get(FEED_IDS[feed]);
-        return { feed, lastImport: row ? toImportRun(row) : null };
+        const refused = refusedSince.get(FEED_IDS[feed], row?.id ?? 0);
+        return { feed, lastImport: row ? toImportRun(row) : null, lastRefused: refused ? toImportRun(refused) : null };
       }),
     );
     return read();
