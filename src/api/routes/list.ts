@@ -22,7 +22,8 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
           `${PAGE_DEFAULT}, at most ${PAGE_MAX}); pass "next" back as \`cursor\` for the following page (also given as a ` +
           'Link rel="next" header). Each record is visited exactly once, even while an import runs. ' +
           '`format=ndjson` or `format=csv` (or Accept: application/x-ndjson or text/csv) streams the whole result ' +
-          'instead, without limit or cursor. CSV joins array values with "|". Unknown parameters are refused, and so are more ' +
+          'instead, without limit or cursor. CSV joins array values with "|", and a cell starting ' +
+          'with =, +, -, @, a tab or a carriage return is prefixed with \' and quoted, so that a spreadsheet shows it as text. Unknown parameters are refused, and so are more ' +
           `than ${LABEL_FILTERS_MAX} distinct label values in all.`,
         tags: ['ipoid'],
         querystring: ListQuery,
