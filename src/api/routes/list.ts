@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import Negotiator from 'negotiator';
 import { InvalidIpError, parseIpOrNetwork, type CanonicalIp } from '../../feed/ip.ts';
 import { LABEL_KINDS } from '../../feed/record.ts';
 import { listAll } from '../../store/list-all.ts';
@@ -21,8 +22,9 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
           'Records in address order (then feed). JSON answers come in pages of `limit` (default ' +
           `${PAGE_DEFAULT}, at most ${PAGE_MAX}); pass "next" back as \`cursor\` for the following page (also given as a ` +
           'Link rel="next" header). Each record is visited exactly once, even while an import runs. ' +
-          '`format=ndjson` or `format=csv` (or Accept: application/x-ndjson or text/csv) streams the whole result ' +
-          'instead, without limit or cursor. CSV joins array values with "|", and a cell starting ' +
+          '`format=ndjson` or `format=csv` streams the whole result instead, without limit or cursor. Without `format`, the ' +
+          'Accept header chooses (q-values honoured; application/json when it has none or admits any), and 406 answers an ' +
+          'Accept that admits none of application/json, application/x-ndjson and text/csv. CSV joins array values with "|", and a cell starting ' +
           'with =, +, -, @, a tab or a carriage return is prefixed with \' and quoted, so that a spreadsheet shows it as text. Unknown parameters are refused, and so are more ' +
           `than ${LABEL_FILTERS_MAX} distinct label values in all.`,
         tags: ['ipoid'],
@@ -36,7 +38,7 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
               'text/csv': { schema: Type.Unsafe<Readable>({ type: 'string', description: 'a header row, then one row per record' }) },
             },
           },
-          ...errorResponses(400, 401, 503),
+          ...errorResponses(400, 401, 406, 503),
         },
       },
     },
@@ -75,10 +77,16 @@ function prefix(text: string | undefined): CanonicalIp | undefined {
   }
 }
 
+// The media types the list answers in, the default first.
+const OFFERED: Record<string, ListFormat> = { 'application/json': 'json', 'application/x-ndjson': 'ndjson', 'text/csv': 'csv' };
+
+/** The format the Accept header prefers (RFC 9110 negotiation); an empty header admits anything, as none does. */
 function formatAccepted(accept: string | undefined): ListFormat {
-  if (accept?.includes('application/x-ndjson')) return 'ndjson';
-  if (accept?.includes('text/csv')) return 'csv';
-  return 'json';
+  const type = new Negotiator({ headers: { accept: accept?.trim() || undefined } }).mediaType(Object.keys(OFFERED));
+  if (type === undefined) {
+    throw new HttpError(406, `Accept admits none of the offered types: ${Object.keys(OFFERED).join(', ')} (or choose one with format=json, ndjson or csv)`);
+  }
+  return OFFERED[type]!;
 }
 
 function withCursor(url: string, cursor: string): string {
