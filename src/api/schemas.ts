@@ -14,6 +14,8 @@ const IP_TEXT_MAX = 100;
 export const BATCH_MAX = 1000;
 export const PAGE_DEFAULT = 100;
 export const PAGE_MAX = 1000;
+/** An integer query parameter's text: decimal digits only. */
+export const DIGITS = '^[0-9]+$';
 
 const IpText = Type.String({ maxLength: IP_TEXT_MAX, description: 'IPv4 or IPv6 address, any valid spelling' });
 
@@ -125,7 +127,10 @@ export const ListQuery = Type.Object(
   {
     ...Object.fromEntries(LABEL_KINDS.map((kind) => [PARAM_OF_KIND[kind], Type.Optional(LabelValues)])),
     prefix: Type.Optional(Type.String({ maxLength: IP_TEXT_MAX, description: 'CIDR network (or one address): only addresses inside it' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_MAX, description: `JSON page size (default ${PAGE_DEFAULT})` })),
+    // Digits, not an integer schema: Ajv's coercion would take "0x10", " 16", "1e1" and "16.0" for 16.
+    limit: Type.Optional(
+      Type.String({ pattern: DIGITS, description: `JSON page size, in decimal digits: 1 to ${PAGE_MAX} (default ${PAGE_DEFAULT})` }),
+    ),
     cursor: Type.Optional(Type.String({ maxLength: 64, description: 'the previous page\'s "next", unchanged' })),
     format: Type.Optional(
       Type.Union(LIST_FORMATS.map((f) => Type.Literal(f)), {
@@ -138,7 +143,7 @@ export const ListQuery = Type.Object(
 // Written out: the schema's properties are computed, so its Static type is too loose to use.
 export type ListQuery = { [param: string]: string[] | undefined } & {
   prefix?: string;
-  limit?: number;
+  limit?: string;
   cursor?: string;
   format?: ListFormat;
 };

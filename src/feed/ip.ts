@@ -23,7 +23,22 @@ const IPV4_DECIMAL = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 // Hex groups, "::" and an optional trailing dotted quad; no zone ids, no brackets.
 const IPV6_CHARS = /^[0-9a-fA-F:.]+$/;
 
-export class InvalidIpError extends Error {}
+export class InvalidIpError extends Error {
+  constructor(
+    message: string,
+    /** Why, when the text alone does not show it (e.g. whitespace around an address). */
+    readonly reason?: string,
+  ) {
+    super(reason ? `${message} (${reason})` : message);
+  }
+}
+
+const WHITESPACE = 'leading or trailing whitespace';
+
+/** Input is taken as it is, never trimmed: " 1.1.1.1" is a mistake to report, not an address. */
+function refuseSurroundingWhitespace(text: string, what: string): void {
+  if (/^\s|\s$/.test(text)) throw new InvalidIpError(`${what}: ${JSON.stringify(truncate(text))}`, WHITESPACE);
+}
 
 function parseIpv4(text: string): number[] | undefined {
   const m = IPV4_DECIMAL.exec(text);
@@ -41,6 +56,7 @@ function fromIpv4Octets(octets: number[], prefixLen = FULL_PREFIX): CanonicalIp 
 }
 
 function parseAddressBytes(text: string): CanonicalIp {
+  refuseSurroundingWhitespace(text, 'not an IPv4 or IPv6 address');
   const v4 = parseIpv4(text);
   if (v4) return fromIpv4Octets(v4);
   if (!text.includes(':') || !IPV6_CHARS.test(text) || !ipaddr.IPv6.isValid(text)) {
@@ -53,7 +69,7 @@ function parseAddressBytes(text: string): CanonicalIp {
 
 /** Parses any valid spelling of one IPv4 or IPv6 address into canonical form. */
 export function parseIp(text: string): CanonicalIp {
-  return parseAddressBytes(text.trim());
+  return parseAddressBytes(text);
 }
 
 /**
@@ -61,10 +77,11 @@ export function parseIp(text: string): CanonicalIp {
  * network is identified by its first address.
  */
 export function parseNetwork(text: string): CanonicalIp {
+  refuseSurroundingWhitespace(text, 'not a CIDR network');
   const slash = text.indexOf('/');
   if (slash < 0) throw new InvalidIpError(`not a CIDR network (no "/len"): ${JSON.stringify(truncate(text))}`);
-  const addr = parseAddressBytes(text.slice(0, slash).trim());
-  const lenText = text.slice(slash + 1).trim();
+  const addr = parseAddressBytes(text.slice(0, slash));
+  const lenText = text.slice(slash + 1);
   const maxLen = addr.family === 4 ? 32 : 128;
   if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > maxLen) {
     throw new InvalidIpError(`invalid prefix length in ${JSON.stringify(truncate(text))} (0..${maxLen})`);

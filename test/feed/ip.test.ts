@@ -9,7 +9,6 @@ test('IPv4 spellings canonicalise to the dotted quad, decimal even with leading 
     ['010.0.0.1', '10.0.0.1'],
     ['::ffff:1.2.3.4', '1.2.3.4'],
     ['::FFFF:102:304', '1.2.3.4'],
-    [' 203.0.113.7 ', '203.0.113.7'],
   ]) {
     const ip = parseIp(input!);
     assert.equal(ip.text, text, input);
@@ -35,6 +34,12 @@ test('anything else is rejected with the reason', () => {
     assert.throws(() => parseIp(input), InvalidIpError, JSON.stringify(input));
   }
   assert.throws(() => parseIp('999.1.1.1'), /not an IPv4 or IPv6 address: "999\.1\.1\.1"/);
+  for (const input of [' 203.0.113.7', '203.0.113.7 ', '\t2001:db8::1', '2001:db8::1\n']) {
+    assert.throws(() => parseIp(input), /^Error: not an IPv4 or IPv6 address: ".*" \(leading or trailing whitespace\)$/, JSON.stringify(input));
+  }
+  assert.throws(() => parseNetwork(' 203.0.113.0/24'), /not a CIDR network: " 203\.0\.113\.0\/24" \(leading or trailing whitespace\)/);
+  assert.throws(() => parseNetwork('203.0.113.0 /24'), /leading or trailing whitespace/);
+  assert.throws(() => parseNetwork('203.0.113.0/ 24'), /invalid prefix length/);
 });
 
 test('networks: host bits cleared, lengths checked, IPv4 lengths family-relative', () => {

@@ -66,20 +66,23 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app,
 /** The distinct addresses of a batch; an HttpError listing every entry that is not one. */
 function parseAll(texts: string[]): CanonicalIp[] {
   const addresses = new Map<string, CanonicalIp>();
-  const invalid: string[] = [];
+  const invalid: { text: string; reason?: string }[] = [];
   for (const text of texts) {
     try {
       const address = parseIp(text);
       addresses.set(address.text, address);
     } catch (err) {
       if (!(err instanceof InvalidIpError)) throw err;
-      invalid.push(text);
+      invalid.push({ text, reason: err.reason });
     }
   }
   if (invalid.length > 0) {
-    const listed = invalid.slice(0, INVALID_LISTED).map((t) => quoted(t)).join(', ');
+    const listed = invalid
+      .slice(0, INVALID_LISTED)
+      .map(({ text, reason }) => `${quoted(text)}${reason ? ` (${reason})` : ''}`)
+      .join(', ');
     const more = invalid.length > INVALID_LISTED ? ` and ${invalid.length - INVALID_LISTED} more` : '';
-    throw new HttpError(400, `not IP addresses: ${listed}${more}`, invalid);
+    throw new HttpError(400, `not IP addresses: ${listed}${more}`, invalid.map(({ text }) => text));
   }
   return [...addresses.values()];
 }

@@ -53,7 +53,7 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
         const lines = await started(exportLines(listAll(store, filter), format));
         return reply.type(CONTENT_TYPES[format]).send(Readable.from(lines));
       }
-      const page = await store.list({ ...filter, limit: query.limit ?? PAGE_DEFAULT, after: query.cursor });
+      const page = await store.list({ ...filter, limit: pageSize(query.limit), after: query.cursor });
       if (page.next) reply.header('link', `<${withCursor(request.url, page.next)}>; rel="next"`);
       return { ips: page.records.map(listItem), next: page.next ?? null };
     },
@@ -66,6 +66,14 @@ function labelFilters(query: ListQuery): LabelFilter[] {
     throw new HttpError(400, `at most ${LABEL_FILTERS_MAX} distinct label values in all parameters together, not ${filters.length}`);
   }
   return filters;
+}
+
+/** The page size `limit` asks for (its schema admits only digits). */
+function pageSize(limit: string | undefined): number {
+  if (limit === undefined) return PAGE_DEFAULT;
+  const size = Number(limit);
+  if (size < 1 || size > PAGE_MAX) throw new HttpError(400, `querystring/limit must be from 1 to ${PAGE_MAX}`);
+  return size;
 }
 
 function prefix(text: string | undefined): CanonicalIp | undefined {
