@@ -33,7 +33,9 @@ export type ErrorBody = Static<typeof ErrorBody>;
 // Property order is the answer's key order (the contract's example order).
 export const IpoidRecord = Type.Object(
   {
-    ip: Type.String({ description: 'the requested address, canonical (RFC 5952 for IPv6, dotted quad for IPv4)' }),
+    ip: Type.String({
+      description: "the requested address as IPUtils::prettifyIP spells it (dotted quad for an IPv4 spelling, prettified hex words for an IPv6 one): the answer's key",
+    }),
     org: Type.String({ description: 'organization, else the AS organization, else ""' }),
     client_count: Type.Integer(),
     types: Type.Array(Type.String(), { description: 'client types' }),
@@ -83,7 +85,7 @@ export function errorResponses<const C extends number>(...codes: C[]): Record<C,
 export const IpParams = Type.Object({ ip: IpText });
 
 export const IpAnswer = Type.Record(Type.String(), ref(IpoidRecord), {
-  description: 'exactly one key: the canonical spelling of the requested address',
+  description: "exactly one key: the requested spelling as MediaWiki's IPUtils::prettifyIP gives it",
 });
 
 export const BatchBody = Type.Object(
@@ -92,7 +94,7 @@ export const BatchBody = Type.Object(
 );
 
 export const BatchAnswer = Type.Record(Type.String(), Type.Union([ref(IpoidRecord), Type.Null()]), {
-  description: 'one key per distinct requested address (canonical spelling): its record, or null when unknown',
+  description: 'one key per distinct prettified spelling (IPUtils::prettifyIP): its record, or null when unknown',
 });
 
 /** The label kind each list filter parameter names; only client types read differently ("type"). */

@@ -23,10 +23,10 @@ export const contextRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
       },
     },
     async (request, reply) => {
-      const { address, records } = await lookupAll(store, request.params.ip);
+      const { key, records } = await lookupAll(store, request.params.ip);
       // Spur's object is one feed's record, so it is not merged: the first answers.
       const [first] = records;
-      if (!first) return reply.code(404).send(notInData(address));
+      if (!first) return reply.code(404).send(notInData(key));
       return first.context;
     },
   );
