@@ -107,6 +107,20 @@ export const MARIADB_MIGRATIONS: readonly (readonly Statement[])[] = [
             d.last_updated
        FROM ip_data d JOIN feed f ON f.id = d.feed_id`,
   ],
+  [
+    // Labels of up to 1,024 characters (LABEL_MAX_LENGTH). Same length bytes (2), not indexed:
+    // an instant change, even on a big ip_data.
+    'ALTER TABLE ip_data MODIFY infrastructure VARCHAR(1024), MODIFY location_country VARCHAR(1024)',
+    // (kind, value) at 4,224 bytes is over InnoDB's 3,072-byte key limit: uniqueness moves to a
+    // hash key, which the optimizer does not read lookups by, and a prefix key serves
+    // `kind = ? AND value = ?`. One statement, so never a moment without a unique key; it
+    // copies the table (a hash key adds a hidden column), which is small.
+    `ALTER TABLE label
+       DROP INDEX IF EXISTS label_kind_value,
+       MODIFY value VARCHAR(1024) ${LABEL_TEXT} NOT NULL,
+       ADD UNIQUE KEY IF NOT EXISTS label_kind_value_unique (kind, value) USING HASH,
+       ADD KEY IF NOT EXISTS label_kind_value_prefix (kind, value(255))`,
+  ],
 ];
 
 // Long enough for another process to finish applying a migration; short enough to report a stuck one.
