@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   'INVALID_IP',
   'INVALID_CURSOR',
   'NOT_FOUND',
+  'NOT_ACCEPTABLE',
   'STORE_UNAVAILABLE',
   'READ_ONLY_STORE',
   'IMPORT_LOCKED',
@@ -42,6 +43,13 @@ export class InputError extends IpoidError {
   }
 }
 
+/** The client accepts no format the answer comes in. */
+export class NotAcceptableError extends IpoidError {
+  constructor(message: string) {
+    super('NOT_ACCEPTABLE', message);
+  }
+}
+
 /** What was asked for is not in the data. */
 export class NotFoundError extends IpoidError {
   constructor(message: string) {
@@ -57,6 +65,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   INVALID_IP: 400,
   INVALID_CURSOR: 400,
   NOT_FOUND: 404,
+  NOT_ACCEPTABLE: 406,
   STORE_UNAVAILABLE: 503,
   // The API never imports or downloads: these reaching it are bugs.
   READ_ONLY_STORE: 500,
@@ -74,6 +83,7 @@ const EXIT_STATUS: Record<ErrorCode, number> = {
   INVALID_IP: EXIT.badInput,
   INVALID_CURSOR: EXIT.badInput,
   NOT_FOUND: EXIT.failed,
+  NOT_ACCEPTABLE: EXIT.badInput,
   STORE_UNAVAILABLE: EXIT.failed,
   READ_ONLY_STORE: EXIT.failed,
   IMPORT_LOCKED: EXIT.locked,

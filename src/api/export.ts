@@ -30,16 +30,27 @@ export async function* exportLines(records: AsyncIterable<StoredRecord>, format:
 
 function csvLine(item: ListItem): string {
   const fields = item as unknown as Record<string, unknown>;
-  return csvRow(CSV_COLUMNS.map((column) => csvValue(fields[column])));
+  return csvRow(CSV_COLUMNS.map((column) => fields[column]));
 }
 
-/** Arrays as one field, values joined by "|"; absent optional fields as empty fields. */
-function csvValue(value: unknown): string {
+// A spreadsheet runs a cell starting with one of these as a formula (OWASP: CSV injection).
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * An RFC 4180 row: fields holding a comma, a quote or a line break are quoted, quotes doubled.
+ * Arrays are one field, values joined by "|"; absent optional fields are empty. Text that a
+ * spreadsheet would run as a formula is prefixed with "'" and quoted, so it shows as text.
+ */
+function csvRow(values: unknown[]): string {
+  return `${values.map(csvField).join(',')}\r\n`;
+}
+
+function csvField(value: unknown): string {
   if (value === undefined) return '';
-  return Array.isArray(value) ? value.join(CSV_ARRAY_SEPARATOR) : String(value);
+  if (typeof value === 'number') return String(value);
+  const text = Array.isArray(value) ? value.join(CSV_ARRAY_SEPARATOR) : String(value);
+  if (FORMULA_START.test(text)) return quoted(`'${text}`);
+  return /[",\r\n]/.test(text) ? quoted(text) : text;
 }
 
-/** An RFC 4180 row: fields holding a comma, a quote or a line break are quoted, quotes doubled. */
-function csvRow(fields: string[]): string {
-  return `${fields.map((f) => (/[",\r\n]/.test(f) ? `"${f.replaceAll('"', '""')}"` : f)).join(',')}\r\n`;
-}
+const quoted = (field: string): string => `"${field.replaceAll('"', '""')}"`;

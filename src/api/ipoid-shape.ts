@@ -29,7 +29,8 @@ export function ipoidRecord(stored: StoredRecord, ip: string): IpoidRecord {
     ...(conc?.geohash === undefined ? {} : { conc_geohash: conc.geohash }),
     ...(conc?.skew === undefined ? {} : { conc_skew: conc.skew }),
     ...(conc?.density === undefined ? {} : { conc_density: conc.density }),
-    ...(stored.key === ip ? {} : { network: stored.key }),
+    // Answering for an address, a network's record names the network; listed, a record is its own key.
+    ...(stored.key.includes('/') && stored.key !== ip ? { network: stored.key } : {}),
   };
 }
 

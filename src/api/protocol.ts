@@ -25,12 +25,24 @@ export function httpOptions(requestTimeoutMs: number): ServerOptions {
   };
 }
 
+// Browsers must not sniff an answer into a type it does not declare (an address or a feed value
+// read as HTML or script): every answer carries this, whichever path writes it.
+const NOSNIFF = { 'x-content-type-options': 'nosniff' } as const;
+
+/** Adds NOSNIFF to every answer the server's request handlers (fastify's included) write. */
+export function noSniff(server: Server): void {
+  server.prependListener('request', (_request: IncomingMessage, response: ServerResponse) => {
+    response.setHeaders(new Map(Object.entries(NOSNIFF)));
+  });
+}
+
 /** An error answer written straight to the socket, which then closes. */
 function rawAnswer(status: number, message: string): string {
   const body = JSON.stringify(errorBody(status, message));
   const head = [
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
     'Content-Type: application/json; charset=utf-8',
+    ...Object.entries(NOSNIFF).map(([name, value]) => `${name}: ${value}`),
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',
   ];
@@ -92,7 +104,7 @@ export function answerUnsupported(server: Server): void {
   server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     const body = JSON.stringify(errorBody(417, `unsupported Expect: ${quoted(request.headers.expect ?? '')}; only 100-continue is`));
     // The client holds back its body, so the connection cannot carry another request.
-    response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', connection: 'close' }).end(body);
+    response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', ...NOSNIFF, connection: 'close' }).end(body);
   });
   server.on('connect', (_request: IncomingMessage, socket: Socket) => {
     socket.end(rawAnswer(405, 'CONNECT is not supported: this is not a proxy'), () => socket.destroy());

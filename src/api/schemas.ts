@@ -14,6 +14,8 @@ const IP_TEXT_MAX = 100;
 export const BATCH_MAX = 1000;
 export const PAGE_DEFAULT = 100;
 export const PAGE_MAX = 1000;
+/** An integer query parameter's text: decimal digits only. */
+export const DIGITS = '^[0-9]+$';
 
 const IpText = Type.String({ maxLength: IP_TEXT_MAX, description: 'IPv4 or IPv6 address, any valid spelling' });
 
@@ -31,7 +33,9 @@ export type ErrorBody = Static<typeof ErrorBody>;
 // Property order is the answer's key order (the contract's example order).
 export const IpoidRecord = Type.Object(
   {
-    ip: Type.String({ description: 'the requested address, canonical (RFC 5952 for IPv6, dotted quad for IPv4)' }),
+    ip: Type.String({
+      description: "the requested address as IPUtils::prettifyIP spells it (dotted quad for an IPv4 spelling, prettified hex words for an IPv6 one): the answer's key",
+    }),
     org: Type.String({ description: 'organization, else the AS organization, else ""' }),
     client_count: Type.Integer(),
     types: Type.Array(Type.String(), { description: 'client types' }),
@@ -81,7 +85,7 @@ export function errorResponses<const C extends number>(...codes: C[]): Record<C,
 export const IpParams = Type.Object({ ip: IpText });
 
 export const IpAnswer = Type.Record(Type.String(), ref(IpoidRecord), {
-  description: 'exactly one key: the canonical spelling of the requested address',
+  description: "exactly one key: the requested spelling as MediaWiki's IPUtils::prettifyIP gives it",
 });
 
 export const BatchBody = Type.Object(
@@ -90,7 +94,7 @@ export const BatchBody = Type.Object(
 );
 
 export const BatchAnswer = Type.Record(Type.String(), Type.Union([ref(IpoidRecord), Type.Null()]), {
-  description: 'one key per distinct requested address (canonical spelling): its record, or null when unknown',
+  description: 'one key per distinct prettified spelling (IPUtils::prettifyIP): its record, or null when unknown',
 });
 
 /** The label kind each list filter parameter names; only client types read differently ("type"). */
@@ -125,7 +129,10 @@ export const ListQuery = Type.Object(
   {
     ...Object.fromEntries(LABEL_KINDS.map((kind) => [PARAM_OF_KIND[kind], Type.Optional(LabelValues)])),
     prefix: Type.Optional(Type.String({ maxLength: IP_TEXT_MAX, description: 'CIDR network (or one address): only addresses inside it' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_MAX, description: `JSON page size (default ${PAGE_DEFAULT})` })),
+    // Digits, not an integer schema: Ajv's coercion would take "0x10", " 16", "1e1" and "16.0" for 16.
+    limit: Type.Optional(
+      Type.String({ pattern: DIGITS, description: `JSON page size, in decimal digits: 1 to ${PAGE_MAX} (default ${PAGE_DEFAULT})` }),
+    ),
     cursor: Type.Optional(Type.String({ maxLength: 64, description: 'the previous page\'s "next", unchanged' })),
     format: Type.Optional(
       Type.Union(LIST_FORMATS.map((f) => Type.Literal(f)), {
@@ -138,7 +145,7 @@ export const ListQuery = Type.Object(
 // Written out: the schema's properties are computed, so its Static type is too loose to use.
 export type ListQuery = { [param: string]: string[] | undefined } & {
   prefix?: string;
-  limit?: number;
+  limit?: string;
   cursor?: string;
   format?: ListFormat;
 };

@@ -8,7 +8,7 @@ import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ServerC
 import { allowOrigins } from './cors.ts';
 import { errorHandler, formatValidationError, notFoundHandler } from './errors.ts';
 import { registerMetrics } from './metrics.ts';
-import { answerUnsupported, clientErrorHandler, httpOptions, requireHost } from './protocol.ts';
+import { answerUnsupported, clientErrorHandler, httpOptions, noSniff, requireHost } from './protocol.ts';
 import { contextRoutes } from './routes/context.ts';
 import { healthRoutes } from './routes/health.ts';
 import { ipRoutes } from './routes/ip.ts';
@@ -53,6 +53,7 @@ export function buildServer({ store, logger, config }: ServerOptions) {
     schemaErrorFormatter: formatValidationError,
   }).withTypeProvider<TypeBoxTypeProvider>();
   answerUnsupported(app.server);
+  noSniff(app.server);
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   app.register(swagger, {

@@ -25,9 +25,20 @@ const IPV4_DECIMAL = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 const IPV6_CHARS = /^[0-9a-fA-F:.]+$/;
 
 export class InvalidIpError extends IpoidError {
-  constructor(message: string) {
-    super('INVALID_IP', message);
+  constructor(
+    message: string,
+    /** Why, when the text alone does not show it (e.g. whitespace around an address). */
+    readonly reason?: string,
+  ) {
+    super('INVALID_IP', reason ? `${message} (${reason})` : message);
   }
+}
+
+const WHITESPACE = 'leading or trailing whitespace';
+
+/** Input is taken as it is, never trimmed: " 1.1.1.1" is a mistake to report, not an address. */
+function refuseSurroundingWhitespace(text: string, what: string): void {
+  if (/^\s|\s$/.test(text)) throw new InvalidIpError(`${what}: ${JSON.stringify(truncate(text))}`, WHITESPACE);
 }
 
 function parseIpv4(text: string): number[] | undefined {
@@ -46,19 +57,67 @@ function fromIpv4Octets(octets: number[], prefixLen = FULL_PREFIX): CanonicalIp 
 }
 
 function parseAddressBytes(text: string): CanonicalIp {
+  refuseSurroundingWhitespace(text, 'not an IPv4 or IPv6 address');
   const v4 = parseIpv4(text);
   if (v4) return fromIpv4Octets(v4);
-  if (!text.includes(':') || !IPV6_CHARS.test(text) || !ipaddr.IPv6.isValid(text)) {
+  const hex = text.includes(':') && IPV6_CHARS.test(text) ? withHexTail(text) : undefined;
+  if (hex === undefined || !ipaddr.IPv6.isValid(hex)) {
     throw new InvalidIpError(`not an IPv4 or IPv6 address: ${JSON.stringify(truncate(text))}`);
   }
-  const v6 = ipaddr.IPv6.parse(text);
+  const v6 = ipaddr.IPv6.parse(hex);
   if (v6.isIPv4MappedAddress()) return fromIpv4Octets(v6.toIPv4Address().octets);
   return { bytes: Buffer.from(v6.toByteArray()), prefixLen: FULL_PREFIX, text: v6.toRFC5952String(), family: 6 };
 }
 
+/**
+ * An IPv6 spelling with its dotted IPv4 tail, if any, as two hex words; undefined when the tail
+ * is not a dotted quad. ipaddr.js would read "::1.2.3.4" (IPv4-compatible, the IPv6 address
+ * ::102:304) as the mapped ::ffff:1.2.3.4, so it is never given a dotted tail.
+ */
+function withHexTail(text: string): string | undefined {
+  const colon = text.lastIndexOf(':');
+  const tail = text.slice(colon + 1);
+  if (!tail.includes('.')) return text;
+  const octets = parseIpv4(tail);
+  if (!octets) return undefined;
+  const word = (high: number, low: number): string => ((high << 8) | low).toString(16);
+  return `${text.slice(0, colon + 1)}${word(octets[0]!, octets[1]!)}:${word(octets[2]!, octets[3]!)}`;
+}
+
 /** Parses any valid spelling of one IPv4 or IPv6 address into canonical form. */
 export function parseIp(text: string): CanonicalIp {
-  return parseAddressBytes(text.trim());
+  return parseAddressBytes(text);
+}
+
+/** An address as a client spelled it: the address, and the key a client reads its answer under. */
+export interface RequestedIp {
+  address: CanonicalIp;
+  /**
+   * The spelling as MediaWiki's IPUtils::prettifyIP gives it, which the MediaWiki client keys
+   * its answer by: the dotted quad of an IPv4 spelling, the prettified words of any IPv6 one
+   * (an IPv4-mapped spelling keeps its IPv6 key, though it is the IPv4 address).
+   */
+  key: string;
+}
+
+export function parseRequestedIp(text: string): RequestedIp {
+  const address = parseIp(text);
+  return { address, key: IPV4_DECIMAL.test(text) ? address.text : prettified(address.bytes) };
+}
+
+// A run of two or more zero words, with the colons around it.
+const ZERO_RUN = /(?:^|:)0(?::0)+(?:$|:)/g;
+
+/**
+ * prettifyIP's text of 16 bytes: eight lower-case hex words without leading zeros, the first
+ * longest match of ZERO_RUN replaced by "::". The match counts the colons, so a run in the
+ * middle beats an equal run at either end ("0:0:1::1:1:1"), unlike RFC 5952.
+ */
+function prettified(bytes: Buffer): string {
+  const words = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2).toString(16)).join(':');
+  let longest: RegExpExecArray | undefined;
+  for (const run of words.matchAll(ZERO_RUN)) if (!longest || run[0].length > longest[0].length) longest = run;
+  return longest ? `${words.slice(0, longest.index)}::${words.slice(longest.index + longest[0].length)}` : words;
 }
 
 /**
@@ -66,10 +125,11 @@ export function parseIp(text: string): CanonicalIp {
  * network is identified by its first address.
  */
 export function parseNetwork(text: string): CanonicalIp {
+  refuseSurroundingWhitespace(text, 'not a CIDR network');
   const slash = text.indexOf('/');
   if (slash < 0) throw new InvalidIpError(`not a CIDR network (no "/len"): ${JSON.stringify(truncate(text))}`);
-  const addr = parseAddressBytes(text.slice(0, slash).trim());
-  const lenText = text.slice(slash + 1).trim();
+  const addr = parseAddressBytes(text.slice(0, slash));
+  const lenText = text.slice(slash + 1);
   const maxLen = addr.family === 4 ? 32 : 128;
   if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > maxLen) {
     throw new InvalidIpError(`invalid prefix length in ${JSON.stringify(truncate(text))} (0..${maxLen})`);

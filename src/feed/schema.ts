@@ -7,7 +7,7 @@ import { Type, type Static } from '@sinclair/typebox';
  * is left open) so /v2/context can answer the object as it was in the feed.
  * Lengths and ranges match the database columns, so a value that passes fits its column.
  */
-export const LABEL_MAX_LENGTH = 128;
+export const LABEL_MAX_LENGTH = 1024;
 export const TEXT_MAX_LENGTH = 512;
 const INT32_MAX = 2_147_483_647;
 

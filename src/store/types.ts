@@ -11,6 +11,8 @@ export interface StoredRecord {
   key: string;
   /** The Spur IP Context object as it was in the feed. */
   context: SpurRecord;
+  /** `context` as the stored JSON text, exactly (big integers, number spellings, escapes, key order). */
+  json: string;
   /** Unix seconds of the last import that changed this record. */
   lastUpdated: number;
 }

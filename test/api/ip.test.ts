@@ -22,10 +22,11 @@ const IPV6_SPELLINGS = [
   '2001:0db8:0000:0000:0000:8a2e:0370:7334',
   '2001:db8:0:0:0:8a2e:370:7334',
   '2001:0DB8::8a2e:0370:7334',
-  ' 2001:db8::8a2e:370:7334',
 ];
-const IPV4_SPELLINGS = ['1.1.1.1', '001.001.001.001', '::ffff:1.1.1.1', '::FFFF:101:101', '0:0:0:0:0:ffff:1.1.1.1'];
-const NOT_IPS = ['garbage', '999.1.1.1', '1.1.1', '1.1.1.1.1', '1.1.1.1%2F24', '1.1.1.1/24', '2001:db8::1::2', 'fe80::1%25eth0', '', 'x'.repeat(5000), '1'.repeat(80)];
+const IPV4_SPELLINGS = ['1.1.1.1', '001.001.001.001'];
+// IPv6 spellings of 1.1.1.1: its data, under the key MediaWiki's IPUtils::prettifyIP gives them.
+const MAPPED_SPELLINGS = ['::ffff:1.1.1.1', '::FFFF:101:101', '0:0:0:0:0:ffff:1.1.1.1'];
+const NOT_IPS = [' 2001:db8::8a2e:370:7334', 'garbage', '999.1.1.1', '1.1.1', '1.1.1.1.1', '1.1.1.1%2F24', '1.1.1.1/24', '2001:db8::1::2', 'fe80::1%25eth0', '', 'x'.repeat(5000), '1'.repeat(80)];
 
 forEachStore((target) => {
   let api: TestApi;
@@ -49,8 +50,8 @@ forEachStore((target) => {
     assert.deepEqual(Object.keys(record), Object.keys(CONTRACT_1_1_1_1['1.1.1.1']));
   });
 
-  test('every spelling of an address answers 200 under its canonical key', async () => {
-    for (const [spellings, canonical] of [[IPV6_SPELLINGS, IPV6], [IPV4_SPELLINGS, '1.1.1.1']] as const) {
+  test('every spelling of an address answers 200 under its prettified key', async () => {
+    for (const [spellings, canonical] of [[IPV6_SPELLINGS, IPV6], [IPV4_SPELLINGS, '1.1.1.1'], [MAPPED_SPELLINGS, '::ffff:101:101']] as const) {
       for (const spelling of spellings) {
         const answer = await ipoid(encodeURIComponent(spelling));
         assert.equal(answer.status, 200, `${spelling}: ${answer.text}`);
@@ -131,11 +132,12 @@ forEachStore((target) => {
     assertError(await search('{"query":'), 400);
   });
 
-  test('the batch answers every distinct address by canonical key, null when unknown', async () => {
+  test('the batch answers every distinct prettified spelling by its key, null when unknown', async () => {
     const batch = (ips: unknown) => request(`${api.base}/feed/v1/ips`, { method: 'POST', body: { ips } });
     const answer = await batch(['1.1.1.1', '8.8.8.8', '2001:DB8::8A2E:370:7334', '2001:db8:aaaa:1::9', '::ffff:1.1.1.1']);
     assert.equal(answer.status, 200);
-    assert.deepEqual(Object.keys(answer.json).sort(), ['1.1.1.1', '2001:db8::8a2e:370:7334', '2001:db8:aaaa:1::9', '8.8.8.8']);
+    assert.deepEqual(Object.keys(answer.json).sort(), ['1.1.1.1', '2001:db8::8a2e:370:7334', '2001:db8:aaaa:1::9', '8.8.8.8', '::ffff:101:101']);
+    assert.deepEqual(answer.json['::ffff:101:101'], { ...answer.json['1.1.1.1'], ip: '::ffff:101:101' });
     assert.equal(answer.json['8.8.8.8'], null);
     assert.deepEqual(answer.json['1.1.1.1'], (await request(`${api.base}/feed/v1/ip/1.1.1.1`)).json['1.1.1.1']);
     assert.equal(answer.json['2001:db8:aaaa:1::9'].network, '2001:db8:aaaa:1::/64');

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Store } from '../../store/types.ts';
 import { errorResponses, IpParams, ref, SpurContext } from '../schemas.ts';
-import { asStored } from './as-stored.ts';
+import { sendStoredJson } from './as-stored.ts';
 import { rejectPathsUnder } from './ip-path.ts';
 import { lookupAll, notInData } from './lookup.ts';
 
@@ -10,7 +10,6 @@ export const contextRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
   app.get(
     '/v2/context/:ip',
     {
-      ...asStored,
       schema: {
         summary: 'The Spur IP Context object of an address, as it was in the feed',
         description:
@@ -23,11 +22,11 @@ export const contextRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
       },
     },
     async (request, reply) => {
-      const { address, records } = await lookupAll(store, request.params.ip);
+      const { key, records } = await lookupAll(store, request.params.ip);
       // Spur's object is one feed's record, so it is not merged: the first answers.
       const [first] = records;
-      if (!first) return reply.code(404).send(notInData(address));
-      return first.context;
+      if (!first) return reply.code(404).send(notInData(key));
+      return sendStoredJson(reply, first.json);
     },
   );
   rejectPathsUnder(app, '/v2/context/');

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { InvalidIpError, parseIp, type CanonicalIp } from '../../feed/ip.ts';
+import { InvalidIpError, parseRequestedIp, type CanonicalIp } from '../../feed/ip.ts';
 import type { Store } from '../../store/types.ts';
 import { InputError } from '../../errors.ts';
 import { quoted } from '../errors.ts';
@@ -18,7 +18,10 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app,
       schema: {
         summary: "An address's record in IPoid's shape",
         description:
-          'Any valid spelling of the address is accepted; the one key of the answer is its canonical spelling. An IPv6 ' +
+          'Any valid spelling of the address is accepted. The one key of the answer (and "ip") is the spelling as ' +
+          "MediaWiki's IPUtils::prettifyIP gives it, which its client reads the answer under: the dotted quad for an " +
+          'IPv4 spelling; for an IPv6 one, lower-case hex words without leading zeros, the longest run of zero words as ' +
+          '"::", a dotted tail as two words (so ::FFFF:1.2.3.4 answers 1.2.3.4\'s data as "::ffff:102:304"). An IPv6 ' +
           'address inside a stored network answers that network\'s data, with "network" set. When several feeds hold ' +
           'the address (or the address and a network containing it), they are merged: labels (risks, proxies, ' +
           'behaviors, types, tunnels) are the union of all, single values come from the first (the address\'s own ' +
@@ -30,9 +33,9 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app,
       },
     },
     async (request, reply) => {
-      const { address, records } = await lookupAll(store, request.params.ip);
-      if (records.length === 0) return reply.code(404).send(notInData(address));
-      return { [address.text]: ipoidAnswer(records, address.text) };
+      const { key, records } = await lookupAll(store, request.params.ip);
+      if (records.length === 0) return reply.code(404).send(notInData(key));
+      return { [key]: ipoidAnswer(records, key) };
     },
   );
   rejectPathsUnder(app, '/feed/v1/ip/');
@@ -43,7 +46,8 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app,
       schema: {
         summary: `Up to ${BATCH_MAX} addresses in one request`,
         description:
-          'Answers one key per distinct address (its canonical spelling; several spellings of one address make one key): ' +
+          'Answers one key per distinct key of /feed/v1/ip/{ip} (IPUtils::prettifyIP of the spelling: 1.2.3.4 and ' +
+          '::ffff:102:304 are two keys with the same data, 2001:DB8::1 and 2001:db8:0::1 one key): ' +
           'its record as /feed/v1/ip/{ip} answers it, or null when unknown. If any entry is not an address, the whole ' +
           'request is refused with 400 and the entries listed in "invalid".',
         tags: ['ipoid'],
@@ -52,35 +56,38 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app,
       },
     },
     async (request) => {
-      const addresses = parseAll(request.body.ips);
-      const found = await store.lookupMany(addresses);
+      const requested = parseAll(request.body.ips);
+      const found = await store.lookupMany([...requested.values()]);
       const answer: Record<string, IpoidRecord | null> = {};
-      addresses.forEach((address, i) => {
+      [...requested.keys()].forEach((key, i) => {
         const records = found[i]!;
-        answer[address.text] = records.length ? ipoidAnswer(records, address.text) : null;
+        answer[key] = records.length ? ipoidAnswer(records, key) : null;
       });
       return answer;
     },
   );
 };
 
-/** The distinct addresses of a batch; an InputError listing every entry that is not one. */
-function parseAll(texts: string[]): CanonicalIp[] {
+/** The batch's addresses by their distinct keys; an InputError listing every entry that is not one. */
+function parseAll(texts: string[]): Map<string, CanonicalIp> {
   const addresses = new Map<string, CanonicalIp>();
-  const invalid: string[] = [];
+  const invalid: { text: string; reason?: string }[] = [];
   for (const text of texts) {
     try {
-      const address = parseIp(text);
-      addresses.set(address.text, address);
+      const { address, key } = parseRequestedIp(text);
+      addresses.set(key, address);
     } catch (err) {
       if (!(err instanceof InvalidIpError)) throw err;
-      invalid.push(text);
+      invalid.push({ text, reason: err.reason });
     }
   }
   if (invalid.length > 0) {
-    const listed = invalid.slice(0, INVALID_LISTED).map((t) => quoted(t)).join(', ');
+    const listed = invalid
+      .slice(0, INVALID_LISTED)
+      .map(({ text, reason }) => `${quoted(text)}${reason ? ` (${reason})` : ''}`)
+      .join(', ');
     const more = invalid.length > INVALID_LISTED ? ` and ${invalid.length - INVALID_LISTED} more` : '';
-    throw new InputError(`not IP addresses: ${listed}${more}`, invalid);
+    throw new InputError(`not IP addresses: ${listed}${more}`, invalid.map(({ text }) => text));
   }
-  return [...addresses.values()];
+  return addresses;
 }

@@ -1,11 +1,12 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import Negotiator from 'negotiator';
 import { InvalidIpError, parseIpOrNetwork, type CanonicalIp } from '../../feed/ip.ts';
 import { LABEL_KINDS } from '../../feed/record.ts';
 import { listAll } from '../../store/list-all.ts';
 import type { LabelFilter, Store } from '../../store/types.ts';
-import { InputError } from '../../errors.ts';
+import { InputError, NotAcceptableError } from '../../errors.ts';
 import { CONTENT_TYPES, exportLines } from '../export.ts';
 import { listItem } from '../ipoid-shape.ts';
 import { errorResponses, LABEL_FILTERS_MAX, ListPage, ListQuery, PAGE_DEFAULT, PAGE_MAX, PARAM_OF_KIND, type ListFormat } from '../schemas.ts';
@@ -21,8 +22,10 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
           'Records in address order (then feed). JSON answers come in pages of `limit` (default ' +
           `${PAGE_DEFAULT}, at most ${PAGE_MAX}); pass "next" back as \`cursor\` for the following page (also given as a ` +
           'Link rel="next" header). Each record is visited exactly once, even while an import runs. ' +
-          '`format=ndjson` or `format=csv` (or Accept: application/x-ndjson or text/csv) streams the whole result ' +
-          'instead, without limit or cursor. CSV joins array values with "|". Unknown parameters are refused, and so are more ' +
+          '`format=ndjson` or `format=csv` streams the whole result instead, without limit or cursor. Without `format`, the ' +
+          'Accept header chooses (q-values honoured; application/json when it has none or admits any), and 406 answers an ' +
+          'Accept that admits none of application/json, application/x-ndjson and text/csv. CSV joins array values with "|", and a cell starting ' +
+          'with =, +, -, @, a tab or a carriage return is prefixed with \' and quoted, so that a spreadsheet shows it as text. Unknown parameters are refused, and so are more ' +
           `than ${LABEL_FILTERS_MAX} distinct label values in all.`,
         tags: ['ipoid'],
         querystring: ListQuery,
@@ -35,7 +38,7 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
               'text/csv': { schema: Type.Unsafe<Readable>({ type: 'string', description: 'a header row, then one row per record' }) },
             },
           },
-          ...errorResponses(400, 401, 503),
+          ...errorResponses(400, 401, 406, 503),
         },
       },
     },
@@ -50,7 +53,7 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
         const lines = await started(exportLines(listAll(store, filter), format));
         return reply.type(CONTENT_TYPES[format]).send(Readable.from(lines));
       }
-      const page = await store.list({ ...filter, limit: query.limit ?? PAGE_DEFAULT, after: query.cursor });
+      const page = await store.list({ ...filter, limit: pageSize(query.limit), after: query.cursor });
       if (page.next) reply.header('link', `<${withCursor(request.url, page.next)}>; rel="next"`);
       return { ips: page.records.map(listItem), next: page.next ?? null };
     },
@@ -65,6 +68,14 @@ function labelFilters(query: ListQuery): LabelFilter[] {
   return filters;
 }
 
+/** The page size `limit` asks for (its schema admits only digits). */
+function pageSize(limit: string | undefined): number {
+  if (limit === undefined) return PAGE_DEFAULT;
+  const size = Number(limit);
+  if (size < 1 || size > PAGE_MAX) throw new InputError(`querystring/limit must be from 1 to ${PAGE_MAX}`);
+  return size;
+}
+
 function prefix(text: string | undefined): CanonicalIp | undefined {
   if (text === undefined) return undefined;
   try {
@@ -74,10 +85,16 @@ function prefix(text: string | undefined): CanonicalIp | undefined {
   }
 }
 
+// The media types the list answers in, the default first.
+const OFFERED: Record<string, ListFormat> = { 'application/json': 'json', 'application/x-ndjson': 'ndjson', 'text/csv': 'csv' };
+
+/** The format the Accept header prefers (RFC 9110 negotiation); an empty header admits anything, as none does. */
 function formatAccepted(accept: string | undefined): ListFormat {
-  if (accept?.includes('application/x-ndjson')) return 'ndjson';
-  if (accept?.includes('text/csv')) return 'csv';
-  return 'json';
+  const type = new Negotiator({ headers: { accept: accept?.trim() || undefined } }).mediaType(Object.keys(OFFERED));
+  if (type === undefined) {
+    throw new NotAcceptableError(`Accept admits none of the offered types: ${Object.keys(OFFERED).join(', ')} (or choose one with format=json, ndjson or csv)`);
+  }
+  return OFFERED[type]!;
 }
 
 function withCursor(url: string, cursor: string): string {

@@ -126,6 +126,21 @@ export const MARIADB_MIGRATIONS: readonly (readonly Statement[])[] = [
     // Status 'refused': an import the change limit stopped (the run keeps its would-be counts).
     `ALTER TABLE import_run MODIFY status ENUM('succeeded', 'failed', 'refused') NOT NULL`,
   ],
+  [
+    // Labels of up to 1,024 characters (LABEL_MAX_LENGTH). Same length bytes (2), not indexed:
+    // an instant change, even on a big ip_data.
+    'ALTER TABLE ip_data MODIFY infrastructure VARCHAR(1024), MODIFY location_country VARCHAR(1024)',
+    // A unique key on all of (kind, value) would be 4,224 bytes, over InnoDB's 3,072. A unique
+    // prefix key of (3,072 - 32 * 4) / 4 = 736 characters is the longest that stays a B-tree (a
+    // longer one becomes USING HASH, which lookups don't use) and keeps a label a constant to
+    // the optimizer, so a list page stays one ordered range scan of ip_label. The cost: two
+    // labels of one kind that agree in their first 736 characters cannot both be stored.
+    // In place, without a lock.
+    `ALTER TABLE label
+       DROP INDEX IF EXISTS label_kind_value,
+       MODIFY value VARCHAR(1024) ${LABEL_TEXT} NOT NULL,
+       ADD UNIQUE KEY IF NOT EXISTS label_kind_value_prefix (kind, value(736))`,
+  ],
 ];
 
 // Long enough for another process to finish applying a migration; short enough to report a stuck one.
