@@ -35,7 +35,7 @@ test('anything else is rejected with the reason', () => {
   }
   assert.throws(() => parseIp('999.1.1.1'), /not an IPv4 or IPv6 address: "999\.1\.1\.1"/);
   for (const input of [' 203.0.113.7', '203.0.113.7 ', '\t2001:db8::1', '2001:db8::1\n']) {
-    assert.throws(() => parseIp(input), /^Error: not an IPv4 or IPv6 address: ".*" \(leading or trailing whitespace\)$/, JSON.stringify(input));
+    assert.throws(() => parseIp(input), /^InvalidIpError: not an IPv4 or IPv6 address: ".*" \(leading or trailing whitespace\)$/, JSON.stringify(input));
   }
   assert.throws(() => parseNetwork(' 203.0.113.0/24'), /not a CIDR network: " 203\.0\.113\.0\/24" \(leading or trailing whitespace\)/);
   assert.throws(() => parseNetwork('203.0.113.0 /24'), /leading or trailing whitespace/);
