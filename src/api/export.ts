@@ -28,8 +28,11 @@ export async function* exportLines(records: AsyncIterable<StoredRecord>, format:
   if (chunk !== '') yield chunk;
 }
 
+/** What a list item's fields hold: text, numbers and lists of text. */
+type CsvValue = string | number | readonly string[] | undefined;
+
 function csvLine(item: ListItem): string {
-  const fields = item as unknown as Record<string, unknown>;
+  const fields = item as unknown as Record<string, CsvValue>;
   return csvRow(CSV_COLUMNS.map((column) => fields[column]));
 }
 
@@ -41,11 +44,11 @@ const FORMULA_START = /^[=+\-@\t\r]/;
  * Arrays are one field, values joined by "|"; absent optional fields are empty. Text that a
  * spreadsheet would run as a formula is prefixed with "'" and quoted, so it shows as text.
  */
-function csvRow(values: unknown[]): string {
+function csvRow(values: CsvValue[]): string {
   return `${values.map(csvField).join(',')}\r\n`;
 }
 
-function csvField(value: unknown): string {
+function csvField(value: CsvValue): string {
   if (value === undefined) return '';
   if (typeof value === 'number') return String(value);
   const text = Array.isArray(value) ? value.join(CSV_ARRAY_SEPARATOR) : String(value);

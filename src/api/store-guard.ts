@@ -28,7 +28,7 @@ export function guardStore(store: Store): Store {
         timer = setTimeout(() => reject(new StoreUnavailableError(null, `database did not answer within ${timeoutMs} ms`)), timeoutMs);
       });
       try {
-        return await Promise.race([method.apply(store, args), deadline]);
+        return await Promise.race([method(...args), deadline]);
       } catch (err) {
         // A bad cursor (the client's mistake) and a timeout already say what to answer.
         throw err instanceof IpoidError && httpStatus(err) !== 500 ? err : new StoreUnavailableError(err);
@@ -38,12 +38,12 @@ export function guardStore(store: Store): Store {
     };
   return {
     kind: store.kind,
-    lookup: guard(store.lookup, LOOKUP_TIMEOUT_MS),
-    lookupMany: guard(store.lookupMany, LOOKUP_TIMEOUT_MS),
-    feedStatus: guard(store.feedStatus, LOOKUP_TIMEOUT_MS),
-    list: guard(store.list, SCAN_TIMEOUT_MS),
-    labelCounts: guard(store.labelCounts, SCAN_TIMEOUT_MS),
-    importRuns: guard(store.importRuns, SCAN_TIMEOUT_MS),
+    lookup: guard(store.lookup.bind(store), LOOKUP_TIMEOUT_MS),
+    lookupMany: guard(store.lookupMany.bind(store), LOOKUP_TIMEOUT_MS),
+    feedStatus: guard(store.feedStatus.bind(store), LOOKUP_TIMEOUT_MS),
+    list: guard(store.list.bind(store), SCAN_TIMEOUT_MS),
+    labelCounts: guard(store.labelCounts.bind(store), SCAN_TIMEOUT_MS),
+    importRuns: guard(store.importRuns.bind(store), SCAN_TIMEOUT_MS),
     // The API never imports; an import has no deadline.
     beginImport: (feed) => store.beginImport(feed),
     close: () => store.close(),

@@ -66,5 +66,5 @@ function withField<K extends keyof SpurRecord>(record: SpurRecord, key: K, value
     result[k] = v;
   }
   if (!placed) result[key] = value;
-  return result as SpurRecord;
+  return result;
 }

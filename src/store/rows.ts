@@ -1,3 +1,5 @@
+import type { SkippedLine } from '../feed/record.ts';
+import type { SpurRecord } from '../feed/schema.ts';
 import { FEED_IDS, feedName } from '../feed/feed-types.ts';
 import type { ImportRun, ImportRunSummary, ImportStatus, StoredRecord } from './types.ts';
 
@@ -20,7 +22,7 @@ export interface DataRow {
 }
 
 export function toStoredRecord(row: DataRow): StoredRecord {
-  return { feed: feedName(row.feed_id), key: row.ip_text, context: JSON.parse(row.context), json: row.context, lastUpdated: row.last_updated };
+  return { feed: feedName(row.feed_id), key: row.ip_text, context: JSON.parse(row.context) as SpurRecord, json: row.context, lastUpdated: row.last_updated };
 }
 
 /** An import_run row with its times in unix seconds and its feed date as YYYY-MM-DD. */
@@ -58,7 +60,7 @@ export function toImportRun(row: RunRow): ImportRun {
     records: row.records,
     status: row.status,
     error: row.error,
-    skippedSample: JSON.parse(row.skipped_sample),
+    skippedSample: JSON.parse(row.skipped_sample) as SkippedLine[],
   };
 }
 

@@ -43,7 +43,7 @@ function spurToken(env: NodeJS.ProcessEnv): string {
     try {
       token = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new Error(`cannot read SPUR_API_TOKEN_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new Error(`cannot read SPUR_API_TOKEN_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
     }
   }
   token = token?.trim();

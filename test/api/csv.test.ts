@@ -29,7 +29,8 @@ forEachStore((target) => {
     const answer = await request(`${api.base}/feed/v1/ips?format=csv`);
     assert.equal(answer.status, 200);
     // A strict RFC 4180 reader: every quote balanced, every row as wide as the header.
-    const [header, ...rows] = parse(answer.text, { record_delimiter: '\r\n', relax_quotes: false, relax_column_count: false }) as string[][];
+    const records: string[][] = parse(answer.text, { record_delimiter: '\r\n', relax_quotes: false, relax_column_count: false });
+    const [header, ...rows] = records;
     const row = (ip: string) => Object.fromEntries(header!.map((column, i) => [column, rows.find((r) => r[0] === ip)![i]]));
     const first = row('192.0.2.1');
     assert.equal(first.org, `'${FORMULAS[0]}`);

@@ -77,7 +77,7 @@ export function forEachStore(suite: (target: StoreTarget) => void): void {
 }
 
 /** Opens a store on a fresh database; `close` closes it and drops the database. */
-export async function freshStore(target: StoreTarget): Promise<{ store: Store; url: string; close(): Promise<void> }> {
+export async function freshStore(target: StoreTarget): Promise<{ store: Store; url: string; close: () => Promise<void> }> {
   const db = await target.createDatabase();
   const store = await openStore(db.url);
   return {

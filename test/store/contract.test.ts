@@ -224,8 +224,8 @@ forEachStore((target) => {
     );
     assert.equal(runs[0]?.skipped, 8);
     assert.equal(runs[0]?.feed, 'anonymous');
-    assert.ok(runs[0]!.finishedAt >= runs[0]!.startedAt);
-    assert.ok(runs[0]!.id > runs[1]!.id);
+    assert.ok(runs[0].finishedAt >= runs[0].startedAt);
+    assert.ok(runs[0].id > runs[1]!.id);
   });
 
   test('feed status names every feed type and its latest successful import', async () => {
