@@ -80,6 +80,8 @@ for (const storeName of values.stores.split(',')) {
   }
 }
 
-console.log(`\n${records.toLocaleString('en')} records, ${SAMPLE.toLocaleString('en')} distinct addresses (${HIT_RATIO * 100}% stored), ${seconds} s a row, ${cpus().length} CPUs shared by driver and server`);
+console.log(
+  `\n${records.toLocaleString('en')} records, ${SAMPLE.toLocaleString('en')} distinct addresses (${HIT_RATIO * 100}% stored), ${seconds} s a row, ${cpus().length} CPUs shared by driver and server`,
+);
 console.log(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);

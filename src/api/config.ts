@@ -96,7 +96,9 @@ function parseOrigins(text: string | undefined): string[] {
   const origins = commaList(text);
   for (const origin of origins) {
     if (!isOrigin(origin)) {
-      throw new Error(`IPOID_CORS_ORIGINS must list origins like https://tools.example.org (scheme, host, optional port), not ${JSON.stringify(origin)}`);
+      throw new Error(
+        `IPOID_CORS_ORIGINS must list origins like https://tools.example.org (scheme, host, optional port), not ${JSON.stringify(origin)}`,
+      );
     }
   }
   return origins;

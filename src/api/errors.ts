@@ -14,7 +14,9 @@ export function formatValidationError(errors: FastifySchemaValidationError[], da
   const [first] = errors;
   if (first?.keyword === 'additionalProperties') {
     const name = JSON.stringify((first.params as { additionalProperty: string }).additionalProperty);
-    return new Error(dataVar === 'querystring' ? `unknown query parameter ${name}` : `${dataVar}${first.instancePath}: unknown property ${name}`);
+    return new Error(
+      dataVar === 'querystring' ? `unknown query parameter ${name}` : `${dataVar}${first.instancePath}: unknown property ${name}`,
+    );
   }
   return new Error(`${dataVar}${first?.instancePath ?? ''} ${first?.message ?? 'is invalid'}`);
 }
@@ -28,7 +30,8 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   // IPoid's errors by their code; fastify's own client errors (validation, malformed JSON,
   // body too large, media type) by the status they carry.
   const status = error instanceof IpoidError ? httpStatus(error) : (error.statusCode ?? 500);
-  if (status < 500) return reply.code(status).send(errorBody(status, error.message, error instanceof InputError ? error.invalid : undefined));
+  if (status < 500)
+    return reply.code(status).send(errorBody(status, error.message, error instanceof InputError ? error.invalid : undefined));
   const known = error instanceof IpoidError && status === 503;
   request.log.error({ err: known ? (error.cause ?? error.message) : error, route: request.routeOptions.url }, 'request failed');
   return reply.code(status).send(errorBody(status, known ? error.message : 'internal error'));

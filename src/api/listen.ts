@@ -18,7 +18,8 @@ export async function listenApi(store: Store, logger: Logger, config: ApiConfig)
   const url = await app.listen({
     host: config.host,
     port: config.port,
-    listenTextResolver: (address) => `IPoid API listening at ${address} (${store.kind} store, ${config.tokens.length > 0 ? 'bearer tokens required' : 'no auth'})`,
+    listenTextResolver: (address) =>
+      `IPoid API listening at ${address} (${store.kind} store, ${config.tokens.length > 0 ? 'bearer tokens required' : 'no auth'})`,
   });
   const stopped = new Promise<void>((resolve, reject) => {
     const stop = (signal: NodeJS.Signals) => {

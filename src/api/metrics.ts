@@ -48,7 +48,7 @@ export function registerMetrics(app: FastifyInstance, store: Store): void {
       async collect() {
         this.reset();
         const statuses = await feedStatus().catch((err: unknown) => {
-          app.log.warn({ err }, 'metrics: could not read the feeds\' status');
+          app.log.warn({ err }, "metrics: could not read the feeds' status");
           return [];
         });
         for (const status of statuses) set(this, status);
@@ -63,15 +63,23 @@ export function registerMetrics(app: FastifyInstance, store: Store): void {
     g.set({ feed }, run.finishedAt.getTime() / 1000),
   );
   feedGauge('ipoid_feed_records', 'Records stored for the feed', ['feed'], (g, feed, run) => g.set({ feed }, run.records));
-  feedGauge('ipoid_feed_last_import_changes', 'Records the last successful import inserted, updated and deleted', ['feed', 'change'], (g, feed, run) => {
-    g.set({ feed, change: 'inserted' }, run.inserted);
-    g.set({ feed, change: 'updated' }, run.updated);
-    g.set({ feed, change: 'deleted' }, run.deleted);
-  });
+  feedGauge(
+    'ipoid_feed_last_import_changes',
+    'Records the last successful import inserted, updated and deleted',
+    ['feed', 'change'],
+    (g, feed, run) => {
+      g.set({ feed, change: 'inserted' }, run.inserted);
+      g.set({ feed, change: 'updated' }, run.updated);
+      g.set({ feed, change: 'deleted' }, run.deleted);
+    },
+  );
   // What to alert on: the feed's newest file was refused by the change limit and none since
   // succeeded, so its data is not being refreshed until someone looks (and forces it).
-  statusGauge('ipoid_feed_import_refused', '1 while the latest import of the feed was refused by the change limit (IPOID_MAX_CHANGE_RATIO) and none succeeded since, else 0', ['feed'], (g, { feed, lastRefused }) =>
-    g.set({ feed }, lastRefused ? 1 : 0),
+  statusGauge(
+    'ipoid_feed_import_refused',
+    '1 while the latest import of the feed was refused by the change limit (IPOID_MAX_CHANGE_RATIO) and none succeeded since, else 0',
+    ['feed'],
+    (g, { feed, lastRefused }) => g.set({ feed }, lastRefused ? 1 : 0),
   );
 
   // In a plugin, so that the route is declared once @fastify/swagger listens for routes.

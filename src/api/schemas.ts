@@ -34,7 +34,8 @@ export type ErrorBody = Static<typeof ErrorBody>;
 export const IpoidRecord = Type.Object(
   {
     ip: Type.String({
-      description: "the requested address as IPUtils::prettifyIP spells it (dotted quad for an IPv4 spelling, prettified hex words for an IPv6 one): the answer's key",
+      description:
+        "the requested address as IPUtils::prettifyIP spells it (dotted quad for an IPv4 spelling, prettified hex words for an IPv6 one): the answer's key",
     }),
     org: Type.String({ description: 'organization, else the AS organization, else ""' }),
     client_count: Type.Integer(),
@@ -135,9 +136,12 @@ export const ListQuery = Type.Object(
     ),
     cursor: Type.Optional(Type.String({ maxLength: 64, description: 'the previous page\'s "next", unchanged' })),
     format: Type.Optional(
-      Type.Union(LIST_FORMATS.map((f) => Type.Literal(f)), {
-        description: 'json pages (default), or the whole result streamed as ndjson or csv (also chosen by Accept)',
-      }),
+      Type.Union(
+        LIST_FORMATS.map((f) => Type.Literal(f)),
+        {
+          description: 'json pages (default), or the whole result streamed as ndjson or csv (also chosen by Accept)',
+        },
+      ),
     ),
   },
   { additionalProperties: false },
@@ -173,15 +177,11 @@ const LabelCounts = Type.Array(Type.Object({ value: Type.String(), count: Type.I
   description: 'most common first',
 });
 
-export const LabelsAnswer = Type.Object(
-  Object.fromEntries(LABEL_KINDS.map((kind) => [PARAM_OF_KIND[kind], LabelCounts])),
-  { description: "each list filter parameter's known values, with how many stored records carry each" },
-);
+export const LabelsAnswer = Type.Object(Object.fromEntries(LABEL_KINDS.map((kind) => [PARAM_OF_KIND[kind], LabelCounts])), {
+  description: "each list filter parameter's known values, with how many stored records carry each",
+});
 
-const TermQuery = Type.Object(
-  { term: Type.Object({ ip: IpText }, { additionalProperties: false }) },
-  { additionalProperties: false },
-);
+const TermQuery = Type.Object({ term: Type.Object({ ip: IpText }, { additionalProperties: false }) }, { additionalProperties: false });
 
 export const SearchBody = Type.Object(
   {

@@ -10,10 +10,7 @@ export interface CommandContext {
 }
 
 /** Runs a command against the configured store, closing it afterwards and mapping errors to exit codes. */
-export async function withStore(
-  action: (ctx: CommandContext) => Promise<void>,
-  options: StoreOptions = {},
-): Promise<void> {
+export async function withStore(action: (ctx: CommandContext) => Promise<void>, options: StoreOptions = {}): Promise<void> {
   const logger = createLogger();
   let store: Store | undefined;
   try {

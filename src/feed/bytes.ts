@@ -23,7 +23,7 @@ export async function* feedBytes(input: AsyncIterable<Buffer | string>): AsyncGe
     const source = asBuffers(input)[Symbol.asyncIterator]();
     // A source may hand out chunks of a single byte: the magic can straddle two of them.
     const head: Buffer[] = [];
-    for (let headLength = 0; headLength < GZIP_MAGIC.length; ) {
+    for (let headLength = 0; headLength < GZIP_MAGIC.length;) {
       const next = await source.next();
       if (next.done) break;
       head.push(next.value);

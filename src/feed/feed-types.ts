@@ -1,10 +1,5 @@
 /** Spur's anonymous-IP feeds (../shared/spec/spur-feed.md), as IPoid names and stores them. */
-export const FEED_TYPES = [
-  'anonymous',
-  'anonymous-residential',
-  'anonymous-ipv6',
-  'anonymous-residential-ipv6',
-] as const;
+export const FEED_TYPES = ['anonymous', 'anonymous-residential', 'anonymous-ipv6', 'anonymous-residential-ipv6'] as const;
 export type FeedType = (typeof FEED_TYPES)[number];
 
 /** Small ids used in the tables; the `feed` table maps them to names for people. */

@@ -55,7 +55,11 @@ export class ImportRunRecord {
    * The run as recorded. A failed run applied nothing, whatever it had staged; a refused one
    * keeps the counts it would have applied. `records` defaults to what is stored afterwards.
    */
-  summary(status: ImportStatus, error: string | null, records = status === 'succeeded' ? this.recordsIfApplied : this.storedBefore): ImportRunSummary {
+  summary(
+    status: ImportStatus,
+    error: string | null,
+    records = status === 'succeeded' ? this.recordsIfApplied : this.storedBefore,
+  ): ImportRunSummary {
     const applied = status !== 'failed';
     return {
       feed: this.feed,

@@ -9,7 +9,14 @@ import type { ImportRunSummary, ImportTransaction, Store } from '../store/types.
 import { classifyBatch } from './diff.ts';
 import { ImportRunRecord } from './import-run.ts';
 import { progressReporter, type ProgressReporter } from './progress.ts';
-import { checkChangeRatio, checkSkippedRatio, DEFAULT_MAX_CHANGE_RATIO, DEFAULT_MAX_SKIPPED_RATIO, tooManyChanges, tooManySkipped } from './limits.ts';
+import {
+  checkChangeRatio,
+  checkSkippedRatio,
+  DEFAULT_MAX_CHANGE_RATIO,
+  DEFAULT_MAX_SKIPPED_RATIO,
+  tooManyChanges,
+  tooManySkipped,
+} from './limits.ts';
 
 /** Records handled per round trip to the store: large enough for bulk paths, small enough to bound memory. */
 export const BATCH_SIZE = 2000;
@@ -112,7 +119,13 @@ export async function importFeed(store: Store, source: string | Readable, option
 }
 
 /** Reads the feed and writes, batch by batch, what it inserts and updates; deletions come later. */
-async function diffFeed(tx: ImportTransaction, input: Readable, run: ImportRunRecord, maxLineBytes: number | undefined, progress?: ProgressReporter): Promise<void> {
+async function diffFeed(
+  tx: ImportTransaction,
+  input: Readable,
+  run: ImportRunRecord,
+  maxLineBytes: number | undefined,
+  progress?: ProgressReporter,
+): Promise<void> {
   const { counts } = run;
   const applyBatch = async (batch: FeedRecord[]): Promise<void> => {
     const duplicates = await tx.markSeen(batch);
@@ -153,7 +166,8 @@ async function diffFeed(tx: ImportTransaction, input: Readable, run: ImportRunRe
 /** Throws when the file is broken rather than a feed: empty, or past the skipped-line limit. */
 function checkWholeFeed({ counts }: ImportRunRecord, maxSkippedRatio: number): void {
   // An empty feed is a broken download, not "every IP vanished".
-  if (counts.valid === 0) throw new Error(`the feed holds no valid record (skipped lines: ${counts.skipped}); refusing to delete the stored data`);
+  if (counts.valid === 0)
+    throw new Error(`the feed holds no valid record (skipped lines: ${counts.skipped}); refusing to delete the stored data`);
   const brokenFeed = tooManySkipped(counts.skipped, counts.valid + counts.skipped, maxSkippedRatio);
   if (brokenFeed) throw new Error(brokenFeed);
 }

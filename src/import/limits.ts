@@ -54,7 +54,11 @@ export function tooManySkipped(skipped: number, lines: number, maxRatio: number)
  * feed held before it must not be applied without force, or undefined when it may. A feed that
  * held nothing has nothing to lose. Inserts are not counted: they remove nothing.
  */
-export function tooManyChanges({ deleted, updated }: { deleted: number; updated: number }, stored: number, maxRatio: number): string | undefined {
+export function tooManyChanges(
+  { deleted, updated }: { deleted: number; updated: number },
+  stored: number,
+  maxRatio: number,
+): string | undefined {
   const changed = deleted + updated;
   if (stored === 0 || changed / stored <= maxRatio) return undefined;
   return (

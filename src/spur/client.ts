@@ -68,7 +68,10 @@ export class SpurClient {
         throw new SpurHttpError(`${safeUrl(url)} answered ${res.status} instead of a redirect to the feed file`, res.status);
       }
       if (!date || !/^\d{8}$/.test(date)) {
-        throw new SpurHttpError(`${safeUrl(url)} answered without a YYYYMMDD x-feed-generation-date (got ${JSON.stringify(date)})`, res.status);
+        throw new SpurHttpError(
+          `${safeUrl(url)} answered without a YYYYMMDD x-feed-generation-date (got ${JSON.stringify(date)})`,
+          res.status,
+        );
       }
       return { location: new URL(location, url).toString(), date };
     });

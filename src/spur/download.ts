@@ -58,14 +58,21 @@ class StallGuard extends Transform {
  * makes sure the file is whole: as long as Content-Length says, and a gzip stream that
  * decompresses to its end. A truncated feed must never reach the import as a smaller feed.
  */
-export async function saveBody(body: NonNullable<Response['body']>, destPath: string, contentLength: number | null, limits: StallLimits): Promise<number> {
+export async function saveBody(
+  body: NonNullable<Response['body']>,
+  destPath: string,
+  contentLength: number | null,
+  limits: StallLimits,
+): Promise<number> {
   const guard = new StallGuard(limits);
   // Readable.from iterates the web stream (and cancels it on error), as Readable.fromWeb would.
   try {
     await pipeline(Readable.from(body), guard, createWriteStream(destPath));
   } catch (err) {
     if (isDiskError(err) || err instanceof IncompleteDownloadError) throw err;
-    throw new IncompleteDownloadError(`download broke off after ${guard.bytes} of ${contentLength ?? '?'} bytes: ${withCause(err)}`, { cause: err });
+    throw new IncompleteDownloadError(`download broke off after ${guard.bytes} of ${contentLength ?? '?'} bytes: ${withCause(err)}`, {
+      cause: err,
+    });
   }
   if (contentLength !== null && guard.bytes !== contentLength) {
     throw new IncompleteDownloadError(`download ended after ${guard.bytes} of ${contentLength} bytes`);

@@ -90,7 +90,11 @@ export async function startFakeSpur(options: FakeSpurOptions): Promise<FakeSpur>
     const failed = failures.get(path) ?? 0;
     if (failed < (faults.failFirst ?? 0)) {
       failures.set(path, failed + 1);
-      return answer(faults.failStatus ?? 500, faults.retryAfter === undefined ? {} : { 'retry-after': faults.retryAfter }, 'injected failure');
+      return answer(
+        faults.failStatus ?? 500,
+        faults.retryAfter === undefined ? {} : { 'retry-after': faults.retryAfter },
+        'injected failure',
+      );
     }
     const date = fileDate ?? (await latestDate(options.dir, feed));
     if (!date) return answer(404);
@@ -103,7 +107,10 @@ export async function startFakeSpur(options: FakeSpurOptions): Promise<FakeSpur>
       return answer(200, { 'content-type': 'application/json' }, JSON.stringify(body));
     }
     const feedFile = join(options.dir, feed, date, 'feed.json.gz');
-    const size = await stat(feedFile).then((s) => s.size, () => null);
+    const size = await stat(feedFile).then(
+      (s) => s.size,
+      () => null,
+    );
     if (size === null) return answer(404);
     requests.push(seen(200));
     res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': size });

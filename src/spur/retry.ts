@@ -64,7 +64,10 @@ export async function withRetries<T>(what: string, policy: RetryPolicy, logger: 
         );
       }
       const delayMs = retryAfterMs ?? backoffMs(policy, attempt);
-      logger.warn({ attempt, attempts: policy.attempts, delayMs, retryAfter: retryAfterMs !== undefined, error: (err as Error).message }, `${what} failed; retrying`);
+      logger.warn(
+        { attempt, attempts: policy.attempts, delayMs, retryAfter: retryAfterMs !== undefined, error: (err as Error).message },
+        `${what} failed; retrying`,
+      );
       await sleep(delayMs);
     }
   }

@@ -35,7 +35,11 @@ export function allProbeStarts(addresses: readonly CanonicalIp[], lengths: reado
  * feed id. `rows` may hold rows of other addresses' probes and rows starting at a probe
  * without containing the address; both are left out.
  */
-export function containingRecords(rows: readonly DataRow[], addresses: readonly CanonicalIp[], lengths: readonly number[]): StoredRecord[][] {
+export function containingRecords(
+  rows: readonly DataRow[],
+  addresses: readonly CanonicalIp[],
+  lengths: readonly number[],
+): StoredRecord[][] {
   const byStart = new Map<string, DataRow[]>();
   for (const row of rows) {
     const key = row.ip.toString('hex');

@@ -13,9 +13,7 @@ export interface CursorKey {
 
 export class InvalidCursorError extends IpoidError {
   constructor() {
-    super(
-      'INVALID_CURSOR',
-      'invalid cursor: pass back the "next" value of a previous page unchanged');
+    super('INVALID_CURSOR', 'invalid cursor: pass back the "next" value of a previous page unchanged');
   }
 }
 

@@ -22,7 +22,13 @@ export interface DataRow {
 }
 
 export function toStoredRecord(row: DataRow): StoredRecord {
-  return { feed: feedName(row.feed_id), key: row.ip_text, context: JSON.parse(row.context) as SpurRecord, json: row.context, lastUpdated: row.last_updated };
+  return {
+    feed: feedName(row.feed_id),
+    key: row.ip_text,
+    context: JSON.parse(row.context) as SpurRecord,
+    json: row.context,
+    lastUpdated: row.last_updated,
+  };
 }
 
 /** An import_run row with its times in unix seconds and its feed date as YYYY-MM-DD. */

@@ -119,18 +119,14 @@ export interface ImportTransaction {
 
 export class ImportLockedError extends IpoidError {
   constructor() {
-    super(
-      'IMPORT_LOCKED',
-      'another import is running on this database; this one did not start (try again when it has finished)');
+    super('IMPORT_LOCKED', 'another import is running on this database; this one did not start (try again when it has finished)');
   }
 }
 
 /** Imports through a store opened read-only (as the API opens it) are refused. */
 export class ReadOnlyStoreError extends IpoidError {
   constructor() {
-    super(
-      'READ_ONLY_STORE',
-      'this store was opened read-only: imports are disabled');
+    super('READ_ONLY_STORE', 'this store was opened read-only: imports are disabled');
   }
 }
 

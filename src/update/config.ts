@@ -23,7 +23,8 @@ export const DEFAULT_SPUR_BASE_URL = 'https://feeds.spur.us';
 export function parseFeeds(text: string): FeedType[] {
   const feeds = commaList(text);
   for (const feed of feeds) {
-    if (!(FEED_TYPES as readonly string[]).includes(feed)) throw new Error(`unknown feed type ${JSON.stringify(feed)}: use ${FEED_TYPES.join(', ')}`);
+    if (!(FEED_TYPES as readonly string[]).includes(feed))
+      throw new Error(`unknown feed type ${JSON.stringify(feed)}: use ${FEED_TYPES.join(', ')}`);
   }
   if (feeds.length === 0) throw new Error('no feed type given');
   return [...new Set(feeds)] as FeedType[];
@@ -43,11 +44,14 @@ function spurToken(env: NodeJS.ProcessEnv): string {
     try {
       token = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new Error(`cannot read SPUR_API_TOKEN_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+      throw new Error(`cannot read SPUR_API_TOKEN_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+        cause: err,
+      });
     }
   }
   token = token?.trim();
-  if (!token) throw new Error(file ? `SPUR_API_TOKEN_FILE ${file} is empty` : 'set SPUR_API_TOKEN (or SPUR_API_TOKEN_FILE) to your Spur API token');
+  if (!token)
+    throw new Error(file ? `SPUR_API_TOKEN_FILE ${file} is empty` : 'set SPUR_API_TOKEN (or SPUR_API_TOKEN_FILE) to your Spur API token');
   return token;
 }
 
@@ -70,7 +74,8 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, { allo
   const text = env[name];
   if (text === undefined || text === '') return fallback;
   const value = Number(text);
-  if (!Number.isFinite(value) || value < 0 || (value === 0 && !allowZero)) throw new Error(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, not ${JSON.stringify(text)}`);
+  if (!Number.isFinite(value) || value < 0 || (value === 0 && !allowZero))
+    throw new Error(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, not ${JSON.stringify(text)}`);
   return value;
 }
 

@@ -61,14 +61,34 @@ forEachStore((target) => {
     assertError(await ipoid('::FFFF:808:808'), 404, /^::ffff:808:808 is not in the data$/);
     assertError(await ipoid('::8.8.8.8'), 404, /^::808:808 is not in the data$/);
     assertError(await ipoid('008.8.8.8'), 404, /^8\.8\.8\.8 is not in the data$/);
-    assertError(await request(`${api.base}/v2/context/${encodeURIComponent('::FFFF:8.8.8.8')}`), 404, /^::ffff:808:808 is not in the data$/);
+    assertError(
+      await request(`${api.base}/v2/context/${encodeURIComponent('::FFFF:8.8.8.8')}`),
+      404,
+      /^::ffff:808:808 is not in the data$/,
+    );
   });
 
   test('the batch answers one key per distinct prettified spelling', async () => {
-    const ips = ['217.198.37.130', '::ffff:d9c6:2582', '::FFFF:217.198.37.130', '::1.2.3.4', '::102:304', '1.2.3.4', '8.8.8.8', '::ffff:808:808'];
+    const ips = [
+      '217.198.37.130',
+      '::ffff:d9c6:2582',
+      '::FFFF:217.198.37.130',
+      '::1.2.3.4',
+      '::102:304',
+      '1.2.3.4',
+      '8.8.8.8',
+      '::ffff:808:808',
+    ];
     const answer = await request(`${api.base}/feed/v1/ips`, { method: 'POST', body: { ips } });
     assert.equal(answer.status, 200, answer.text);
-    assert.deepEqual(Object.keys(answer.json).sort(), ['1.2.3.4', '217.198.37.130', '8.8.8.8', '::102:304', '::ffff:808:808', '::ffff:d9c6:2582']);
+    assert.deepEqual(Object.keys(answer.json).sort(), [
+      '1.2.3.4',
+      '217.198.37.130',
+      '8.8.8.8',
+      '::102:304',
+      '::ffff:808:808',
+      '::ffff:d9c6:2582',
+    ]);
     const { ip: _v4, ...v4 } = answer.json['217.198.37.130'];
     const { ip: mappedIp, ...mapped } = answer.json['::ffff:d9c6:2582'];
     assert.equal(mappedIp, '::ffff:d9c6:2582');

@@ -47,7 +47,10 @@ async function sampleAddresses(): Promise<string[]> {
 }
 
 /** An answer without last_updated, which every re-import of a changed record moves on. */
-const content = (answer: Answer): unknown => [answer.status, JSON.parse(answer.text, (key, value) => (key === 'last_updated' ? undefined : value))];
+const content = (answer: Answer): unknown => [
+  answer.status,
+  JSON.parse(answer.text, (key, value) => (key === 'last_updated' ? undefined : value)),
+];
 
 before(async () => {
   await runGenerate({ count: RECORDS, seed: 51, out: day1 });
@@ -100,12 +103,17 @@ forEachStore((target) => {
     await db?.drop();
   });
 
-  const ask = (p: Probe) => request(`${server.url}${p.path}`, { method: p.method, body: p.body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const ask = (p: Probe) =>
+    request(`${server.url}${p.path}`, { method: p.method, body: p.body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
 
   /** CLIENTS clients sending REQUESTS_PER_CLIENT requests each: a single lookup, a batch or a list page in turn. */
   async function clients(): Promise<string[]> {
     const errors: string[] = [];
-    const kinds = [probes.filter((p) => p.method === 'GET' && p.path.startsWith('/feed/v1/ip/')), probes.filter((p) => p.method === 'POST'), probes.filter((p) => p.path.includes('?'))];
+    const kinds = [
+      probes.filter((p) => p.method === 'GET' && p.path.startsWith('/feed/v1/ip/')),
+      probes.filter((p) => p.method === 'POST'),
+      probes.filter((p) => p.path.includes('?')),
+    ];
     const mix = [0, 0, 1, 0, 1, 2]; // half single lookups, a third batches, a sixth list pages
     await Promise.all(
       Array.from({ length: CLIENTS }, async (_, client) => {
@@ -115,7 +123,8 @@ forEachStore((target) => {
           try {
             const answer = await ask(probe);
             if (answer.status >= 500) errors.push(`${probe.method} ${probe.path}: ${answer.status} ${answer.text.slice(0, 200)}`);
-            else if (!probe.expected!.some((e) => isDeepStrictEqual(e, content(answer)))) errors.push(`${probe.method} ${probe.path}: neither day's answer: ${answer.text.slice(0, 300)}`);
+            else if (!probe.expected!.some((e) => isDeepStrictEqual(e, content(answer))))
+              errors.push(`${probe.method} ${probe.path}: neither day's answer: ${answer.text.slice(0, 300)}`);
           } catch (err) {
             errors.push(`${probe.method} ${probe.path}: ${(err as Error).message}`);
           }

@@ -12,7 +12,12 @@ const FORMULAS = ['=HYPERLINK("http://evil.example","click")', '+SUM(1,2)', '-2+
 
 const FEED = [
   { ip: '192.0.2.1', organization: FORMULAS[0], tunnels: [{ operator: FORMULAS[1], type: 'VPN' }], risks: [FORMULAS[2], 'TUNNEL'] },
-  { ip: '192.0.2.2', organization: FORMULAS[3], location: { country: FORMULAS[4] }, client: { types: [FORMULAS[5]], proxies: ['SAFE', '=NOT_FIRST'] } },
+  {
+    ip: '192.0.2.2',
+    organization: FORMULAS[3],
+    location: { country: FORMULAS[4] },
+    client: { types: [FORMULAS[5]], proxies: ['SAFE', '=NOT_FIRST'] },
+  },
   { ip: '192.0.2.3', organization: 'Plain, with "quotes"', risks: ['TUNNEL'] },
 ];
 

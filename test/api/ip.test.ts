@@ -9,9 +9,20 @@ import { assertError, request, startApi, type TestApi } from '../helpers/http.ts
 // Contract §1: the exact answer IPInfo's tests expect for 1.1.1.1 (last_updated aside).
 const CONTRACT_1_1_1_1 = {
   '1.1.1.1': {
-    ip: '1.1.1.1', org: 'Organization 1', client_count: 10, types: ['UNKNOWN'], conc_city: '', conc_state: '',
-    conc_country: '', countries: 0, location_country: 'VN', risks: [], last_updated: 1704295688,
-    proxies: ['3_PROXY', '1_PROXY'], behaviors: [], tunnels: [],
+    ip: '1.1.1.1',
+    org: 'Organization 1',
+    client_count: 10,
+    types: ['UNKNOWN'],
+    conc_city: '',
+    conc_state: '',
+    conc_country: '',
+    countries: 0,
+    location_country: 'VN',
+    risks: [],
+    last_updated: 1704295688,
+    proxies: ['3_PROXY', '1_PROXY'],
+    behaviors: [],
+    tunnels: [],
   },
 };
 
@@ -26,7 +37,20 @@ const IPV6_SPELLINGS = [
 const IPV4_SPELLINGS = ['1.1.1.1', '001.001.001.001'];
 // IPv6 spellings of 1.1.1.1: its data, under the key MediaWiki's IPUtils::prettifyIP gives them.
 const MAPPED_SPELLINGS = ['::ffff:1.1.1.1', '::FFFF:101:101', '0:0:0:0:0:ffff:1.1.1.1'];
-const NOT_IPS = [' 2001:db8::8a2e:370:7334', 'garbage', '999.1.1.1', '1.1.1', '1.1.1.1.1', '1.1.1.1%2F24', '1.1.1.1/24', '2001:db8::1::2', 'fe80::1%25eth0', '', 'x'.repeat(5000), '1'.repeat(80)];
+const NOT_IPS = [
+  ' 2001:db8::8a2e:370:7334',
+  'garbage',
+  '999.1.1.1',
+  '1.1.1',
+  '1.1.1.1.1',
+  '1.1.1.1%2F24',
+  '1.1.1.1/24',
+  '2001:db8::1::2',
+  'fe80::1%25eth0',
+  '',
+  'x'.repeat(5000),
+  '1'.repeat(80),
+];
 
 forEachStore((target) => {
   let api: TestApi;
@@ -51,7 +75,11 @@ forEachStore((target) => {
   });
 
   test('every spelling of an address answers 200 under its prettified key', async () => {
-    for (const [spellings, canonical] of [[IPV6_SPELLINGS, IPV6], [IPV4_SPELLINGS, '1.1.1.1'], [MAPPED_SPELLINGS, '::ffff:101:101']] as const) {
+    for (const [spellings, canonical] of [
+      [IPV6_SPELLINGS, IPV6],
+      [IPV4_SPELLINGS, '1.1.1.1'],
+      [MAPPED_SPELLINGS, '::ffff:101:101'],
+    ] as const) {
       for (const spelling of spellings) {
         const answer = await ipoid(encodeURIComponent(spelling));
         assert.equal(answer.status, 200, `${spelling}: ${answer.text}`);
@@ -70,7 +98,10 @@ forEachStore((target) => {
     const record = answer.json['2001:db8:aaaa:1::5'];
     assert.equal(record.ip, '2001:db8:aaaa:1::5');
     assert.equal(record.network, '2001:db8:aaaa:1::/64');
-    assert.deepEqual([record.org, record.location_country, record.proxies, record.risks], ['Mobile Carrier', 'GB', ['OXYLABS_PROXY'], ['CALLBACK_PROXY']]);
+    assert.deepEqual(
+      [record.org, record.location_country, record.proxies, record.risks],
+      ['Mobile Carrier', 'GB', ['OXYLABS_PROXY'], ['CALLBACK_PROXY']],
+    );
     assertError(await ipoid('2001:db8:aaaa:2::5'), 404);
   });
 
@@ -80,7 +111,16 @@ forEachStore((target) => {
     assert.deepEqual([record.conc_city, record.conc_state, record.conc_country], ['Ashburn', 'Virginia', 'US']);
     assert.deepEqual(record.tunnels, ['NORD_VPN']);
     const bare = (await ipoid('198.51.100.0')).json['198.51.100.0'];
-    assert.deepEqual(bare, { ...CONTRACT_1_1_1_1['1.1.1.1'], ip: '198.51.100.0', org: '', client_count: 0, types: [], location_country: '', proxies: [], last_updated: bare.last_updated });
+    assert.deepEqual(bare, {
+      ...CONTRACT_1_1_1_1['1.1.1.1'],
+      ip: '198.51.100.0',
+      org: '',
+      client_count: 0,
+      types: [],
+      location_country: '',
+      proxies: [],
+      last_updated: bare.last_updated,
+    });
   });
 
   test('unknown is 404, anything that is not an address is 400, each with a JSON error', async () => {
@@ -96,10 +136,16 @@ forEachStore((target) => {
     for (const ip of ['203.0.113.9', '100.64.10.1', '001.001.001.001']) {
       const answer = await request(`${api.base}/v2/context/${ip}`);
       assert.equal(answer.status, 200);
-      assert.deepEqual(answer.json, records.find((r) => r.ip === ip.replace(/\b0+(\d)/g, '$1')));
+      assert.deepEqual(
+        answer.json,
+        records.find((r) => r.ip === ip.replace(/\b0+(\d)/g, '$1')),
+      );
     }
     const network = await request(`${api.base}/v2/context/2001:db8:aaaa:1::42`);
-    assert.deepEqual(network.json, records.find((r) => r.network === '2001:db8:aaaa:1::/64'));
+    assert.deepEqual(
+      network.json,
+      records.find((r) => r.network === '2001:db8:aaaa:1::/64'),
+    );
     assertError(await request(`${api.base}/v2/context/8.8.8.8`), 404);
     assertError(await request(`${api.base}/v2/context/not-an-ip`), 400);
     assertError(await request(`${api.base}/v2/context/1.1.1.1/32`), 400);
@@ -136,7 +182,13 @@ forEachStore((target) => {
     const batch = (ips: unknown) => request(`${api.base}/feed/v1/ips`, { method: 'POST', body: { ips } });
     const answer = await batch(['1.1.1.1', '8.8.8.8', '2001:DB8::8A2E:370:7334', '2001:db8:aaaa:1::9', '::ffff:1.1.1.1']);
     assert.equal(answer.status, 200);
-    assert.deepEqual(Object.keys(answer.json).sort(), ['1.1.1.1', '2001:db8::8a2e:370:7334', '2001:db8:aaaa:1::9', '8.8.8.8', '::ffff:101:101']);
+    assert.deepEqual(Object.keys(answer.json).sort(), [
+      '1.1.1.1',
+      '2001:db8::8a2e:370:7334',
+      '2001:db8:aaaa:1::9',
+      '8.8.8.8',
+      '::ffff:101:101',
+    ]);
     assert.deepEqual(answer.json['::ffff:101:101'], { ...answer.json['1.1.1.1'], ip: '::ffff:101:101' });
     assert.equal(answer.json['8.8.8.8'], null);
     assert.deepEqual(answer.json['1.1.1.1'], (await request(`${api.base}/feed/v1/ip/1.1.1.1`)).json['1.1.1.1']);
@@ -154,7 +206,14 @@ forEachStore((target) => {
     assertError(await batch({ '1.1.1.1': true }), 400, /body\/ips must be array/);
     assertError(await request(`${api.base}/feed/v1/ips`, { method: 'POST', body: {} }), 400, /must have required property 'ips'/);
     assertError(await request(`${api.base}/feed/v1/ips`, { method: 'POST', body: { ips: [], extra: 1 } }), 400, /unknown property "extra"/);
-    assertError(await request(`${api.base}/feed/v1/ips`, { method: 'POST', body: 'ips=1.1.1.1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415);
+    assertError(
+      await request(`${api.base}/feed/v1/ips`, {
+        method: 'POST',
+        body: 'ips=1.1.1.1',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+      415,
+    );
   });
 });
 

@@ -10,8 +10,16 @@ import { forEachStore } from '../helpers/stores.ts';
 import { assertError, request, startApi, type TestApi } from '../helpers/http.ts';
 
 const ALL_KEYS = [
-  '1.1.1.1', '100.64.10.1', '192.0.2.200', '198.51.100.0', '198.51.100.23', '203.0.113.7', '203.0.113.8', '203.0.113.9',
-  '2001:db8::8a2e:370:7334', '2001:db8:aaaa:1::/64',
+  '1.1.1.1',
+  '100.64.10.1',
+  '192.0.2.200',
+  '198.51.100.0',
+  '198.51.100.23',
+  '203.0.113.7',
+  '203.0.113.8',
+  '203.0.113.9',
+  '2001:db8::8a2e:370:7334',
+  '2001:db8:aaaa:1::/64',
 ];
 
 /** Every key the list route answers for `query`, following "next" with pages of `limit`. */
@@ -55,7 +63,10 @@ forEachStore((target) => {
     test('without filters: every record in address order, one page', async () => {
       const page = await list('');
       assert.equal(page.status, 200);
-      assert.deepEqual(page.json.ips.map((i: { ip: string }) => i.ip), ALL_KEYS);
+      assert.deepEqual(
+        page.json.ips.map((i: { ip: string }) => i.ip),
+        ALL_KEYS,
+      );
       assert.equal(page.json.next, null);
       const first = page.json.ips[0];
       assert.equal(first.feed, 'anonymous');
@@ -91,7 +102,13 @@ forEachStore((target) => {
 
     test('pages of 2 visit every matching record exactly once, in order', async () => {
       assert.deepEqual(await pageThrough(api.base, '', 2), ALL_KEYS);
-      assert.deepEqual(await pageThrough(api.base, 'risk=TUNNEL', 2), ['192.0.2.200', '203.0.113.7', '203.0.113.8', '203.0.113.9', '2001:db8::8a2e:370:7334']);
+      assert.deepEqual(await pageThrough(api.base, 'risk=TUNNEL', 2), [
+        '192.0.2.200',
+        '203.0.113.7',
+        '203.0.113.8',
+        '203.0.113.9',
+        '2001:db8::8a2e:370:7334',
+      ]);
       assert.deepEqual(await pageThrough(api.base, 'prefix=203.0.113.0%2F24', 1), ['203.0.113.7', '203.0.113.8', '203.0.113.9']);
     });
 
@@ -115,10 +132,22 @@ forEachStore((target) => {
         assert.equal(answer.status, 200);
         assert.match(answer.headers.get('content-type') ?? '', /^application\/x-ndjson/);
         assert.ok(answer.text.endsWith('\n'));
-        assert.deepEqual(answer.text.trimEnd().split('\n').map((l) => JSON.parse(l)), pages);
+        assert.deepEqual(
+          answer.text
+            .trimEnd()
+            .split('\n')
+            .map((l) => JSON.parse(l)),
+          pages,
+        );
       }
       const filtered = await list('format=ndjson&operator=NORD_VPN&prefix=203.0.113.0/24');
-      assert.deepEqual(filtered.text.trimEnd().split('\n').map((l) => JSON.parse(l).ip), ['203.0.113.7', '203.0.113.8']);
+      assert.deepEqual(
+        filtered.text
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l).ip),
+        ['203.0.113.7', '203.0.113.8'],
+      );
       assert.equal((await list('format=ndjson&operator=NO_SUCH')).text, '');
     });
 
@@ -128,10 +157,19 @@ forEachStore((target) => {
         assert.match(answer.headers.get('content-type') ?? '', /^text\/csv/);
         const rows = answer.text.split('\r\n');
         assert.equal(rows.pop(), '');
-        assert.equal(rows[0], 'ip,feed,org,client_count,types,conc_city,conc_state,conc_country,countries,location_country,risks,last_updated,proxies,behaviors,tunnels,conc_geohash,conc_skew,conc_density');
+        assert.equal(
+          rows[0],
+          'ip,feed,org,client_count,types,conc_city,conc_state,conc_country,countries,location_country,risks,last_updated,proxies,behaviors,tunnels,conc_geohash,conc_skew,conc_density',
+        );
         assert.equal(rows.length, 11);
-        assert.match(rows[6]!, /^203\.0\.113\.7,anonymous,Example VPN Ltd,12,DESKTOP\|MOBILE,Ashburn,Virginia,US,3,US,TUNNEL\|CALLBACK_PROXY,\d+,LUMINATI_PROXY\|OXYLABS_PROXY,FILE_SHARING\|TOR_PROXY_USER,NORD_VPN,dqbyh,120,0\.31$/);
-        assert.match(rows[8]!, /^203\.0\.113\.9,anonymous,"O'Brien ""Quotes"" ; DROP TABLE actor_data; --",0,,,,,0,PL,TUNNEL,\d+,,,EXPRESS_VPN,,,$/);
+        assert.match(
+          rows[6]!,
+          /^203\.0\.113\.7,anonymous,Example VPN Ltd,12,DESKTOP\|MOBILE,Ashburn,Virginia,US,3,US,TUNNEL\|CALLBACK_PROXY,\d+,LUMINATI_PROXY\|OXYLABS_PROXY,FILE_SHARING\|TOR_PROXY_USER,NORD_VPN,dqbyh,120,0\.31$/,
+        );
+        assert.match(
+          rows[8]!,
+          /^203\.0\.113\.9,anonymous,"O'Brien ""Quotes"" ; DROP TABLE actor_data; --",0,,,,,0,PL,TUNNEL,\d+,,,EXPRESS_VPN,,,$/,
+        );
       }
       // São Paulo stays UTF-8.
       assert.match((await list('format=csv&country=BR')).text, /198\.51\.100\.23/);
@@ -141,7 +179,17 @@ forEachStore((target) => {
       const answer = await request(`${api.base}/feed/v1/labels`);
       assert.equal(answer.status, 200);
       const labels = answer.json as Record<string, { value: string; count: number }[]>;
-      assert.deepEqual(Object.keys(labels).sort(), ['behavior', 'country', 'infrastructure', 'operator', 'proxy', 'risk', 'service', 'tunnel_type', 'type']);
+      assert.deepEqual(Object.keys(labels).sort(), [
+        'behavior',
+        'country',
+        'infrastructure',
+        'operator',
+        'proxy',
+        'risk',
+        'service',
+        'tunnel_type',
+        'type',
+      ]);
       assert.deepEqual(labels.operator, [
         { value: 'NORD_VPN', count: 2 },
         { value: 'EXPRESS_VPN', count: 1 },
@@ -150,7 +198,10 @@ forEachStore((target) => {
         { value: 'TOR', count: 1 },
       ]);
       assert.deepEqual(labels.risk?.[0], { value: 'TUNNEL', count: 5 });
-      assert.deepEqual(labels.type?.find((l) => l.value === 'IOT'), { value: 'IOT', count: 1 });
+      assert.deepEqual(
+        labels.type?.find((l) => l.value === 'IOT'),
+        { value: 'IOT', count: 1 },
+      );
       // Every value listed filters the list to as many records as it counts.
       for (const { value, count } of labels.proxy ?? []) assert.equal((await keys(`proxy=${value}`)).length, count);
     });
@@ -164,7 +215,10 @@ forEachStore((target) => {
       writeFileSync(feed, `${sample}{"ip":"192.0.2.1","tunnels":[{"operator":"BRAND_NEW_VPN"}]}\n`);
       await importFeed(api.store, feed, { feed: 'anonymous', logger: quietLogger });
       const after = (await request(`${api.base}/feed/v1/labels`)).json;
-      assert.deepEqual(after.operator.find((l: { value: string }) => l.value === 'BRAND_NEW_VPN'), { value: 'BRAND_NEW_VPN', count: 1 });
+      assert.deepEqual(
+        after.operator.find((l: { value: string }) => l.value === 'BRAND_NEW_VPN'),
+        { value: 'BRAND_NEW_VPN', count: 1 },
+      );
     });
   });
 
@@ -175,7 +229,17 @@ forEachStore((target) => {
       dir = tempDir();
       const gen = await runCli(['generate', '--count', '5000', '--seed', '3', '--out', join(dir, 'day1.json.gz')]);
       assert.equal(gen.code, 0, gen.stderr);
-      const churn = await runCli(['generate', '--from', join(dir, 'day1.json.gz'), '--churn', '0.1', '--seed', '4', '--out', join(dir, 'day2.json.gz')]);
+      const churn = await runCli([
+        'generate',
+        '--from',
+        join(dir, 'day1.json.gz'),
+        '--churn',
+        '0.1',
+        '--seed',
+        '4',
+        '--out',
+        join(dir, 'day2.json.gz'),
+      ]);
       assert.equal(churn.code, 0, churn.stderr);
       api = await startApi(target, { feed: join(dir, 'day1.json.gz') });
     });

@@ -15,7 +15,12 @@ const COUNTRY = 'C'.repeat(LABEL_MAX_LENGTH);
 const TOO_LONG = 'X'.repeat(LABEL_MAX_LENGTH + 1);
 
 const FEED = [
-  { ip: '192.0.2.60', infrastructure: 'I'.repeat(LABEL_MAX_LENGTH), location: { country: COUNTRY }, tunnels: [{ operator: OPERATOR, type: 'VPN' }] },
+  {
+    ip: '192.0.2.60',
+    infrastructure: 'I'.repeat(LABEL_MAX_LENGTH),
+    location: { country: COUNTRY },
+    tunnels: [{ operator: OPERATOR, type: 'VPN' }],
+  },
   { ip: '192.0.2.61', tunnels: [{ operator: TOO_LONG }] },
   // Labels that agree in their first 735 characters stay apart (MariaDB's unique key holds 736).
   { ip: '192.0.2.62', tunnels: [{ operator: `${OPERATOR.slice(0, 735)}Z` }] },
@@ -36,7 +41,9 @@ forEachStore((target) => {
     const [run] = await api.store.importRuns(1);
     assert.equal(run?.status, 'succeeded');
     assert.equal(run?.inserted, FEED.length - 1);
-    assert.deepEqual(run?.skippedSample, [{ line: 2, reason: `invalid field tunnels.0.operator: must NOT have more than ${LABEL_MAX_LENGTH} characters` }]);
+    assert.deepEqual(run?.skippedSample, [
+      { line: 2, reason: `invalid field tunnels.0.operator: must NOT have more than ${LABEL_MAX_LENGTH} characters` },
+    ]);
   });
 
   test('the record is found by lookup and by list filters on each long label', async () => {
@@ -53,7 +60,10 @@ forEachStore((target) => {
 
     const cli = await runCli(['list', '--operator', OPERATOR, '--country', COUNTRY], { IPOID_DB_URL: api.dbUrl });
     assert.equal(cli.code, 0, cli.stderr);
-    assert.deepEqual(jsonLines(cli.stdout).map((l) => l.ip), ['192.0.2.60']);
+    assert.deepEqual(
+      jsonLines(cli.stdout).map((l) => l.ip),
+      ['192.0.2.60'],
+    );
   });
 
   if (target.name === 'mariadb') {
@@ -61,7 +71,13 @@ forEachStore((target) => {
       const conn = await serverConnection(api.dbUrl);
       try {
         await conn.query(`USE \`${new URL(api.dbUrl).pathname.slice(1)}\``);
-        for (const labels of [[{ kind: 'operator' as const, value: OPERATOR }], [{ kind: 'risk' as const, value: 'TUNNEL' }, { kind: 'country' as const, value: COUNTRY }]]) {
+        for (const labels of [
+          [{ kind: 'operator' as const, value: OPERATOR }],
+          [
+            { kind: 'risk' as const, value: 'TUNNEL' },
+            { kind: 'country' as const, value: COUNTRY },
+          ],
+        ]) {
           const { sql, values } = listQuery({ labels, limit: 100 }, 'd.ip_text');
           const plan = await conn.query<{ table: string; type: string; Extra: string }[]>(`EXPLAIN ${sql}`, values);
           // A constant (one row by a unique key): the page is then a range scan in key order, no filesort.

@@ -33,7 +33,8 @@ forEachStore((target) => {
   });
   after(async () => api.close());
 
-  const list = (query: string, accept: string | null) => request(`${api.base}/feed/v1/ips?${query}`, { headers: accept === null ? {} : { accept } });
+  const list = (query: string, accept: string | null) =>
+    request(`${api.base}/feed/v1/ips?${query}`, { headers: accept === null ? {} : { accept } });
 
   test('the list answers the type Accept prefers, q-values, wildcards and q=0 honoured', async () => {
     for (const [accept, type] of CASES) {
@@ -44,7 +45,13 @@ forEachStore((target) => {
   });
 
   test('an Accept that admits none of the offered types is 406, naming them', async () => {
-    for (const accept of ['text/html', 'text/csv;q=0', 'application/json;q=0', 'image/*', 'application/json;q=0, application/x-ndjson;q=0, text/csv;q=0']) {
+    for (const accept of [
+      'text/html',
+      'text/csv;q=0',
+      'application/json;q=0',
+      'image/*',
+      'application/json;q=0, application/x-ndjson;q=0, text/csv;q=0',
+    ]) {
       assertError(await list('', accept), 406, /application\/json, application\/x-ndjson, text\/csv/);
     }
   });

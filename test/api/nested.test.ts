@@ -12,7 +12,9 @@ const FEEDS: Record<FeedType, Record<string, unknown>[]> = {
     { network: '198.51.100.0/24', organization: 'Inner Hosting', risks: ['TUNNEL'], client: { count: 5, proxies: ['1_PROXY'] } },
     { ip: '198.51.100.7', organization: 'Own Exit', risks: ['GEO_MISMATCH'], client: { count: 2 } },
   ],
-  'anonymous-residential': [{ network: '198.51.0.0/16', organization: 'Outer ISP', risks: ['CALLBACK_PROXY'], client: { proxies: ['OXYLABS_PROXY'] } }],
+  'anonymous-residential': [
+    { network: '198.51.0.0/16', organization: 'Outer ISP', risks: ['CALLBACK_PROXY'], client: { proxies: ['OXYLABS_PROXY'] } },
+  ],
   'anonymous-ipv6': [{ network: '2001:db8:100:5::/64', organization: 'Inner VPN', risks: ['TUNNEL'] }],
   'anonymous-residential-ipv6': [{ network: '2001:db8:100::/48', organization: 'Outer Carrier', risks: ['CALLBACK_PROXY'] }],
 };
@@ -68,9 +70,15 @@ forEachStore((target) => {
   test('_search lists every containing record as a hit, /v2/context answers the most specific', async () => {
     const v6 = (await search('2001:db8:100:5::8')).json.hits;
     assert.equal(v6.total.value, 2);
-    assert.deepEqual(v6.hits.map((h: any) => h._source.network), ['2001:db8:100:5::/64', '2001:db8:100::/48']);
+    assert.deepEqual(
+      v6.hits.map((h: any) => h._source.network),
+      ['2001:db8:100:5::/64', '2001:db8:100::/48'],
+    );
     const v4 = (await search('198.51.100.7')).json.hits;
-    assert.deepEqual(v4.hits.map((h: any) => h._source.ip ?? h._source.network), ['198.51.100.7', '198.51.100.0/24', '198.51.0.0/16']);
+    assert.deepEqual(
+      v4.hits.map((h: any) => h._source.ip ?? h._source.network),
+      ['198.51.100.7', '198.51.100.0/24', '198.51.0.0/16'],
+    );
     assert.deepEqual((await request(`${api.base}/v2/context/2001:db8:100:5::8`)).json, FEEDS['anonymous-ipv6'][0]);
     assert.deepEqual((await request(`${api.base}/v2/context/2001:db8:100:9::1`)).json, FEEDS['anonymous-residential-ipv6'][0]);
     assert.deepEqual((await request(`${api.base}/v2/context/198.51.100.9`)).json, FEEDS.anonymous[0]);

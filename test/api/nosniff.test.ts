@@ -31,7 +31,15 @@ forEachStore((target) => {
       ['health', await get('/healthz', {}), 200],
       ['openapi', await get('/openapi.json'), 200],
       ['batch', await request(`${api.base}/feed/v1/ips`, { method: 'POST', headers: authorized, body: { ips: ['1.1.1.1'] } }), 200],
-      ['batch body not JSON', await request(`${api.base}/feed/v1/ips`, { method: 'POST', headers: { ...authorized, 'content-type': 'application/json' }, body: '{' }), 400],
+      [
+        'batch body not JSON',
+        await request(`${api.base}/feed/v1/ips`, {
+          method: 'POST',
+          headers: { ...authorized, 'content-type': 'application/json' },
+          body: '{',
+        }),
+        400,
+      ],
     ];
     for (const [what, answer, status] of answers) {
       assert.equal(answer.status, status, `${what}: ${answer.text.slice(0, 200)}`);

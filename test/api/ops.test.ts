@@ -48,7 +48,10 @@ forEachStore((target) => {
       assert.equal(info.store, target.name);
       const anonymous = info.feeds.find((f: { feed: string }) => f.feed === 'anonymous');
       assert.equal(anonymous.feedDate, '2026-11-24');
-      assert.deepEqual({ ...anonymous.lastImport, finishedAt: undefined }, { finishedAt: undefined, inserted: 10, updated: 0, deleted: 0, records: 10 });
+      assert.deepEqual(
+        { ...anonymous.lastImport, finishedAt: undefined },
+        { finishedAt: undefined, inserted: 10, updated: 0, deleted: 0, records: 10 },
+      );
       assert.ok(Math.abs(Date.parse(anonymous.lastImport.finishedAt) - started) < 5000);
       // Age counts from the feed's generation day, not from the import.
       assert.ok(Math.abs(anonymous.ageSeconds - (Date.now() - Date.parse('2026-11-24T00:00:00Z')) / 1000) < 5);
@@ -103,21 +106,47 @@ forEachStore((target) => {
       const doc = (await request(`${api.base}/openapi.json`)).json;
       assert.match(doc.openapi, /^3\./);
       assert.deepEqual(
-        Object.entries(doc.paths as Record<string, object>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort(),
+        Object.entries(doc.paths as Record<string, object>)
+          .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
+          .sort(),
         [
-          'GET /_info', 'GET /feed/v1/ip/{ip}', 'GET /feed/v1/ips', 'GET /feed/v1/labels', 'GET /healthz', 'GET /metrics',
-          'GET /openapi.json', 'GET /readyz', 'GET /v2/context/{ip}', 'POST /feed/v1/ips', 'POST /ipoid/_search',
+          'GET /_info',
+          'GET /feed/v1/ip/{ip}',
+          'GET /feed/v1/ips',
+          'GET /feed/v1/labels',
+          'GET /healthz',
+          'GET /metrics',
+          'GET /openapi.json',
+          'GET /readyz',
+          'GET /v2/context/{ip}',
+          'POST /feed/v1/ips',
+          'POST /ipoid/_search',
         ],
       );
       assert.deepEqual(Object.keys(doc.components.schemas).sort(), ['Error', 'IpoidRecord', 'SpurContext']);
       const lookup = doc.paths['/feed/v1/ip/{ip}'].get;
       assert.deepEqual(Object.keys(lookup.responses).sort(), ['200', '400', '401', '404', '503']);
-      assert.deepEqual(
-        doc.paths['/feed/v1/ips'].get.parameters.map((p: { name: string }) => p.name).sort(),
-        ['behavior', 'country', 'cursor', 'format', 'infrastructure', 'limit', 'operator', 'prefix', 'proxy', 'risk', 'service', 'tunnel_type', 'type'],
-      );
+      assert.deepEqual(doc.paths['/feed/v1/ips'].get.parameters.map((p: { name: string }) => p.name).sort(), [
+        'behavior',
+        'country',
+        'cursor',
+        'format',
+        'infrastructure',
+        'limit',
+        'operator',
+        'prefix',
+        'proxy',
+        'risk',
+        'service',
+        'tunnel_type',
+        'type',
+      ]);
       assert.equal(doc.paths['/feed/v1/ips'].post.requestBody.content['application/json'].schema.properties.ips.maxItems, 1000);
-      assert.deepEqual(Object.keys(doc.paths['/feed/v1/ips'].get.responses['200'].content).sort(), ['application/json', 'application/x-ndjson', 'text/csv']);
+      assert.deepEqual(Object.keys(doc.paths['/feed/v1/ips'].get.responses['200'].content).sort(), [
+        'application/json',
+        'application/x-ndjson',
+        'text/csv',
+      ]);
       assert.deepEqual(doc.components.schemas.IpoidRecord.required.slice(0, 3), ['ip', 'org', 'client_count']);
     });
   });
@@ -136,7 +165,14 @@ forEachStore((target) => {
         const missing = await call(method, path, body);
         assertError(missing, 401, /Authorization: Bearer/);
         assert.equal(missing.headers.get('www-authenticate'), 'Bearer realm="ipoid"');
-        for (const wrong of ['Bearer wrong-token', 'Bearer s3cret-toke', 'Bearer s3cret-token-and-more', 'Basic czNjcmV0LXRva2Vu', 's3cret-token', 'Bearer']) {
+        for (const wrong of [
+          'Bearer wrong-token',
+          'Bearer s3cret-toke',
+          'Bearer s3cret-token-and-more',
+          'Basic czNjcmV0LXRva2Vu',
+          's3cret-token',
+          'Bearer',
+        ]) {
           const refused = await call(method, path, body, wrong);
           assertError(refused, 401);
           assert.match(refused.headers.get('www-authenticate') ?? '', /^Bearer realm="ipoid"/);
@@ -184,7 +220,7 @@ forEachStore((target) => {
       await api.close();
     });
 
-    test('data routes and readyz answer 503 without the driver\'s message; healthz stays up', async () => {
+    test("data routes and readyz answer 503 without the driver's message; healthz stays up", async () => {
       for (const [method, path, body] of DATA_ROUTES) {
         assert.equal((await request(`${api.base}${path}`, { method, body })).status, 200, 'the data is there');
         assertError(await request(`${broken.base}${path}`, { method, body }), 503, /^database unavailable$/);

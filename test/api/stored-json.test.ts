@@ -45,10 +45,16 @@ forEachStore((target) => {
 
   test('_search embeds each _source as its stored text', async () => {
     for (const [ip, line] of Object.entries(LINES)) {
-      const answer = await request(`${api.base}/ipoid/_search`, { method: 'POST', body: { query: { bool: { filter: [{ term: { ip } }] } } } });
+      const answer = await request(`${api.base}/ipoid/_search`, {
+        method: 'POST',
+        body: { query: { bool: { filter: [{ term: { ip } }] } } },
+      });
       assert.equal(answer.status, 200);
       assert.match(answer.headers.get('content-type') ?? '', /^application\/json/);
-      assert.equal(answer.text, `{"hits":{"total":{"value":1,"relation":"eq"},"hits":[{"_index":"ipoid","_id":"${ip}","_source":${line}}]}}`);
+      assert.equal(
+        answer.text,
+        `{"hits":{"total":{"value":1,"relation":"eq"},"hits":[{"_index":"ipoid","_id":"${ip}","_source":${line}}]}}`,
+      );
       assert.deepEqual(answer.json.hits.hits[0]._source, JSON.parse(line));
     }
     const none = await request(`${api.base}/ipoid/_search`, { method: 'POST', body: { query: { term: { ip: '8.8.8.8' } } } });

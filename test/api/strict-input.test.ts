@@ -21,7 +21,9 @@ forEachStore((target) => {
   test('an address with whitespace around it is 400 saying so, on every route that takes one', async () => {
     for (const padded of PADDED) {
       const text = decodeURIComponent(padded);
-      const expected = new RegExp(`not an IPv4 or IPv6 address: ${JSON.stringify(text).replace(/[\\[\]().*+?^$|]/g, '\\$&')} \\(leading or trailing whitespace\\)`);
+      const expected = new RegExp(
+        `not an IPv4 or IPv6 address: ${JSON.stringify(text).replace(/[\\[\]().*+?^$|]/g, '\\$&')} \\(leading or trailing whitespace\\)`,
+      );
       assertError(await request(`${api.base}/feed/v1/ip/${padded}`), 400, expected);
       assertError(await request(`${api.base}/v2/context/${padded}`), 400, WHY);
       const search = await request(`${api.base}/ipoid/_search`, { method: 'POST', body: { query: { term: { ip: text } } } });
@@ -42,8 +44,13 @@ forEachStore((target) => {
     for (const limit of ['0x10', '%2016', '16%20', '1e1', '16.0', '%2B16', '-1', '0b10', '0o10', 'Infinity', '', '%0A16', '1_0']) {
       assertError(await list(limit), 400, /^querystring\/limit must match pattern/);
     }
-    for (const limit of ['0', '1001', '99999999999999999999']) assertError(await list(limit), 400, /^querystring\/limit must be from 1 to 1000$/);
-    for (const [limit, size] of [['3', 3], ['0003', 3], ['1000', 10]] as const) {
+    for (const limit of ['0', '1001', '99999999999999999999'])
+      assertError(await list(limit), 400, /^querystring\/limit must be from 1 to 1000$/);
+    for (const [limit, size] of [
+      ['3', 3],
+      ['0003', 3],
+      ['1000', 10],
+    ] as const) {
       const answer = await list(limit);
       assert.equal(answer.status, 200, answer.text);
       assert.equal(answer.json.ips.length, size, limit);
@@ -55,7 +62,11 @@ forEachStore((target) => {
 
   test('a feed line whose ip or network has whitespace around it is skipped with that reason', async () => {
     const lines = ['{"ip":" 192.0.2.9"}', '{"ip":"192.0.2.10\\n"}', '{"network":"2001:db8:bbbb::/48 "}', '{"ip":"192.0.2.11"}'];
-    const run = await importFeed(api.store, Readable.from([lines.join('\n')]), { feed: 'anonymous-residential', logger: quietLogger, maxSkippedRatio: 1 });
+    const run = await importFeed(api.store, Readable.from([lines.join('\n')]), {
+      feed: 'anonymous-residential',
+      logger: quietLogger,
+      maxSkippedRatio: 1,
+    });
     assert.equal(run.inserted, 1);
     assert.deepEqual(run.skippedSample, [
       { line: 1, reason: 'not an IPv4 or IPv6 address: " 192.0.2.9" (leading or trailing whitespace)' },
@@ -66,7 +77,11 @@ forEachStore((target) => {
 
   test('the CLI refuses padded addresses and prefixes with exit status 2 and the reason', async () => {
     const env = { IPOID_DB_URL: api.dbUrl };
-    for (const args of [['lookup', ' 1.1.1.1'], ['lookup', '1.1.1.1\t'], ['list', '--prefix', '203.0.113.0/24 ']]) {
+    for (const args of [
+      ['lookup', ' 1.1.1.1'],
+      ['lookup', '1.1.1.1\t'],
+      ['list', '--prefix', '203.0.113.0/24 '],
+    ]) {
       const result = await runCli(args, env);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, WHY);

@@ -46,9 +46,15 @@ forEachStore((target) => {
   test('list filters by labels and prefix, in address order, with a limit', async () => {
     const result = await ipoid('list', '--operator', 'NORD_VPN', '--risk', 'TUNNEL', '--prefix', '203.0.113.0/24');
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(jsonLines(result.stdout).map((l) => l.ip), ['203.0.113.7', '203.0.113.8']);
+    assert.deepEqual(
+      jsonLines(result.stdout).map((l) => l.ip),
+      ['203.0.113.7', '203.0.113.8'],
+    );
     const limited = await ipoid('list', '--risk', 'TUNNEL', '--limit', '2');
-    assert.deepEqual(jsonLines(limited.stdout).map((l) => l.ip), ['192.0.2.200', '203.0.113.7']);
+    assert.deepEqual(
+      jsonLines(limited.stdout).map((l) => l.ip),
+      ['192.0.2.200', '203.0.113.7'],
+    );
     const all = await ipoid('list');
     assert.equal(jsonLines(all.stdout).length, 10);
     const bad = await ipoid('list', '--prefix', '203.0.113.0/99');
@@ -65,10 +71,13 @@ forEachStore((target) => {
     assert.equal((summary?.skippedSample as unknown[]).length, 8);
     assert.match(result.stderr, /skipped feed line/);
     const runs = jsonLines((await ipoid('imports')).stdout);
-    assert.deepEqual(runs.map((r) => [r.status, r.inserted, r.deleted, r.skipped]), [
-      ['succeeded', 2, 10, 8],
-      ['succeeded', 10, 0, 0],
-    ]);
+    assert.deepEqual(
+      runs.map((r) => [r.status, r.inserted, r.deleted, r.skipped]),
+      [
+        ['succeeded', 2, 10, 8],
+        ['succeeded', 10, 0, 0],
+      ],
+    );
   });
 
   test('a missing file fails with exit 1 and a clear message', async () => {

@@ -55,7 +55,13 @@ forEachStore((target) => {
   test('serve reads through IPOID_DB_READ_URL, read-only', async () => {
     const reader = await readOnlyUser(target, db.url);
     try {
-      const child = ipoid(['serve'], { IPOID_DB_URL: 'sqlite:/nonexistent/unused.db', IPOID_DB_READ_URL: reader.url, IPOID_PORT: '0', IPOID_LOG_LEVEL: 'info', IPOID_API_TOKENS: 'tok' });
+      const child = ipoid(['serve'], {
+        IPOID_DB_URL: 'sqlite:/nonexistent/unused.db',
+        IPOID_DB_READ_URL: reader.url,
+        IPOID_PORT: '0',
+        IPOID_LOG_LEVEL: 'info',
+        IPOID_API_TOKENS: 'tok',
+      });
       const [, url] = await outputMatch(child, 'stderr', LISTENING);
       assert.equal((await request(`${url}/feed/v1/ip/203.0.113.7`)).status, 401);
       const answer = await request(`${url}/feed/v1/ip/203.0.113.7`, { headers: { authorization: 'Bearer tok' } });

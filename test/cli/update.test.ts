@@ -36,7 +36,8 @@ const updateEnv = (extra: Record<string, string>): Record<string, string> => ({
 forEachStore((target) => {
   let db: TestDatabase;
   const downloadDir = scratchDir();
-  const update = (env: Record<string, string>) => runCli(['update'], updateEnv({ IPOID_DB_URL: db.url, IPOID_DOWNLOAD_DIR: downloadDir, ...env }));
+  const update = (env: Record<string, string>) =>
+    runCli(['update'], updateEnv({ IPOID_DB_URL: db.url, IPOID_DOWNLOAD_DIR: downloadDir, ...env }));
   const digest = async (): Promise<string> => {
     const store = await openStore(db.url);
     try {
@@ -63,8 +64,17 @@ forEachStore((target) => {
       ],
     );
     const summaries = jsonLines(result.stderr).filter((l) => l.msg === 'feed update');
-    assert.deepEqual(summaries.map((l) => [l.feed, l.status]), [['anonymous', 'imported'], ['anonymous-ipv6', 'imported']]);
-    assert.ok(jsonLines(result.stderr).some((l) => l.msg === 'spur request'), 'debug logs were on');
+    assert.deepEqual(
+      summaries.map((l) => [l.feed, l.status]),
+      [
+        ['anonymous', 'imported'],
+        ['anonymous-ipv6', 'imported'],
+      ],
+    );
+    assert.ok(
+      jsonLines(result.stderr).some((l) => l.msg === 'spur request'),
+      'debug logs were on',
+    );
     assert.ok(!`${result.stdout}${result.stderr}`.includes(TOKEN), 'the token leaked into the output');
     assert.deepEqual(leftovers(downloadDir), []);
   });
@@ -75,7 +85,10 @@ forEachStore((target) => {
     const result = await update({ SPUR_API_TOKEN: wrong });
     assert.equal(result.code, 4, result.stderr);
     assert.match(result.stderr, /ipoid: anonymous: Spur refused access \(401\) .* check SPUR_API_TOKEN or SPUR_API_TOKEN_FILE/);
-    assert.deepEqual(jsonLines(result.stdout).map((l) => l.status), ['failed', 'failed']);
+    assert.deepEqual(
+      jsonLines(result.stdout).map((l) => l.status),
+      ['failed', 'failed'],
+    );
     assert.ok(!`${result.stdout}${result.stderr}`.includes(wrong), 'the token leaked into the output');
     assert.equal(await digest(), before);
   });
@@ -91,7 +104,17 @@ forEachStore((target) => {
     } finally {
       const now = new Date();
       const counts = { linesRead: 0, skipped: 0, inserted: 0, updated: 0, deleted: 0, records: 0 };
-      await held.rollback({ feed: 'anonymous', feedDate: null, file: null, startedAt: now, finishedAt: now, ...counts, status: 'failed', error: 'held by a test', skippedSample: [] });
+      await held.rollback({
+        feed: 'anonymous',
+        feedDate: null,
+        file: null,
+        startedAt: now,
+        finishedAt: now,
+        ...counts,
+        status: 'failed',
+        error: 'held by a test',
+        skippedSample: [],
+      });
       await store.close();
     }
   });

@@ -19,7 +19,12 @@ test('IPv4 spellings canonicalise to the dotted quad, decimal even with leading 
 });
 
 test('IPv6 spellings canonicalise to RFC 5952', () => {
-  for (const input of ['2001:db8::8a2e:370:7334', '2001:DB8::8A2E:370:7334', '2001:0db8:0000:0000:0000:8a2e:0370:7334', '2001:db8:0:0:0:8a2e:370:7334']) {
+  for (const input of [
+    '2001:db8::8a2e:370:7334',
+    '2001:DB8::8A2E:370:7334',
+    '2001:0db8:0000:0000:0000:8a2e:0370:7334',
+    '2001:db8:0:0:0:8a2e:370:7334',
+  ]) {
     const ip = parseIp(input);
     assert.equal(ip.text, '2001:db8::8a2e:370:7334', input);
     assert.equal(ip.family, 6);
@@ -30,12 +35,30 @@ test('IPv6 spellings canonicalise to RFC 5952', () => {
 });
 
 test('anything else is rejected with the reason', () => {
-  for (const input of ['', '999.1.1.1', '1.2.3', '1', '0x1.1.1.1', '1.2.3.4.5', 'fe80::1%eth0', '[::1]', '2001:db8::1::2', 'abc', '1.1.1.1/24', ' ', '12345::']) {
+  for (const input of [
+    '',
+    '999.1.1.1',
+    '1.2.3',
+    '1',
+    '0x1.1.1.1',
+    '1.2.3.4.5',
+    'fe80::1%eth0',
+    '[::1]',
+    '2001:db8::1::2',
+    'abc',
+    '1.1.1.1/24',
+    ' ',
+    '12345::',
+  ]) {
     assert.throws(() => parseIp(input), InvalidIpError, JSON.stringify(input));
   }
   assert.throws(() => parseIp('999.1.1.1'), /not an IPv4 or IPv6 address: "999\.1\.1\.1"/);
   for (const input of [' 203.0.113.7', '203.0.113.7 ', '\t2001:db8::1', '2001:db8::1\n']) {
-    assert.throws(() => parseIp(input), /^InvalidIpError: not an IPv4 or IPv6 address: ".*" \(leading or trailing whitespace\)$/, JSON.stringify(input));
+    assert.throws(
+      () => parseIp(input),
+      /^InvalidIpError: not an IPv4 or IPv6 address: ".*" \(leading or trailing whitespace\)$/,
+      JSON.stringify(input),
+    );
   }
   assert.throws(() => parseNetwork(' 203.0.113.0/24'), /not a CIDR network: " 203\.0\.113\.0\/24" \(leading or trailing whitespace\)/);
   assert.throws(() => parseNetwork('203.0.113.0 /24'), /leading or trailing whitespace/);
@@ -109,7 +132,16 @@ test('a dotted tail is two hex words: "::1.2.3.4" is the IPv6 address ::102:304,
   assert.equal(parseIp('::1.2.3.4').family, 6);
   assert.equal(parseIp('::1.2.3.4').bytes.toString('hex'), '00000000000000000000000001020304');
   assert.equal(parseIp('::ffff:1.2.3.4').family, 4);
-  for (const input of ['::1.2.3.256', '::1.2.3', '::ffff:1.2.3.4.5', '1.2.3.4::', '::1.2.3.4:5', '::1.2.3.4/8', ':1.2.3.4', '::ffff:0x1.2.3.4']) {
+  for (const input of [
+    '::1.2.3.256',
+    '::1.2.3',
+    '::ffff:1.2.3.4.5',
+    '1.2.3.4::',
+    '::1.2.3.4:5',
+    '::1.2.3.4/8',
+    ':1.2.3.4',
+    '::ffff:0x1.2.3.4',
+  ]) {
     assert.throws(() => parseIp(input), InvalidIpError, input);
   }
 });

@@ -11,14 +11,30 @@ test('reads plain JSON lines from a file and canonicalises addresses', async () 
   assert.equal(parsed.length, 10);
   assert.ok(parsed.every((p) => p.ok));
   const records = parsed.flatMap((p) => (p.ok ? [p.record] : []));
-  assert.deepEqual(records.map((r) => r.line), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-  assert.deepEqual(records.map((r) => r.context), fixtureRecords(SAMPLE_FEED));
+  assert.deepEqual(
+    records.map((r) => r.line),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
+  assert.deepEqual(
+    records.map((r) => r.context),
+    fixtureRecords(SAMPLE_FEED),
+  );
   const nord = records[1]!;
   assert.deepEqual(nord.labels, [
-    ['risk', 'TUNNEL'], ['risk', 'CALLBACK_PROXY'], ['service', 'OPENVPN'], ['service', 'IPSEC'],
-    ['operator', 'NORD_VPN'], ['tunnel_type', 'VPN'], ['proxy', 'LUMINATI_PROXY'], ['proxy', 'OXYLABS_PROXY'],
-    ['behavior', 'FILE_SHARING'], ['behavior', 'TOR_PROXY_USER'], ['client_type', 'DESKTOP'], ['client_type', 'MOBILE'],
-    ['infrastructure', 'DATACENTER'], ['country', 'US'],
+    ['risk', 'TUNNEL'],
+    ['risk', 'CALLBACK_PROXY'],
+    ['service', 'OPENVPN'],
+    ['service', 'IPSEC'],
+    ['operator', 'NORD_VPN'],
+    ['tunnel_type', 'VPN'],
+    ['proxy', 'LUMINATI_PROXY'],
+    ['proxy', 'OXYLABS_PROXY'],
+    ['behavior', 'FILE_SHARING'],
+    ['behavior', 'TOR_PROXY_USER'],
+    ['client_type', 'DESKTOP'],
+    ['client_type', 'MOBILE'],
+    ['infrastructure', 'DATACENTER'],
+    ['country', 'US'],
   ]);
 });
 
@@ -38,7 +54,9 @@ test('gzip is detected by its bytes, whatever the name, and split across tiny ch
 });
 
 test('equal records hash equal; any change changes the hash', async () => {
-  const [a, b, c] = await readAll(Readable.from(['{"ip":"1.2.3.4","risks":["TUNNEL"]}\n{"ip":"1.2.3.4","risks":["TUNNEL"]}\n{"ip":"1.2.3.4","risks":["SPAM"]}\n']));
+  const [a, b, c] = await readAll(
+    Readable.from(['{"ip":"1.2.3.4","risks":["TUNNEL"]}\n{"ip":"1.2.3.4","risks":["TUNNEL"]}\n{"ip":"1.2.3.4","risks":["SPAM"]}\n']),
+  );
   assert.ok(a?.ok && b?.ok && c?.ok);
   assert.ok(a.record.hash.equals(b.record.hash));
   assert.ok(!a.record.hash.equals(c.record.hash));
@@ -97,7 +115,11 @@ test('a truncated or corrupt gzip stream is a read error, never a shorter feed',
 });
 
 test('an I/O error on the source is a read error', async () => {
-  const failing = new Readable({ read() { this.destroy(new Error('EIO: disk gone')); } });
+  const failing = new Readable({
+    read() {
+      this.destroy(new Error('EIO: disk gone'));
+    },
+  });
   await assert.rejects(readAll(failing), /cannot read feed: EIO: disk gone/);
   await assert.rejects(readAll('/nonexistent/feed.json.gz'), /cannot read feed: ENOENT/);
 });
@@ -107,7 +129,11 @@ test('a last line cut without its newline is a truncated feed; a whole last line
   for (const text of [whole, `${whole}\r`, `${whole}\n`, `${whole}\n   `]) {
     for (const input of [Buffer.from(text), gzipSync(text)]) {
       const parsed = await readAll(chunked(input, 5));
-      assert.deepEqual(parsed.map((p) => p.ok && p.record.address.text), ['1.2.3.4', '1.2.3.5'], JSON.stringify(text));
+      assert.deepEqual(
+        parsed.map((p) => p.ok && p.record.address.text),
+        ['1.2.3.4', '1.2.3.5'],
+        JSON.stringify(text),
+      );
     }
   }
   // Cut inside the record, inside a multi-byte character, or a bad line at the very end.
@@ -123,5 +149,8 @@ test('a last line cut without its newline is a truncated feed; a whole last line
   }
   // The same bad line with its newline is one skipped line.
   const parsed = await readAll(Readable.from([`${whole}\nnot json\n`]));
-  assert.deepEqual(parsed.map((p) => p.ok || p.skip.line), [true, true, 3]);
+  assert.deepEqual(
+    parsed.map((p) => p.ok || p.skip.line),
+    [true, true, 3],
+  );
 });

@@ -115,8 +115,14 @@ test('addresses are canonical, never IPv4-mapped, and mix IPv4, IPv6, IPv6 /64 n
 test('some generated networks contain other records: IPv4 /24s holding addresses, IPv6 /48s holding /64s', () => {
   const keys = [...generateFeed({ count: 5000, seed: 1 })].map((r) => (r.ip ?? r.network)!);
   const nested = nestedKeys(keys);
-  assert.ok(nested.some((key) => !key.includes(':') && !key.includes('/')), 'IPv4 addresses inside a stored /24');
-  assert.ok(nested.some((key) => key.endsWith('/64')), 'IPv6 /64s inside a stored /48');
+  assert.ok(
+    nested.some((key) => !key.includes(':') && !key.includes('/')),
+    'IPv4 addresses inside a stored /24',
+  );
+  assert.ok(
+    nested.some((key) => key.endsWith('/64')),
+    'IPv6 /64s inside a stored /48',
+  );
   assert.ok(nested.length < keys.length / 10, `${nested.length} nested records`);
 });
 
@@ -125,7 +131,9 @@ function nestedKeys(keys: Iterable<string>): string[] {
   const all = [...keys].map((key) => parseIpOrNetwork(key));
   const networks = all.filter((a) => a.prefixLen < 128);
   return all
-    .filter((inner) => networks.some((outer) => outer.prefixLen < inner.prefixLen && networkContains(outer.bytes, outer.prefixLen, inner.bytes)))
+    .filter((inner) =>
+      networks.some((outer) => outer.prefixLen < inner.prefixLen && networkContains(outer.bytes, outer.prefixLen, inner.bytes)),
+    )
     .map((a) => a.text);
 }
 
@@ -154,7 +162,10 @@ test('records keep the spec key order and vary in which fields they carry', () =
   for (const record of records) {
     const keys = Object.keys(record);
     const ranks = keys.map((k) => KEY_ORDER.indexOf(k));
-    assert.ok(ranks.every((r, i) => r >= 0 && (i === 0 || r > ranks[i - 1]!)), `key order ${keys.join(',')}`);
+    assert.ok(
+      ranks.every((r, i) => r >= 0 && (i === 0 || r > ranks[i - 1]!)),
+      `key order ${keys.join(',')}`,
+    );
     if (keys.length === 1) bare += 1;
     if (record.client === undefined) withoutClient += 1;
     else withClient += 1;

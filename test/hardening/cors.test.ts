@@ -22,12 +22,29 @@ function assertNoCors(answer: Answer): void {
 describe('IPOID_CORS_ORIGINS', () => {
   test('unset: no origin; set: the listed origins, trimmed', () => {
     assert.deepEqual(loadApiConfig({}).corsOrigins, []);
-    assert.deepEqual(loadApiConfig({ IPOID_CORS_ORIGINS: ` ${ALLOWED} , http://127.0.0.1:3000,` }).corsOrigins, [ALLOWED, 'http://127.0.0.1:3000']);
+    assert.deepEqual(loadApiConfig({ IPOID_CORS_ORIGINS: ` ${ALLOWED} , http://127.0.0.1:3000,` }).corsOrigins, [
+      ALLOWED,
+      'http://127.0.0.1:3000',
+    ]);
   });
 
   test('anything but exact origins is refused: no wildcard, path, trailing slash or default port', () => {
-    for (const value of ['*', 'https://*.example.org', 'tools.example.org', `${ALLOWED}/`, `${ALLOWED}/path`, 'https://tools.example.org:443', 'null', 'HTTPS://Tools.example.org', 'ftp://tools.example.org']) {
-      assert.throws(() => loadApiConfig({ IPOID_CORS_ORIGINS: value }), /^Error: IPOID_CORS_ORIGINS must list origins like https:\/\/tools\.example\.org/, value);
+    for (const value of [
+      '*',
+      'https://*.example.org',
+      'tools.example.org',
+      `${ALLOWED}/`,
+      `${ALLOWED}/path`,
+      'https://tools.example.org:443',
+      'null',
+      'HTTPS://Tools.example.org',
+      'ftp://tools.example.org',
+    ]) {
+      assert.throws(
+        () => loadApiConfig({ IPOID_CORS_ORIGINS: value }),
+        /^Error: IPOID_CORS_ORIGINS must list origins like https:\/\/tools\.example\.org/,
+        value,
+      );
     }
   });
 });
@@ -98,7 +115,9 @@ forEachStore((target) => {
       assertError(refused, 401);
       assert.equal(refused.headers.get('access-control-allow-origin'), ALLOWED);
 
-      const answered = await request(`${corsWithTokens.base}/feed/v1/ip/1.1.1.1`, { headers: { origin: ALLOWED, authorization: `Bearer ${TOKEN}` } });
+      const answered = await request(`${corsWithTokens.base}/feed/v1/ip/1.1.1.1`, {
+        headers: { origin: ALLOWED, authorization: `Bearer ${TOKEN}` },
+      });
       assert.equal(answered.status, 200);
       assert.equal(answered.headers.get('access-control-allow-origin'), ALLOWED);
 

@@ -96,7 +96,9 @@ describe('the database stops while the API serves', { skip }, () => {
       const restarted = performance.now();
       await api.db.start();
       await eventually(answers200(`${api.base}/readyz`), 10_000);
-      t.diagnostic(`slowest of 50 concurrent 503s: ${slowest.toFixed(0)} ms; ready again ${(performance.now() - restarted).toFixed(0)} ms after the restart began`);
+      t.diagnostic(
+        `slowest of 50 concurrent 503s: ${slowest.toFixed(0)} ms; ready again ${(performance.now() - restarted).toFixed(0)} ms after the restart began`,
+      );
       const answer = await eventually(answers200(`${api.base}/feed/v1/ip/1.1.1.1`), 1_000);
       assert.ok(answer.json['1.1.1.1'], 'the same data as before');
     });

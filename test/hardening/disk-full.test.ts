@@ -64,13 +64,19 @@ describe('the download directory is full', { skip: unmountable ?? false }, () =>
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, new RegExp(`download directory ${downloadDir} is full: give IPOID_DOWNLOAD_DIR room`));
     assert.doesNotMatch(result.stderr, /\n\s+at .*\.[jt]s:\d+/, 'a message, not a stack trace');
-    assert.deepEqual(jsonLines(result.stdout).map((l) => l.status), ['failed']);
+    assert.deepEqual(
+      jsonLines(result.stdout).map((l) => l.status),
+      ['failed'],
+    );
     assert.deepEqual(leftovers(downloadDir), [], 'the partial download is removed, freeing the space');
     assert.equal(await storedSnapshot(store), before);
 
     // The downloaded feed replaces the sample feed stored before: past the change limit on purpose.
     const roomy = await update(scratchDir(), '--force');
     assert.equal(roomy.code, 0, roomy.stderr);
-    assert.deepEqual(jsonLines(roomy.stdout).map((l) => l.status), ['imported']);
+    assert.deepEqual(
+      jsonLines(roomy.stdout).map((l) => l.status),
+      ['imported'],
+    );
   });
 });

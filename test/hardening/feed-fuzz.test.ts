@@ -37,7 +37,9 @@ const INT32_MAX = 2_147_483_647;
 /** The line limit of the generated feeds: small, so that over-long lines cost little. */
 const LINE_LIMIT = 16 * 1024;
 
-const SAMPLE_LINES = readFileSync(SAMPLE_FEED, 'utf8').split('\n').filter((l) => l !== '');
+const SAMPLE_LINES = readFileSync(SAMPLE_FEED, 'utf8')
+  .split('\n')
+  .filter((l) => l !== '');
 const addressOf = (context: Record<string, unknown>): string => String(context.ip ?? context.network);
 /** The sample feed as the next day might bring it: every record changed, so no run of it can pass unseen. */
 const NEXT_DAY = Buffer.from(SAMPLE_LINES.map((l) => `${l.slice(0, -1)},"day":2}\n`).join(''));
@@ -51,7 +53,12 @@ type Item =
   | { kind: 'garbage'; bytes: Buffer }
   | { kind: 'blank'; bytes: Buffer };
 
-const valid = (line: string, key: string, context: Record<string, unknown>): Item => ({ kind: 'valid', bytes: Buffer.from(line), key, context });
+const valid = (line: string, key: string, context: Record<string, unknown>): Item => ({
+  kind: 'valid',
+  bytes: Buffer.from(line),
+  key,
+  context,
+});
 const garbage = (bytes: Buffer | string): Item => ({ kind: 'garbage', bytes: Buffer.from(bytes) });
 
 // Keys: the sample's (a run updates, keeps and deletes them), new ones, and non-canonical spellings.
@@ -66,7 +73,10 @@ const ALIASES: [spelling: string, key: string][] = [
 ];
 const addressField = (key: string): string => (key.includes('/') ? 'network' : 'ip');
 
-const label = fc.oneof(fc.constantFrom('TUNNEL', 'CALLBACK_PROXY', 'NORD_VPN', 'VPN', 'US'), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }));
+const label = fc.oneof(
+  fc.constantFrom('TUNNEL', 'CALLBACK_PROXY', 'NORD_VPN', 'VPN', 'US'),
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }),
+);
 const text = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 20 }),
   fc.constantFrom(`O'Brien "Quotes" ; DROP TABLE ip_data; --`, 'a\u0000b', '\u2028\u2029', '😀 中文 é', '\\', '\uFEFF', '\r'),
@@ -119,23 +129,40 @@ const OUT_OF_RANGE = [
   '{"ip":"10.0.0.7","future":[1e99999999999]}',
 ];
 const NOT_RECORDS = [
-  '[]', '"text"', '42', 'null', 'true', '{}', '{"ip":""}', '{"ip":"999.1.1.1"}', '{"ip":"1.2.3.4/24"}', '{"ip":"fe80::1%eth0"}',
-  '{"ip":"1.2.3.4","network":"2001:db8::/64"}', '{"network":"2001:db8::/129"}', '{"network":"10.0.0.0"}',
-  '{"ip":"10.0.0.1","organization":"\\ud800"}', '{"\\udfff":1,"ip":"10.0.0.1"}', '{"ip":"10.0.0.1","risks":["TUNNEL"]',
+  '[]',
+  '"text"',
+  '42',
+  'null',
+  'true',
+  '{}',
+  '{"ip":""}',
+  '{"ip":"999.1.1.1"}',
+  '{"ip":"1.2.3.4/24"}',
+  '{"ip":"fe80::1%eth0"}',
+  '{"ip":"1.2.3.4","network":"2001:db8::/64"}',
+  '{"network":"2001:db8::/129"}',
+  '{"network":"10.0.0.0"}',
+  '{"ip":"10.0.0.1","organization":"\\ud800"}',
+  '{"\\udfff":1,"ip":"10.0.0.1"}',
+  '{"ip":"10.0.0.1","risks":["TUNNEL"]',
 ];
 
 /** Lines the importer must skip, each from a different way a feed goes bad. */
 const garbageItem: fc.Arbitrary<Item> = fc.oneof(
-  fc.tuple(fc.constantFrom(...NOT_BLANK), fc.uint8Array({ maxLength: 300 })).map(([first, rest]) => garbage(Buffer.from([first, ...rest.filter((b) => b !== 0x0a)]))),
+  fc
+    .tuple(fc.constantFrom(...NOT_BLANK), fc.uint8Array({ maxLength: 300 }))
+    .map(([first, rest]) => garbage(Buffer.from([first, ...rest.filter((b) => b !== 0x0a)]))),
   validItem.chain(({ bytes }) => fc.integer({ min: 1, max: bytes.length - 1 }).map((n) => garbage(bytes.subarray(0, n)))),
   fc.tuple(validItem, validItem).map(([a, b]) => garbage(Buffer.concat([a.bytes, b.bytes]))),
   fc.tuple(validItem, fc.constantFrom(...BAD_BYTES), fc.nat()).map(([{ bytes }, bad, at]) => {
     const i = at % (bytes.length + 1);
     return garbage(Buffer.concat([bytes.subarray(0, i), Buffer.from(bad), bytes.subarray(i)]));
   }),
-  fc.tuple(fc.integer({ min: MAX_JSON_DEPTH, max: 3000 }), fc.boolean()).map(([n, arrays]) =>
-    garbage(`{"ip":"10.0.0.9","x":${arrays ? '['.repeat(n) + ']'.repeat(n) : '{"a":'.repeat(n) + '1' + '}'.repeat(n)}}`),
-  ),
+  fc
+    .tuple(fc.integer({ min: MAX_JSON_DEPTH, max: 3000 }), fc.boolean())
+    .map(([n, arrays]) =>
+      garbage(`{"ip":"10.0.0.9","x":${arrays ? '['.repeat(n) + ']'.repeat(n) : '{"a":'.repeat(n) + '1' + '}'.repeat(n)}}`),
+    ),
   fc.constantFrom(...OUT_OF_RANGE, ...NOT_RECORDS).map(garbage),
   validItem.map(({ bytes }) => garbage(Buffer.concat([bytes, Buffer.alloc(LINE_LIMIT, ' ')]))),
 );
@@ -152,7 +179,13 @@ interface GeneratedFeed {
 }
 
 const generatedFeed: fc.Arbitrary<GeneratedFeed> = fc
-  .array(fc.tuple(fc.oneof({ weight: 3, arbitrary: validItem }, { weight: 2, arbitrary: garbageItem }, { weight: 1, arbitrary: blankItem }), fc.constantFrom('\n', '\r\n')), { maxLength: 60, size: 'medium' })
+  .array(
+    fc.tuple(
+      fc.oneof({ weight: 3, arbitrary: validItem }, { weight: 2, arbitrary: garbageItem }, { weight: 1, arbitrary: blankItem }),
+      fc.constantFrom('\n', '\r\n'),
+    ),
+    { maxLength: 60, size: 'medium' },
+  )
   .chain((lines) =>
     fc.record({
       items: fc.constant(lines.map(([item]) => item)),
@@ -161,12 +194,20 @@ const generatedFeed: fc.Arbitrary<GeneratedFeed> = fc
       bom: fc.boolean(),
       gzip: fc.boolean(),
       // Mostly no limit, so that most feeds import and their records can be checked.
-      maxSkippedRatio: fc.oneof({ weight: 4, arbitrary: fc.constant(1) }, fc.constant(undefined), fc.constant(0), fc.double({ min: 0, max: 1, noNaN: true })),
+      maxSkippedRatio: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(1) },
+        fc.constant(undefined),
+        fc.constant(0),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+      ),
     }),
   );
 
 function feedBytes(feed: GeneratedFeed): Buffer {
-  const parts = feed.items.flatMap((item, i) => [item.bytes, Buffer.from(i < feed.items.length - 1 || feed.finalNewline ? feed.ends[i]! : '')]);
+  const parts = feed.items.flatMap((item, i) => [
+    item.bytes,
+    Buffer.from(i < feed.items.length - 1 || feed.finalNewline ? feed.ends[i]! : ''),
+  ]);
   const plain = Buffer.concat([Buffer.from(feed.bom ? '\uFEFF' : ''), ...parts]);
   return feed.gzip ? gzipSync(plain) : plain;
 }
@@ -292,7 +333,10 @@ describe('reading a damaged gzip', () => {
       if (outcome instanceof FeedReadError) continue;
       // Without its magic the file is read as text: binary noise, not one record.
       if (offset < 2) {
-        assert.ok(outcome.every((p) => !p.ok), `a corrupt magic byte at ${offset} read as records`);
+        assert.ok(
+          outcome.every((p) => !p.ok),
+          `a corrupt magic byte at ${offset} read as records`,
+        );
         continue;
       }
       // Modification time, extra flags, operating system (bytes 4-9), or the FTEXT hint: the data is intact.
@@ -304,7 +348,14 @@ describe('reading a damaged gzip', () => {
 
   test('bytes after the last gzip member are a read error, whatever they are and however they arrive', async () => {
     const member = gzipSync('{"ip":"10.0.0.1"}\n');
-    const tails = [Buffer.alloc(8), Buffer.from('\0garbage'), Buffer.from('\n'), Buffer.concat([Buffer.alloc(3), member]), Buffer.concat([member, Buffer.alloc(1)]), GZIP_MAGIC];
+    const tails = [
+      Buffer.alloc(8),
+      Buffer.from('\0garbage'),
+      Buffer.from('\n'),
+      Buffer.concat([Buffer.alloc(3), member]),
+      Buffer.concat([member, Buffer.alloc(1)]),
+      GZIP_MAGIC,
+    ];
     for (const tail of tails) {
       for (const size of [1, 2, 7, 4096, 1 << 20]) {
         const outcome = await readOutcome(Buffer.concat([NEXT_DAY_GZ, tail]), size);
@@ -322,11 +373,15 @@ describe('reading a damaged gzip', () => {
 
   test('concatenated gzip members are one feed, as gzip -d reads them, even split inside a line', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uniqueArray(fc.integer({ min: 0, max: NEXT_DAY.length }), { maxLength: 6 }), fc.integer({ min: 1, max: 300 }), async (cuts, size) => {
-        const bounds = [0, ...cuts.sort((a, b) => a - b), NEXT_DAY.length];
-        const members = bounds.slice(1).map((end, i) => gzipSync(NEXT_DAY.subarray(bounds[i], end)));
-        assert.deepEqual(await readOutcome(Buffer.concat(members), size), whole);
-      }),
+      fc.asyncProperty(
+        fc.uniqueArray(fc.integer({ min: 0, max: NEXT_DAY.length }), { maxLength: 6 }),
+        fc.integer({ min: 1, max: 300 }),
+        async (cuts, size) => {
+          const bounds = [0, ...cuts.sort((a, b) => a - b), NEXT_DAY.length];
+          const members = bounds.slice(1).map((end, i) => gzipSync(NEXT_DAY.subarray(bounds[i], end)));
+          assert.deepEqual(await readOutcome(Buffer.concat(members), size), whole);
+        },
+      ),
       runs(100, 10_000),
     );
   });
@@ -336,7 +391,10 @@ describe('reading a damaged gzip', () => {
       fc.asyncProperty(fc.uint8Array({ maxLength: 2000 }), fc.boolean(), fc.integer({ min: 1, max: 500 }), async (bytes, magic, size) => {
         const outcome = await readOutcome(Buffer.concat([magic ? GZIP_MAGIC : Buffer.alloc(0), bytes]), size);
         if (outcome instanceof FeedReadError) return;
-        assert.ok(outcome.every((p) => !p.ok), 'random bytes read as a record');
+        assert.ok(
+          outcome.every((p) => !p.ok),
+          'random bytes read as a record',
+        );
       }),
       runs(300, 30_000),
     );
@@ -349,15 +407,37 @@ describe('reading lines at the edges', () => {
   test('a line of 10 MB is skipped unread, with or without a newline, in the middle or at the end', async () => {
     const huge = record('10.0.0.5', `,"x":"${'a'.repeat(10 * 1024 * 1024)}"`);
     const cases: [string, (string | number)[][]][] = [
-      [`${record('10.0.0.1')}\n${huge}\n${record('10.0.0.2')}\n`, [[1, '10.0.0.1'], [2, 'longer'], [3, '10.0.0.2']]],
-      [`${record('10.0.0.1')}\n${huge}\n`, [[1, '10.0.0.1'], [2, 'longer']]],
-      [`${record('10.0.0.1')}\n${huge}`, [[1, '10.0.0.1'], [2, 'longer']]],
+      [
+        `${record('10.0.0.1')}\n${huge}\n${record('10.0.0.2')}\n`,
+        [
+          [1, '10.0.0.1'],
+          [2, 'longer'],
+          [3, '10.0.0.2'],
+        ],
+      ],
+      [
+        `${record('10.0.0.1')}\n${huge}\n`,
+        [
+          [1, '10.0.0.1'],
+          [2, 'longer'],
+        ],
+      ],
+      [
+        `${record('10.0.0.1')}\n${huge}`,
+        [
+          [1, '10.0.0.1'],
+          [2, 'longer'],
+        ],
+      ],
       [huge, [[1, 'longer']]],
     ];
     for (const [text, expected] of cases) {
       for (const bytes of [Buffer.from(text), gzipSync(text)]) {
         const parsed = await readAll(chunked(bytes, 64 * 1024));
-        assert.deepEqual(parsed.map((p) => (p.ok ? [p.record.line, p.record.address.text] : [p.skip.line, p.skip.reason.split(' ')[1]!])), expected);
+        assert.deepEqual(
+          parsed.map((p) => (p.ok ? [p.record.line, p.record.address.text] : [p.skip.line, p.skip.reason.split(' ')[1]!])),
+          expected,
+        );
         const skip = parsed.find((p) => !p.ok);
         assert.equal(skip?.skip.reason, `line longer than ${DEFAULT_MAX_LINE_BYTES} bytes (${Buffer.byteLength(huge)})`);
       }
@@ -369,9 +449,16 @@ describe('reading lines at the edges', () => {
     const exactly = record('10.0.0.1', `,"x":"${'a'.repeat(limit - 24)}"`);
     assert.equal(exactly.length, limit);
     const over = `${exactly.slice(0, -2)}a"}`;
-    for (const [between, last] of [['\n', '\n'], ['\r\n', '\r\n'], ['\r\n', '']]) {
+    for (const [between, last] of [
+      ['\n', '\n'],
+      ['\r\n', '\r\n'],
+      ['\r\n', ''],
+    ]) {
       const parsed = await readAll(chunked(Buffer.from(`${exactly}${between}${over}${last}`), 7), limit);
-      assert.deepEqual(parsed.map((p) => (p.ok ? p.record.line : p.skip.reason)), [1, `line longer than ${limit} bytes (${limit + 1})`]);
+      assert.deepEqual(
+        parsed.map((p) => (p.ok ? p.record.line : p.skip.reason)),
+        [1, `line longer than ${limit} bytes (${limit + 1})`],
+      );
     }
   });
 
@@ -411,7 +498,10 @@ const EDGE_LINES: [line: Buffer | string, outcome: RegExp | string | null][] = [
   ['{"ip":"10.1.0.8","as":{"number":18446744073709551616}}', /^invalid field as\.number: must be <= 4294967295$/],
   ['{"ip":"10.1.0.8","client":{"count":9007199254740993}}', /^invalid field client\.count: must be <= 2147483647$/],
   ['{"ip":"10.1.0.8","client":{"count":2.5}}', /^invalid field client\.count: must be integer$/],
-  ['{"ip":"10.1.0.8","client":{"concentration":{"density":1e308}}}', /^invalid field client\.concentration\.density: must be <= 1000000000$/],
+  [
+    '{"ip":"10.1.0.8","client":{"concentration":{"density":1e308}}}',
+    /^invalid field client\.concentration\.density: must be <= 1000000000$/,
+  ],
   ['{"ip":"10.1.0.9","client":{"count":-0,"countries":1.0,"spread":1e-400}}', '10.1.0.9'],
   [Buffer.from([...Buffer.from('{"ip":"10.1.0.10","organization":"'), 0xff, ...Buffer.from('"}')]), /^not valid UTF-8$/],
   [Buffer.from([...Buffer.from('{"ip":"10.1.0.10","organization":"'), 0xc0, 0xaf, ...Buffer.from('"}')]), /^not valid UTF-8$/],
@@ -435,7 +525,8 @@ forEachStore((target: StoreTarget) => {
   /** The known earlier import: the sample feed as `anonymous` and as `anonymous-residential`. */
   const importBaseline = async (): Promise<void> => {
     // It undoes whatever a test imported, however much: no change limit.
-    for (const feed of ['anonymous', 'anonymous-residential'] as const) await importFeed(store, SAMPLE_FEED, { feed, logger: quietLogger, maxChangeRatio: 1 });
+    for (const feed of ['anonymous', 'anonymous-residential'] as const)
+      await importFeed(store, SAMPLE_FEED, { feed, logger: quietLogger, maxChangeRatio: 1 });
     baseline = await storedRecords(store);
   };
 
@@ -457,7 +548,10 @@ forEachStore((target: StoreTarget) => {
     let outcome: Outcome;
     try {
       // Most of these feeds replace the baseline on purpose: no change limit (it has its own tests).
-      outcome = { ok: true, run: await importFeed(store, feedPath, { feed: 'anonymous', logger: quietLogger, maxChangeRatio: 1, ...options }) };
+      outcome = {
+        ok: true,
+        run: await importFeed(store, feedPath, { feed: 'anonymous', logger: quietLogger, maxChangeRatio: 1, ...options }),
+      };
     } catch (err) {
       if (!(err instanceof ImportFailedError)) throw err;
       outcome = { ok: false, error: err };
@@ -485,11 +579,13 @@ forEachStore((target: StoreTarget) => {
         const skipped = expected.skipped.size;
         const lines = expected.records.size + skipped;
         const truncated = endsCut(feed);
-        const refusal =
-          truncated ? /: cannot read feed: it looks truncated: / // before counting the other lines
-          : expected.records.size === 0 ? /no valid record/
-          : skipped / lines > (feed.maxSkippedRatio ?? DEFAULT_MAX_SKIPPED_RATIO) ? new RegExp(`: ${skipped} of ${lines} lines skipped`)
-          : undefined;
+        const refusal = truncated
+          ? /: cannot read feed: it looks truncated: / // before counting the other lines
+          : expected.records.size === 0
+            ? /no valid record/
+            : skipped / lines > (feed.maxSkippedRatio ?? DEFAULT_MAX_SKIPPED_RATIO)
+              ? new RegExp(`: ${skipped} of ${lines} lines skipped`)
+              : undefined;
         return attempt(feedBytes(feed), { maxLineBytes: LINE_LIMIT, maxSkippedRatio: feed.maxSkippedRatio }, async (outcome) => {
           if (refusal) {
             await assertRefused(outcome, refusal);
@@ -500,7 +596,10 @@ forEachStore((target: StoreTarget) => {
           const { run } = outcome;
           // Every skipped line is reported with its number (all fit in the sample), duplicates naming the first line.
           assert.equal(run.skipped, skipped);
-          assert.deepEqual(run.skippedSample.map((s) => s.line).sort((a, b) => a - b), [...expected.skipped.keys()].sort((a, b) => a - b));
+          assert.deepEqual(
+            run.skippedSample.map((s) => s.line).sort((a, b) => a - b),
+            [...expected.skipped.keys()].sort((a, b) => a - b),
+          );
           for (const { line, reason } of run.skippedSample) {
             const first = expected.skipped.get(line);
             if (first === undefined) assert.doesNotMatch(reason, /^duplicate/);
@@ -513,9 +612,18 @@ forEachStore((target: StoreTarget) => {
           const unchanged = (key: string, bytes: Buffer): boolean => before.has(key) && SAMPLE_LINES.includes(bytes.toString());
           assert.deepStrictEqual(
             new Map(stored.filter((r) => r.feed === 'anonymous').map((r) => [r.key, [r.context, r.lastUpdated]])),
-            new Map([...expected.records].map(([key, { context, bytes }]) => [key, [context, unchanged(key, bytes) ? before.get(key)!.lastUpdated : now]])),
+            new Map(
+              [...expected.records].map(([key, { context, bytes }]) => [
+                key,
+                [context, unchanged(key, bytes) ? before.get(key)!.lastUpdated : now],
+              ]),
+            ),
           );
-          assert.deepStrictEqual(stored.filter((r) => r.feed !== 'anonymous'), baseline.filter((r) => r.feed !== 'anonymous'), 'another feed changed');
+          assert.deepStrictEqual(
+            stored.filter((r) => r.feed !== 'anonymous'),
+            baseline.filter((r) => r.feed !== 'anonymous'),
+            'another feed changed',
+          );
           const updated = [...expected.records].filter(([key, { bytes }]) => before.has(key) && !unchanged(key, bytes)).length;
           const inserted = [...expected.records.keys()].filter((key) => !before.has(key)).length;
           const deleted = [...before.keys()].filter((key) => !expected.records.has(key)).length;
@@ -545,7 +653,11 @@ forEachStore((target: StoreTarget) => {
 
   test('a feed damaged byte by byte stores only complete lines of it and counts the rest as skipped', async () => {
     const sample = readFileSync(SAMPLE_FEED);
-    const mutation = fc.record({ at: fc.nat(), length: fc.integer({ min: 0, max: 40 }), bytes: fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.constantFrom([0x0a], [0x0d, 0x0a], [0x00], [0x22], [0x7d])) });
+    const mutation = fc.record({
+      at: fc.nat(),
+      length: fc.integer({ min: 0, max: 40 }),
+      bytes: fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.constantFrom([0x0a], [0x0d, 0x0a], [0x00], [0x22], [0x7d])),
+    });
     await fc.assert(
       fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 8 }), fc.boolean(), (mutations, gzip) => {
         // Each mutation inserts its bytes, or deletes `length` bytes when it has none.
@@ -573,7 +685,14 @@ forEachStore((target: StoreTarget) => {
     for (const offset of offsets) {
       await attempt(NEXT_DAY_GZ.subarray(0, offset), {}, (outcome) =>
         // One byte is too short for the gzip magic: read as a plain line without newline, cut.
-        assertRefused(outcome, offset === 0 ? /no valid record/ : offset === 1 ? /cannot read feed: it looks truncated/ : /: cannot read feed: unexpected end of file$/),
+        assertRefused(
+          outcome,
+          offset === 0
+            ? /no valid record/
+            : offset === 1
+              ? /cannot read feed: it looks truncated/
+              : /: cannot read feed: unexpected end of file$/,
+        ),
       );
     }
   });
@@ -610,7 +729,10 @@ forEachStore((target: StoreTarget) => {
         const where = `line ${i + 1} (${JSON.stringify(line.toString().slice(0, 60))})`;
         if (expected === null) return assert.ok(!reasons.has(i + 1), `${where} is blank, not skipped`);
         if (expected instanceof RegExp) return assert.match(reasons.get(i + 1) ?? 'imported', expected, where);
-        const text = line.toString().replace(/^\uFEFF/, '').replace(/\r$/, '');
+        const text = line
+          .toString()
+          .replace(/^\uFEFF/, '')
+          .replace(/\r$/, '');
         assert.deepStrictEqual(stored.get(expected), JSON.parse(text), where);
       });
       const keys = EDGE_LINES.flatMap(([, expected]) => (typeof expected === 'string' ? [expected] : []));
@@ -622,7 +744,10 @@ forEachStore((target: StoreTarget) => {
   test('a feed file that is missing or cannot be read fails without taking the process down', async () => {
     const options = { feed: 'anonymous', logger: quietLogger } as const;
     await assert.rejects(importFeed(store, join(dir, 'missing.json.gz'), options), /ENOENT: no such file or directory/);
-    const error = await importFeed(store, dir, options).then(() => undefined, (err: unknown) => err);
+    const error = await importFeed(store, dir, options).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     assert.ok(error instanceof ImportFailedError);
     await assertRefused({ ok: false, error }, /: cannot read feed: EISDIR/);
     // A stream error nobody listens to would have ended the process by now.
@@ -630,10 +755,20 @@ forEachStore((target: StoreTarget) => {
   });
 
   test('ipoid import: a broken feed exits 1 with the reason on stderr, and the stored data stays', async () => {
-    const mostlyBroken = Buffer.concat([NEXT_DAY, Buffer.from(`${'x'.repeat(10 * 1024 * 1024)}\n`), Buffer.from(SAMPLE_LINES.map((l) => `${l}\0\n`).join(''))]);
+    const mostlyBroken = Buffer.concat([
+      NEXT_DAY,
+      Buffer.from(`${'x'.repeat(10 * 1024 * 1024)}\n`),
+      Buffer.from(SAMPLE_LINES.map((l) => `${l}\0\n`).join('')),
+    ]);
     const cases: [Buffer, RegExp][] = [
-      [NEXT_DAY_GZ.subarray(0, NEXT_DAY_GZ.length >> 1), /^ipoid: import failed, stored data unchanged: cannot read feed: unexpected end of file$/m],
-      [mostlyBroken, /^ipoid: import failed, stored data unchanged: 11 of 21 lines skipped \(52\.4%\), more than the limit of 1% skipped lines$/m],
+      [
+        NEXT_DAY_GZ.subarray(0, NEXT_DAY_GZ.length >> 1),
+        /^ipoid: import failed, stored data unchanged: cannot read feed: unexpected end of file$/m,
+      ],
+      [
+        mostlyBroken,
+        /^ipoid: import failed, stored data unchanged: 11 of 21 lines skipped \(52\.4%\), more than the limit of 1% skipped lines$/m,
+      ],
     ];
     for (const [bytes, message] of cases) {
       writeFileSync(feedPath, bytes);

@@ -57,14 +57,54 @@ const fill = (template: string, segment: string): string => template.replace(/\{
 
 const bytes = (maxLength: number) => fc.uint8Array({ maxLength }).map((b) => Buffer.from(b));
 // Overlong, lone surrogate, beyond U+10FFFF, truncated, not hex, encoded separators.
-const BAD_ESCAPES = ['%C0%AF', '%FF', '%ED%A0%80', '%F4%90%80%80', '%C3%28', '%E2%82', '%', '%2', '%G0', '%%', '%00', '%0A', '%2F', '%5C', '%2e%2e', '..', '.', '%25', '%u0041', '%EF%BB%BF'];
+const BAD_ESCAPES = [
+  '%C0%AF',
+  '%FF',
+  '%ED%A0%80',
+  '%F4%90%80%80',
+  '%C3%28',
+  '%E2%82',
+  '%',
+  '%2',
+  '%G0',
+  '%%',
+  '%00',
+  '%0A',
+  '%2F',
+  '%5C',
+  '%2e%2e',
+  '..',
+  '.',
+  '%25',
+  '%u0041',
+  '%EF%BB%BF',
+];
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
-const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 20 }), loneSurrogate, fc.string({ minLength: 95, maxLength: 105 }));
+const text = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'binary', maxLength: 20 }),
+  loneSurrogate,
+  fc.string({ minLength: 95, maxLength: 105 }),
+);
 const ipLike = fc.oneof(
   fc.ipV4(),
   fc.ipV6(),
   fc.ipV4Extended(),
-  fc.constantFrom('1.1.1.1', '2001:DB8:AAAA:1::5', '::ffff:1.1.1.1', '001.001.001.001', ' 1.1.1.1', '1.1.1.1/32', '2001:db8::/32', 'fe80::1%eth0', '[::1]', '1.1.1.256', '::', '1.1.1', '1e0.1.1.1'),
+  fc.constantFrom(
+    '1.1.1.1',
+    '2001:DB8:AAAA:1::5',
+    '::ffff:1.1.1.1',
+    '001.001.001.001',
+    ' 1.1.1.1',
+    '1.1.1.1/32',
+    '2001:db8::/32',
+    'fe80::1%eth0',
+    '[::1]',
+    '1.1.1.256',
+    '::',
+    '1.1.1',
+    '1e0.1.1.1',
+  ),
 );
 const cidr = fc
   .oneof(fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 40 })), fc.tuple(fc.ipV6(), fc.integer({ min: 0, max: 140 })))
@@ -113,7 +153,10 @@ function fromSchema(schema: Schema): fc.Arbitrary<unknown> {
     }
     case 'string': {
       const max = schema.maxLength ?? 1000;
-      return fc.oneof({ weight: 5, arbitrary: plausible }, fc.integer({ min: max + 1, max: max + 100 }).map((n) => '1'.repeat(n)));
+      return fc.oneof(
+        { weight: 5, arbitrary: plausible },
+        fc.integer({ min: max + 1, max: max + 100 }).map((n) => '1'.repeat(n)),
+      );
     }
     default:
       return json;
@@ -130,14 +173,20 @@ const STRANGE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasO
 const parameter = ({ name, schema }: Route['query'][number]) =>
   fromSchema(schema).map((value) => (Array.isArray(value) ? value : [value]).map((v) => `${name}=${urlEscape(String(v))}`));
 const strangeParameter = fc
-  .tuple(fc.oneof(fc.constantFrom(...STRANGE_KEYS), urlText), fc.option(queryValue), fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, fc.integer({ min: 2, max: 25 })))
+  .tuple(
+    fc.oneof(fc.constantFrom(...STRANGE_KEYS), urlText),
+    fc.option(queryValue),
+    fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, fc.integer({ min: 2, max: 25 })),
+  )
   .map(([key, value, times]) => Array<string>(times).fill(value === null ? key : `${key}=${value}`));
 /** A query string of documented and unknown parameters, some repeated, some without a value. */
 const queryString = (route: Route) =>
   fc
     .array(fc.oneof(...route.query.map((p) => ({ weight: 3, arbitrary: parameter(p) })), strangeParameter), { maxLength: 4 })
     .map((pairs) => pairs.flat().join('&'));
-const accept = fc.option(fc.constantFrom('application/x-ndjson', 'text/csv', 'text/html', '*/*', 'application/json;q=0', 'text/csv, application/x-ndjson', ''));
+const accept = fc.option(
+  fc.constantFrom('application/x-ndjson', 'text/csv', 'text/html', '*/*', 'application/json;q=0', 'text/csv, application/x-ndjson', ''),
+);
 
 // Nested up to and past the body limit (256 KiB).
 const deepJson = fc
@@ -157,7 +206,11 @@ const notJson = fc.oneof(
   fc.constantFrom('', ' ', '{', '{"ips":', '[1,]', 'NaN', "{'ips':[]}", '{"ips":["1.1.1.1"]} trailing', '\uFEFF{"ips":[]}'),
 );
 const invalidUtf8 = fc
-  .tuple(fc.constantFrom('{"ips":["', '{"query":{"term":{"ip":"', ''), fc.constantFrom([0xc0, 0xaf], [0xff], [0xed, 0xa0, 0x80], [0xe2, 0x82]), bytes(10))
+  .tuple(
+    fc.constantFrom('{"ips":["', '{"query":{"term":{"ip":"', ''),
+    fc.constantFrom([0xc0, 0xaf], [0xff], [0xed, 0xa0, 0x80], [0xe2, 0x82]),
+    bytes(10),
+  )
   .map(([head, bad, tail]) => Buffer.concat([Buffer.from(head), Buffer.from(bad), tail, Buffer.from('"]}')]));
 /** A body for `route`: mostly what its schema describes, else wrong types, deep, huge, not JSON. */
 const bodyFor = (route: Route) =>
@@ -224,7 +277,12 @@ const rawRequest = (routes: Route[]) =>
       version: fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/0.9', 'HTTP/2.0', 'HTTP/1.1 ', 'http/1.1', 'HTTP/1.', ''),
       host: fc.boolean(),
       headers: fc.array(fc.oneof(fc.constantFrom(...HEADER_LINES), bytes(40)), { maxLength: 4 }),
-      body: fc.option(fc.oneof(json.map((v) => JSON.stringify(v)), bytes(40).map((b) => b.toString('latin1')))),
+      body: fc.option(
+        fc.oneof(
+          json.map((v) => JSON.stringify(v)),
+          bytes(40).map((b) => b.toString('latin1')),
+        ),
+      ),
     })
     .map(({ method, target, version, host, headers, body }) => {
       const line = (part: string | Buffer) => (typeof part === 'string' ? part : part.toString('latin1'));
@@ -254,10 +312,18 @@ const RAW_CASES: [name: string, bytes: string, status: number][] = [
   ['no Host', 'GET /healthz HTTP/1.1\r\n\r\n', 400],
   ['an unknown expectation', 'GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: bogus\r\n\r\n', 417],
   ['CONNECT', 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n', 405],
-  ['Content-Length and chunked', 'POST /feed/v1/ips HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
+  [
+    'Content-Length and chunked',
+    'POST /feed/v1/ips HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    400,
+  ],
   ['two Content-Lengths', 'POST /feed/v1/ips HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n{}}', 400],
   ['a negative Content-Length', 'POST /feed/v1/ips HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n', 400],
-  ['a bad chunk size', 'POST /feed/v1/ips HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n', 400],
+  [
+    'a bad chunk size',
+    'POST /feed/v1/ips HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',
+    400,
+  ],
   ['an HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 400],
 ];
 
@@ -275,7 +341,8 @@ function assertSafe(answer: Answer, method: string): void {
   assert.ok(answer.status < 500, `${answer.status}: ${answer.text.slice(0, 500)}`);
   if (method === 'HEAD' || answer.status === 204) return;
   if (answer.status < 400) {
-    if (/^application\/json/.test(answer.headers.get('content-type') ?? '')) assert.notEqual(answer.json, undefined, answer.text.slice(0, 500));
+    if (/^application\/json/.test(answer.headers.get('content-type') ?? ''))
+      assert.notEqual(answer.json, undefined, answer.text.slice(0, 500));
     return;
   }
   assertError(answer, answer.status);
@@ -316,7 +383,10 @@ forEachStore((target) => {
 
     test('every route in the OpenAPI document is fuzzed', () => {
       assert.ok(routes.length >= 11, routes.map((r) => `${r.method} ${r.template}`).join(', '));
-      assert.ok(routes.some((r) => r.template.includes('{')), 'path parameters are substituted');
+      assert.ok(
+        routes.some((r) => r.template.includes('{')),
+        'path parameters are substituted',
+      );
     });
 
     test('generated path segments, on every route and method', async (t) => {
@@ -328,7 +398,11 @@ forEachStore((target) => {
         t,
         fc.asyncProperty(path, method, async ([route, p], other) => {
           const m = other ?? route.method;
-          await send(m, p, m === 'POST' || m === 'PUT' || m === 'PATCH' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {});
+          await send(
+            m,
+            p,
+            m === 'POST' || m === 'PUT' || m === 'PATCH' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {},
+          );
         }),
       );
     });
@@ -336,14 +410,22 @@ forEachStore((target) => {
     test('generated query strings: unknown, repeated, huge and mistyped parameters', async (t) => {
       const segment = fc.oneof({ weight: 3, arbitrary: fc.constantFrom('1.1.1.1', '2001:db8:aaaa:1::5', '8.8.8.8') }, urlText);
       const withQuery = routes.filter((r) => r.query.length > 0);
-      const call = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...withQuery) }, fc.constantFrom(...routes)).chain((route) =>
-        fc.tuple(fc.constant(route), segment, queryString(route), accept, route.body ? fromSchema(route.body) : fc.constant(undefined)),
-      );
+      const call = fc
+        .oneof({ weight: 4, arbitrary: fc.constantFrom(...withQuery) }, fc.constantFrom(...routes))
+        .chain((route) =>
+          fc.tuple(fc.constant(route), segment, queryString(route), accept, route.body ? fromSchema(route.body) : fc.constant(undefined)),
+        );
       await fuzz(
         t,
         fc.asyncProperty(call, async ([route, segment, query, type, body]) => {
-          const headers = { ...(type === null ? {} : { accept: type }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
-          await send(route.method, `${fill(route.template, segment)}?${query}`, { headers, body: body === undefined ? undefined : JSON.stringify(body) });
+          const headers = {
+            ...(type === null ? {} : { accept: type }),
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          };
+          await send(route.method, `${fill(route.template, segment)}?${query}`, {
+            headers,
+            body: body === undefined ? undefined : JSON.stringify(body),
+          });
         }),
       );
     });
@@ -364,14 +446,16 @@ forEachStore((target) => {
 
     test('generated bodies: wrong types, deep, huge, oversize batches, not JSON, wrong content types', async (t) => {
       const withBody = routes.filter((r) => r.body !== undefined);
-      const call = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...withBody) }, fc.constantFrom(...routes)).chain((route) =>
-        fc.tuple(
-          fc.constant(route),
-          route.method === 'GET' ? fc.constantFrom('POST', 'PUT', 'PATCH', 'DELETE') : fc.constant(route.method),
-          bodyFor(route),
-          contentType,
-        ),
-      );
+      const call = fc
+        .oneof({ weight: 4, arbitrary: fc.constantFrom(...withBody) }, fc.constantFrom(...routes))
+        .chain((route) =>
+          fc.tuple(
+            fc.constant(route),
+            route.method === 'GET' ? fc.constantFrom('POST', 'PUT', 'PATCH', 'DELETE') : fc.constant(route.method),
+            bodyFor(route),
+            contentType,
+          ),
+        );
       await fuzz(
         t,
         fc.asyncProperty(call, async ([route, method, body, type]) => {
@@ -402,7 +486,8 @@ forEachStore((target) => {
     }
 
     test('bytes beyond Content-Length are the next request: answered, then refused', async () => {
-      const raw = 'POST /feed/v1/ips HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 21\r\n\r\n{"ips":["1.1.1.1"]}  GARBAGE\r\n\r\n';
+      const raw =
+        'POST /feed/v1/ips HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 21\r\n\r\n{"ips":["1.1.1.1"]}  GARBAGE\r\n\r\n';
       const [first, second, ...more] = parseRawAnswers(await rawExchange(api.base, raw, DEADLINE_MS));
       assert.equal(first?.status, 200);
       assert.deepEqual(first?.json, { '1.1.1.1': healthy.json['1.1.1.1'] });
@@ -416,7 +501,12 @@ forEachStore((target) => {
       const answers = parseRawAnswers(await rawExchange(api.base, raw, DEADLINE_MS));
       assert.deepEqual(
         answers.map((a) => [a.status, a.headers.get('content-type')]),
-        [[200, 'application/x-ndjson'], [200, 'application/json; charset=utf-8'], [200, 'text/csv; charset=utf-8'], [400, 'application/json; charset=utf-8']],
+        [
+          [200, 'application/x-ndjson'],
+          [200, 'application/json; charset=utf-8'],
+          [200, 'text/csv; charset=utf-8'],
+          [400, 'application/json; charset=utf-8'],
+        ],
       );
       assert.deepEqual(answers[1]!.json, healthy.json);
       assertError(answers[3]!, 400, /^malformed HTTP request: Invalid method/);

@@ -52,11 +52,13 @@ describe('timeout settings', () => {
 
   test('anything but a whole number of milliseconds within a timer is refused, naming the variable', () => {
     for (const value of ['0', '-1', '1.5', '10s', ' 100', '2147483648', 'Infinity']) {
-      assert.throws(() => loadApiConfig({ IPOID_REQUEST_TIMEOUT_MS: value }), /^Error: IPOID_REQUEST_TIMEOUT_MS must be a whole number of milliseconds/);
+      assert.throws(
+        () => loadApiConfig({ IPOID_REQUEST_TIMEOUT_MS: value }),
+        /^Error: IPOID_REQUEST_TIMEOUT_MS must be a whole number of milliseconds/,
+      );
       assert.throws(() => loadApiConfig({ IPOID_KEEP_ALIVE_TIMEOUT_MS: value }), /^Error: IPOID_KEEP_ALIVE_TIMEOUT_MS must be/);
     }
   });
-
 });
 
 forEachStore((target) => {
@@ -134,7 +136,10 @@ forEachStore((target) => {
       assert.deepEqual(more, []);
       // Node closes a second after the timeout it announces, so that clients close first.
       assert.match(answer?.headers.get('keep-alive') ?? '', /^timeout=0$/);
-      assert.ok(idle >= TIMEOUT_MS - 20 && idle < TIMEOUT_MS + NODE_KEEP_ALIVE_BUFFER_MS + SLACK_MS, `closed after ${idle.toFixed(0)} ms idle`);
+      assert.ok(
+        idle >= TIMEOUT_MS - 20 && idle < TIMEOUT_MS + NODE_KEEP_ALIVE_BUFFER_MS + SLACK_MS,
+        `closed after ${idle.toFixed(0)} ms idle`,
+      );
     });
   });
 });

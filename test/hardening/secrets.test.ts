@@ -71,7 +71,14 @@ forEachStore((target) => {
 
   test('no secret in any log line or error, at debug level, when commands succeed or fail', async () => {
     assert.equal((await ipoid(['import', SAMPLE_FEED], { IPOID_DB_URL: dbUrl })).code, 0);
-    const update = { IPOID_DB_URL: dbUrl, IPOID_DOWNLOAD_DIR: scratchDir(), SPUR_FEED_BASE_URL: spur.url, IPOID_FEEDS: 'anonymous', IPOID_MAX_FEED_AGE_DAYS: '0', SPUR_API_TOKEN_FILE: '' };
+    const update = {
+      IPOID_DB_URL: dbUrl,
+      IPOID_DOWNLOAD_DIR: scratchDir(),
+      SPUR_FEED_BASE_URL: spur.url,
+      IPOID_FEEDS: 'anonymous',
+      IPOID_MAX_FEED_AGE_DAYS: '0',
+      SPUR_API_TOKEN_FILE: '',
+    };
     // The fake feed replaces the sample's records on purpose: --force, past the change limit.
     assert.equal((await ipoid(['update', '--force'], { ...update, SPUR_API_TOKEN: SECRETS.spurToken })).code, 0);
     assert.equal((await ipoid(['update'], { ...update, SPUR_API_TOKEN: SECRETS.wrongSpurToken })).code, 4);
@@ -84,10 +91,14 @@ forEachStore((target) => {
     assertNoSecret();
   });
 
-  test('no secret in the API\'s logs or answers, whatever the token', async () => {
+  test("no secret in the API's logs or answers, whatever the token", async () => {
     // The update above replaced the sample's records with the fake feed's (--force: all of them change back).
     assert.equal((await ipoid(['import', SAMPLE_FEED, '--force'], { IPOID_DB_URL: dbUrl })).code, 0);
-    const server = await serveProcess({ IPOID_DB_READ_URL: dbUrl, IPOID_API_TOKENS: `other-token,${SECRETS.apiToken}`, IPOID_LOG_LEVEL: 'debug' });
+    const server = await serveProcess({
+      IPOID_DB_READ_URL: dbUrl,
+      IPOID_API_TOKENS: `other-token,${SECRETS.apiToken}`,
+      IPOID_LOG_LEVEL: 'debug',
+    });
     const ask = async (path: string, token?: string, body?: unknown) => {
       const answer = await request(`${server.url}${path}`, {
         method: body ? 'POST' : 'GET',
@@ -110,7 +121,10 @@ forEachStore((target) => {
       const stopped = await server.stop();
       seen.push(stopped.stdout, stopped.stderr);
     }
-    assert.ok(seen.some((text) => text.includes('IPoid API listening')), 'the logs were read');
+    assert.ok(
+      seen.some((text) => text.includes('IPoid API listening')),
+      'the logs were read',
+    );
     assertNoSecret();
   });
 });

@@ -32,7 +32,8 @@ const day2 = join(dir, 'day2.json.gz');
 async function sampleAddresses(): Promise<string[]> {
   const hashes = async (file: string) => {
     const byKey = new Map<string, string>();
-    for await (const line of readFeed(file)) if (line.ok && !line.record.address.text.includes('/')) byKey.set(line.record.address.text, line.record.hash.toString('hex'));
+    for await (const line of readFeed(file))
+      if (line.ok && !line.record.address.text.includes('/')) byKey.set(line.record.address.text, line.record.hash.toString('hex'));
     return byKey;
   };
   const [first, second] = [await hashes(day1), await hashes(day2)];
@@ -48,7 +49,10 @@ async function sampleAddresses(): Promise<string[]> {
 }
 
 /** An answer without last_updated, which every re-import of a changed record moves on. */
-const content = (answer: Answer): unknown => [answer.status, JSON.parse(answer.text, (key, value) => (key === 'last_updated' ? undefined : value))];
+const content = (answer: Answer): unknown => [
+  answer.status,
+  JSON.parse(answer.text, (key, value) => (key === 'last_updated' ? undefined : value)),
+];
 
 interface Probe {
   method: 'GET' | 'POST';
@@ -133,7 +137,8 @@ forEachStore((target) => {
         try {
           const got = content(await ask(probe));
           if (importing) duringImports++;
-          if (!probe.expected!.some((e) => isDeepStrictEqual(e, got))) errors.push(`${probe.method} ${probe.path}: neither day's answer: ${JSON.stringify(got).slice(0, 300)}`);
+          if (!probe.expected!.some((e) => isDeepStrictEqual(e, got)))
+            errors.push(`${probe.method} ${probe.path}: neither day's answer: ${JSON.stringify(got).slice(0, 300)}`);
         } catch (err) {
           errors.push(`${probe.method} ${probe.path}: ${(err as Error).message}`);
         }

@@ -83,7 +83,13 @@ function parse(source: string, defines: Map<string, Node[]>): Node[] {
 }
 
 const isEmpty = (v: unknown): boolean =>
-  v === undefined || v === null || v === false || v === 0 || v === '' || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && Object.keys(v).length === 0);
+  v === undefined ||
+  v === null ||
+  v === false ||
+  v === 0 ||
+  v === '' ||
+  (Array.isArray(v) && v.length === 0) ||
+  (typeof v === 'object' && Object.keys(v).length === 0);
 
 const indent = (n: number, s: string): string =>
   String(s)
@@ -153,7 +159,14 @@ function fail(message: string): never {
 }
 
 function merge(base: unknown, override: unknown): unknown {
-  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof override !== 'object' || override === null || Array.isArray(override)) {
+  if (
+    typeof base !== 'object' ||
+    base === null ||
+    Array.isArray(base) ||
+    typeof override !== 'object' ||
+    override === null ||
+    Array.isArray(override)
+  ) {
     return override === undefined ? base : override;
   }
   const out: Scope = { ...(base as Scope) };

@@ -120,7 +120,11 @@ export function rawReceive(socket: Socket, timeoutMs: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`the server did not close the connection within ${timeoutMs} ms; received ${JSON.stringify(Buffer.concat(chunks).toString('latin1').slice(0, 300))}`));
+      reject(
+        new Error(
+          `the server did not close the connection within ${timeoutMs} ms; received ${JSON.stringify(Buffer.concat(chunks).toString('latin1').slice(0, 300))}`,
+        ),
+      );
     }, timeoutMs);
     socket.on('data', (d: Buffer) => chunks.push(d));
     // A reset after the answer is the server closing on unread input: the answer still counts.

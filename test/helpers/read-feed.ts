@@ -11,6 +11,8 @@ export async function readAll(input: Readable | string, maxLineBytes?: number): 
 
 /** The bytes as a stream of `size`-byte chunks, as a slow disk or network would hand them out. */
 export const chunked = (buf: Buffer, size: number): Readable =>
-  Readable.from((function* () {
-    for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
-  })());
+  Readable.from(
+    (function* () {
+      for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+    })(),
+  );

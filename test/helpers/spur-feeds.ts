@@ -24,15 +24,22 @@ const feedFile = (dir: string, feed: FeedType, date: string): string => join(dir
 export async function writeFeed(dir: string, feed: FeedType, date: string, seed: number, from?: string): Promise<GenerateSummary> {
   mkdirSync(join(dir, feed, date), { recursive: true });
   const out = feedFile(dir, feed, date);
-  return from
-    ? runGenerate({ from: feedFile(dir, feed, from), churn: 0.1, seed, out })
-    : runGenerate({ count: RECORDS, seed, out });
+  return from ? runGenerate({ from: feedFile(dir, feed, from), churn: 0.1, seed, out }) : runGenerate({ count: RECORDS, seed, out });
 }
 
 /** A client against a fake server, with delays and timeouts short enough for tests. */
 export function testClient(baseUrl: string, settings: Partial<SpurSettings> = {}): SpurClient {
   return new SpurClient(
-    { baseUrl, token: TOKEN, attempts: 3, retryDelayMs: 10, requestTimeoutMs: 2000, stallTimeoutMs: 1000, minBytesPerSecond: 0, ...settings },
+    {
+      baseUrl,
+      token: TOKEN,
+      attempts: 3,
+      retryDelayMs: 10,
+      requestTimeoutMs: 2000,
+      stallTimeoutMs: 1000,
+      minBytesPerSecond: 0,
+      ...settings,
+    },
     quietLogger,
   );
 }

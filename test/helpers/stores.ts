@@ -73,7 +73,8 @@ export const STORE_TARGETS: StoreTarget[] = [sqliteTarget, ...(MARIADB_URL ? [ma
 /** Registers the same suite once per store; MariaDB shows as skipped when not configured. */
 export function forEachStore(suite: (target: StoreTarget) => void): void {
   for (const target of STORE_TARGETS) describe(`store: ${target.name}`, () => suite(target));
-  if (!MARIADB_URL) describe('store: mariadb', { skip: 'set IPOID_TEST_MARIADB_URL=mariadb://root@127.0.0.1:3306/ipoid_test to run' }, () => {});
+  if (!MARIADB_URL)
+    describe('store: mariadb', { skip: 'set IPOID_TEST_MARIADB_URL=mariadb://root@127.0.0.1:3306/ipoid_test to run' }, () => {});
 }
 
 /** Opens a store on a fresh database; `close` closes it and drops the database. */

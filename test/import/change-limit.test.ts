@@ -17,7 +17,10 @@ const STORED = 100;
 
 /** Records 0..count-1 of one family of IPs; `changed` of them (from the first) with another risk. */
 function feed(name: string, count: number, changed = 0): string {
-  const lines = Array.from({ length: count }, (_, i) => `{"ip":"10.7.${i >> 8}.${i & 255}","risks":["${i < changed ? 'CALLBACK_PROXY' : 'TUNNEL'}"]}`);
+  const lines = Array.from(
+    { length: count },
+    (_, i) => `{"ip":"10.7.${i >> 8}.${i & 255}","risks":["${i < changed ? 'CALLBACK_PROXY' : 'TUNNEL'}"]}`,
+  );
   const path = join(dir, `${name}.jsonl`);
   writeFileSync(path, `${lines.join('\n')}\n`);
   return path;
@@ -29,7 +32,12 @@ describe('the share of stored records an import may change', () => {
     assert.equal(loadImportConfig({ IPOID_MAX_CHANGE_RATIO: '' }).maxChangeRatio, 0.25);
     assert.equal(loadImportConfig({ IPOID_MAX_CHANGE_RATIO: '0.5' }).maxChangeRatio, 0.5);
     for (const text of ['', 'lots', '-0.1', '1.5', '25%']) {
-      assert.throws(() => parseChangeRatio(text, '--x'), new RangeError(`--x must be a number from 0 to 1 (0.05 allows deleting or updating 5% of the stored records), not ${JSON.stringify(text)}`));
+      assert.throws(
+        () => parseChangeRatio(text, '--x'),
+        new RangeError(
+          `--x must be a number from 0 to 1 (0.05 allows deleting or updating 5% of the stored records), not ${JSON.stringify(text)}`,
+        ),
+      );
     }
   });
 
@@ -63,12 +71,19 @@ forEachStore((target) => {
   });
 
   /** The import is refused with the counts it would have applied, changes nothing, and is recorded so. */
-  async function assertRefused(file: string, more: Partial<ImportOptions>, counts: [inserted: number, updated: number, deleted: number]): Promise<void> {
+  async function assertRefused(
+    file: string,
+    more: Partial<ImportOptions>,
+    counts: [inserted: number, updated: number, deleted: number],
+  ): Promise<void> {
     const before = await storedSnapshot(store);
     const lastImport = (await store.feedStatus())[0]!.lastImport;
     await assert.rejects(importFeed(store, file, options(more)), (err: unknown) => {
       assert.ok(err instanceof ImportRefusedError);
-      assert.match(err.message, /^import refused, stored data unchanged: it would delete \d+ and update \d+ of the 100 stored records .*; if the file is right, apply it anyway with --force/);
+      assert.match(
+        err.message,
+        /^import refused, stored data unchanged: it would delete \d+ and update \d+ of the 100 stored records .*; if the file is right, apply it anyway with --force/,
+      );
       return true;
     });
     assert.equal(await storedSnapshot(store), before);
@@ -113,7 +128,17 @@ forEachStore((target) => {
     assert.equal(dry.code, 0, dry.stderr);
     const [preview] = jsonLines(dry.stdout);
     assert.deepEqual(
-      [preview?.dryRun, preview?.linesRead, preview?.skipped, preview?.inserted, preview?.updated, preview?.deleted, preview?.recordsBefore, preview?.records, preview?.refused],
+      [
+        preview?.dryRun,
+        preview?.linesRead,
+        preview?.skipped,
+        preview?.inserted,
+        preview?.updated,
+        preview?.deleted,
+        preview?.recordsBefore,
+        preview?.records,
+        preview?.refused,
+      ],
       [true, 90, 0, 0, 10, 10, STORED, 90, false],
     );
     assert.equal(await storedSnapshot(store), before);
@@ -145,9 +170,18 @@ forEachStore((target) => {
     const file = feed('cli-half', 50);
     const refused = await ipoid('import', file);
     assert.equal(refused.code, 5, refused.stderr);
-    assert.match(refused.stderr, /^ipoid: import refused, stored data unchanged: it would delete 50 and update 0 of the 100 stored records \(50%\), more than the limit of 25% \(IPOID_MAX_CHANGE_RATIO\); if the file is right, apply it anyway with --force/m);
-    assert.deepEqual(jsonLines(refused.stdout).map((r) => [r.status, r.deleted, r.records]), [['refused', 50, STORED]]);
-    assert.deepEqual(jsonLines((await ipoid('imports', '--limit', '1')).stdout).map((r) => r.status), ['refused']);
+    assert.match(
+      refused.stderr,
+      /^ipoid: import refused, stored data unchanged: it would delete 50 and update 0 of the 100 stored records \(50%\), more than the limit of 25% \(IPOID_MAX_CHANGE_RATIO\); if the file is right, apply it anyway with --force/m,
+    );
+    assert.deepEqual(
+      jsonLines(refused.stdout).map((r) => [r.status, r.deleted, r.records]),
+      [['refused', 50, STORED]],
+    );
+    assert.deepEqual(
+      jsonLines((await ipoid('imports', '--limit', '1')).stdout).map((r) => r.status),
+      ['refused'],
+    );
 
     const byEnv = await runCli(['import', file], { IPOID_DB_URL: db.url, IPOID_MAX_CHANGE_RATIO: '0.5' });
     assert.equal(byEnv.code, 0, byEnv.stderr);
@@ -169,7 +203,10 @@ test('a change limit that is no share exits 2 before anything is imported', asyn
     const file = feed('limits', 3);
     const option = await runCli(['import', file, '--max-change-ratio', '2'], { IPOID_DB_URL: db.url });
     assert.equal(option.code, 2, option.stderr);
-    assert.match(option.stderr, /^ipoid: --max-change-ratio must be a number from 0 to 1 \(0\.05 allows deleting or updating 5% of the stored records\), not "2"$/m);
+    assert.match(
+      option.stderr,
+      /^ipoid: --max-change-ratio must be a number from 0 to 1 \(0\.05 allows deleting or updating 5% of the stored records\), not "2"$/m,
+    );
     for (const command of [['import', file], ['update']]) {
       const env = await runCli(command, { IPOID_DB_URL: db.url, IPOID_MAX_CHANGE_RATIO: 'lots', SPUR_API_TOKEN: 'x' });
       assert.equal(env.code, 2, env.stderr);

@@ -57,10 +57,7 @@ forEachStore((target) => {
     const result = await done;
     assert.equal(result.code, 0, result.stderr);
     const run = jsonLines(result.stdout)[0]!;
-    assert.deepEqual(
-      [run.inserted, run.updated, run.deleted, run.skipped],
-      [churn.added, churn.changed, churn.removed, 0],
-    );
+    assert.deepEqual([run.inserted, run.updated, run.deleted, run.skipped], [churn.added, churn.changed, churn.removed, 0]);
     assert.ok(churn.added > 0 && churn.changed > 0 && churn.removed > 0);
     const updated = await storedSnapshot(store);
     assert.notEqual(updated, old);

@@ -24,9 +24,18 @@ function feedWith(valid: number, bad: number, blank = 0): string {
 
 describe('the share of skipped lines an import allows', () => {
   test('is a number from 0 to 1; anything else is refused, naming the setting', () => {
-    for (const [text, ratio] of [['0', 0], ['0.05', 0.05], ['1e-3', 0.001], [' 1 ', 1]] as const) assert.equal(parseSkippedRatio(text, '--x'), ratio);
+    for (const [text, ratio] of [
+      ['0', 0],
+      ['0.05', 0.05],
+      ['1e-3', 0.001],
+      [' 1 ', 1],
+    ] as const)
+      assert.equal(parseSkippedRatio(text, '--x'), ratio);
     for (const text of ['', ' ', 'lots', '-0.1', '1.5', '5%', 'NaN', 'Infinity']) {
-      assert.throws(() => parseSkippedRatio(text, '--x'), new RangeError(`--x must be a number from 0 to 1 (0.05 allows 5% of the lines), not ${JSON.stringify(text)}`));
+      assert.throws(
+        () => parseSkippedRatio(text, '--x'),
+        new RangeError(`--x must be a number from 0 to 1 (0.05 allows 5% of the lines), not ${JSON.stringify(text)}`),
+      );
     }
   });
 
@@ -34,7 +43,10 @@ describe('the share of skipped lines an import allows', () => {
     assert.equal(loadImportConfig({}).maxSkippedRatio, 0.01);
     assert.equal(loadImportConfig({ IPOID_MAX_SKIPPED_RATIO: '' }).maxSkippedRatio, 0.01);
     assert.equal(loadImportConfig({ IPOID_MAX_SKIPPED_RATIO: '0.25' }).maxSkippedRatio, 0.25);
-    assert.throws(() => loadImportConfig({ IPOID_MAX_SKIPPED_RATIO: '25%' }), /^RangeError: IPOID_MAX_SKIPPED_RATIO must be a number from 0 to 1/);
+    assert.throws(
+      () => loadImportConfig({ IPOID_MAX_SKIPPED_RATIO: '25%' }),
+      /^RangeError: IPOID_MAX_SKIPPED_RATIO must be a number from 0 to 1/,
+    );
   });
 
   test('is a bound that is reached, not crossed: exactly at the limit the import goes on', () => {
@@ -51,7 +63,12 @@ forEachStore((target) => {
   let store: Store;
   let close: () => Promise<void>;
   // Each feed here replaces the stored one on purpose: no change limit (it has its own tests).
-  const options = (more: Partial<ImportOptions> = {}): ImportOptions => ({ feed: 'anonymous', logger: quietLogger, maxChangeRatio: 1, ...more });
+  const options = (more: Partial<ImportOptions> = {}): ImportOptions => ({
+    feed: 'anonymous',
+    logger: quietLogger,
+    maxChangeRatio: 1,
+    ...more,
+  });
   before(async () => {
     ({ store, close } = await freshStore(target));
     await importFeed(store, SAMPLE_FEED, options());
@@ -68,7 +85,10 @@ forEachStore((target) => {
     });
     assert.deepStrictEqual(await storedRecords(store), before);
     const [run] = await store.importRuns(1);
-    assert.deepEqual([run?.status, run?.error, run?.inserted, run?.updated, run?.deleted, run?.records], ['failed', error, 0, 0, 0, before.length]);
+    assert.deepEqual(
+      [run?.status, run?.error, run?.inserted, run?.updated, run?.deleted, run?.records],
+      ['failed', error, 0, 0, 0, before.length],
+    );
   }
 
   test('a feed with 40% bad lines is refused instead of deleting what it lacks, and the run says why', async () => {
@@ -93,7 +113,11 @@ forEachStore((target) => {
 
   test('0 refuses any skipped line; 1 takes any feed holding a valid record, and only such a feed', async () => {
     await assertRefused(feedWith(50, 1), { maxSkippedRatio: 0 }, '1 of 51 lines skipped (1.96%), more than the limit of 0% skipped lines');
-    await assertRefused(feedWith(0, 5), { maxSkippedRatio: 1 }, 'the feed holds no valid record (skipped lines: 5); refusing to delete the stored data');
+    await assertRefused(
+      feedWith(0, 5),
+      { maxSkippedRatio: 1 },
+      'the feed holds no valid record (skipped lines: 5); refusing to delete the stored data',
+    );
     const run = await importFeed(store, BAD_LINES, options({ maxSkippedRatio: 1 }));
     assert.deepEqual([run.status, run.skipped, run.records], ['succeeded', 8, 2]);
   });
@@ -101,7 +125,10 @@ forEachStore((target) => {
   test('a limit outside 0..1 is refused before the import starts: nothing is recorded', async () => {
     const runs = (await store.importRuns(100)).length;
     for (const maxSkippedRatio of [-0.1, 1.5, Number.NaN]) {
-      await assert.rejects(importFeed(store, SAMPLE_FEED, options({ maxSkippedRatio })), new RangeError(`maxSkippedRatio must be a number from 0 to 1, not ${maxSkippedRatio}`));
+      await assert.rejects(
+        importFeed(store, SAMPLE_FEED, options({ maxSkippedRatio })),
+        new RangeError(`maxSkippedRatio must be a number from 0 to 1, not ${maxSkippedRatio}`),
+      );
     }
     assert.equal((await store.importRuns(100)).length, runs);
   });
@@ -110,7 +137,8 @@ forEachStore((target) => {
 // The option and the variable are read by the command whatever the store: SQLite suffices.
 describe('ipoid import --max-skipped-ratio', () => {
   let db: TestDatabase;
-  const ipoid = (args: string[], env: Record<string, string> = {}) => runCli(['import', BAD_LINES, ...args], { IPOID_DB_URL: db.url, ...env });
+  const ipoid = (args: string[], env: Record<string, string> = {}) =>
+    runCli(['import', BAD_LINES, ...args], { IPOID_DB_URL: db.url, ...env });
   before(async () => {
     db = await STORE_TARGETS[0]!.createDatabase();
   });
@@ -119,7 +147,10 @@ describe('ipoid import --max-skipped-ratio', () => {
   test('a mostly broken feed exits 1 with the counts and the limit; the option or IPOID_MAX_SKIPPED_RATIO raises it, the option first', async () => {
     const refused = await ipoid([]);
     assert.equal(refused.code, 1, refused.stderr);
-    assert.match(refused.stderr, /^ipoid: import failed, stored data unchanged: 8 of 10 lines skipped \(80%\), more than the limit of 1% skipped lines$/m);
+    assert.match(
+      refused.stderr,
+      /^ipoid: import failed, stored data unchanged: 8 of 10 lines skipped \(80%\), more than the limit of 1% skipped lines$/m,
+    );
     const allowed = await ipoid(['--max-skipped-ratio', '0.8']);
     assert.equal(allowed.code, 0, allowed.stderr);
     assert.deepEqual([jsonLines(allowed.stdout)[0]?.status, jsonLines(allowed.stdout)[0]?.skipped], ['succeeded', 8]);

@@ -13,8 +13,20 @@ import { BAD_LINES, fixtureRecords, gzipToTemp, quietLogger, SAMPLE_FEED } from 
 import { forEachStore, freshStore, readOnlyUser } from '../helpers/stores.ts';
 
 const abandoned = (): ImportRunSummary => ({
-  feed: 'anonymous', feedDate: null, file: null, startedAt: new Date(), finishedAt: new Date(), linesRead: 0,
-  skipped: 0, inserted: 0, updated: 0, deleted: 0, records: 0, status: 'failed', error: 'abandoned by the test', skippedSample: [],
+  feed: 'anonymous',
+  feedDate: null,
+  file: null,
+  startedAt: new Date(),
+  finishedAt: new Date(),
+  linesRead: 0,
+  skipped: 0,
+  inserted: 0,
+  updated: 0,
+  deleted: 0,
+  records: 0,
+  status: 'failed',
+  error: 'abandoned by the test',
+  skippedSample: [],
 });
 
 const importFile = (store: Store, file: string) => importFeed(store, file, { feed: 'anonymous', logger: quietLogger });
@@ -78,7 +90,10 @@ forEachStore((target) => {
     const addresses = ['1.1.1.1', '8.8.8.8', '2001:db8:aaaa:1::5', '2001:db8::8a2e:370:7334', '1.1.1.1'].map((t) => parseIp(t));
     const one = await Promise.all(addresses.map((address) => store.lookup(address)));
     assert.deepEqual(await store.lookupMany(addresses), one);
-    assert.deepEqual(one.map((records) => records.length), [1, 0, 1, 1, 1]);
+    assert.deepEqual(
+      one.map((records) => records.length),
+      [1, 0, 1, 1, 1],
+    );
     assert.deepEqual(await store.lookupMany([]), []);
   });
 
@@ -109,7 +124,12 @@ forEachStore((target) => {
   test('lists by label, in address order, and labels combine', async () => {
     assert.deepEqual(await keysOf(store, { labels: [{ kind: 'operator', value: 'NORD_VPN' }] }), ['203.0.113.7', '203.0.113.8']);
     assert.deepEqual(
-      await keysOf(store, { labels: [{ kind: 'risk', value: 'TUNNEL' }, { kind: 'risk', value: 'CALLBACK_PROXY' }] }),
+      await keysOf(store, {
+        labels: [
+          { kind: 'risk', value: 'TUNNEL' },
+          { kind: 'risk', value: 'CALLBACK_PROXY' },
+        ],
+      }),
       ['203.0.113.7'],
     );
     assert.deepEqual(await keysOf(store, { labels: [{ kind: 'risk', value: 'SOME_FUTURE_RISK' }] }), ['100.64.10.1']);
@@ -230,12 +250,18 @@ forEachStore((target) => {
 
   test('feed status names every feed type and its latest successful import', async () => {
     const status = await store.feedStatus();
-    assert.deepEqual(status.map((s) => s.feed), ['anonymous', 'anonymous-residential', 'anonymous-ipv6', 'anonymous-residential-ipv6']);
+    assert.deepEqual(
+      status.map((s) => s.feed),
+      ['anonymous', 'anonymous-residential', 'anonymous-ipv6', 'anonymous-residential-ipv6'],
+    );
     const [latest] = await store.importRuns(1);
     assert.deepEqual(status[0]?.lastImport, latest);
     assert.equal(status[0]?.lastImport?.records, 2);
     assert.equal(status[1]?.lastImport, null);
-    assert.deepEqual(status.map((s) => s.lastRefused), [null, null, null, null]);
+    assert.deepEqual(
+      status.map((s) => s.lastRefused),
+      [null, null, null, null],
+    );
   });
 
   describe('nested networks', () => {
@@ -250,7 +276,14 @@ forEachStore((target) => {
       ['2001:db8:100:5::7', 'v6-own', ['GEO_MISMATCH']],
     ];
     const FEEDS: [FeedType, [string, string, string[]][]][] = [
-      ['anonymous', [['198.51.100.0/24', 'v4-24', ['TUNNEL']], ['198.51.100.128/25', 'v4-25', []], ['198.51.100.200', 'v4-own', []]]],
+      [
+        'anonymous',
+        [
+          ['198.51.100.0/24', 'v4-24', ['TUNNEL']],
+          ['198.51.100.128/25', 'v4-25', []],
+          ['198.51.100.200', 'v4-own', []],
+        ],
+      ],
       ['anonymous-residential', [['198.51.0.0/16', 'v4-16', ['CALLBACK_PROXY']]]],
       ['anonymous-ipv6', IPV6_ALL.slice(0, 4)],
       ['anonymous-residential-ipv6', [['2001:db8:100::/48', 'v6-48-residential', []]]],
@@ -285,7 +318,10 @@ forEachStore((target) => {
         'anonymous-ipv6 2001:db8:100::/48',
         'anonymous-residential-ipv6 2001:db8:100::/48',
       ]);
-      assert.deepEqual(await found('2001:db8:100:ff00::1'), ['anonymous-ipv6 2001:db8:100::/48', 'anonymous-residential-ipv6 2001:db8:100::/48']);
+      assert.deepEqual(await found('2001:db8:100:ff00::1'), [
+        'anonymous-ipv6 2001:db8:100::/48',
+        'anonymous-residential-ipv6 2001:db8:100::/48',
+      ]);
       assert.deepEqual(await found('2001:db8:101::1'), []);
     });
 
@@ -302,13 +338,18 @@ forEachStore((target) => {
     });
 
     test('lookupMany answers what lookup answers for each nested address', async () => {
-      const addresses = ['2001:db8:100:5::7', '198.51.100.200', '2001:db8:100:9::1', '8.8.8.8', '198.51.100.5', '2001:db8:100:5::7'].map((t) => parseIp(t));
+      const addresses = ['2001:db8:100:5::7', '198.51.100.200', '2001:db8:100:9::1', '8.8.8.8', '198.51.100.5', '2001:db8:100:5::7'].map(
+        (t) => parseIp(t),
+      );
       assert.deepEqual(await nested.lookupMany(addresses), await Promise.all(addresses.map((a) => nested.lookup(a))));
     });
 
     test('a list inside a prefix holds exactly the records whose whole range lies in it', async () => {
       const inside = async (prefix: string) => (await keysOf(nested, { labels: [], within: parseNetwork(prefix) })).join(' ');
-      assert.equal(await inside('2001:db8:100::/48'), '2001:db8:100::/48 2001:db8:100::/48 2001:db8:100::/56 2001:db8:100:5::/64 2001:db8:100:5::7');
+      assert.equal(
+        await inside('2001:db8:100::/48'),
+        '2001:db8:100::/48 2001:db8:100::/48 2001:db8:100::/56 2001:db8:100:5::/64 2001:db8:100:5::7',
+      );
       assert.equal(await inside('2001:db8:100::/56'), '2001:db8:100::/56 2001:db8:100:5::/64 2001:db8:100:5::7');
       assert.equal(await inside('2001:db8:100:5::/64'), '2001:db8:100:5::/64 2001:db8:100:5::7');
       assert.equal(await inside('198.51.100.0/24'), '198.51.100.0/24 198.51.100.128/25 198.51.100.200');
@@ -323,9 +364,23 @@ forEachStore((target) => {
     // These replace a feed of a few records on purpose, far past the change limit.
     test('a network of a length new to the store is found by the next lookup; a vanished one no longer', async () => {
       const feed = 'anonymous-residential-ipv6';
-      await importFeed(nested, feedFile([['2001:db8:100::/48', 'v6-48-residential', []], ['2001:db8:100:5:8000::/66', 'v6-66', []]]), { feed, logger: quietLogger, maxChangeRatio: 1 });
-      assert.deepEqual((await found('2001:db8:100:5:8000::1')).slice(0, 2), ['anonymous-residential-ipv6 2001:db8:100:5:8000::/66', 'anonymous-ipv6 2001:db8:100:5::/64']);
-      await importFeed(nested, feedFile([['2001:db8:100::/48', 'v6-48-residential', []]]), { feed, logger: quietLogger, maxChangeRatio: 1 });
+      await importFeed(
+        nested,
+        feedFile([
+          ['2001:db8:100::/48', 'v6-48-residential', []],
+          ['2001:db8:100:5:8000::/66', 'v6-66', []],
+        ]),
+        { feed, logger: quietLogger, maxChangeRatio: 1 },
+      );
+      assert.deepEqual((await found('2001:db8:100:5:8000::1')).slice(0, 2), [
+        'anonymous-residential-ipv6 2001:db8:100:5:8000::/66',
+        'anonymous-ipv6 2001:db8:100:5::/64',
+      ]);
+      await importFeed(nested, feedFile([['2001:db8:100::/48', 'v6-48-residential', []]]), {
+        feed,
+        logger: quietLogger,
+        maxChangeRatio: 1,
+      });
       assert.deepEqual((await found('2001:db8:100:5:8000::1'))[0], 'anonymous-ipv6 2001:db8:100:5::/64');
     });
 
@@ -333,9 +388,14 @@ forEachStore((target) => {
       const feed = 'anonymous-residential-ipv6';
       // Day B holds networks of lengths day A lacks, so a lookup must also see the lengths of its snapshot.
       const dayA = feedFile([['2001:db8:100::/48', 'v6-48-residential', []]]);
-      const dayB = feedFile([['2001:db8:100::/40', 'v6-40', []], ['2001:db8:100:5::/60', 'v6-60', []], ['2001:db8:100:5::7/127', 'v6-127', []]]);
+      const dayB = feedFile([
+        ['2001:db8:100::/40', 'v6-40', []],
+        ['2001:db8:100:5::/60', 'v6-60', []],
+        ['2001:db8:100:5::7/127', 'v6-127', []],
+      ]);
       const addresses = ['2001:db8:100:5::7', '2001:db8:100:9::1', '2001:db8:1ff::1'].map((t) => parseIp(t));
-      const answers = async () => JSON.stringify((await nested.lookupMany(addresses)).map((records) => records.map((r) => `${r.feed} ${r.key}`)));
+      const answers = async () =>
+        JSON.stringify((await nested.lookupMany(addresses)).map((records) => records.map((r) => `${r.feed} ${r.key}`)));
       await importFeed(nested, dayB, { feed, logger: quietLogger, maxChangeRatio: 1 });
       const b = await answers();
       await importFeed(nested, dayA, { feed, logger: quietLogger, maxChangeRatio: 1 });
@@ -356,7 +416,10 @@ forEachStore((target) => {
           seen.add(many);
           assert.ok(many === a || many === b, `neither day's answer: ${many}`);
           const single = JSON.stringify(one.map((r) => `${r.feed} ${r.key}`));
-          assert.ok([a, b].some((day) => JSON.parse(day)[0].join() === JSON.parse(single).join()), `neither day's answer: ${single}`);
+          assert.ok(
+            [a, b].some((day) => JSON.parse(day)[0].join() === JSON.parse(single).join()),
+            `neither day's answer: ${single}`,
+          );
           await new Promise((r) => setImmediate(r));
         }
       });
@@ -372,8 +435,14 @@ forEachStore((target) => {
       // those bits give tens of thousands of distinct probe starts.
       const networks = Array.from({ length: 64 }, (_, i): [string, string, string[]] => [`2001:db8::/${33 + i}`, `len-${33 + i}`, []]);
       await importFeed(many, feedFile(networks), { feed: 'anonymous-ipv6', logger: quietLogger });
-      const spread = (i: number) => createHash('md5').update(String(i)).digest('hex').replace(/^(.{4})(.{4})(.{4})(.{4}).*/, '$1:$2:$3:$4');
-      const addresses = Array.from({ length: 1000 }, (_, i) => parseIp(i % 10 === 0 ? `2001:db8::${i.toString(16)}` : `2001:db8:${spread(i)}::1`));
+      const spread = (i: number) =>
+        createHash('md5')
+          .update(String(i))
+          .digest('hex')
+          .replace(/^(.{4})(.{4})(.{4})(.{4}).*/, '$1:$2:$3:$4');
+      const addresses = Array.from({ length: 1000 }, (_, i) =>
+        parseIp(i % 10 === 0 ? `2001:db8::${i.toString(16)}` : `2001:db8:${spread(i)}::1`),
+      );
       const answers = await many.lookupMany(addresses);
       // One at a time: a thousand lookups at once would queue past the pool's deadline on a busy machine.
       const oneByOne = [];

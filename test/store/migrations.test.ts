@@ -31,7 +31,9 @@ async function releaseOneDatabase(target: StoreTarget, db: TestDatabase): Promis
   }
   const conn = await connect(connectionOptions(db.url));
   try {
-    await conn.query('CREATE TABLE schema_migration (version INT UNSIGNED NOT NULL PRIMARY KEY, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)');
+    await conn.query(
+      'CREATE TABLE schema_migration (version INT UNSIGNED NOT NULL PRIMARY KEY, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)',
+    );
     for (const statement of MARIADB_MIGRATIONS[0]!) {
       if (typeof statement === 'string') await conn.query(statement);
       else await conn.query(statement[0], statement[1]);
@@ -55,9 +57,15 @@ forEachStore((target) => {
     const store = await openStore(db.url);
     try {
       const [old] = await store.importRuns(10);
-      assert.deepEqual([old?.file, old?.feedDate, old?.status, old?.records, old?.startedAt.getTime()], ['old.json.gz', '2026-01-01', 'succeeded', 10, 1767225600_000]);
+      assert.deepEqual(
+        [old?.file, old?.feedDate, old?.status, old?.records, old?.startedAt.getTime()],
+        ['old.json.gz', '2026-01-01', 'succeeded', 10, 1767225600_000],
+      );
       await importFeed(store, SAMPLE_FEED, { feed: 'anonymous', logger: quietLogger });
-      await assert.rejects(importFeed(store, gzipToTemp('{"ip":"10.0.0.1"}\n'), { feed: 'anonymous', logger: quietLogger }), ImportRefusedError);
+      await assert.rejects(
+        importFeed(store, gzipToTemp('{"ip":"10.0.0.1"}\n'), { feed: 'anonymous', logger: quietLogger }),
+        ImportRefusedError,
+      );
       const [refused] = await store.importRuns(1);
       assert.equal(refused?.status, 'refused');
       assert.deepEqual((await store.feedStatus())[0]?.lastRefused, refused);

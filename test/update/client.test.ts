@@ -59,8 +59,14 @@ test('the token goes to the base URL only: a redirect to another origin is fetch
     assert.ok(latest.location.startsWith(storage.url));
     const bytes = await client.downloadFeed(latest.location, join(scratchDir(), 'feed.json.gz'));
     assert.ok(bytes > 0);
-    assert.deepEqual(api.requests.map((r) => [r.status, r.token]), [[302, true]]);
-    assert.deepEqual(storage.requests.map((r) => [r.status, r.token]), [[200, false]]);
+    assert.deepEqual(
+      api.requests.map((r) => [r.status, r.token]),
+      [[302, true]],
+    );
+    assert.deepEqual(
+      storage.requests.map((r) => [r.status, r.token]),
+      [[200, false]],
+    );
   } finally {
     await Promise.all([api.close(), storage.close()]);
   }
@@ -83,7 +89,10 @@ test('a server that never answers times out on every request', async () => {
 test('an unreachable server fails after its attempts with the reason', async () => {
   const down = await startFakeSpur({ dir, token: TOKEN });
   await down.close();
-  await assert.rejects(testClient(down.url, { attempts: 2 }).latestFeed('anonymous'), /cannot fetch http:\/\/127\.0\.0\.1:\d+\/v2\/anonymous\/latest\.json\.gz: fetch failed \(.*ECONNREFUSED/);
+  await assert.rejects(
+    testClient(down.url, { attempts: 2 }).latestFeed('anonymous'),
+    /cannot fetch http:\/\/127\.0\.0\.1:\d+\/v2\/anonymous\/latest\.json\.gz: fetch failed \(.*ECONNREFUSED/,
+  );
 });
 
 test('every request names IPoid and its version in User-Agent', async () => {
@@ -91,7 +100,10 @@ test('every request names IPoid and its version in User-Agent', async () => {
   try {
     const client = testClient(server.url);
     await client.downloadFeed((await client.latestFeed('anonymous')).location, join(scratchDir(), 'feed.json.gz'));
-    assert.deepEqual(server.requests.map((r) => r.userAgent), [`ipoid/${VERSION}`, `ipoid/${VERSION}`]);
+    assert.deepEqual(
+      server.requests.map((r) => r.userAgent),
+      [`ipoid/${VERSION}`, `ipoid/${VERSION}`],
+    );
   } finally {
     await server.close();
   }
@@ -99,7 +111,10 @@ test('every request names IPoid and its version in User-Agent', async () => {
 
 test('a 429 or 503 with Retry-After is retried after the time the server asked for, not the backoff', async () => {
   const inSeconds = (seconds: number) => () => new Date(Date.now() + seconds * 1000).toUTCString();
-  for (const [failStatus, retryAfterText] of [[429, () => '1'], [503, inSeconds(1.5)]] as const) {
+  for (const [failStatus, retryAfterText] of [
+    [429, () => '1'],
+    [503, inSeconds(1.5)],
+  ] as const) {
     const retryAfter = retryAfterText();
     const server = await startFakeSpur({ dir, token: TOKEN, faults: { anonymous: { failFirst: 1, failStatus, retryAfter } } });
     try {
@@ -118,7 +133,10 @@ test('a 429 or 503 with Retry-After is retried after the time the server asked f
 test('a Retry-After longer than the job waits fails at once, saying so', async () => {
   const server = await startFakeSpur({ dir, token: TOKEN, faults: { anonymous: { failFirst: 5, failStatus: 503, retryAfter: '7200' } } });
   try {
-    await assert.rejects(testClient(server.url).latestFeed('anonymous'), /answered 503, asking to retry after 7200 s, longer than the 600 s this job waits/);
+    await assert.rejects(
+      testClient(server.url).latestFeed('anonymous'),
+      /answered 503, asking to retry after 7200 s, longer than the 600 s this job waits/,
+    );
     assert.equal(server.requests.length, 1);
   } finally {
     await server.close();

@@ -22,7 +22,10 @@ forEachStore((target) => {
   test('data older than the limit is removed and the removal recorded; fresh feeds stay', async () => {
     const expired = await expireStaleFeeds(store, 7, quietLogger, NOW);
     assert.deepEqual(expired, [{ feed: 'anonymous', feedDate: '2026-11-15', deleted: 10 }]);
-    assert.deepEqual((await store.lookup(parseIp('1.1.1.1'))).map((r) => r.feed), ['anonymous-residential']);
+    assert.deepEqual(
+      (await store.lookup(parseIp('1.1.1.1'))).map((r) => r.feed),
+      ['anonymous-residential'],
+    );
     const [run] = await store.importRuns(1);
     assert.equal(run?.feed, 'anonymous');
     assert.equal(run?.records, 0);

@@ -19,7 +19,10 @@ const feedFile = (dir: string, date: string): string => join(dir, 'anonymous', d
 
 /** The feed's first 14% of lines; `cutMidRecord` ends them inside a record, without a newline. */
 function shortened(gz: Buffer, cutMidRecord: boolean): Buffer {
-  const lines = gunzipSync(gz).toString().split('\n').filter((l) => l !== '');
+  const lines = gunzipSync(gz)
+    .toString()
+    .split('\n')
+    .filter((l) => l !== '');
   const kept = lines.slice(0, Math.floor(lines.length * KEPT_SHARE));
   const text = `${kept.join('\n')}\n`;
   return gzipSync(cutMidRecord ? text.slice(0, -Math.floor(kept.at(-1)!.length / 2)) : text);
@@ -84,8 +87,14 @@ forEachStore((target) => {
 
     const cut = await update();
     assert.equal(cut.code, 1, cut.stderr);
-    assert.deepEqual(jsonLines(cut.stdout).map((l) => [l.status, l.feedDate]), [['failed', '2026-01-02']]);
-    assert.match(cut.stderr, /ipoid: anonymous: import failed, stored data unchanged: cannot read feed: it looks truncated: its last line \(\d+\) has no newline/);
+    assert.deepEqual(
+      jsonLines(cut.stdout).map((l) => [l.status, l.feedDate]),
+      [['failed', '2026-01-02']],
+    );
+    assert.match(
+      cut.stderr,
+      /ipoid: anonymous: import failed, stored data unchanged: cannot read feed: it looks truncated: its last line \(\d+\) has no newline/,
+    );
     assert.equal(await storedSnapshot(store), before);
     assert.equal((await anonymous()).lastImport?.feedDate, '2026-01-01');
     assert.equal((await store.importRuns(1))[0]?.status, 'failed');
@@ -93,7 +102,10 @@ forEachStore((target) => {
     writeFileSync(feedFile(feedsDir, '20260102'), good);
     const retry = await update();
     assert.equal(retry.code, 0, retry.stderr);
-    assert.deepEqual(jsonLines(retry.stdout).map((l) => [l.status, l.feedDate]), [['imported', '2026-01-02']]);
+    assert.deepEqual(
+      jsonLines(retry.stdout).map((l) => [l.status, l.feedDate]),
+      [['imported', '2026-01-02']],
+    );
     assert.equal((await anonymous()).lastImport?.feedDate, '2026-01-02');
   });
 
@@ -139,12 +151,18 @@ forEachStore((target) => {
     assert.equal(shown.refused, 1);
 
     const cli = jsonLines((await runCli(['imports', '--limit', '1'], { IPOID_DB_URL: db.url })).stdout);
-    assert.deepEqual(cli.map((r) => [r.status, r.deleted]), [['refused', run!.deleted]]);
+    assert.deepEqual(
+      cli.map((r) => [r.status, r.deleted]),
+      [['refused', run!.deleted]],
+    );
 
     writeFileSync(feedFile(feedsDir, '20260103'), good);
     const retry = await update();
     assert.equal(retry.code, 0, retry.stderr);
-    assert.deepEqual(jsonLines(retry.stdout).map((l) => [l.status, l.feedDate]), [['imported', '2026-01-03']]);
+    assert.deepEqual(
+      jsonLines(retry.stdout).map((l) => [l.status, l.feedDate]),
+      [['imported', '2026-01-03']],
+    );
     const after = await apiView();
     assert.equal(after.info.refused, null);
     assert.deepEqual(after.ready.json, { status: 'ready' });

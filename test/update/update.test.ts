@@ -57,10 +57,16 @@ forEachStore((target) => {
   test('an update with the same feed date downloads nothing', async () => {
     const seen = spur.requests.length;
     const results = await update();
-    assert.deepEqual(results.map((r) => r.status), ['up-to-date', 'up-to-date']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['up-to-date', 'up-to-date'],
+    );
     const requests = spur.requests.slice(seen);
     assert.equal(requests.length, 2);
-    assert.ok(requests.every((r) => !isFileGet(r.path)), JSON.stringify(requests));
+    assert.ok(
+      requests.every((r) => !isFileGet(r.path)),
+      JSON.stringify(requests),
+    );
   });
 
   test('a new feed date applies exactly the difference', async () => {
@@ -99,7 +105,10 @@ forEachStore((target) => {
     delete faults.anonymous;
     assert.equal(anonymous?.status, 'imported', anonymous?.error?.message);
     assert.equal(anonymous?.feedDate, '2026-01-03');
-    const statuses = spur.requests.slice(seen).filter((r) => r.path.startsWith('/v2/anonymous/')).map((r) => r.status);
+    const statuses = spur.requests
+      .slice(seen)
+      .filter((r) => r.path.startsWith('/v2/anonymous/'))
+      .map((r) => r.status);
     // Both the redirect and the file failed twice before answering.
     assert.deepEqual(statuses, [500, 500, 302, 500, 500, 200]);
     assert.deepEqual(leftovers(downloadDir), []);
@@ -110,9 +119,15 @@ forEachStore((target) => {
     const before = await storedSnapshot(store);
     const seen = spur.requests.length;
     const results = await update({ token: 'wrong-token' });
-    assert.deepEqual(results.map((r) => r.status), ['failed', 'failed']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['failed', 'failed'],
+    );
     assert.ok(results.every((r) => r.error instanceof SpurAuthError));
-    assert.deepEqual(spur.requests.slice(seen).map((r) => r.status), [401, 401]);
+    assert.deepEqual(
+      spur.requests.slice(seen).map((r) => r.status),
+      [401, 401],
+    );
     assert.equal(await storedSnapshot(store), before);
   });
 
@@ -133,6 +148,9 @@ forEachStore((target) => {
     writeFileSync(file, '');
     const [anonymous] = await update({}, join(file, 'downloads'));
     assert.equal(anonymous?.status, 'failed');
-    assert.match(anonymous?.error?.message ?? '', /download directory .*not-a-dir\/downloads is not writable \(ENOTDIR\).*IPOID_DOWNLOAD_DIR/);
+    assert.match(
+      anonymous?.error?.message ?? '',
+      /download directory .*not-a-dir\/downloads is not writable \(ENOTDIR\).*IPOID_DOWNLOAD_DIR/,
+    );
   });
 });

@@ -24,7 +24,7 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app,
           '"::", a dotted tail as two words (so ::FFFF:1.2.3.4 answers 1.2.3.4\'s data as "::ffff:102:304"). An IPv6 ' +
           'address inside a stored network answers that network\'s data, with "network" set. When several feeds hold ' +
           'the address (or the address and a network containing it), they are merged: labels (risks, proxies, ' +
-          'behaviors, types, tunnels) are the union of all, single values come from the first (the address\'s own ' +
+          "behaviors, types, tunnels) are the union of all, single values come from the first (the address's own " +
           'record before a network\'s, then in feed order), last_updated is the latest, and "feeds" lists them. ' +
           '404 when unknown, 400 when not an address.',
         tags: ['ipoid'],
@@ -87,7 +87,10 @@ function parseAll(texts: string[]): Map<string, CanonicalIp> {
       .map(({ text, reason }) => `${quoted(text)}${reason ? ` (${reason})` : ''}`)
       .join(', ');
     const more = invalid.length > INVALID_LISTED ? ` and ${invalid.length - INVALID_LISTED} more` : '';
-    throw new InputError(`not IP addresses: ${listed}${more}`, invalid.map(({ text }) => text));
+    throw new InputError(
+      `not IP addresses: ${listed}${more}`,
+      invalid.map(({ text }) => text),
+    );
   }
   return addresses;
 }

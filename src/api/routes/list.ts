@@ -9,7 +9,16 @@ import type { LabelFilter, Store } from '../../store/types.ts';
 import { InputError, NotAcceptableError } from '../../errors.ts';
 import { CONTENT_TYPES, exportLines } from '../export.ts';
 import { listItem } from '../ipoid-shape.ts';
-import { errorResponses, LABEL_FILTERS_MAX, ListPage, ListQuery, PAGE_DEFAULT, PAGE_MAX, PARAM_OF_KIND, type ListFormat } from '../schemas.ts';
+import {
+  errorResponses,
+  LABEL_FILTERS_MAX,
+  ListPage,
+  ListQuery,
+  PAGE_DEFAULT,
+  PAGE_MAX,
+  PARAM_OF_KIND,
+  type ListFormat,
+} from '../schemas.ts';
 
 /** Stored records by label and prefix: keyset pages of JSON, or the whole result streamed. */
 export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
@@ -25,7 +34,7 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
           '`format=ndjson` or `format=csv` streams the whole result instead, without limit or cursor. Without `format`, the ' +
           'Accept header chooses (q-values honoured; application/json when it has none or admits any), and 406 answers an ' +
           'Accept that admits none of application/json, application/x-ndjson and text/csv. CSV joins array values with "|", and a cell starting ' +
-          'with =, +, -, @, a tab or a carriage return is prefixed with \' and quoted, so that a spreadsheet shows it as text. Unknown parameters are refused, and so are more ' +
+          "with =, +, -, @, a tab or a carriage return is prefixed with ' and quoted, so that a spreadsheet shows it as text. Unknown parameters are refused, and so are more " +
           `than ${LABEL_FILTERS_MAX} distinct label values in all.`,
         tags: ['ipoid'],
         querystring: ListQuery,
@@ -92,7 +101,9 @@ const OFFERED: Record<string, ListFormat> = { 'application/json': 'json', 'appli
 function formatAccepted(accept: string | undefined): ListFormat {
   const type = new Negotiator({ headers: { accept: accept?.trim() || undefined } }).mediaType(Object.keys(OFFERED));
   if (type === undefined) {
-    throw new NotAcceptableError(`Accept admits none of the offered types: ${Object.keys(OFFERED).join(', ')} (or choose one with format=json, ndjson or csv)`);
+    throw new NotAcceptableError(
+      `Accept admits none of the offered types: ${Object.keys(OFFERED).join(', ')} (or choose one with format=json, ndjson or csv)`,
+    );
   }
   return OFFERED[type]!;
 }

@@ -6,8 +6,7 @@ import { errorResponses, SearchAnswer, SearchBody } from '../schemas.ts';
 import { sendStoredJson } from './as-stored.ts';
 
 const INDEX = 'ipoid';
-const SUPPORTED =
-  'the supported queries are {"query":{"bool":{"filter":[{"term":{"ip":"<ip>"}}]}}} and {"query":{"term":{"ip":"<ip>"}}}';
+const SUPPORTED = 'the supported queries are {"query":{"bool":{"filter":[{"term":{"ip":"<ip>"}}]}}} and {"query":{"term":{"ip":"<ip>"}}}';
 
 /** The term query on `ip` that the newer MediaWiki client sends to an OpenSearch backend (contract §2). */
 export const searchRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {

@@ -34,10 +34,7 @@ const LABEL_OPTIONS: [flag: string, kind: LabelKind, help: string][] = [
   ['--country <code>', 'country', 'location country, e.g. US'],
 ];
 
-const optionKey = (flag: string): string =>
-  flag
-    .slice(2, flag.indexOf(' '))
-    .replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+const optionKey = (flag: string): string => flag.slice(2, flag.indexOf(' ')).replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
 
 export const listCommand = new Command('list')
   .description('print the stored records matching every given label and inside a prefix, as JSON lines in address order')

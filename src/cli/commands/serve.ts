@@ -15,7 +15,9 @@ export const serveCommand = new Command('serve')
       const config = loadApiConfig();
       // Not withStore: the API may read through its own URL, read-only.
       store = await openStore(config.dbUrl, { readOnly: config.readOnly, poolSize: config.dbPoolSize });
-      await (await listenApi(store, logger, config)).stopped;
+      await (
+        await listenApi(store, logger, config)
+      ).stopped;
     } catch (err) {
       reportError(err, logger);
     } finally {

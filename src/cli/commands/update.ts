@@ -38,17 +38,27 @@ export const updateCommand = new Command('update')
       const results = await updateFeeds({ store, feeds, client, downloadDir, maxSkippedRatio, maxChangeRatio, force: opts.force, logger });
       for (const { feed, status, feedDate, run, error, seconds } of results) {
         // A refused run's counts are those it would have applied.
-        const counts = run && { inserted: run.inserted, updated: run.updated, deleted: run.deleted, skipped: run.skipped, records: run.records };
+        const counts = run && {
+          inserted: run.inserted,
+          updated: run.updated,
+          deleted: run.deleted,
+          skipped: run.skipped,
+          records: run.records,
+        };
         printJson({ feed, status, feedDate, ...counts, seconds, error: error?.message });
         if (status === 'refused') {
           const { reason } = error as ImportRefusedError;
-          process.stderr.write(`ipoid: ${feed}: import of ${feedDate} refused, stored data unchanged: ${reason}; if the file is right, apply it with: ipoid update --force --feed ${feed}\n`);
+          process.stderr.write(
+            `ipoid: ${feed}: import of ${feedDate} refused, stored data unchanged: ${reason}; if the file is right, apply it with: ipoid update --force --feed ${feed}\n`,
+          );
         } else if (error) process.stderr.write(`ipoid: ${feed}: ${error.message}\n`);
       }
       const expired = config.maxFeedAgeDays > 0 ? await expireStaleFeeds(store, config.maxFeedAgeDays, logger) : [];
       for (const { feed, feedDate, deleted } of expired) {
         printJson({ feed, status: 'expired', feedDate, deleted });
-        process.stderr.write(`ipoid: ${feed}: data from ${feedDate ?? 'an unknown date'} expired (older than ${config.maxFeedAgeDays} days)\n`);
+        process.stderr.write(
+          `ipoid: ${feed}: data from ${feedDate ?? 'an unknown date'} expired (older than ${config.maxFeedAgeDays} days)\n`,
+        );
       }
       // Expired data means a feed went unrefreshed for days: that needs someone's attention.
       process.exitCode = exitCode(results) || (expired.length ? EXIT.failed : EXIT.ok);

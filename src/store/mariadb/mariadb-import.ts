@@ -2,13 +2,7 @@ import type { Connection, UpsertResult } from 'mariadb';
 import type { FeedRecord } from '../../feed/record.ts';
 import { RECORD_COLUMN_NAMES, recordColumnValues } from '../columns.ts';
 import { RUN_INSERT_COLUMNS, runValues, unixSeconds } from '../rows.ts';
-import {
-  ImportLockedError,
-  recordKey,
-  type Duplicate,
-  type ImportRunSummary,
-  type ImportTransaction,
-} from '../types.ts';
+import { ImportLockedError, recordKey, type Duplicate, type ImportRunSummary, type ImportTransaction } from '../types.ts';
 import { NetworkLengthTracker } from '../containment.ts';
 import { COLLECT_UNSEEN_SQL, COUNT_STORED_SQL } from '../shared-sql.ts';
 import { connect, getLock, lockName, type ConnectionOptions } from './mariadb-connection.ts';
@@ -115,7 +109,10 @@ export class MariadbImport implements ImportTransaction {
     if (records.length === 0) return new Map();
     await this.#settle();
     const addresses = addressList(records);
-    const rows = await this.#conn.query<(KeyRow & { record_hash: Buffer })[]>(storedHashesSql(records.length), [this.#feedId, ...addresses.values]);
+    const rows = await this.#conn.query<(KeyRow & { record_hash: Buffer })[]>(storedHashesSql(records.length), [
+      this.#feedId,
+      ...addresses.values,
+    ]);
     const wanted = new Set(records.map((r) => recordKey(r.address)));
     return new Map(rows.filter((row) => wanted.has(rowKey(row))).map((row) => [rowKey(row), row.record_hash]));
   }
@@ -204,7 +201,9 @@ export class MariadbImport implements ImportTransaction {
 
   async #addLabels(records: FeedRecord[]): Promise<void> {
     await this.#labels.resolve(records.map((r) => r.labels));
-    const rows = records.flatMap((r) => r.labels.map((label) => [this.#labels.id(label), r.address.bytes, r.address.prefixLen, this.#feedId]));
+    const rows = records.flatMap((r) =>
+      r.labels.map((label) => [this.#labels.id(label), r.address.bytes, r.address.prefixLen, this.#feedId]),
+    );
     if (rows.length) this.#send(this.#conn.batch('INSERT INTO ip_label (label_id, ip, prefix_len, feed_id) VALUES (?, ?, ?, ?)', rows));
   }
 
@@ -236,7 +235,6 @@ export class MariadbImport implements ImportTransaction {
       runValues(run),
     );
   }
-
 
   /**
    * Releases the import lock, then ends the session (which drops the temporary tables). The

@@ -7,8 +7,7 @@ export interface Sql {
   values: unknown[];
 }
 
-const sameKey = (a: string, b: string): string =>
-  `${a}.ip = ${b}.ip AND ${a}.prefix_len = ${b}.prefix_len AND ${a}.feed_id = ${b}.feed_id`;
+const sameKey = (a: string, b: string): string => `${a}.ip = ${b}.ip AND ${a}.prefix_len = ${b}.prefix_len AND ${a}.feed_id = ${b}.feed_id`;
 
 /**
  * The one statement of a list page, selecting `columns` of ip_data `d`. Labels are found by
@@ -37,9 +36,7 @@ export function listQuery(query: ListQuery, columns: string): Sql {
   }
   if (query.after) {
     const after = decodeCursor(query.after);
-    where.push(
-      `(${key}.ip > ? OR (${key}.ip = ? AND (${key}.prefix_len > ? OR (${key}.prefix_len = ? AND ${key}.feed_id > ?))))`,
-    );
+    where.push(`(${key}.ip > ? OR (${key}.ip = ? AND (${key}.prefix_len > ? OR (${key}.prefix_len = ? AND ${key}.feed_id > ?))))`);
     values.push(after.ip, after.ip, after.prefixLen, after.prefixLen, after.feedId);
   }
   // One row more than asked tells whether another page follows.

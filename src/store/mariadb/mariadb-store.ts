@@ -134,7 +134,8 @@ export class MariadbStore implements Store {
     try {
       await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
       const parts: LookupRow[][] = [];
-      for (let i = 0; i < starts.length; i += MAX_PROBES) parts.push(await conn.execute<LookupRow[]>(...probeStatement(starts.slice(i, i + MAX_PROBES))));
+      for (let i = 0; i < starts.length; i += MAX_PROBES)
+        parts.push(await conn.execute<LookupRow[]>(...probeStatement(starts.slice(i, i + MAX_PROBES))));
       await conn.commit();
       return probeResult(parts);
     } catch (err) {
@@ -166,7 +167,11 @@ export class MariadbStore implements Store {
       new Map(rows.filter((row) => Number(row.refused) === refused && row.id !== null).map((row) => [row.feed, toImportRun(row)]));
     const latest = byFeed(0);
     const refused = byFeed(1);
-    return FEED_TYPES.map((feed) => ({ feed, lastImport: latest.get(FEED_IDS[feed]) ?? null, lastRefused: refused.get(FEED_IDS[feed]) ?? null }));
+    return FEED_TYPES.map((feed) => ({
+      feed,
+      lastImport: latest.get(FEED_IDS[feed]) ?? null,
+      lastRefused: refused.get(FEED_IDS[feed]) ?? null,
+    }));
   }
 
   async beginImport(feed: FeedType): Promise<ImportTransaction> {

@@ -2,13 +2,7 @@ import Database from 'better-sqlite3';
 import { labelKey, type FeedRecord, type Label } from '../../feed/record.ts';
 import { RECORD_COLUMN_NAMES, recordColumnValues } from '../columns.ts';
 import { RUN_INSERT_COLUMNS, runValues, unixSeconds } from '../rows.ts';
-import {
-  ImportLockedError,
-  recordKey,
-  type Duplicate,
-  type ImportRunSummary,
-  type ImportTransaction,
-} from '../types.ts';
+import { ImportLockedError, recordKey, type Duplicate, type ImportRunSummary, type ImportTransaction } from '../types.ts';
 
 import { NetworkLengthTracker } from '../containment.ts';
 import { COLLECT_UNSEEN_SQL, COUNT_STORED_SQL } from '../shared-sql.ts';
@@ -77,9 +71,7 @@ export class SqliteImport implements ImportTransaction {
       addLabel: db.prepare('INSERT INTO ip_label (label_id, ip, prefix_len, feed_id) VALUES (?, ?, ?, ?)'),
       findLabel: db.prepare<[string, string], { id: number }>('SELECT id FROM label WHERE kind = ? AND value = ?'),
       newLabel: db.prepare<[string, string]>('INSERT INTO label (kind, value) VALUES (?, ?)'),
-      collectGone: db.prepare<[number]>(
-        COLLECT_UNSEEN_SQL,
-      ),
+      collectGone: db.prepare<[number]>(COLLECT_UNSEEN_SQL),
       deleteGoneLabels: db.prepare<[number]>(
         `DELETE FROM ip_label WHERE feed_id = ? AND (ip, prefix_len) IN (SELECT ip, prefix_len FROM temp.import_gone)`,
       ),
@@ -90,7 +82,9 @@ export class SqliteImport implements ImportTransaction {
       addLength: db.prepare<[number, number]>('INSERT OR IGNORE INTO network_length (feed_id, prefix_len) VALUES (?, ?)'),
       count: db.prepare<[number], { n: number }>(COUNT_STORED_SQL),
       recordRun: db.prepare(
-        `INSERT INTO import_run (${RUN_INSERT_COLUMNS}) VALUES (${RUN_INSERT_COLUMNS.split(',').map(() => '?').join(', ')})`,
+        `INSERT INTO import_run (${RUN_INSERT_COLUMNS}) VALUES (${RUN_INSERT_COLUMNS.split(',')
+          .map(() => '?')
+          .join(', ')})`,
       ),
     };
   }
@@ -201,5 +195,4 @@ export class SqliteImport implements ImportTransaction {
   #recordRun(run: ImportRunSummary): void {
     this.#stmt.recordRun.run(...runValues(run));
   }
-
 }

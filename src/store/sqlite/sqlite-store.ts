@@ -125,9 +125,7 @@ export class SqliteStore implements Store {
   }
 
   async labelCounts(): Promise<LabelCount[]> {
-    return this.#db
-      .prepare<[], LabelCount>(LABEL_COUNTS_SQL)
-      .all();
+    return this.#db.prepare<[], LabelCount>(LABEL_COUNTS_SQL).all();
   }
 
   async importRuns(limit: number): Promise<ImportRun[]> {
