@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { tempDir } from '../helpers/fixtures.ts';
+import { jsonLinesFeed } from '../helpers/fixtures.ts';
 import { forEachStore } from '../helpers/stores.ts';
 import { assertError, request, startApi, type TestApi } from '../helpers/http.ts';
 
@@ -38,8 +36,7 @@ const SPELLINGS: [spelling: string, key: string, org: string][] = [
 forEachStore((target) => {
   let api: TestApi;
   before(async () => {
-    const feed = join(tempDir(), 'keys.jsonl');
-    writeFileSync(feed, `${FEED.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const feed = jsonLinesFeed(FEED, 'keys.jsonl');
     api = await startApi(target, { feed });
   });
   after(async () => api.close());

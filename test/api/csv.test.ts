@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { tempDir } from '../helpers/fixtures.ts';
+import { jsonLinesFeed } from '../helpers/fixtures.ts';
 import { forEachStore } from '../helpers/stores.ts';
 import { request, startApi, type TestApi } from '../helpers/http.ts';
 
@@ -24,8 +22,7 @@ const FEED = [
 forEachStore((target) => {
   let api: TestApi;
   before(async () => {
-    const feed = join(tempDir(), 'formulas.jsonl');
-    writeFileSync(feed, `${FEED.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const feed = jsonLinesFeed(FEED, 'formulas.jsonl');
     api = await startApi(target, { feed });
   });
   after(async () => api.close());

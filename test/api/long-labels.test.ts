@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { LABEL_MAX_LENGTH } from '../../src/feed/schema.ts';
 import { listQuery } from '../../src/store/mariadb/mariadb-list-query.ts';
 import { jsonLines, runCli } from '../helpers/cli.ts';
-import { tempDir } from '../helpers/fixtures.ts';
+import { jsonLinesFeed } from '../helpers/fixtures.ts';
 import { forEachStore, serverConnection } from '../helpers/stores.ts';
 import { request, startApi, type TestApi } from '../helpers/http.ts';
 
@@ -30,8 +28,7 @@ const FEED = [
 forEachStore((target) => {
   let api: TestApi;
   before(async () => {
-    const feed = join(tempDir(), 'long-labels.jsonl');
-    writeFileSync(feed, `${FEED.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const feed = jsonLinesFeed(FEED, 'long-labels.jsonl');
     api = await startApi(target, { feed });
   });
   after(async () => api.close());

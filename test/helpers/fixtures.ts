@@ -28,3 +28,10 @@ export function gzipToTemp(text: string | Buffer, name = 'feed.json.gz'): string
   writeFileSync(path, gzipSync(text));
   return path;
 }
+
+/** Writes records as a JSON-lines feed into a temp dir; answers its path. */
+export function jsonLinesFeed(records: readonly object[], name = 'feed.jsonl'): string {
+  const path = join(tempDir(), name);
+  writeFileSync(path, `${records.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  return path;
+}
