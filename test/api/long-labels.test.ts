@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { LABEL_MAX_LENGTH } from '../../src/feed/schema.ts';
+import { importFeed } from '../../src/import/importer.ts';
 import { listQuery } from '../../src/store/mariadb/mariadb-list-query.ts';
 import { jsonLines, runCli } from '../helpers/cli.ts';
-import { jsonLinesFeed } from '../helpers/fixtures.ts';
+import { jsonLinesFeed, quietLogger } from '../helpers/fixtures.ts';
 import { forEachStore, serverConnection } from '../helpers/stores.ts';
 import { request, startApi, type TestApi } from '../helpers/http.ts';
 
@@ -61,6 +62,18 @@ forEachStore((target) => {
       jsonLines(cli.stdout).map((l) => l.ip),
       ['192.0.2.60'],
     );
+  });
+
+  test('two labels of a kind sharing their first 736 characters: both kept on SQLite; on MariaDB the import fails, saying why, data unchanged', async () => {
+    const twins = jsonLinesFeed([...FEED, { ip: '192.0.2.63', tunnels: [{ operator: `${OPERATOR.slice(0, 736)}Y` }] }], 'twins.jsonl');
+    const run = importFeed(api.store, twins, { feed: 'anonymous', logger: quietLogger });
+    if (target.name === 'sqlite') {
+      assert.equal((await run).inserted, 1);
+      return;
+    }
+    await assert.rejects(run, /cannot be stored: MariaDB keeps the labels of a kind unique by their first 736 characters/);
+    assert.equal((await request(`${api.base}/feed/v1/ip/192.0.2.63`)).status, 404);
+    assert.equal((await request(`${api.base}/feed/v1/ip/192.0.2.60`)).status, 200);
   });
 
   if (target.name === 'mariadb') {

@@ -32,6 +32,14 @@ export class LabelIds {
       values,
     );
     for (const row of rows) this.#ids.set(labelKey([row.kind, row.value]), row.id);
+    // INSERT IGNORE stored nothing for a label whose first 736 characters another label of its
+    // kind already has (the unique key's prefix, see the migrations): say so, not "unresolved".
+    const clash = pairs.find((label) => !this.#ids.has(labelKey(label)));
+    if (clash) {
+      throw new Error(
+        `label ${clash[0]} ${JSON.stringify(clash[1].slice(0, 60))}… cannot be stored: MariaDB keeps the labels of a kind unique by their first 736 characters, and another ${clash[0]} label shares them`,
+      );
+    }
   }
 
   /** The id of a label passed to `resolve` before. */
