@@ -27,12 +27,15 @@ export interface ImportConfig {
   maxChangeRatio: number;
 }
 
-/** Read apart from loadConfig: commands that never import must not fail on these. */
-export function loadImportConfig(env: NodeJS.ProcessEnv = process.env): ImportConfig {
+/**
+ * Read apart from loadConfig: commands that never import must not fail on these. A setting
+ * `given` on the command line wins, and its variable is then not read at all.
+ */
+export function loadImportConfig(env: NodeJS.ProcessEnv = process.env, given: Partial<ImportConfig> = {}): ImportConfig {
   const skipped = env.IPOID_MAX_SKIPPED_RATIO;
   const changed = env.IPOID_MAX_CHANGE_RATIO;
   return {
-    maxSkippedRatio: skipped ? parseSkippedRatio(skipped, 'IPOID_MAX_SKIPPED_RATIO') : DEFAULT_MAX_SKIPPED_RATIO,
-    maxChangeRatio: changed ? parseChangeRatio(changed, 'IPOID_MAX_CHANGE_RATIO') : DEFAULT_MAX_CHANGE_RATIO,
+    maxSkippedRatio: given.maxSkippedRatio ?? (skipped ? parseSkippedRatio(skipped, 'IPOID_MAX_SKIPPED_RATIO') : DEFAULT_MAX_SKIPPED_RATIO),
+    maxChangeRatio: given.maxChangeRatio ?? (changed ? parseChangeRatio(changed, 'IPOID_MAX_CHANGE_RATIO') : DEFAULT_MAX_CHANGE_RATIO),
   };
 }

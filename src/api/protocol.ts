@@ -28,11 +28,12 @@ export function httpOptions(requestTimeoutMs: number): ServerOptions {
 // Browsers must not sniff an answer into a type it does not declare (an address or a feed value
 // read as HTML or script): every answer carries this, whichever path writes it.
 const NOSNIFF = { 'x-content-type-options': 'nosniff' } as const;
+const NOSNIFF_HEADERS = new Map(Object.entries(NOSNIFF));
 
 /** Adds NOSNIFF to every answer the server's request handlers (fastify's included) write. */
 export function noSniff(server: Server): void {
   server.prependListener('request', (_request: IncomingMessage, response: ServerResponse) => {
-    response.setHeaders(new Map(Object.entries(NOSNIFF)));
+    response.setHeaders(NOSNIFF_HEADERS);
   });
 }
 

@@ -213,6 +213,13 @@ test('a change limit that is no share exits 2 before anything is imported', asyn
       assert.match(env.stderr, /^ipoid: IPOID_MAX_CHANGE_RATIO must be a number from 0 to 1/m);
     }
     assert.deepEqual(jsonLines((await runCli(['imports'], { IPOID_DB_URL: db.url })).stdout), []);
+    // An option given on the command line wins: its variable is then not read at all.
+    const overridden = await runCli(['import', file, '--max-change-ratio', '0.5', '--max-skipped-ratio', '0.1'], {
+      IPOID_DB_URL: db.url,
+      IPOID_MAX_CHANGE_RATIO: 'lots',
+      IPOID_MAX_SKIPPED_RATIO: 'many',
+    });
+    assert.equal(overridden.code, 0, overridden.stderr);
   } finally {
     await db.drop();
   }

@@ -53,6 +53,14 @@ forEachStore((target) => {
   });
   after(async () => db.drop());
 
+  test('opened read-only (as the API opens it), a database of release 1 is refused at start with what to do', async () => {
+    const needed = target.name === 'sqlite' ? SQLITE_MIGRATIONS.length : MARIADB_MIGRATIONS.length;
+    await assert.rejects(
+      openStore(db.url, { readOnly: true }),
+      new RegExp(`has schema version 1, this IPoid needs ${needed}: open it once without read-only to migrate`),
+    );
+  });
+
   test('a database of release 1 is migrated to record refused runs, keeping its runs', async () => {
     const store = await openStore(db.url);
     try {

@@ -79,15 +79,15 @@ export const importCommand = new Command('import')
   .option('--force', 'apply the import whatever share of the stored records it changes')
   .option('--dry-run', 'compute the difference and print it, writing nothing (still waits for no other import)')
   .action(async (file: string, opts: ImportCommandOptions) => {
-    const config = badInput(() => loadImportConfig());
+    const { maxSkippedRatio, maxChangeRatio } = badInput(() => loadImportConfig(process.env, opts));
     await withStore(async ({ store, logger }) => {
       const run = await importFeed(store, file, {
         feed: opts.feedType,
         feedDate: opts.feedDate ?? feedDateFromName(file),
         logger,
         progress: true,
-        maxSkippedRatio: opts.maxSkippedRatio ?? config.maxSkippedRatio,
-        maxChangeRatio: opts.maxChangeRatio ?? config.maxChangeRatio,
+        maxSkippedRatio,
+        maxChangeRatio,
         force: opts.force,
         dryRun: opts.dryRun,
       }).catch((err: unknown) => {

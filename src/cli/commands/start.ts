@@ -13,24 +13,28 @@ const DEMO_RECORDS = 20_000;
 export const startCommand = new Command('start')
   .description('the quick start: import a feed (a generated demo feed when none is given), then serve the API until Ctrl-C')
   .option('--feed <file>', 'feed file to import instead of the demo feed')
-  .action(async (opts: { feed?: string }) => {
-    await withStore(async ({ store, logger }) => {
-      const feed = opts.feed ?? DEMO_FEED;
-      if (!opts.feed && !existsSync(DEMO_FEED)) {
-        logger.info({ file: DEMO_FEED, records: DEMO_RECORDS }, 'generating a demo feed');
-        await runGenerate({ count: DEMO_RECORDS, seed: 1, out: DEMO_FEED });
-      }
-      const run = await importFeed(store, feed, { feed: 'anonymous', logger, progress: true, ...loadImportConfig() });
-      logger.info({ inserted: run.inserted, updated: run.updated, deleted: run.deleted, skipped: run.skipped }, 'imported');
-      const config = loadApiConfig();
-      const { url, stopped } = await listenApi(store, logger, config);
-      const [sample] = (await store.list({ labels: [], limit: 1 })).records;
-      const auth = config.tokens.length > 0 ? ' -H "Authorization: Bearer $TOKEN"' : '';
-      process.stdout.write(
-        `IPoid API on ${url} (Ctrl-C to stop)\n` +
-          `  curl${auth} ${url}/feed/v1/ip/${sample?.key ?? '1.1.1.1'}\n` +
-          `  API description: ${url}/openapi.json\n`,
-      );
-      await stopped;
-    });
+  .option('--force', 'import the feed whatever share of the stored records it changes (IPOID_MAX_CHANGE_RATIO)')
+  .action(async (opts: { feed?: string; force?: boolean }) => {
+    const config = loadApiConfig();
+    await withStore(
+      async ({ store, logger }) => {
+        const feed = opts.feed ?? DEMO_FEED;
+        if (!opts.feed && !existsSync(DEMO_FEED)) {
+          logger.info({ file: DEMO_FEED, records: DEMO_RECORDS }, 'generating a demo feed');
+          await runGenerate({ count: DEMO_RECORDS, seed: 1, out: DEMO_FEED });
+        }
+        const run = await importFeed(store, feed, { feed: 'anonymous', logger, progress: true, force: opts.force, ...loadImportConfig() });
+        logger.info({ inserted: run.inserted, updated: run.updated, deleted: run.deleted, skipped: run.skipped }, 'imported');
+        const { url, stopped } = await listenApi(store, logger, config);
+        const [sample] = (await store.list({ labels: [], limit: 1 })).records;
+        const auth = config.tokens.length > 0 ? ' -H "Authorization: Bearer $TOKEN"' : '';
+        process.stdout.write(
+          `IPoid API on ${url} (Ctrl-C to stop)\n` +
+            `  curl${auth} ${url}/feed/v1/ip/${sample?.key ?? '1.1.1.1'}\n` +
+            `  API description: ${url}/openapi.json\n`,
+        );
+        await stopped;
+      },
+      { poolSize: config.dbPoolSize },
+    );
   });

@@ -2,6 +2,7 @@ import mariadb, { type Pool } from 'mariadb';
 import type { CanonicalIp } from '../../feed/ip.ts';
 import { allProbeStarts, containingRecords, parseLengths } from '../containment.ts';
 import { keysetPage } from '../page.ts';
+import { checkSchemaVersion, SCHEMA_VERSION_SQL } from '../schema-version.ts';
 import { LABEL_COUNTS_SQL } from '../shared-sql.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
 import {
@@ -184,9 +185,14 @@ export class MariadbStore implements Store {
   }
 }
 
+// The statement text of each padded size, built once: a batch's may hold thousands of placeholders.
+const lookupSqlOfSize = new Map<number, string>();
+
 function probeStatement(starts: Buffer[]): [string, Buffer[]] {
   const size = paddedSize(starts.length);
-  return [lookupSql(size), Array.from({ length: size }, (_, i) => starts[Math.min(i, starts.length - 1)]!)];
+  let sql = lookupSqlOfSize.get(size);
+  if (sql === undefined) lookupSqlOfSize.set(size, (sql = lookupSql(size)));
+  return [sql, Array.from({ length: size }, (_, i) => starts[Math.min(i, starts.length - 1)]!)];
 }
 
 function probeResult(parts: LookupRow[][]): { rows: DataRow[]; lengths: number[] } {
@@ -222,13 +228,8 @@ async function prepareDatabase(options: ConnectionOptions): Promise<void> {
 async function checkSchema(options: ConnectionOptions): Promise<void> {
   const conn = await connect(options);
   try {
-    const [row] = await conn.query<{ version: number | null }[]>('SELECT MAX(version) AS version FROM schema_migration');
-    const version = row?.version ?? 0;
-    if (version < MARIADB_MIGRATIONS.length) {
-      throw new Error(
-        `database ${options.database} has schema version ${version}, this IPoid needs ${MARIADB_MIGRATIONS.length}: open it once without read-only to migrate`,
-      );
-    }
+    const [row] = await conn.query<{ version: number | null }[]>(SCHEMA_VERSION_SQL);
+    checkSchemaVersion(options.database, row?.version, MARIADB_MIGRATIONS.length);
   } finally {
     await conn.end();
   }

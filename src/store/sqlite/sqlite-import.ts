@@ -41,6 +41,8 @@ export class SqliteImport implements ImportTransaction {
         if ((err as { code?: string }).code === 'SQLITE_BUSY') throw new ImportLockedError();
         throw err;
       }
+      // What rollback() undoes while it keeps the write lock to record the run.
+      db.exec('SAVEPOINT import_writes');
       return new SqliteImport(db, feedId);
     } catch (err) {
       db.close();
@@ -154,8 +156,16 @@ export class SqliteImport implements ImportTransaction {
 
   async rollback(run: ImportRunSummary): Promise<void> {
     try {
-      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
-      this.#db.transaction(() => this.#recordRun(run))();
+      if (this.#db.inTransaction) {
+        // The writes go, the write lock stays: no other import can start before the run is
+        // recorded (a failed or refused run would otherwise be lost to SQLITE_BUSY).
+        this.#db.exec('ROLLBACK TO import_writes');
+        this.#recordRun(run);
+        this.#db.exec('COMMIT');
+      } else {
+        // SQLite already rolled the transaction back itself (a full disk, an I/O error).
+        this.#db.transaction(() => this.#recordRun(run))();
+      }
     } finally {
       this.#db.close();
     }

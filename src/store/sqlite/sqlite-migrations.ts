@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { checkSchemaVersion, SCHEMA_VERSION_SQL } from '../schema-version.ts';
 import { FEED_IDS } from '../../feed/feed-types.ts';
 
 /*
@@ -134,6 +135,13 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX import_run_feed_status ON import_run (feed_id, status, id);
   `,
 ];
+
+/** A read-only store cannot migrate: it fails at start when the file's schema is older than this code reads. */
+export function checkSchema(db: Database.Database, path: string): void {
+  const tracked = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migration'").get();
+  const version = tracked ? db.prepare<[], { version: number | null }>(SCHEMA_VERSION_SQL).get()?.version : 0;
+  checkSchemaVersion(path, version, SQLITE_MIGRATIONS.length);
+}
 
 export function migrate(db: Database.Database): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migration (
