@@ -24,7 +24,6 @@ export class ImportRunRecord {
   /** Records the feed held when the import began (counted inside its transaction). */
   storedBefore = 0;
   readonly #skippedSample: SkippedLine[] = [];
-  readonly #startedAt = new Date();
 
   constructor(
     readonly feed: FeedType,
@@ -34,9 +33,7 @@ export class ImportRunRecord {
   ) {}
 
   /** When the import began: also the `last_updated` of every record it writes. */
-  get startedAt(): Date {
-    return this.#startedAt;
-  }
+  readonly startedAt = new Date();
 
   skip(skipped: SkippedLine): void {
     this.counts.skipped += 1;
@@ -65,7 +62,7 @@ export class ImportRunRecord {
       feed: this.feed,
       feedDate: this.feedDate,
       file: this.file,
-      startedAt: this.#startedAt,
+      startedAt: this.startedAt,
       finishedAt: new Date(),
       linesRead: this.counts.linesRead,
       skipped: this.counts.skipped,
