@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { finished, runCli, spawnCli } from '../helpers/cli.ts';
-import { SAMPLE_FEED } from '../helpers/fixtures.ts';
+import { jsonLinesFeed, SAMPLE_FEED } from '../helpers/fixtures.ts';
 import { LISTENING } from '../helpers/serve-process.ts';
 import { forEachStore, readOnlyUser, type TestDatabase } from '../helpers/stores.ts';
 import { outputMatch, request } from '../helpers/http.ts';
@@ -83,6 +83,15 @@ forEachStore((target) => {
     const child = ipoid(['start', '--feed', SAMPLE_FEED], { IPOID_DB_URL: db.url, IPOID_PORT: '0' });
     const [, url, curl] = await outputMatch(child, 'stdout', /IPoid API on (http:\/\/[\d.:]+).*\n {2}curl (\S+)\n/);
     assert.equal(curl, `${url}/feed/v1/ip/1.1.1.1`);
+    assert.equal((await request(curl)).status, 200);
+    await stop(child);
+  });
+
+  test("start's sample curl names an address when the first stored record is a network", async () => {
+    const feed = jsonLinesFeed([{ network: '1.0.0.0/24', risks: ['TUNNEL'] }, { ip: '1.0.1.1' }]);
+    const child = ipoid(['start', '--feed', feed, '--force'], { IPOID_DB_URL: db.url, IPOID_PORT: '0' });
+    const [, url, curl] = await outputMatch(child, 'stdout', /IPoid API on (http:\/\/[\d.:]+).*\n {2}curl (\S+)\n/);
+    assert.equal(curl, `${url}/feed/v1/ip/1.0.0.0`);
     assert.equal((await request(curl)).status, 200);
     await stop(child);
   });

@@ -27,10 +27,12 @@ export const startCommand = new Command('start')
         logger.info({ inserted: run.inserted, updated: run.updated, deleted: run.deleted, skipped: run.skipped }, 'imported');
         const { url, stopped } = await listenApi(store, logger, config);
         const [sample] = (await store.list({ labels: [], limit: 1 })).records;
+        // A network's key is "addr/len": its first address is the one to look up.
+        const sampleIp = sample?.key.replace(/\/\d+$/, '') ?? '1.1.1.1';
         const auth = config.tokens.length > 0 ? ' -H "Authorization: Bearer $TOKEN"' : '';
         process.stdout.write(
           `IPoid API on ${url} (Ctrl-C to stop)\n` +
-            `  curl${auth} ${url}/feed/v1/ip/${sample?.key ?? '1.1.1.1'}\n` +
+            `  curl${auth} ${url}/feed/v1/ip/${sampleIp}\n` +
             `  API description: ${url}/openapi.json\n`,
         );
         await stopped;
