@@ -22,24 +22,27 @@ export function probeStarts(address: CanonicalIp, lengths: readonly number[]): B
   return [...starts.values()];
 }
 
-/** The distinct probe starts of several addresses, in first-seen order. */
-export function allProbeStarts(addresses: readonly CanonicalIp[], lengths: readonly number[]): Buffer[] {
-  const starts = new Map<string, Buffer>();
-  for (const address of addresses) for (const start of probeStarts(address, lengths)) starts.set(start.toString('hex'), start);
-  return [...starts.values()];
+/** Where a lookup of several addresses probes: each address's starts, and all of them once. */
+export interface ProbePlan {
+  perAddress: Buffer[][];
+  /** The distinct starts of all the addresses, in first-seen order: what the store reads. */
+  distinct: Buffer[];
+}
+
+export function probePlan(addresses: readonly CanonicalIp[], lengths: readonly number[]): ProbePlan {
+  const perAddress = addresses.map((address) => probeStarts(address, lengths));
+  const distinct = new Map<string, Buffer>();
+  for (const starts of perAddress) for (const start of starts) distinct.set(start.toString('hex'), start);
+  return { perAddress, distinct: [...distinct.values()] };
 }
 
 /**
- * For each address, the probed rows that hold it, in the answer's order: the address's own
+ * For each address, the rows read at its probe starts that hold it, in the answer's order: its own
  * records first, then containing networks from the longest prefix to the shortest, ties by
  * feed id. `rows` may hold rows of other addresses' probes and rows starting at a probe
  * without containing the address; both are left out.
  */
-export function containingRecords(
-  rows: readonly DataRow[],
-  addresses: readonly CanonicalIp[],
-  lengths: readonly number[],
-): StoredRecord[][] {
+export function containingRecords(rows: readonly DataRow[], addresses: readonly CanonicalIp[], plan: ProbePlan): StoredRecord[][] {
   const byStart = new Map<string, DataRow[]>();
   for (const row of rows) {
     const key = row.ip.toString('hex');
@@ -47,9 +50,8 @@ export function containingRecords(
     if (list) list.push(row);
     else byStart.set(key, [row]);
   }
-  return addresses.map((address) =>
-    probeStarts(address, lengths)
-      .flatMap((start) => byStart.get(start.toString('hex')) ?? [])
+  return addresses.map((address, i) =>
+    plan.perAddress[i]!.flatMap((start) => byStart.get(start.toString('hex')) ?? [])
       .filter((row) => networkContains(row.ip, row.prefix_len, address.bytes))
       .sort((a, b) => b.prefix_len - a.prefix_len || a.feed_id - b.feed_id)
       .map(toStoredRecord),

@@ -1,6 +1,6 @@
 import mariadb, { type Pool } from 'mariadb';
 import type { CanonicalIp } from '../../feed/ip.ts';
-import { allProbeStarts, containingRecords, parseLengths } from '../containment.ts';
+import { containingRecords, parseLengths, probePlan } from '../containment.ts';
 import { keysetPage } from '../page.ts';
 import { checkSchemaVersion, SCHEMA_VERSION_SQL } from '../schema-version.ts';
 import { LABEL_COUNTS_SQL } from '../shared-sql.ts';
@@ -120,10 +120,11 @@ export class MariadbStore implements Store {
     if (addresses.length === 0) return [];
     for (let round = 1; ; round++) {
       const probed = this.#lengths;
-      const { rows, lengths } = await this.#probe(allProbeStarts(addresses, probed));
+      const plan = probePlan(addresses, probed);
+      const { rows, lengths } = await this.#probe(plan.distinct);
       this.#lengths = lengths;
       // Probing more lengths than stored is harmless; one missed means networks went unseen.
-      if (lengths.every((length) => probed.includes(length))) return containingRecords(rows, addresses, lengths);
+      if (lengths.every((length) => probed.includes(length))) return containingRecords(rows, addresses, plan);
       if (round === MAX_LOOKUP_ROUNDS) throw new Error(`the stored network lengths changed during ${round} lookups in a row`);
     }
   }

@@ -18,7 +18,7 @@ import {
   type StoreOptions,
 } from '../types.ts';
 import { toImportRun, type DataRow, type RunRow } from '../rows.ts';
-import { allProbeStarts, containingRecords } from '../containment.ts';
+import { containingRecords, probePlan } from '../containment.ts';
 import { SqliteImport } from './sqlite-import.ts';
 import { checkSchema, migrate } from './sqlite-migrations.ts';
 
@@ -65,9 +65,12 @@ export class SqliteStore implements Store {
     const probe = this.#db.prepare<[Buffer], DataRow>(SQLITE_PROBE_SQL);
     // The lengths and every probe come from the same snapshot.
     this.#readLookups = this.#db.transaction((addresses: readonly CanonicalIp[]) => {
-      const stored = lengths.all();
-      const rows = allProbeStarts(addresses, stored).flatMap((start) => probe.all(start));
-      return containingRecords(rows, addresses, stored);
+      const plan = probePlan(addresses, lengths.all());
+      return containingRecords(
+        plan.distinct.flatMap((start) => probe.all(start)),
+        addresses,
+        plan,
+      );
     });
 
     // Both are one descent of import_run_feed_status (feed_id, status, id).
