@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { FeedReadError, feedBytes } from './bytes.ts';
-import { splitLines } from './lines.ts';
+import { splitLines, type RawLine } from './lines.ts';
 import { parseFeedLine, type ParsedLine, type SkippedLine } from './record.ts';
 
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
@@ -29,36 +29,47 @@ function truncated({ line, reason }: SkippedLine): FeedReadError {
   return new FeedReadError(`cannot read feed: it looks truncated: its last line (${line}) has no newline and is no record (${reason})`);
 }
 
+/** The feed's lines, raw; the stream is released when the caller stops. */
+export async function* readRawLines(input: Readable | string, maxLineBytes = DEFAULT_MAX_LINE_BYTES): AsyncGenerator<RawLine> {
+  const stream = typeof input === 'string' ? openFeedFile(input) : input;
+  try {
+    yield* splitLines(feedBytes(stream), maxLineBytes);
+  } finally {
+    stream.destroy();
+  }
+}
+
+/**
+ * Validates one raw line: a record, or a skip with its reason; undefined for a blank line.
+ * A cut last line is a FeedReadError.
+ */
+export function parseRawLine(raw: RawLine, maxLineBytes = DEFAULT_MAX_LINE_BYTES): ParsedLine | undefined {
+  const skip = (reason: string): ParsedLine => ({ ok: false, skip: { line: raw.line, reason } });
+  if ('tooLong' in raw) return skip(`line longer than ${maxLineBytes} bytes (${raw.tooLong})`);
+  // Decoding would turn bad bytes into U+FFFD: the record stored would not be the line.
+  let parsed: ParsedLine;
+  if (!isUtf8(raw.bytes)) {
+    parsed = skip('not valid UTF-8');
+  } else {
+    let text = raw.bytes.toString('utf8');
+    // An editor's byte order mark opens the file, not its first record.
+    if (raw.line === 1 && text.startsWith(BYTE_ORDER_MARK)) text = text.slice(BYTE_ORDER_MARK.length);
+    if (text.trim() === '') return undefined;
+    parsed = parseFeedLine(text, raw.line);
+  }
+  if (raw.unterminated && !parsed.ok) throw truncated(parsed.skip);
+  return parsed;
+}
+
 /**
  * Streams a feed line by line and validates each line. Bad lines come out as skips with
  * their line number and reason; blank lines are ignored; a cut last line is a FeedReadError.
  * Backpressure: the next chunk is read only when the consumer asks for more lines.
  */
 export async function* readFeed(input: Readable | string, options: ReadFeedOptions = {}): AsyncGenerator<ParsedLine> {
-  const stream = typeof input === 'string' ? openFeedFile(input) : input;
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  try {
-    for await (const raw of splitLines(feedBytes(stream), maxLineBytes)) {
-      const skip = (reason: string): ParsedLine => ({ ok: false, skip: { line: raw.line, reason } });
-      if ('tooLong' in raw) {
-        yield skip(`line longer than ${maxLineBytes} bytes (${raw.tooLong})`);
-        continue;
-      }
-      let parsed: ParsedLine;
-      // Decoding would turn bad bytes into U+FFFD: the record stored would not be the line.
-      if (!isUtf8(raw.bytes)) {
-        parsed = skip('not valid UTF-8');
-      } else {
-        let text = raw.bytes.toString('utf8');
-        // An editor's byte order mark opens the file, not its first record.
-        if (raw.line === 1 && text.startsWith(BYTE_ORDER_MARK)) text = text.slice(BYTE_ORDER_MARK.length);
-        if (text.trim() === '') continue;
-        parsed = parseFeedLine(text, raw.line);
-      }
-      if (raw.unterminated && !parsed.ok) throw truncated(parsed.skip);
-      yield parsed;
-    }
-  } finally {
-    stream.destroy();
+  for await (const raw of readRawLines(input, maxLineBytes)) {
+    const parsed = parseRawLine(raw, maxLineBytes);
+    if (parsed) yield parsed;
   }
 }

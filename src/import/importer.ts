@@ -1,11 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { IpoidError } from '../errors.ts';
 import type { Readable } from 'node:stream';
-import { openFeedFile, readFeed } from '../feed/reader.ts';
+import { openFeedFile, parseRawLine, readRawLines } from '../feed/reader.ts';
 import type { FeedRecord } from '../feed/record.ts';
 import type { Logger } from '../log.ts';
 import type { FeedType } from '../feed/feed-types.ts';
-import type { ImportRunSummary, ImportTransaction, Store } from '../store/types.ts';
+import { recordKey, type ImportRunSummary, type ImportTransaction, type Store } from '../store/types.ts';
+import { lineHash, StoredFingerprints } from './fingerprints.ts';
 import { classifyBatch } from './diff.ts';
 import { ImportRunRecord } from './import-run.ts';
 import { progressReporter, type ProgressReporter } from './progress.ts';
@@ -97,9 +98,9 @@ export async function importFeed(store: Store, source: string | Readable, option
   let refusal: string | undefined;
   try {
     run.storedBefore = await tx.countStored(); // inside the try: a failure rolls back
-    await diffFeed(tx, input, run, options.maxLineBytes, progress);
+    const stored = await diffFeed(tx, input, run, options.maxLineBytes, progress);
     checkWholeFeed(run, maxSkippedRatio);
-    run.counts.deleted = await tx.deleteUnseen();
+    run.counts.deleted = stored ? await tx.deleteUnseen(stored.unmatched()) : 0;
     refusal = options.force ? undefined : tooManyChanges(run.counts, run.storedBefore, maxChangeRatio);
     // A dry run answers the records the import would leave, refused or not.
     outcome = refusal
@@ -118,26 +119,32 @@ export async function importFeed(store: Store, source: string | Readable, option
   return outcome;
 }
 
-/** Reads the feed and writes, batch by batch, what it inserts and updates; deletions come later. */
+/**
+ * Reads the feed and writes, batch by batch, what it inserts and updates; answers the stored
+ * records no line matched (gone, or rewritten by a parsed line), for deleteUnseen.
+ *
+ * A line that is a stored record byte for byte (most of a day's feed) is only hashed and
+ * matched against the stored fingerprints; the rest are parsed, validated and compared by key.
+ */
 async function diffFeed(
   tx: ImportTransaction,
   input: Readable,
   run: ImportRunRecord,
   maxLineBytes: number | undefined,
   progress?: ProgressReporter,
-): Promise<void> {
+): Promise<StoredFingerprints | undefined> {
   const { counts } = run;
+  // A feed that held nothing when the import began has nothing to compare with.
+  const stored = run.storedBefore === 0 ? undefined : await StoredFingerprints.load(run.storedBefore, (visit) => tx.forEachStoredHash(visit));
   const applyBatch = async (batch: FeedRecord[]): Promise<void> => {
     const duplicates = await tx.markSeen(batch);
     const duplicateLines = new Set(duplicates.map((d) => d.record.line));
-    for (const { record, firstLine } of duplicates) {
-      run.skip({ line: record.line, reason: `duplicate of line ${firstLine} (${record.address.text})` });
-    }
-    const fresh = duplicateLines.size ? batch.filter((r) => !duplicateLines.has(r.line)) : batch;
+    for (const { record, firstLine } of duplicates) skipDuplicate(run, record, firstLine);
+    let fresh = duplicateLines.size ? batch.filter((r) => !duplicateLines.has(r.line)) : batch;
+    const storedHashes = stored ? await tx.storedHashes(fresh) : new Map<string, Buffer>();
+    if (stored) fresh = fresh.filter((record) => claimStored(run, stored, record, storedHashes.get(recordKey(record.address))));
     counts.valid += fresh.length;
-    // A feed that held nothing when the import began has nothing to compare with.
-    const stored = run.storedBefore === 0 ? new Map<string, Buffer>() : await tx.storedHashes(fresh);
-    const changes = classifyBatch(fresh, stored);
+    const changes = classifyBatch(fresh, storedHashes);
     if (changes.inserts.length) await tx.insert(changes.inserts, run.startedAt);
     if (changes.updates.length) await tx.update(changes.updates, run.startedAt);
     counts.inserted += changes.inserts.length;
@@ -148,8 +155,11 @@ async function diffFeed(
   };
 
   let batch: FeedRecord[] = [];
-  for await (const parsed of readFeed(input, { maxLineBytes })) {
-    counts.linesRead = parsed.ok ? parsed.record.line : parsed.skip.line;
+  for await (const raw of readRawLines(input, maxLineBytes)) {
+    counts.linesRead = raw.line;
+    if (stored && 'bytes' in raw && matchUnchanged(run, stored, raw.bytes, raw.line)) continue;
+    const parsed = parseRawLine(raw, maxLineBytes);
+    if (!parsed) continue;
     if (!parsed.ok) {
       run.skip(parsed.skip);
       continue;
@@ -161,6 +171,56 @@ async function diffFeed(
     }
   }
   if (batch.length) await applyBatch(batch);
+  return stored;
+}
+
+/**
+ * A line that is a stored record as it is: counted valid and left alone. A second line with
+ * the same record is a duplicate (parsed, to name its address). Answers whether the line is done.
+ */
+function matchUnchanged(run: ImportRunRecord, stored: StoredFingerprints, bytes: Buffer, line: number): boolean {
+  const index = stored.find(lineHash(bytes));
+  if (index < 0) return false;
+  const firstLine = stored.matchedBy(index);
+  if (firstLine === undefined) {
+    stored.match(index, line);
+    run.counts.valid += 1;
+    return true;
+  }
+  const parsed = parseRawLine({ line, bytes });
+  if (parsed?.ok) skipDuplicate(run, parsed.record, firstLine);
+  return true;
+}
+
+/**
+ * A parsed record whose key the store holds takes that stored record's fingerprint, so that
+ * deleteUnseen keeps it and a later line repeating the old record is a duplicate. When an
+ * earlier line matched that record unchanged, this line is its duplicate (answers false);
+ * when a later line did (it was read before this batch was applied), that line is.
+ */
+function claimStored(run: ImportRunRecord, stored: StoredFingerprints, record: FeedRecord, storedHash: Buffer | undefined): boolean {
+  if (storedHash === undefined) return true;
+  const index = stored.find(storedHash);
+  if (index < 0) return true;
+  const matchedBy = stored.matchedBy(index);
+  if (matchedBy !== undefined && matchedBy < record.line) {
+    skipDuplicate(run, record, matchedBy);
+    return false;
+  }
+  stored.match(index, record.line);
+  if (matchedBy !== undefined) {
+    run.counts.valid -= 1;
+    run.skip({ line: matchedBy, reason: duplicateReason(record.line, record) });
+  }
+  return true;
+}
+
+function duplicateReason(firstLine: number, record: FeedRecord): string {
+  return `duplicate of line ${firstLine} (${record.address.text})`;
+}
+
+function skipDuplicate(run: ImportRunRecord, record: FeedRecord, firstLine: number): void {
+  run.skip({ line: record.line, reason: duplicateReason(firstLine, record) });
 }
 
 /** Throws when the file is broken rather than a feed: empty, or past the skipped-line limit. */

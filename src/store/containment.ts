@@ -64,35 +64,25 @@ export function parseLengths(text: string | null): number[] {
 }
 
 /**
- * The network lengths one import leaves its feed with, for network_length. After
- * `deleteUnseen` the feed holds exactly the keys the import saw, so their lengths replace
- * the feed's (which prunes lengths that vanished, and empties them when a feed expires);
- * without it, the lengths of what the import wrote are added.
+ * The network lengths one import leaves its feed with, for network_length: the lengths of
+ * what it wrote are added; a length some deleted record had is dropped when no record of the
+ * feed has it any more (the store checks, once the deletes are applied).
  */
 export class NetworkLengthTracker {
-  readonly #seen = new Set<number>();
   readonly #written = new Set<number>();
-  #deletedUnseen = false;
-
-  seen(records: readonly FeedRecord[]): void {
-    addLengths(this.#seen, records);
-  }
+  readonly #gone = new Set<number>();
 
   written(records: readonly FeedRecord[]): void {
-    addLengths(this.#written, records);
+    for (const { address } of records) if (address.prefixLen < FULL_PREFIX) this.#written.add(address.prefixLen);
   }
 
-  deletedUnseen(): void {
-    this.#deletedUnseen = true;
+  gone(lengths: readonly number[]): void {
+    for (const length of lengths) if (length < FULL_PREFIX) this.#gone.add(length);
   }
 
-  /** `replace`: delete the feed's lengths first; then store `lengths`. */
-  result(): { replace: boolean; lengths: number[] } {
-    const lengths = this.#deletedUnseen ? this.#seen : this.#written;
-    return { replace: this.#deletedUnseen, lengths: [...lengths].sort((a, b) => a - b) };
+  /** `add`: lengths to store; `check`: lengths to remove unless a stored record still has them. */
+  result(): { add: number[]; check: number[] } {
+    const ascending = (set: Iterable<number>) => [...set].sort((a, b) => a - b);
+    return { add: ascending(this.#written), check: ascending([...this.#gone].filter((length) => !this.#written.has(length))) };
   }
-}
-
-function addLengths(into: Set<number>, records: readonly FeedRecord[]): void {
-  for (const { address } of records) if (address.prefixLen < FULL_PREFIX) into.add(address.prefixLen);
 }

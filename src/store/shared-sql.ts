@@ -18,5 +18,31 @@ export const COLLECT_UNSEEN_SQL = `
    WHERE d.feed_id = ?
      AND NOT EXISTS (SELECT 1 FROM import_seen s WHERE s.ip = d.ip AND s.prefix_len = d.prefix_len)`;
 
+/**
+ * The keys of a feed (`?`) whose record hash lies in one of `ranges` ranges (`BETWEEN ? AND ?`,
+ * a fingerprint's range each) and that the import did not see, into import_gone. Two
+ * fingerprints may name one record: the insert ignores a key already there.
+ */
+export const collectUnmatchedSql = (ranges: number, ignore = 'IGNORE'): string => `
+  INSERT ${ignore} INTO import_gone (ip, prefix_len)
+  SELECT d.ip, d.prefix_len FROM ip_data d
+   WHERE d.feed_id = ? AND (${Array.from({ length: ranges }, () => 'd.record_hash BETWEEN ? AND ?').join(' OR ')})
+     AND NOT EXISTS (SELECT 1 FROM import_seen s WHERE s.ip = d.ip AND s.prefix_len = d.prefix_len)`;
+
+/** The bounds of collectUnmatchedSql for an 8-byte fingerprint: every 16-byte hash beginning with it. */
+export function hashRange(fingerprint: Buffer): [Buffer, Buffer] {
+  const rest = 16 - fingerprint.length;
+  return [Buffer.concat([fingerprint, Buffer.alloc(rest, 0x00)]), Buffer.concat([fingerprint, Buffer.alloc(rest, 0xff)])];
+}
+
+/** The network lengths among the keys in import_gone. */
+export const GONE_LENGTHS_SQL = 'SELECT DISTINCT prefix_len FROM import_gone WHERE prefix_len < 128';
+
+/** Whether a feed (`?`) still holds a record with prefix length `?`. */
+export const HOLDS_LENGTH_SQL = 'SELECT 1 AS held FROM ip_data WHERE feed_id = ? AND prefix_len = ? LIMIT 1';
+
+/** A feed's record hashes (`?`) in order: a range of ip_data_hash. */
+export const STORED_HASHES_SQL = 'SELECT record_hash FROM ip_data WHERE feed_id = ? ORDER BY record_hash';
+
 /** How many records a feed (`?`) holds. */
 export const COUNT_STORED_SQL = 'SELECT COUNT(*) AS n FROM ip_data WHERE feed_id = ?';

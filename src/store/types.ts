@@ -105,8 +105,14 @@ export interface ImportTransaction {
   storedHashes(records: FeedRecord[]): Promise<Map<string, Buffer>>;
   insert(records: FeedRecord[], now: Date): Promise<void>;
   update(records: FeedRecord[], now: Date): Promise<void>;
-  /** Removes this feed's records whose key was not seen; answers how many. */
-  deleteUnseen(): Promise<number>;
+  /** Calls `visit` with the record_hash of every record this feed holds, in ascending byte order. */
+  forEachStoredHash(visit: (hash: Buffer) => void): Promise<void>;
+  /**
+   * Removes this feed's records whose key was not seen (markSeen); answers how many. With
+   * `fingerprints` (8-byte prefixes of record hashes), only among the records whose hash
+   * begins with one of them: the import's stored records that no line matched unchanged.
+   */
+  deleteUnseen(fingerprints?: Iterable<Buffer>): Promise<number>;
   /** How many records this feed holds, as the transaction sees it. */
   countStored(): Promise<number>;
   /** Makes the import visible and records the run. */

@@ -4,7 +4,15 @@ import { RECORD_COLUMN_NAMES, recordColumnValues } from '../columns.ts';
 import { RUN_INSERT_COLUMNS, runValues, unixSeconds } from '../rows.ts';
 import { ImportLockedError, recordKey, type Duplicate, type ImportRunSummary, type ImportTransaction } from '../types.ts';
 import { NetworkLengthTracker } from '../containment.ts';
-import { COLLECT_UNSEEN_SQL, COUNT_STORED_SQL } from '../shared-sql.ts';
+import {
+  COLLECT_UNSEEN_SQL,
+  collectUnmatchedSql,
+  COUNT_STORED_SQL,
+  GONE_LENGTHS_SQL,
+  hashRange,
+  HOLDS_LENGTH_SQL,
+  STORED_HASHES_SQL,
+} from '../shared-sql.ts';
 import { connect, getLock, lockName, type ConnectionOptions } from './mariadb-connection.ts';
 import { LabelIds } from './mariadb-label-ids.ts';
 
@@ -13,6 +21,8 @@ const KEY_COLUMNS = 'ip INET6 NOT NULL, prefix_len TINYINT UNSIGNED NOT NULL';
 const DATA_COLUMNS = [...RECORD_COLUMN_NAMES, 'context', 'record_hash', 'last_updated'];
 const placeholder = (column: string): string => (column === 'last_updated' ? 'FROM_UNIXTIME(?)' : '?');
 const KEY_MATCH = 'ip = ? AND prefix_len = ? AND feed_id = ?';
+/** Fingerprint ranges sent per bulk command when collecting what the import did not see. */
+const UNMATCHED_BATCH = 1000;
 
 /** The batch's addresses for `ip IN (…)`, a range of the index per address; rows are then matched by recordKey. */
 function addressList(records: FeedRecord[]): { sql: string; values: Buffer[] } {
@@ -74,7 +84,6 @@ export class MariadbImport implements ImportTransaction {
 
   async markSeen(records: FeedRecord[]): Promise<Duplicate[]> {
     if (records.length === 0) return [];
-    this.#lengths.seen(records);
     // The first line of every key: this batch's own first lines, unless an earlier batch
     // stored one; a record is a duplicate when its key's first line is not its own.
     const firstLines = new Map<string, number>();
@@ -143,10 +152,18 @@ export class MariadbImport implements ImportTransaction {
     await this.#addLabels(records);
   }
 
-  async deleteUnseen(): Promise<number> {
-    this.#lengths.deletedUnseen();
+  async forEachStoredHash(visit: (hash: Buffer) => void): Promise<void> {
     await this.#settle();
-    await this.#conn.execute(COLLECT_UNSEEN_SQL, [this.#feedId]);
+    const stream = this.#conn.queryStream({ sql: STORED_HASHES_SQL, rowsAsArray: true }, [this.#feedId]);
+    for await (const row of stream as AsyncIterable<[Buffer]>) visit(row[0]);
+  }
+
+  async deleteUnseen(fingerprints?: Iterable<Buffer>): Promise<number> {
+    await this.#settle();
+    if (fingerprints === undefined) await this.#conn.execute(COLLECT_UNSEEN_SQL, [this.#feedId]);
+    else await this.#collectUnmatched(fingerprints);
+    const gone = await this.#conn.query<{ prefix_len: number }[]>(GONE_LENGTHS_SQL);
+    this.#lengths.gone(gone.map((row) => row.prefix_len));
     await this.#conn.execute(
       `DELETE l FROM import_gone g JOIN ip_label l ON l.ip = g.ip AND l.prefix_len = g.prefix_len AND l.feed_id = ?`,
       [this.#feedId],
@@ -195,6 +212,24 @@ export class MariadbImport implements ImportTransaction {
     }
   }
 
+  /**
+   * Into import_gone, the unseen records of each fingerprint's hash range: many ranges per
+   * statement, which InnoDB reads as that many ranges of ip_data_hash (bulk commands cannot
+   * carry INSERT … SELECT).
+   */
+  async #collectUnmatched(fingerprints: Iterable<Buffer>): Promise<void> {
+    let ranges: Buffer[][] = [];
+    const flush = async (): Promise<void> => {
+      await this.#conn.execute(collectUnmatchedSql(ranges.length), [this.#feedId, ...ranges.flat()]);
+      ranges = [];
+    };
+    for (const fingerprint of fingerprints) {
+      ranges.push(hashRange(fingerprint));
+      if (ranges.length === UNMATCHED_BATCH) await flush();
+    }
+    if (ranges.length) await flush();
+  }
+
   #dataValues(record: FeedRecord, now: Date): unknown[] {
     return [...recordColumnValues(record), record.json, record.hash, unixSeconds(now)];
   }
@@ -219,12 +254,15 @@ export class MariadbImport implements ImportTransaction {
 
   /** The feed's network lengths, for lookups' containment probes; committed with the data. */
   async #storeLengths(): Promise<void> {
-    const { replace, lengths } = this.#lengths.result();
-    if (replace) await this.#conn.execute('DELETE FROM network_length WHERE feed_id = ?', [this.#feedId]);
-    if (lengths.length === 0) return;
+    const { add, check } = this.#lengths.result();
+    for (const length of check) {
+      const held = await this.#conn.execute<unknown[]>(HOLDS_LENGTH_SQL, [this.#feedId, length]);
+      if (held.length === 0) await this.#conn.execute('DELETE FROM network_length WHERE feed_id = ? AND prefix_len = ?', [this.#feedId, length]);
+    }
+    if (add.length === 0) return;
     await this.#conn.batch(
       'INSERT IGNORE INTO network_length (feed_id, prefix_len) VALUES (?, ?)',
-      lengths.map((length) => [this.#feedId, length]),
+      add.map((length) => [this.#feedId, length]),
     );
   }
 

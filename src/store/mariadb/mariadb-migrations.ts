@@ -141,6 +141,11 @@ export const MARIADB_MIGRATIONS: readonly (readonly Statement[])[] = [
        MODIFY value VARCHAR(1024) ${LABEL_TEXT} NOT NULL,
        ADD UNIQUE KEY IF NOT EXISTS label_kind_value_prefix (kind, value(736))`,
   ],
+  [
+    // The import reads a feed's record hashes in order (import/fingerprints.ts) and finds the
+    // records of the hashes no line matched: a range of this index, which carries the key.
+    'ALTER TABLE ip_data ADD INDEX IF NOT EXISTS ip_data_hash (feed_id, record_hash)',
+  ],
 ];
 
 // Long enough for another process to finish applying a migration; short enough to report a stuck one.

@@ -5,7 +5,15 @@ import { RUN_INSERT_COLUMNS, runValues, unixSeconds } from '../rows.ts';
 import { ImportLockedError, recordKey, type Duplicate, type ImportRunSummary, type ImportTransaction } from '../types.ts';
 
 import { NetworkLengthTracker } from '../containment.ts';
-import { COLLECT_UNSEEN_SQL, COUNT_STORED_SQL } from '../shared-sql.ts';
+import {
+  COLLECT_UNSEEN_SQL,
+  collectUnmatchedSql,
+  COUNT_STORED_SQL,
+  GONE_LENGTHS_SQL,
+  hashRange,
+  HOLDS_LENGTH_SQL,
+  STORED_HASHES_SQL,
+} from '../shared-sql.ts';
 
 /** The import's stored-hash lookup: one key of ip_data_key. */
 export const SQLITE_HASH_SQL = 'SELECT record_hash FROM ip_data WHERE ip = ? AND prefix_len = ? AND feed_id = ?';
@@ -74,13 +82,17 @@ export class SqliteImport implements ImportTransaction {
       findLabel: db.prepare<[string, string], { id: number }>('SELECT id FROM label WHERE kind = ? AND value = ?'),
       newLabel: db.prepare<[string, string]>('INSERT INTO label (kind, value) VALUES (?, ?)'),
       collectGone: db.prepare<[number]>(COLLECT_UNSEEN_SQL),
+      collectUnmatched: db.prepare<[number, Buffer, Buffer]>(collectUnmatchedSql(1, 'OR IGNORE')),
+      goneLengths: db.prepare<[], number>(GONE_LENGTHS_SQL).pluck(),
+      holdsLength: db.prepare<[number, number], number>(HOLDS_LENGTH_SQL).pluck(),
+      storedHashes: db.prepare<[number], Buffer>(STORED_HASHES_SQL).pluck(),
       deleteGoneLabels: db.prepare<[number]>(
         `DELETE FROM ip_label WHERE feed_id = ? AND (ip, prefix_len) IN (SELECT ip, prefix_len FROM temp.import_gone)`,
       ),
       deleteGone: db.prepare<[number]>(
         `DELETE FROM ip_data WHERE feed_id = ? AND (ip, prefix_len) IN (SELECT ip, prefix_len FROM temp.import_gone)`,
       ),
-      clearLengths: db.prepare<[number]>('DELETE FROM network_length WHERE feed_id = ?'),
+      dropLength: db.prepare<[number, number]>('DELETE FROM network_length WHERE feed_id = ? AND prefix_len = ?'),
       addLength: db.prepare<[number, number]>('INSERT OR IGNORE INTO network_length (feed_id, prefix_len) VALUES (?, ?)'),
       count: db.prepare<[number], { n: number }>(COUNT_STORED_SQL),
       recordRun: db.prepare(
@@ -93,7 +105,6 @@ export class SqliteImport implements ImportTransaction {
 
   async markSeen(records: FeedRecord[]): Promise<Duplicate[]> {
     const duplicates: Duplicate[] = [];
-    this.#lengths.seen(records);
     for (const record of records) {
       const { bytes, prefixLen } = record.address;
       if (this.#stmt.seen.run(bytes, prefixLen, record.line).changes === 0) {
@@ -133,9 +144,14 @@ export class SqliteImport implements ImportTransaction {
     }
   }
 
-  async deleteUnseen(): Promise<number> {
-    this.#lengths.deletedUnseen();
-    this.#stmt.collectGone.run(this.#feedId);
+  async forEachStoredHash(visit: (hash: Buffer) => void): Promise<void> {
+    for (const hash of this.#stmt.storedHashes.iterate(this.#feedId)) visit(hash);
+  }
+
+  async deleteUnseen(fingerprints?: Iterable<Buffer>): Promise<number> {
+    if (fingerprints === undefined) this.#stmt.collectGone.run(this.#feedId);
+    else for (const fingerprint of fingerprints) this.#stmt.collectUnmatched.run(this.#feedId, ...hashRange(fingerprint));
+    this.#lengths.gone(this.#stmt.goneLengths.all());
     this.#stmt.deleteGoneLabels.run(this.#feedId);
     return this.#stmt.deleteGone.run(this.#feedId).changes;
   }
@@ -197,9 +213,9 @@ export class SqliteImport implements ImportTransaction {
 
   /** The feed's network lengths, for lookups' containment probes; committed with the data. */
   #storeLengths(): void {
-    const { replace, lengths } = this.#lengths.result();
-    if (replace) this.#stmt.clearLengths.run(this.#feedId);
-    for (const length of lengths) this.#stmt.addLength.run(this.#feedId, length);
+    const { add, check } = this.#lengths.result();
+    for (const length of check) if (this.#stmt.holdsLength.get(this.#feedId, length) === undefined) this.#stmt.dropLength.run(this.#feedId, length);
+    for (const length of add) this.#stmt.addLength.run(this.#feedId, length);
   }
 
   #recordRun(run: ImportRunSummary): void {

@@ -134,6 +134,12 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE import_run_new RENAME TO import_run;
   CREATE INDEX import_run_feed_status ON import_run (feed_id, status, id);
   `,
+  // The import reads a feed's record hashes in order (import/fingerprints.ts) and finds the
+  // records of the hashes no line matched; it checks whether a network length is still held.
+  `
+  CREATE INDEX ip_data_hash ON ip_data (feed_id, record_hash);
+  CREATE INDEX ip_data_network_length ON ip_data (feed_id, prefix_len) WHERE prefix_len < 128;
+  `,
 ];
 
 /** A read-only store cannot migrate: it fails at start when the file's schema is older than this code reads. */
