@@ -2,48 +2,52 @@
  * The two sides of the API benchmark: `ipoid serve` in a child process (so that its memory is
  * measured alone, from /proc) and autocannon driving it over many distinct addresses.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import autocannon from 'autocannon';
-
-const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+import { spawnIpoid } from './ipoid-process.ts';
+import { peakRssMb } from './measure.ts';
 
 export interface Server {
   base: string;
+  /** Seconds from spawning the process until /healthz first answered 200. */
+  startupSeconds: number;
   /** Peak resident memory so far (VmHWM), in MB. */
   peakRssMb(): number;
   stop(): Promise<void>;
 }
 
+const HEALTH_POLL_MS = 10;
+
 export async function startServer(dbUrl: string): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve'], {
-    env: { ...process.env, IPOID_DB_URL: dbUrl, IPOID_PORT: '0', IPOID_LOG_LEVEL: 'info', IPOID_API_TOKENS: '' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const base = await listeningUrl(child);
+  const child = spawnIpoid(['serve'], { IPOID_DB_URL: dbUrl, IPOID_PORT: '0', IPOID_LOG_LEVEL: 'info', IPOID_API_TOKENS: '' });
+  const [, base] = await child.stderrMatch(/IPoid API listening at (http:\/\/[\d.:]+)/);
+  while ((await fetch(`${base}/healthz`).catch(() => null))?.status !== 200) await delay(HEALTH_POLL_MS);
+  const startupSeconds = (performance.now() - child.spawnedAt) / 1000;
+  const pid = child.process.pid!;
   return {
-    base,
-    peakRssMb: () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('close', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    base: base!,
+    startupSeconds,
+    peakRssMb: () => peakRssMb(pid) ?? 0,
+    stop: async () => {
+      child.process.kill('SIGTERM');
+      await child.exited;
+    },
   };
 }
 
-function listeningUrl(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      seen += d.toString();
-      const m = /IPoid API listening at (http:\/\/[\d.:]+)/.exec(seen);
-      if (m) resolve(m[1]!);
-    });
-    child.once('close', (code) => reject(new Error(`ipoid serve exited (${code}):\n${seen}`)));
-  });
+/** Each request takes the next item, round-robin over all connections. */
+export function roundRobin<T>(items: T[]): () => T {
+  let i = 0;
+  return () => items[i++ % items.length]!;
 }
+
+/** GET /feed/v1/ip/{ip} over the addresses, in turn. */
+export function singleLookups(addresses: string[]): () => { path: string } {
+  return roundRobin(addresses.map((ip) => ({ path: `/feed/v1/ip/${ip}` })));
+}
+
+/** Seconds of load before a measured one, so that caches and connections are warm. */
+export const WARMUP_SECONDS = 3;
 
 export interface Load {
   connections: number;

@@ -13,9 +13,11 @@
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { benchDatabaseUrl, ensureImported, sampleAddresses } from './api-data.ts';
+import { ensureImported, HIT_RATIO, SAMPLE_SIZE, sampleAddresses } from './api-data.ts';
+import { drive, roundRobin, singleLookups, startServer, WARMUP_SECONDS, type Load } from './api-load.ts';
+import { benchDatabaseUrl } from './databases.ts';
 import { benchFeed } from './feeds.ts';
-import { drive, startServer, type Load } from './api-load.ts';
+import { markdownTable } from './report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,22 +28,13 @@ const { values } = parseArgs({
 });
 const records = Number(values.records);
 const seconds = Number(values.seconds);
-const SAMPLE = 20_000;
-const HIT_RATIO = 0.8;
 const BATCH = 100;
-const WARMUP_SECONDS = 3;
 
-/** Each request takes the next item, round-robin over all connections. */
-function roundRobin<T>(items: T[]): () => T {
-  let i = 0;
-  return () => items[i++ % items.length]!;
-}
-
-const feed = await benchFeed(records);
-const addresses = await sampleAddresses(feed, records, SAMPLE, HIT_RATIO);
-const single = roundRobin(addresses.map((ip) => ({ path: `/feed/v1/ip/${ip}` })));
+const { file: feed } = await benchFeed(records);
+const addresses = await sampleAddresses(feed, records, SAMPLE_SIZE, HIT_RATIO);
+const single = singleLookups(addresses);
 const batches = roundRobin(
-  Array.from({ length: SAMPLE / BATCH }, (_, i) => ({
+  Array.from({ length: SAMPLE_SIZE / BATCH }, (_, i) => ({
     path: '/feed/v1/ips',
     body: JSON.stringify({ ips: addresses.slice(i * BATCH, (i + 1) * BATCH) }),
   })),
@@ -54,7 +47,7 @@ const phases: { route: string; ipsPerRequest: number; load: Load }[] = [
 const header = ['store', 'route', 'connections', 'req/s', 'IPs/s', 'p50', 'p99', 'errors', 'server peak RSS'];
 const rows: string[][] = [];
 for (const storeName of values.stores.split(',')) {
-  const url = benchDatabaseUrl(storeName, records);
+  const url = benchDatabaseUrl(storeName, `api_${records}`);
   console.error(`${storeName}: ${await ensureImported(url, feed, records)} ${records.toLocaleString('en')} records`);
   const server = await startServer(url);
   try {
@@ -81,7 +74,6 @@ for (const storeName of values.stores.split(',')) {
 }
 
 console.log(
-  `\n${records.toLocaleString('en')} records, ${SAMPLE.toLocaleString('en')} distinct addresses (${HIT_RATIO * 100}% stored), ${seconds} s a row, ${cpus().length} CPUs shared by driver and server`,
+  `\n${records.toLocaleString('en')} records, ${SAMPLE_SIZE.toLocaleString('en')} distinct addresses (${HIT_RATIO * 100}% stored), ${seconds} s a row, ${cpus().length} CPUs shared by driver and server`,
 );
-console.log(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
-for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+console.log(markdownTable(header, rows));

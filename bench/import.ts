@@ -8,12 +8,11 @@
  * MariaDB is reached at IPOID_BENCH_MARIADB_URL (default mariadb://root@127.0.0.1:3306/ipoid_bench).
  * Feeds are cached in bench/out/ (same seed, same file).
  */
-import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import mariadb from 'mariadb';
-import { benchFeed, benchNextDayFeed, OUT } from './feeds.ts';
+import { benchDatabaseUrl, freshDatabase } from './databases.ts';
+import { benchFeed, benchNextDayFeed } from './feeds.ts';
+import { measureImport } from './imports.ts';
+import { markdownTable } from './report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -23,53 +22,15 @@ const { values } = parseArgs({
 });
 const sizes = values.sizes.split(',').map(Number);
 const stores = values.stores.split(',');
-const MARIADB_URL = process.env.IPOID_BENCH_MARIADB_URL ?? 'mariadb://root@127.0.0.1:3306/ipoid_bench';
-
-async function freshDatabase(store: string): Promise<string> {
-  if (store === 'sqlite') {
-    const path = join(OUT, 'bench.db');
-    for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
-    return `sqlite:${path}`;
-  }
-  const url = new URL(MARIADB_URL);
-  const conn = await mariadb.createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-  });
-  const name = url.pathname.slice(1);
-  await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
-  await conn.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-  await conn.end();
-  return MARIADB_URL;
-}
-
-interface Measured {
-  seconds: number;
-  peakRssMb: number;
-  inserted: number;
-  updated: number;
-  deleted: number;
-  linesRead: number;
-}
-
-function measure(url: string, file: string): Measured {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'import-worker.ts'), url, file], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 20,
-  });
-  return JSON.parse(out) as Measured;
-}
 
 const rows: string[][] = [];
 for (const size of sizes) {
-  const day1 = await benchFeed(size);
-  const day2 = await benchNextDayFeed(size);
+  const { file: day1 } = await benchFeed(size);
+  const { file: day2 } = await benchNextDayFeed(size);
   for (const store of stores) {
-    const url = await freshDatabase(store);
-    const full = measure(url, day1);
-    const diff = measure(url, day2);
+    const url = await freshDatabase(benchDatabaseUrl(store, ''));
+    const full = await measureImport(url, day1);
+    const diff = await measureImport(url, day2);
     rows.push([
       store,
       size.toLocaleString('en'),
@@ -82,6 +43,4 @@ for (const size of sizes) {
   }
 }
 
-const header = ['store', 'records', 'full load', 'records/s', '5% churn diff', 'peak RSS'];
-console.log(`\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
-for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+console.log(`\n${markdownTable(['store', 'records', 'full load', 'records/s', '5% churn diff', 'peak RSS'], rows)}`);

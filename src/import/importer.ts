@@ -89,6 +89,8 @@ export async function importFeed(store: Store, source: string | Readable, option
   const totalBytes = file === null ? undefined : (await stat(file)).size;
 
   const tx = await store.beginImport(options.feed);
+  // Marks the end of start-up (process, store, import lock) for the scale benchmark.
+  options.logger.debug({ feed: options.feed, file }, 'import reading feed');
   const run = new ImportRunRecord(options.feed, options.feedDate ?? null, file, options.logger);
   // Opened only now and read at once: a stream opened earlier could fail (the file is gone,
   // unreadable) while nothing listens, which takes the process down.

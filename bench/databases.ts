@@ -1,0 +1,71 @@
+/*
+ * The benchmarks' databases: a SQLite file in bench/out/ or a MariaDB database named after
+ * IPOID_BENCH_MARIADB_URL (default mariadb://root@127.0.0.1:3306/ipoid_bench), and what the
+ * server behind it says about itself.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import mariadb, { type Connection } from 'mariadb';
+import { connectionOptions } from '../src/store/mariadb/mariadb-connection.ts';
+import { OUT } from './feeds.ts';
+
+const MARIADB_URL = process.env.IPOID_BENCH_MARIADB_URL ?? 'mariadb://root@127.0.0.1:3306/ipoid_bench';
+
+/** A database of one benchmark's own: `sqlite:bench/out/<name>.db`, or `<database>_<name>` (`''`: the URL's database itself). */
+export function benchDatabaseUrl(store: string, name: string): string {
+  if (store === 'sqlite') return `sqlite:${join(OUT, `${name || 'bench'}.db`)}`;
+  if (store !== 'mariadb') throw new Error(`unknown store ${store}: use sqlite or mariadb`);
+  const url = new URL(MARIADB_URL);
+  if (name) url.pathname = `${url.pathname}_${name}`;
+  return url.toString();
+}
+
+/** The SQLite file a `sqlite:` URL names, or null for MariaDB. */
+export function sqlitePath(url: string): string | null {
+  return url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : null;
+}
+
+/** Runs `action` on a connection to the server (no database selected) behind a MariaDB URL. */
+export async function withServer<T>(url: string, action: (conn: Connection, database: string) => Promise<T>): Promise<T> {
+  const { database, ...options } = connectionOptions(url);
+  const conn = await mariadb.createConnection(options);
+  try {
+    return await action(conn, database);
+  } finally {
+    await conn.end();
+  }
+}
+
+/** Removes the database a URL names: the SQLite file with its WAL, or the MariaDB database. */
+export async function dropDatabase(url: string): Promise<void> {
+  const path = sqlitePath(url);
+  if (path) {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+    return;
+  }
+  await withServer(url, (conn, database) => conn.query(`DROP DATABASE IF EXISTS \`${database}\``));
+}
+
+/** An empty database at the URL (the store creates its schema on open). */
+export async function freshDatabase(url: string): Promise<string> {
+  await dropDatabase(url);
+  if (!sqlitePath(url)) {
+    await withServer(url, (conn, database) => conn.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`));
+  }
+  return url;
+}
+
+export interface MariadbServer {
+  version: string;
+  bufferPoolBytes: number;
+  datadir: string;
+}
+
+export async function mariadbServer(url = MARIADB_URL): Promise<MariadbServer> {
+  return withServer(url, async (conn) => {
+    const [row] = await conn.query<{ version: string; pool: number | bigint; datadir: string }[]>(
+      'SELECT VERSION() AS version, @@innodb_buffer_pool_size AS pool, @@datadir AS datadir',
+    );
+    return { version: row!.version, bufferPoolBytes: Number(row!.pool), datadir: row!.datadir };
+  });
+}

@@ -1,0 +1,90 @@
+/*
+ * The scale benchmark on one store, step by step: full load of day 1, store size, diff to
+ * day 2, `ipoid serve` start-up and idle lookups, then `ipoid import` of day 1 again (the
+ * same churn in reverse): its start-up, and lookups while it runs.
+ */
+import { drive, singleLookups, startServer, WARMUP_SECONDS, type Measured } from './api-load.ts';
+import { dropDatabase, freshDatabase } from './databases.ts';
+import { measureImport, startCliImport, type MeasuredImport } from './imports.ts';
+import { importDiskProbe, storeSize, type StoreSize } from './store-disk.ts';
+
+const CONNECTIONS = 10;
+
+export interface ScaleRun {
+  url: string;
+  day1: string;
+  day2: string;
+  /** Addresses to look up, some stored and some not. */
+  addresses: string[];
+  /** Seconds of each measured lookup phase. */
+  seconds: number;
+  /** MariaDB's datadir, when this machine can read it. */
+  datadir: string | null;
+  /** Leave the database in place afterwards (it is dropped otherwise: at 40M records it is tens of GB). */
+  keep: boolean;
+  /** Progress lines, as each step ends. */
+  log: (line: string) => void;
+}
+
+export interface StoreResult {
+  full: MeasuredImport;
+  size: StoreSize;
+  diff: MeasuredImport;
+  serveStartupSeconds: number;
+  idle: Measured;
+  importStartupSeconds: number;
+  duringImport: Measured;
+  /** Seconds the lookups ran while the import ran, of `loadSeconds` in all. */
+  overlapSeconds: number;
+  loadSeconds: number;
+  /** How long the import under load took, from reading its feed to its end. */
+  importUnderLoadSeconds: number;
+}
+
+export async function benchStore(run: ScaleRun): Promise<StoreResult> {
+  const { url, log } = run;
+  await freshDatabase(url);
+  try {
+    const full = await measureImport(url, run.day1, importDiskProbe(url, run.datadir) ?? undefined);
+    log(`full load ${full.seconds.toFixed(1)} s, peak RSS ${Math.round(full.peakRssMb)} MB`);
+    const size = await storeSize(url, run.datadir);
+    const diff = await measureImport(url, run.day2, importDiskProbe(url, run.datadir) ?? undefined);
+    log(`diff ${diff.seconds.toFixed(1)} s (+${diff.inserted} ~${diff.updated} -${diff.deleted})`);
+    return { full, size, diff, ...(await lookups(run)) };
+  } finally {
+    if (!run.keep) await dropDatabase(url);
+  }
+}
+
+async function lookups(run: ScaleRun) {
+  const next = singleLookups(run.addresses);
+  const server = await startServer(run.url);
+  try {
+    run.log(`serve up in ${server.startupSeconds.toFixed(2)} s`);
+    await drive(server.base, { connections: CONNECTIONS, seconds: WARMUP_SECONDS, next });
+    const idle = await drive(server.base, { connections: CONNECTIONS, seconds: run.seconds, next });
+    run.log(`idle lookups p50 ${idle.p50Ms} ms, p99 ${idle.p99Ms} ms`);
+
+    const importing = await startCliImport(run.url, run.day1);
+    const loadStart = performance.now();
+    const duringImport = await drive(server.base, { connections: CONNECTIONS, seconds: run.seconds, next });
+    const loadEnd = performance.now();
+    const importEnd = await importing.ended;
+    const overlapSeconds = Math.max(0, Math.min(importEnd, loadEnd) - loadStart) / 1000;
+    const loadSeconds = (loadEnd - loadStart) / 1000;
+    run.log(
+      `lookups during import p50 ${duringImport.p50Ms} ms, p99 ${duringImport.p99Ms} ms (overlap ${overlapSeconds.toFixed(1)} of ${loadSeconds.toFixed(1)} s)`,
+    );
+    return {
+      serveStartupSeconds: server.startupSeconds,
+      idle,
+      importStartupSeconds: importing.startupSeconds,
+      duringImport,
+      overlapSeconds,
+      loadSeconds,
+      importUnderLoadSeconds: (importEnd - loadStart) / 1000,
+    };
+  } finally {
+    await server.stop();
+  }
+}

@@ -1,0 +1,121 @@
+/*
+ * Scale benchmark: how IPoid's figures grow with the feed, on each store. For a generated feed
+ * of N records (and its next day, 5% churn): generator rate, full load and next-day diff
+ * (time, µs per record, the importer's peak RSS and peak disk), the store's size against the
+ * feed's, start-up of `ipoid import` and `ipoid serve` on the loaded store, and lookup latency
+ * at 10 connections, idle and while an import runs.
+ *
+ *   npm run bench:scale -- --records 1000000 [--stores sqlite,mariadb] [--seconds 10] [--keep]
+ *
+ * Feeds are cached in bench/out/. The database (bench/out/scale_N.db, or MariaDB's
+ * <IPOID_BENCH_MARIADB_URL database>_scale_N) is created afresh and dropped at the end unless --keep.
+ */
+import { availableParallelism, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { HIT_RATIO, SAMPLE_SIZE, sampleAddresses } from './api-data.ts';
+import { benchDatabaseUrl, mariadbServer, type MariadbServer } from './databases.ts';
+import { benchFeed, benchNextDayFeed, uncompressedBytes, type BenchFeed } from './feeds.ts';
+import { bytes, count, markdownTable, seconds } from './report.ts';
+import { benchStore, type StoreResult } from './scale-store.ts';
+import { reachableDatadir } from './store-disk.ts';
+
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '1000000' },
+    stores: { type: 'string', default: 'sqlite,mariadb' },
+    seconds: { type: 'string', default: '10' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const records = Number(values.records);
+const stores = values.stores.split(',');
+const log = (line: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+const day1 = await benchFeed(records);
+const day2 = await benchNextDayFeed(records);
+const generator = (feed: BenchFeed) => (feed.generatedSeconds === null ? 'cached' : `${count(records / feed.generatedSeconds)}/s`);
+log(`feeds: day 1 ${generator(day1)}, day 2 ${generator(day2)}`);
+const feedBytes = await uncompressedBytes(day1.file);
+const addresses = await sampleAddresses(day1.file, records, SAMPLE_SIZE, HIT_RATIO);
+const mariadb = await mariadbServer().catch((err: unknown) => (err as Error).message);
+const datadir = reachableDatadir(typeof mariadb === 'string' ? null : mariadb.datadir);
+
+const rows: string[][] = [];
+for (const store of stores) {
+  const result = await benchStore({
+    url: benchDatabaseUrl(store, `scale_${records}`),
+    day1: day1.file,
+    day2: day2.file,
+    addresses,
+    seconds: Number(values.seconds),
+    datadir,
+    keep: values.keep,
+    log: (line) => log(`${store}: ${line}`),
+  });
+  rows.push(row(store, result));
+}
+
+console.log(`\n${machine(mariadb)}`);
+console.log(
+  `${count(records)} records (feed ${bytes(feedBytes)} uncompressed); ` +
+    `lookups: ${count(SAMPLE_SIZE)} addresses (${HIT_RATIO * 100}% stored) at 10 connections, ${values.seconds} s a phase; ` +
+    `peak disk: SQLite its files and the importer's temporary files, MariaDB the growth of its whole datadir ` +
+    `(${datadir ? 'other databases count too' : 'not reachable here: not measured'})\n`,
+);
+console.log(
+  markdownTable(
+    [
+      'store',
+      'records',
+      'generator day 1 / day 2',
+      'full load',
+      'load µs/record',
+      'load peak RSS',
+      'load peak disk',
+      'next-day diff',
+      'diff µs/record',
+      'diff peak RSS',
+      'diff peak disk',
+      'store size',
+      'import start-up',
+      'serve start-up',
+      'lookups idle p50/p99',
+      'lookups during import p50/p99',
+    ],
+    rows,
+  ),
+);
+
+function row(store: string, r: StoreResult): string[] {
+  const perRecord = (s: number, lines: number) => (lines ? ((s * 1e6) / lines).toFixed(1) : '-');
+  const disk = (peak: number | null) => (peak === null ? 'not measured' : store === 'mariadb' ? `datadir +${bytes(peak)}` : bytes(peak));
+  const latency = (m: { p50Ms: number; p99Ms: number; errors: number }) =>
+    `${m.p50Ms} / ${m.p99Ms} ms${m.errors ? ` (${m.errors} errors)` : ''}`;
+  const folder = r.size.folderBytes === null ? '' : `, files ${bytes(r.size.folderBytes)}`;
+  return [
+    store,
+    count(records),
+    `${generator(day1)} / ${generator(day2)}`,
+    `${seconds(r.full.seconds)}, ${count(r.full.linesRead / r.full.seconds)}/s`,
+    perRecord(r.full.seconds, r.full.linesRead),
+    `${Math.round(r.full.peakRssMb)} MB`,
+    disk(r.full.peakDiskBytes),
+    `${seconds(r.diff.seconds)} (+${r.diff.inserted} ~${r.diff.updated} -${r.diff.deleted})`,
+    perRecord(r.diff.seconds, r.diff.linesRead),
+    `${Math.round(r.diff.peakRssMb)} MB`,
+    disk(r.diff.peakDiskBytes),
+    `${bytes(r.size.bytes)} (${(r.size.bytes / feedBytes).toFixed(2)}× feed${folder})`,
+    seconds(r.importStartupSeconds),
+    seconds(r.serveStartupSeconds),
+    latency(r.idle),
+    `${latency(r.duringImport)}; overlap ${r.overlapSeconds.toFixed(1)} of ${r.loadSeconds.toFixed(1)} s (import ran ${seconds(r.importUnderLoadSeconds)})`,
+  ];
+}
+
+function machine(server: MariadbServer | string): string {
+  const db =
+    typeof server === 'string'
+      ? `MariaDB not reached (${server})`
+      : `MariaDB ${server.version}, innodb_buffer_pool_size ${bytes(server.bufferPoolBytes)}`;
+  return `Machine: ${availableParallelism()} CPUs (nproc), ${bytes(totalmem())} RAM, Node ${process.version}, ${db}`;
+}
