@@ -136,15 +136,19 @@ async function diffFeed(
   progress?: ProgressReporter,
 ): Promise<StoredFingerprints | undefined> {
   const { counts } = run;
+  // Parsed lines that turned out to repeat an earlier matched line, to that line: their own
+  // repeats are duplicates of it too.
+  const lostTo = new Map<number, number>();
   // A feed that held nothing when the import began has nothing to compare with.
-  const stored = run.storedBefore === 0 ? undefined : await StoredFingerprints.load(run.storedBefore, (visit) => tx.forEachStoredHash(visit));
+  const stored =
+    run.storedBefore === 0 ? undefined : await StoredFingerprints.load(run.storedBefore, (visit) => tx.forEachStoredHash(visit));
   const applyBatch = async (batch: FeedRecord[]): Promise<void> => {
     const duplicates = await tx.markSeen(batch);
     const duplicateLines = new Set(duplicates.map((d) => d.record.line));
-    for (const { record, firstLine } of duplicates) skipDuplicate(run, record, firstLine);
     let fresh = duplicateLines.size ? batch.filter((r) => !duplicateLines.has(r.line)) : batch;
     const storedHashes = stored ? await tx.storedHashes(fresh) : new Map<string, Buffer>();
-    if (stored) fresh = fresh.filter((record) => claimStored(run, stored, record, storedHashes.get(recordKey(record.address))));
+    if (stored) fresh = fresh.filter((record) => claimStored(run, stored, record, storedHashes.get(recordKey(record.address)), lostTo));
+    for (const { record, firstLine } of duplicates) skipDuplicate(run, record, lostTo.get(firstLine) ?? firstLine);
     counts.valid += fresh.length;
     const changes = classifyBatch(fresh, storedHashes);
     if (changes.inserts.length) await tx.insert(changes.inserts, run.startedAt);
@@ -156,10 +160,19 @@ async function diffFeed(
     run.logger.debug({ linesRead: counts.linesRead, inserted: counts.inserted, updated: counts.updated }, 'import batch applied');
   };
 
+  // Repeats of a matched line, named once the pending batch is applied: a parsed line in it,
+  // earlier in the feed, may take the record from the line they repeat.
+  let repeats: MatchedRepeat[] = [];
+  const applyPending = async (): Promise<void> => {
+    if (batch.length) await applyBatch(batch);
+    batch = [];
+    for (const { record, index } of repeats) skipDuplicate(run, record, stored!.matchedBy(index)!);
+    repeats = [];
+  };
   let batch: FeedRecord[] = [];
   for await (const raw of readRawLines(input, maxLineBytes)) {
     counts.linesRead = raw.line;
-    if (stored && 'bytes' in raw && matchUnchanged(run, stored, raw.bytes, raw.line)) continue;
+    if (stored && 'bytes' in raw && matchUnchanged(run, stored, raw.bytes, raw.line, repeats)) continue;
     const parsed = parseRawLine(raw, maxLineBytes);
     if (!parsed) continue;
     if (!parsed.ok) {
@@ -167,30 +180,32 @@ async function diffFeed(
       continue;
     }
     batch.push(parsed.record);
-    if (batch.length >= BATCH_SIZE) {
-      await applyBatch(batch);
-      batch = [];
-    }
+    if (batch.length >= BATCH_SIZE) await applyPending();
   }
-  if (batch.length) await applyBatch(batch);
+  await applyPending();
   return stored;
+}
+
+/** A line repeating a stored record that an earlier line matched: a duplicate, of whichever line keeps the record. */
+interface MatchedRepeat {
+  record: FeedRecord;
+  index: number;
 }
 
 /**
  * A line that is a stored record as it is: counted valid and left alone. A second line with
  * the same record is a duplicate (parsed, to name its address). Answers whether the line is done.
  */
-function matchUnchanged(run: ImportRunRecord, stored: StoredFingerprints, bytes: Buffer, line: number): boolean {
+function matchUnchanged(run: ImportRunRecord, stored: StoredFingerprints, bytes: Buffer, line: number, repeats: MatchedRepeat[]): boolean {
   const index = stored.find(lineHash(bytes));
   if (index < 0) return false;
-  const firstLine = stored.matchedBy(index);
-  if (firstLine === undefined) {
+  if (stored.matchedBy(index) === undefined) {
     stored.match(index, line);
     run.counts.valid += 1;
     return true;
   }
   const parsed = parseRawLine({ line, bytes });
-  if (parsed?.ok) skipDuplicate(run, parsed.record, firstLine);
+  if (parsed?.ok) repeats.push({ record: parsed.record, index });
   return true;
 }
 
@@ -200,13 +215,20 @@ function matchUnchanged(run: ImportRunRecord, stored: StoredFingerprints, bytes:
  * earlier line matched that record unchanged, this line is its duplicate (answers false);
  * when a later line did (it was read before this batch was applied), that line is.
  */
-function claimStored(run: ImportRunRecord, stored: StoredFingerprints, record: FeedRecord, storedHash: Buffer | undefined): boolean {
+function claimStored(
+  run: ImportRunRecord,
+  stored: StoredFingerprints,
+  record: FeedRecord,
+  storedHash: Buffer | undefined,
+  lostTo: Map<number, number>,
+): boolean {
   if (storedHash === undefined) return true;
   const index = stored.find(storedHash);
   if (index < 0) return true;
   const matchedBy = stored.matchedBy(index);
   if (matchedBy !== undefined && matchedBy < record.line) {
     skipDuplicate(run, record, matchedBy);
+    lostTo.set(record.line, matchedBy);
     return false;
   }
   stored.match(index, record.line);
