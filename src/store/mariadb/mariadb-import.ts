@@ -257,7 +257,8 @@ export class MariadbImport implements ImportTransaction {
     const { add, check } = this.#lengths.result();
     for (const length of check) {
       const held = await this.#conn.execute<unknown[]>(HOLDS_LENGTH_SQL, [this.#feedId, length]);
-      if (held.length === 0) await this.#conn.execute('DELETE FROM network_length WHERE feed_id = ? AND prefix_len = ?', [this.#feedId, length]);
+      if (held.length === 0)
+        await this.#conn.execute('DELETE FROM network_length WHERE feed_id = ? AND prefix_len = ?', [this.#feedId, length]);
     }
     if (add.length === 0) return;
     await this.#conn.batch(

@@ -214,7 +214,8 @@ export class SqliteImport implements ImportTransaction {
   /** The feed's network lengths, for lookups' containment probes; committed with the data. */
   #storeLengths(): void {
     const { add, check } = this.#lengths.result();
-    for (const length of check) if (this.#stmt.holdsLength.get(this.#feedId, length) === undefined) this.#stmt.dropLength.run(this.#feedId, length);
+    for (const length of check)
+      if (this.#stmt.holdsLength.get(this.#feedId, length) === undefined) this.#stmt.dropLength.run(this.#feedId, length);
     for (const length of add) this.#stmt.addLength.run(this.#feedId, length);
   }
 
