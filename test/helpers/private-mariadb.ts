@@ -58,6 +58,8 @@ export class PrivateMariadb {
         `--user=${userInfo().username}`,
         '--auth-root-authentication-method=normal',
         '--skip-test-db',
+        // Its own temporary directory: two installs at once in /tmp collide on temporary table names.
+        `--tmpdir=${dir}`,
       ]);
       await server.start();
     } catch (err) {
@@ -90,6 +92,7 @@ export class PrivateMariadb {
         `--socket=${join(this.dir, 'mariadb.sock')}`,
         `--pid-file=${join(this.dir, 'mariadb.pid')}`,
         '--skip-name-resolve',
+        `--tmpdir=${this.dir}`,
         '--innodb-buffer-pool-size=64M',
         `--log-error=${this.#errorLog}`,
         ...this.serverArgs,
