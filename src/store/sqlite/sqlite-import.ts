@@ -5,6 +5,7 @@ import { RUN_INSERT_COLUMNS, runValues, unixSeconds } from '../rows.ts';
 import { ImportLockedError, recordKey, type Duplicate, type ImportRunSummary, type ImportTransaction } from '../types.ts';
 
 import { NetworkLengthTracker } from '../containment.ts';
+import { buildIndexes, deferIndexesOfEmptyStore, type DeferredIndex } from './sqlite-deferred-indexes.ts';
 import {
   COLLECT_UNSEEN_SQL,
   collectUnmatchedSql,
@@ -30,6 +31,8 @@ export class SqliteImport implements ImportTransaction {
   readonly #labelIds = new Map<string, number>();
   readonly #lengths = new NetworkLengthTracker();
   readonly #stmt;
+  /** Secondary indexes this load builds at commit (a first load into an empty store). */
+  readonly #deferredIndexes: DeferredIndex[];
 
   static begin(path: string, feedId: number): SqliteImport {
     const db = new Database(path, { fileMustExist: true });
@@ -54,16 +57,17 @@ export class SqliteImport implements ImportTransaction {
       }
       // What rollback() undoes while it keeps the write lock to record the run.
       db.exec('SAVEPOINT import_writes');
-      return new SqliteImport(db, feedId);
+      return new SqliteImport(db, feedId, deferIndexesOfEmptyStore(db));
     } catch (err) {
       db.close();
       throw err;
     }
   }
 
-  private constructor(db: Database.Database, feedId: number) {
+  private constructor(db: Database.Database, feedId: number, deferredIndexes: DeferredIndex[]) {
     this.#db = db;
     this.#feedId = feedId;
+    this.#deferredIndexes = deferredIndexes;
     const columns = RECORD_COLUMN_NAMES.join(', ');
     const placeholders = RECORD_COLUMN_NAMES.map(() => '?').join(', ');
     const keyMatch = 'ip = ? AND prefix_len = ? AND feed_id = ?';
@@ -165,6 +169,7 @@ export class SqliteImport implements ImportTransaction {
 
   async commit(run: ImportRunSummary): Promise<void> {
     try {
+      buildIndexes(this.#db, this.#deferredIndexes);
       this.#storeLengths();
       this.#recordRun(run);
       this.#db.exec('COMMIT');
