@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { FeedReadError, feedBytes } from './bytes.ts';
-import { splitLines } from './lines.ts';
+import { splitLines, type RawLine } from './lines.ts';
 import { parseFeedLine, type ParsedLine, type SkippedLine } from './record.ts';
 
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
@@ -39,26 +39,29 @@ export async function* readFeed(input: Readable | string, options: ReadFeedOptio
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   try {
     for await (const raw of splitLines(feedBytes(stream), maxLineBytes)) {
-      const skip = (reason: string): ParsedLine => ({ ok: false, skip: { line: raw.line, reason } });
-      if ('tooLong' in raw) {
-        yield skip(`line longer than ${maxLineBytes} bytes (${raw.tooLong})`);
-        continue;
-      }
-      let parsed: ParsedLine;
-      // Decoding would turn bad bytes into U+FFFD: the record stored would not be the line.
-      if (!isUtf8(raw.bytes)) {
-        parsed = skip('not valid UTF-8');
-      } else {
-        let text = raw.bytes.toString('utf8');
-        // An editor's byte order mark opens the file, not its first record.
-        if (raw.line === 1 && text.startsWith(BYTE_ORDER_MARK)) text = text.slice(BYTE_ORDER_MARK.length);
-        if (text.trim() === '') continue;
-        parsed = parseFeedLine(text, raw.line);
-      }
-      if (raw.unterminated && !parsed.ok) throw truncated(parsed.skip);
-      yield parsed;
+      const parsed = parseRawLine(raw, maxLineBytes);
+      if (parsed !== undefined) yield parsed;
     }
   } finally {
     stream.destroy();
   }
+}
+
+/** What readFeed makes of one line: a record or a skip; undefined for a blank line. */
+export function parseRawLine(raw: RawLine, maxLineBytes = DEFAULT_MAX_LINE_BYTES): ParsedLine | undefined {
+  const skip = (reason: string): ParsedLine => ({ ok: false, skip: { line: raw.line, reason } });
+  if ('tooLong' in raw) return skip(`line longer than ${maxLineBytes} bytes (${raw.tooLong})`);
+  let parsed: ParsedLine;
+  // Decoding would turn bad bytes into U+FFFD: the record stored would not be the line.
+  if (!isUtf8(raw.bytes)) {
+    parsed = skip('not valid UTF-8');
+  } else {
+    let text = raw.bytes.toString('utf8');
+    // An editor's byte order mark opens the file, not its first record.
+    if (raw.line === 1 && text.startsWith(BYTE_ORDER_MARK)) text = text.slice(BYTE_ORDER_MARK.length);
+    if (text.trim() === '') return undefined;
+    parsed = parseFeedLine(text, raw.line);
+  }
+  if (raw.unterminated && !parsed.ok) throw truncated(parsed.skip);
+  return parsed;
 }
