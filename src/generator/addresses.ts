@@ -1,4 +1,5 @@
 import { addressText, type CanonicalIp } from '../feed/ip.ts';
+import { ipv6Text } from './ipv6.ts';
 import type { Random } from './random.ts';
 
 /** IPv4 single `ip`, IPv6 single `ip`, or IPv6 /64 `network`. */
@@ -76,12 +77,12 @@ export function clusterAddresses(kind: AddressKind, size: number, rng: Random, a
   const bytes = Buffer.alloc(16);
   bytes.writeUIntBE(allocator.ipv6Block(rng), 0, 6);
   if (kind === 'network6') {
-    const container = size >= 2 && rng.chance(CONTAINING_IPV6_CHANCE) ? [`${addressText(bytes, 6)}/48`] : [];
+    const container = size >= 2 && rng.chance(CONTAINING_IPV6_CHANCE) ? [`${ipv6Text(bytes)}/48`] : [];
     return [
       ...container,
       ...rng.sampleSorted(size - container.length, 0, 0xffff).map((subnet) => {
         bytes.writeUInt16BE(subnet, 6);
-        return `${addressText(bytes, 6)}/64`;
+        return `${ipv6Text(bytes)}/64`;
       }),
     ];
   }
@@ -91,7 +92,7 @@ export function clusterAddresses(kind: AddressKind, size: number, rng: Random, a
   if (rng.chance(0.5)) for (let i = 8; i < 14; i += 2) bytes.writeUInt16BE(rng.int(0, 0xffff), i);
   return rng.sampleSorted(size, 1, 0xffff).map((host) => {
     bytes.writeUInt16BE(host, 14);
-    return addressText(bytes, 6);
+    return ipv6Text(bytes);
   });
 }
 
