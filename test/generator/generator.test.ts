@@ -281,6 +281,23 @@ test('next-day mode reads a messy previous feed as the importer does: counts, co
   assert.deepEqual(diff(before.records, after.records), summary);
 });
 
+test('next-day mode grows a single-address network with plain addresses', async () => {
+  const previous = join(dir, 'single-networks.jsonl');
+  const next = join(dir, 'single-networks-day2.jsonl');
+  const lines = [...generateFeed({ count: 600, seed: 23 })].map(({ ip, network, ...rest }) =>
+    JSON.stringify(ip === undefined ? { network, ...rest } : { network: `${ip}/${ip.includes(':') ? 128 : 32}`, ...rest }),
+  );
+  await writeFile(previous, `${lines.join('\n')}\n`);
+  const summary = await runGenerate({ from: previous, churn: 0.9, seed: 24, out: next });
+  const after = await readBack(next);
+  assert.equal(after.skips, 0);
+  assert.ok(
+    [...after.records.keys()].some((key) => !key.includes('/')),
+    'neighbors are plain addresses',
+  );
+  assert.deepEqual(diff((await readBack(previous)).records, after.records), summary);
+});
+
 test('next-day mode refuses a previous feed that lists an address twice', async () => {
   await assert.rejects(
     runGenerate({ from: join(FIXTURES, 'bad-lines.jsonl'), churn: 0.05, seed: 1, out: join(dir, 'never.jsonl') }),
