@@ -1,11 +1,9 @@
 import { resolve } from 'node:path';
-import { churnFeed } from './churn.ts';
 import { generateLines, type GenerateSummary } from './generate.ts';
 import { writeChunks, writeLines } from './writer.ts';
 
 export type { GenerateSummary } from './generate.ts';
 export { generateFeed } from './generate.ts';
-export { churnFeed } from './churn.ts';
 export { writeFeed } from './writer.ts';
 
 export interface RunGenerateOptions {
@@ -32,6 +30,8 @@ export async function runGenerate(opts: RunGenerateOptions): Promise<GenerateSum
   // The next day's size follows from the previous feed; a count too would contradict it.
   if (opts.count !== undefined) throw new Error('count cannot be combined with from: the next day keeps the previous size');
   if (resolve(opts.from) === resolve(opts.out)) throw new Error('out must differ from from: the previous feed is read while writing');
+  // Loaded here: the next day validates lines as the importer does, whose modules take a second to load.
+  const { churnFeed } = await import('./churn.ts');
   const { summary, chunks } = await churnFeed({ from: opts.from, churn: opts.churn ?? DEFAULT_CHURN, seed: opts.seed });
   await writeChunks(chunks, opts.out);
   return summary;

@@ -12,8 +12,8 @@ const MAX_UTF8_PER_UNIT = 3;
 /*
  * gzip runs on libuv's threadpool while the main thread makes the next chunks, provided it
  * always has input queued: hence a write buffer of several chunks (the default, 16 KiB,
- * would stop the producer at every chunk until gzip caught up). Level 1 compresses twice as
- * fast as the default 6, for files about a third bigger.
+ * would stop the producer at every chunk until gzip caught up). Level 1 takes about a third
+ * of the default level 6's time (some 0.7 s per million records), for files a third bigger.
  */
 const GZIP_OPTIONS = { level: constants.Z_BEST_SPEED, chunkSize: 256 * 1024, writableHighWaterMark: 4 * CHUNK_BYTES };
 
