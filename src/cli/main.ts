@@ -1,25 +1,41 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { createLogger } from '../log.ts';
-import { fakeSpurCommand } from './commands/fake-spur.ts';
-import { generateCommand } from './commands/generate.ts';
-import { importCommand, importsCommand } from './commands/import.ts';
-import { listCommand, lookupCommand } from './commands/query.ts';
-import { serveCommand } from './commands/serve.ts';
-import { startCommand } from './commands/start.ts';
-import { updateCommand } from './commands/update.ts';
 import { reportError } from './run.ts';
 
-const program = new Command('ipoid')
-  .description('IPoid: IP reputation from Spur feeds, imported by diff and served over HTTP')
-  .addCommand(startCommand)
-  .addCommand(serveCommand)
-  .addCommand(importCommand)
-  .addCommand(importsCommand)
-  .addCommand(updateCommand)
-  .addCommand(lookupCommand)
-  .addCommand(listCommand)
-  .addCommand(generateCommand)
-  .addCommand(fakeSpurCommand);
+/*
+ * Each command's module is loaded only when that command runs (help loads them all): the
+ * modules behind one command, such as the API server or the feed validator, take a second
+ * to load that `ipoid generate` need not spend.
+ */
+type Commands = () => Promise<Command[]>;
+const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: Commands]> = [
+  [['start'], async () => [(await import('./commands/start.ts')).startCommand]],
+  [['serve'], async () => [(await import('./commands/serve.ts')).serveCommand]],
+  [
+    ['import', 'imports'],
+    async () => {
+      const { importCommand, importsCommand } = await import('./commands/import.ts');
+      return [importCommand, importsCommand];
+    },
+  ],
+  [['update'], async () => [(await import('./commands/update.ts')).updateCommand]],
+  [
+    ['lookup', 'list'],
+    async () => {
+      const { lookupCommand, listCommand } = await import('./commands/query.ts');
+      return [lookupCommand, listCommand];
+    },
+  ],
+  [['generate'], async () => [(await import('./commands/generate.ts')).generateCommand]],
+  [['fake-spur'], async () => [(await import('./commands/fake-spur.ts')).fakeSpurCommand]],
+];
 
-program.parseAsync().catch((err: unknown) => reportError(err, createLogger()));
+async function main(): Promise<void> {
+  const program = new Command('ipoid').description('IPoid: IP reputation from Spur feeds, imported by diff and served over HTTP');
+  const named = COMMANDS.filter(([names]) => names.includes(process.argv[2] ?? ''));
+  for (const [, load] of named.length > 0 ? named : COMMANDS) for (const command of await load()) program.addCommand(command);
+  await program.parseAsync();
+}
+
+main().catch((err: unknown) => reportError(err, createLogger()));

@@ -1,4 +1,5 @@
-import { addressText, type CanonicalIp } from '../feed/ip.ts';
+import type { CanonicalIp } from '../feed/ip.ts';
+import { ipv6Text } from './ipv6.ts';
 import type { Random } from './random.ts';
 
 /** IPv4 single `ip`, IPv6 single `ip`, or IPv6 /64 `network`. */
@@ -27,11 +28,11 @@ export class PrefixAllocator {
   private readonly ipv4Blocks = new Uint8Array(1 << 21);
   private readonly ipv6Blocks = new Set<number>();
 
-  /** Marks the /24 (IPv4) or /48 (IPv6) holding `address` as taken, e.g. by a previous feed. */
-  reserve(address: CanonicalIp): void {
-    const b = address.bytes;
-    if (address.family === 4) this.takeIpv4((b[12]! << 16) | (b[13]! << 8) | b[14]!);
-    else this.ipv6Blocks.add(b.readUIntBE(0, 6));
+  /** Marks the /24 (IPv4) or /48 (IPv6) holding `address` (a single IPv4 one may be a number) as taken, e.g. by a previous feed. */
+  reserve(address: number | CanonicalIp): void {
+    if (typeof address === 'number') this.takeIpv4(address >>> 8);
+    else if (address.family === 4) this.takeIpv4(address.bytes.readUIntBE(12, 3));
+    else this.ipv6Blocks.add(address.bytes.readUIntBE(0, 6));
   }
 
   /** A free /24, as its 24-bit block number, with a unicast first octet (1..223). */
@@ -76,12 +77,12 @@ export function clusterAddresses(kind: AddressKind, size: number, rng: Random, a
   const bytes = Buffer.alloc(16);
   bytes.writeUIntBE(allocator.ipv6Block(rng), 0, 6);
   if (kind === 'network6') {
-    const container = size >= 2 && rng.chance(CONTAINING_IPV6_CHANCE) ? [`${addressText(bytes, 6)}/48`] : [];
+    const container = size >= 2 && rng.chance(CONTAINING_IPV6_CHANCE) ? [`${ipv6Text(bytes)}/48`] : [];
     return [
       ...container,
       ...rng.sampleSorted(size - container.length, 0, 0xffff).map((subnet) => {
         bytes.writeUInt16BE(subnet, 6);
-        return `${addressText(bytes, 6)}/64`;
+        return `${ipv6Text(bytes)}/64`;
       }),
     ];
   }
@@ -91,38 +92,46 @@ export function clusterAddresses(kind: AddressKind, size: number, rng: Random, a
   if (rng.chance(0.5)) for (let i = 8; i < 14; i += 2) bytes.writeUInt16BE(rng.int(0, 0xffff), i);
   return rng.sampleSorted(size, 1, 0xffff).map((host) => {
     bytes.writeUInt16BE(host, 14);
-    return addressText(bytes, 6);
+    return ipv6Text(bytes);
   });
 }
 
+/** An address as a previous feed's index keys it: a single IPv4 address as a number, anything else as its canonical text. */
+export type AddressKey = number | string;
+
 /**
  * A free address next to `address` (same /24, same /64, or a /64 of the same /48), for a
- * range that grows overnight; undefined when the few tries all hit taken addresses.
+ * range that grows overnight, with its key; undefined when the few tries all hit taken addresses.
  */
-export function neighborAddress(address: CanonicalIp, rng: Random, taken: (text: string) => boolean): string | undefined {
+export function neighborAddress(
+  address: CanonicalIp,
+  rng: Random,
+  taken: (key: AddressKey) => boolean,
+): { text: string; key: AddressKey } | undefined {
   for (let i = 0; i < NEIGHBOR_TRIES; i++) {
     const candidate = neighborCandidate(address, rng);
     if (candidate === undefined) return undefined;
-    if (!taken(candidate)) return candidate;
+    if (!taken(candidate.key)) return candidate;
   }
   return undefined;
 }
 
-function neighborCandidate(address: CanonicalIp, rng: Random): string | undefined {
+function neighborCandidate(address: CanonicalIp, rng: Random): { text: string; key: AddressKey } | undefined {
   const bytes = Buffer.from(address.bytes);
   if (address.family === 4 && address.prefixLen === 128) {
     bytes[15] = rng.int(1, 254);
-    return addressText(bytes, 4);
+    const value = bytes.readUInt32BE(12);
+    return { text: ipv4Text(value), key: value };
   }
+  let text: string | undefined;
   if (address.family === 6 && address.prefixLen === 128) {
     bytes.writeUInt16BE(rng.int(1, 0xffff), 14);
-    return addressText(bytes, 6);
-  }
-  if (address.family === 6 && address.prefixLen === 64) {
+    text = ipv6Text(bytes);
+  } else if (address.family === 6 && address.prefixLen === 64) {
     bytes.writeUInt16BE(rng.int(0, 0xffff), 6);
-    return `${addressText(bytes, 6)}/64`;
+    text = `${ipv6Text(bytes)}/64`;
   }
-  return undefined;
+  return text === undefined ? undefined : { text, key: text };
 }
 
 export function ipv4Text(value: number): string {

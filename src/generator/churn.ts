@@ -1,10 +1,12 @@
-import { readFeed } from '../feed/reader.ts';
-import type { SpurRecord } from '../feed/schema.ts';
-import { neighborAddress } from './addresses.ts';
-import { generateRecords, type GenerateSummary } from './generate.ts';
+import type { FeedRecord } from '../feed/record.ts';
+import { neighborAddress, type AddressKey } from './addresses.ts';
+import { generateRecordLines, type GenerateSummary } from './generate.ts';
+import { validatedRecord } from './line-address.ts';
+import { eachLine, lineBlocks } from './line-blocks.ts';
 import { changeRecord, neighborRecord } from './mutations.ts';
 import { indexPreviousFeed, type PreviousFeed } from './previous.ts';
 import { createRandom, type Random } from './random.ts';
+import { ChunkPacker } from './writer.ts';
 
 export interface ChurnOptions {
   /** The previous feed, gzip or plain JSON lines. */
@@ -17,8 +19,8 @@ export interface ChurnOptions {
 export interface ChurnedFeed {
   /** Exact: what an importer diffing the two feeds finds. */
   summary: GenerateSummary;
-  /** The next day's records; read the previous feed a second time as they are pulled. */
-  records: AsyncGenerator<SpurRecord>;
+  /** The next day's file content (JSON lines); reads the previous feed a second time as it is pulled. */
+  chunks: AsyncGenerator<Buffer>;
 }
 
 /** Independent random streams, so e.g. which records go never depends on how a change was drawn. */
@@ -29,11 +31,14 @@ interface Streams {
   fresh: Random;
 }
 
+const BYTE_ORDER_MARK = Buffer.from('\uFEFF');
+
 /**
  * Derives the next day's feed from `from`: the previous records in order, minus the removed
  * ones, with changed ones rewritten, and with the additions. Half the additions are
  * interleaved right after a previous record, next to it in its range; the rest (and any
- * neighbor that found no free address) come last, from new ranges.
+ * neighbor that found no free address) come last, from new ranges. Records that stay are
+ * copied byte for byte, without parsing them.
  */
 export async function churnFeed(options: ChurnOptions): Promise<ChurnedFeed> {
   if (!(options.churn >= 0 && options.churn <= 1)) throw new RangeError(`churn must be a fraction in [0, 1], got ${options.churn}`);
@@ -53,43 +58,79 @@ export async function churnFeed(options: ChurnOptions): Promise<ChurnedFeed> {
     added: share,
     unchanged: previous.count - 2 * share,
   };
-  return { summary, records: nextDay(options.from, previous, share, streams) };
+  return { summary, chunks: nextDay(options.from, previous, share, streams) };
 }
 
-async function* nextDay(from: string, previous: PreviousFeed, share: number, streams: Streams): AsyncGenerator<SpurRecord> {
+async function* nextDay(from: string, previous: PreviousFeed, share: number, streams: Streams): AsyncGenerator<Buffer> {
   const { select, change, neighbor, fresh } = streams;
-  const added = new Set<string>();
-  const taken = (address: string): boolean => previous.has(address) || added.has(address);
+  const added = new Set<AddressKey>();
+  const taken = (key: AddressKey): boolean => previous.has(key) || added.has(key);
+  const packer = new ChunkPacker();
   let left = previous.count;
   let toRemove = share;
   let toChange = share;
   let toNeighbor = Math.floor(share / 2);
+  let line = 0;
+  let nonRecord = 0; // index of the next line in previous.nonRecords
 
-  // Selection sampling: each pick has probability (still to pick) / (records left), which
-  // picks exactly the wanted number in one pass, spread evenly over the file.
-  for await (const line of readFeed(from)) {
-    if (!line.ok) continue;
-    if (left === 0) throw new Error(`previous feed ${from} grew while it was read`);
-    const { context, address } = line.record;
-    const fate = select.int(0, left - 1);
-    const growsHere = select.int(0, left - 1) < toNeighbor;
-    left -= 1;
-    if (fate < toRemove) toRemove -= 1;
-    else if (fate < toRemove + toChange) {
-      toChange -= 1;
-      yield changeRecord(context, change);
-    } else yield context;
+  for await (const block of lineBlocks(from)) {
+    const { bytes } = block;
+    // bytes[kept, …) are lines that stay as they are, not yet packed: runs go in one copy.
+    let kept = line === 0 && bytes.subarray(0, BYTE_ORDER_MARK.length).equals(BYTE_ORDER_MARK) ? BYTE_ORDER_MARK.length : 0;
+    const keepUntil = (at: number): void => packer.bytes(bytes, kept, at);
 
-    if (growsHere) {
-      toNeighbor -= 1;
-      const next = neighborAddress(address, neighbor, taken);
-      if (next !== undefined) {
-        added.add(next);
-        yield neighborRecord(context, next);
+    eachLine(block, (start, end, unterminated) => {
+      line += 1;
+      if (previous.nonRecords[nonRecord] === line) {
+        nonRecord += 1;
+        keepUntil(start);
+        kept = end + 1;
+        return;
       }
-    }
+      if (left === 0) throw new Error(`previous feed ${from} grew while it was read`);
+      // Selection sampling: each pick has probability (still to pick) / (records left), which
+      // picks exactly the wanted number in one pass, spread evenly over the file.
+      const fate = select.int(0, left - 1);
+      const growsHere = select.int(0, left - 1) < toNeighbor;
+      left -= 1;
+      let record: FeedRecord | undefined;
+      if (fate < toRemove + toChange) {
+        keepUntil(start);
+        kept = end + 1;
+        if (fate < toRemove) toRemove -= 1;
+        else {
+          toChange -= 1;
+          record = recordAt(from, bytes, start, end, line, unterminated);
+          packer.line(JSON.stringify(changeRecord(record.context, change)));
+        }
+      }
+      if (growsHere) {
+        toNeighbor -= 1;
+        record ??= recordAt(from, bytes, start, end, line, unterminated);
+        const next = neighborAddress(record.address, neighbor, taken);
+        if (next !== undefined) {
+          added.add(next.key);
+          keepUntil(end + 1);
+          kept = end + 1;
+          packer.line(JSON.stringify(neighborRecord(record.context, next.text)));
+        }
+      }
+    });
+    keepUntil(bytes.length);
+    if (packer.ready) yield* packer.take();
   }
   if (left !== 0) throw new Error(`previous feed ${from} shrank while it was read`);
   // New ranges cannot hold a previous or interleaved address: their blocks were reserved.
-  yield* generateRecords(share - added.size, fresh, previous.allocator);
+  for (const text of generateRecordLines(share - added.size, fresh, previous.allocator)) {
+    packer.line(text);
+    if (packer.ready) yield* packer.take();
+  }
+  yield* packer.take(true);
+}
+
+/** A record line the first pass took on sight, now parsed: it must be one. */
+function recordAt(from: string, bytes: Buffer, start: number, end: number, line: number, unterminated: boolean): FeedRecord {
+  const record = validatedRecord(bytes, start, end, line, unterminated);
+  if (record === undefined) throw new Error(`previous feed ${from} line ${line} starts like a record but is none: fix or drop the line`);
+  return record;
 }

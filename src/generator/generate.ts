@@ -1,7 +1,7 @@
 import type { SpurRecord } from '../feed/schema.ts';
 import { clusterAddresses, MAX_CLUSTER_SIZE, PrefixAllocator, type AddressKind } from './addresses.ts';
 import { clusterProfile } from './profiles.ts';
-import { buildRecord } from './records.ts';
+import { clusterJson, recordLine } from './records.ts';
 import { createRandom, weighted, type Random } from './random.ts';
 
 /** What a generated feed holds, and how it differs from the feed it was derived from. */
@@ -39,26 +39,34 @@ const CLUSTER_SIZES = weighted<readonly [number, number]>([
 ]);
 
 /**
- * Streams `count` records with unique addresses, cluster by cluster. Memory is one cluster's
- * addresses plus the allocator's block map, whatever the count.
+ * Streams `count` JSON lines (without newlines) with unique addresses, cluster by cluster.
+ * Memory is one cluster's addresses plus the allocator's block map, whatever the count.
  */
-export function generateFeed(options: GenerateOptions): Generator<SpurRecord> {
+export function generateLines(options: GenerateOptions): Generator<string> {
   if (!Number.isSafeInteger(options.count) || options.count < 0) {
     throw new RangeError(`count must be a non-negative integer, got ${options.count}`);
   }
-  return generateRecords(options.count, createRandom(options.seed), new PrefixAllocator());
+  return generateRecordLines(options.count, createRandom(options.seed), new PrefixAllocator());
+}
+
+/** The records of generateLines, as objects (for tests and callers that inspect them). */
+export function generateFeed(options: GenerateOptions): Generator<SpurRecord> {
+  const lines = generateLines(options);
+  return (function* () {
+    for (const line of lines) yield JSON.parse(line) as SpurRecord;
+  })();
 }
 
 /** The generator proper; next-day mode runs it with blocks of the previous feed reserved. */
-export function* generateRecords(count: number, rng: Random, allocator: PrefixAllocator): Generator<SpurRecord> {
+export function* generateRecordLines(count: number, rng: Random, allocator: PrefixAllocator): Generator<string> {
   const produced = new Map<AddressKind, number>(KIND_SHARES.map(([kind]) => [kind, 0]));
   let total = 0;
   while (total < count) {
     const kind = nextKind(produced, total);
     const [min, max] = rng.pickWeighted(CLUSTER_SIZES);
     const size = Math.min(rng.int(min, max), count - total);
-    const profile = clusterProfile(rng);
-    for (const address of clusterAddresses(kind, size, rng, allocator)) yield buildRecord(profile, kind, address, rng);
+    const cluster = clusterJson(clusterProfile(rng));
+    for (const address of clusterAddresses(kind, size, rng, allocator)) yield recordLine(cluster, kind, address, rng);
     produced.set(kind, produced.get(kind)! + size);
     total += size;
   }

@@ -35,10 +35,11 @@ export function changeRecord(record: SpurRecord, rng: Random): SpurRecord {
 /**
  * A new record at `address`, next to `source` and from the same operator, hoster and place,
  * like an exit server a VPN adds to a range overnight. Tunnel entries and exits are dropped:
- * they name the source's own servers.
+ * they name the source's own servers. A single address is an `ip`, even next to a /32 `network`.
  */
 export function neighborRecord(source: SpurRecord, address: string): SpurRecord {
-  const record: SpurRecord = { ...source, [source.network !== undefined ? 'network' : 'ip']: address };
+  const { ip: _ip, network: _network, ...rest } = source;
+  const record: SpurRecord = address.includes('/') ? { network: address, ...rest } : { ip: address, ...rest };
   if (source.tunnels !== undefined) record.tunnels = source.tunnels.map(({ entries: _entries, exits: _exits, ...tunnel }) => tunnel);
   return record;
 }

@@ -1,5 +1,3 @@
-import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
-import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 
@@ -15,10 +13,18 @@ export function weighted<T>(pairs: ReadonlyArray<readonly [T, number]>): Weighte
   return { items: pairs.map(([item]) => item), cumulative };
 }
 
+/** The same weights over other items, e.g. the items' JSON text. */
+export function mapWeighted<T, U>(table: Weighted<T>, map: (item: T) => U): Weighted<U> {
+  return { items: table.items.map(map), cumulative: table.cumulative };
+}
+
 /** Zipf-like popularity: the item of rank r (from 1) weighs 1 / r^exponent. */
 export function zipf<T>(items: readonly T[], exponent = 1.1): Weighted<T> {
   return weighted(items.map((item, i) => [item, 1 / (i + 1) ** exponent] as const));
 }
+
+const TWO_POW_32 = 2 ** 32;
+const TWO_POW_MINUS_32 = 2 ** -32;
 
 /**
  * The generator's only source of randomness: a seeded pure-rand stream, so one seed always
@@ -28,14 +34,21 @@ export function zipf<T>(items: readonly T[], exponent = 1.1): Weighted<T> {
 export class Random {
   constructor(private readonly source: RandomGenerator) {}
 
-  /** Uniform in [0, 1). */
+  /**
+   * Uniform in [0, 1), in steps of 2^-32: one draw of the source, fine-grained enough for
+   * chances and picks. (pure-rand's uniformFloat64 and uniformInt cost several times more, and
+   * a feed takes tens of draws per record.)
+   */
   float(): number {
-    return uniformFloat64(this.source);
+    return (this.source.next() >>> 0) * TWO_POW_MINUS_32;
   }
 
-  /** Uniform integer in [min, max], both included. */
+  /** Uniform integer in [min, max], both included; spans up to 2^32 take one draw, wider ones two (53 bits). */
   int(min: number, max: number): number {
-    return uniformInt(this.source, min, max);
+    const span = max - min + 1;
+    if (span <= TWO_POW_32) return min + Math.floor(this.float() * span);
+    const bits53 = (this.source.next() >>> 0) * 2 ** 21 + (this.source.next() >>> 11);
+    return min + Math.floor(bits53 * 2 ** -53 * span);
   }
 
   chance(probability: number): boolean {
@@ -61,9 +74,12 @@ export class Random {
 
   /** Up to `count` distinct weighted picks (fewer when the table is too small or too skewed). */
   pickDistinct<T>(table: Weighted<T>, count: number): T[] {
-    const picked = new Set<T>();
-    for (let attempt = 0; picked.size < count && attempt < count * 4; attempt++) picked.add(this.pickWeighted(table));
-    return [...picked];
+    const picked: T[] = [];
+    for (let attempt = 0; picked.length < count && attempt < count * 4; attempt++) {
+      const item = this.pickWeighted(table);
+      if (!picked.includes(item)) picked.push(item);
+    }
+    return picked;
   }
 
   /** The values whose chance comes up, in table order. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -232,11 +232,86 @@ test('next-day mode handles a hand-written feed: sparse records, networks, unkno
   assert.deepEqual(diff((await readBack(previous)).records, after.records), summary);
 });
 
+/**
+ * A generated feed made messy in the ways hand-made feeds are: a byte order mark, CRLF line
+ * ends, blank and broken lines, addresses spelled non-canonically, a leading space, invalid
+ * UTF-8, a line over the length limit, and no final newline. Every line stays the record it
+ * was, or is no record at all.
+ */
+function messy(text: string): Buffer {
+  const lines: Buffer[] = [];
+  const push = (...more: string[]): number => lines.push(...more.map((line) => Buffer.from(line)));
+  text
+    .trimEnd()
+    .split('\n')
+    .forEach((line, i) => {
+      const r = JSON.parse(line) as SpurRecord;
+      if (i % 13 === 1) push('', '   ', 'not json', '[1,2]', '{"ip":"300.1.1.1"}');
+      if (i === 100) {
+        lines.push(Buffer.from('{"ip":"9.9.9.9","organization":"\xff"}', 'latin1'));
+        push(`{"ip":"9.9.9.8","organization":"${'x'.repeat(1.5 * 1024 * 1024)}"}`);
+      }
+      if (i % 7 === 2 && r.ip !== undefined && !r.ip.includes(':'))
+        line = line.replace(`"${r.ip}"`, `"${r.ip.replace(/\.(\d\d?)$/, '.0$1')}"`);
+      else if (i % 7 === 2 && r.ip !== undefined) line = line.replace(`"${r.ip}"`, `"${r.ip.toUpperCase()}"`);
+      else if (i % 7 === 2 && r.network?.endsWith('::/64'))
+        line = line.replace(`"${r.network}"`, `"${r.network.replace('::/64', '::5/64')}"`);
+      else if (i % 11 === 3) line = ` ${line}`;
+      push(i % 5 === 4 ? `${line}\r` : line);
+    });
+  const newline = Buffer.from('\n');
+  return Buffer.concat([Buffer.from('\uFEFF'), ...lines.flatMap((line, i) => (i > 0 ? [newline, line] : [line]))]);
+}
+
+test('next-day mode reads a messy previous feed as the importer does: counts, copies and changes stay exact', async () => {
+  const clean = join(dir, 'messy-clean.jsonl');
+  const previous = join(dir, 'messy-day1.jsonl');
+  const next = join(dir, 'messy-day2.jsonl');
+  await runGenerate({ count: 3000, seed: 21, out: clean });
+  await writeFile(previous, messy(await readFile(clean, 'utf8')));
+  const summary = await runGenerate({ from: previous, churn: 0.3, seed: 22, out: next });
+  assert.deepEqual(summary, { records: 3000, removed: 300, changed: 300, added: 300, unchanged: 2400 });
+
+  const before = await readBack(previous);
+  const after = await readBack(next);
+  assert.ok(before.skips > 0);
+  assert.equal(before.records.size, 3000);
+  assert.deepEqual(before.records, (await readBack(clean)).records, 'the mess changes no record an importer sees');
+  assert.equal(after.skips, 0, 'lines that are no record are left out');
+  assert.deepEqual(diff(before.records, after.records), summary);
+});
+
+test('next-day mode grows a single-address network with plain addresses', async () => {
+  const previous = join(dir, 'single-networks.jsonl');
+  const next = join(dir, 'single-networks-day2.jsonl');
+  const lines = [...generateFeed({ count: 600, seed: 23 })].map(({ ip, network, ...rest }) =>
+    JSON.stringify(ip === undefined ? { network, ...rest } : { network: `${ip}/${ip.includes(':') ? 128 : 32}`, ...rest }),
+  );
+  await writeFile(previous, `${lines.join('\n')}\n`);
+  const summary = await runGenerate({ from: previous, churn: 0.9, seed: 24, out: next });
+  const after = await readBack(next);
+  assert.equal(after.skips, 0);
+  assert.ok(
+    [...after.records.keys()].some((key) => !key.includes('/')),
+    'neighbors are plain addresses',
+  );
+  assert.deepEqual(diff((await readBack(previous)).records, after.records), summary);
+});
+
 test('next-day mode refuses a previous feed that lists an address twice', async () => {
   await assert.rejects(
     runGenerate({ from: join(FIXTURES, 'bad-lines.jsonl'), churn: 0.05, seed: 1, out: join(dir, 'never.jsonl') }),
     /more than once/,
   );
+  // A single-address network is the address itself to an importer.
+  for (const [ip, network] of [
+    ['192.0.2.1', '192.0.2.1/32'],
+    ['2001:db8::1', '2001:db8::1/128'],
+  ]) {
+    const previous = join(dir, 'twice.jsonl');
+    await writeFile(previous, `{"ip":"${ip}"}\n{"network":"${network}"}\n`);
+    await assert.rejects(runGenerate({ from: previous, churn: 0.05, seed: 1, out: join(dir, 'never.jsonl') }), /more than once/);
+  }
 });
 
 test('runGenerate rejects contradictory or missing options', async () => {
