@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import type { SpurRecord } from '../feed/schema.ts';
 import { neighborAddress, type AddressKey } from './addresses.ts';
 import { generateRecordLines, type GenerateSummary } from './generate.ts';
@@ -79,9 +78,8 @@ async function* nextDay(from: string, previous: PreviousFeed, share: number, str
     // bytes[kept, …) are lines that stay as they are, not yet packed: runs go in one copy.
     let kept = line === 0 && bytes.subarray(0, BYTE_ORDER_MARK.length).equals(BYTE_ORDER_MARK) ? BYTE_ORDER_MARK.length : 0;
     const keepUntil = (at: number): void => packer.bytes(bytes, kept, at);
-    let utf8: boolean | undefined; // as the first pass saw the block; only needed to parse a line
     const parseAt = (start: number, end: number, unterminated: boolean): ParsedRecord =>
-      parseRecord(from, bytes, start, end, line, unterminated, (utf8 ??= isUtf8(bytes)));
+      parseRecord(from, bytes, start, end, line, unterminated);
 
     eachLine(block, (start, end, unterminated) => {
       line += 1;
@@ -139,20 +137,13 @@ interface ParsedRecord {
 }
 
 /**
- * A line the first pass took for a record, parsed: with JSON.parse when it was read quickly
- * (its address is canonical already), else as the importer parses it (the first pass, which
- * validated it, loaded the validator).
+ * A line the first pass took for a record, parsed: with JSON.parse when its address key can
+ * be read quickly (the address is canonical already; the line is valid UTF-8, being a
+ * record), else as the importer parses it (the first pass, which validated it, loaded the
+ * validator).
  */
-function parseRecord(
-  from: string,
-  bytes: Buffer,
-  start: number,
-  end: number,
-  line: number,
-  unterminated: boolean,
-  utf8: boolean,
-): ParsedRecord {
-  const address = quickAddress(bytes, start, end, utf8);
+function parseRecord(from: string, bytes: Buffer, start: number, end: number, line: number, unterminated: boolean): ParsedRecord {
+  const address = quickAddress(bytes, start, end, true);
   if (address === undefined) {
     const record = validatedRecord(bytes, start, end, line, unterminated)!; // a record to the first pass
     return { context: record.context, address: lineAddress(record) };
