@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -11,6 +12,11 @@ export class FeedReadError extends IpoidError {
 }
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+
+/** Opens a feed file (gzip or plain JSON lines) as a byte stream. */
+export function openFeedFile(path: string): Readable {
+  return createReadStream(path, { highWaterMark: 256 * 1024 });
+}
 
 /**
  * Yields the feed's bytes, gunzipped when they start with the gzip magic (whatever the file

@@ -7,6 +7,9 @@ export type RawLine = ({ bytes: Buffer } | { tooLong: number }) & { line: number
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 
+/** Lines longer than this are skipped, unless a reader sets its own limit: records are a few hundred bytes. */
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
+
 /**
  * Splits a byte stream into lines, pulling chunks as it goes (so the source is only read as
  * fast as the consumer handles lines). Unlike node:readline this bounds the memory a single

@@ -1,11 +1,11 @@
 import { isUtf8 } from 'node:buffer';
-import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { FeedReadError, feedBytes } from './bytes.ts';
-import { splitLines, type RawLine } from './lines.ts';
+import { FeedReadError, feedBytes, openFeedFile } from './bytes.ts';
+import { DEFAULT_MAX_LINE_BYTES, splitLines, type RawLine } from './lines.ts';
 import { parseFeedLine, type ParsedLine, type SkippedLine } from './record.ts';
 
-export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
+export { openFeedFile } from './bytes.ts';
+export { DEFAULT_MAX_LINE_BYTES } from './lines.ts';
 
 export interface ReadFeedOptions {
   /** Lines longer than this are skipped without being buffered. */
@@ -13,11 +13,6 @@ export interface ReadFeedOptions {
 }
 
 const BYTE_ORDER_MARK = '\uFEFF';
-
-/** Opens a feed file (gzip or plain JSON lines) as a byte stream. */
-export function openFeedFile(path: string): Readable {
-  return createReadStream(path, { highWaterMark: 256 * 1024 });
-}
 
 /**
  * A last line without its newline that is no record is where the file was cut (a feed whose

@@ -101,10 +101,11 @@ export type AddressKey = number | string;
 
 /**
  * A free address next to `address` (same /24, same /64, or a /64 of the same /48), for a
- * range that grows overnight, with its key; undefined when the few tries all hit taken addresses.
+ * range that grows overnight, with its key; undefined when the few tries all hit taken
+ * addresses. A single IPv4 address may come as a number.
  */
 export function neighborAddress(
-  address: CanonicalIp,
+  address: number | CanonicalIp,
   rng: Random,
   taken: (key: AddressKey) => boolean,
 ): { text: string; key: AddressKey } | undefined {
@@ -116,13 +117,12 @@ export function neighborAddress(
   return undefined;
 }
 
-function neighborCandidate(address: CanonicalIp, rng: Random): { text: string; key: AddressKey } | undefined {
-  const bytes = Buffer.from(address.bytes);
-  if (address.family === 4 && address.prefixLen === 128) {
-    bytes[15] = rng.int(1, 254);
-    const value = bytes.readUInt32BE(12);
+function neighborCandidate(address: number | CanonicalIp, rng: Random): { text: string; key: AddressKey } | undefined {
+  if (typeof address === 'number') {
+    const value = (address >>> 8) * 256 + rng.int(1, 254);
     return { text: ipv4Text(value), key: value };
   }
+  const bytes = Buffer.from(address.bytes);
   let text: string | undefined;
   if (address.family === 6 && address.prefixLen === 128) {
     bytes.writeUInt16BE(rng.int(1, 0xffff), 14);

@@ -1,7 +1,7 @@
-import type { FeedRecord } from '../feed/record.ts';
+import type { SpurRecord } from '../feed/schema.ts';
 import { neighborAddress, type AddressKey } from './addresses.ts';
 import { generateRecordLines, type GenerateSummary } from './generate.ts';
-import { validatedRecord } from './line-address.ts';
+import { lineAddress, quickAddress, validatedRecord, type LineAddress } from './line-address.ts';
 import { eachLine, lineBlocks } from './line-blocks.ts';
 import { changeRecord, neighborRecord } from './mutations.ts';
 import { indexPreviousFeed, type PreviousFeed } from './previous.ts';
@@ -78,6 +78,8 @@ async function* nextDay(from: string, previous: PreviousFeed, share: number, str
     // bytes[kept, …) are lines that stay as they are, not yet packed: runs go in one copy.
     let kept = line === 0 && bytes.subarray(0, BYTE_ORDER_MARK.length).equals(BYTE_ORDER_MARK) ? BYTE_ORDER_MARK.length : 0;
     const keepUntil = (at: number): void => packer.bytes(bytes, kept, at);
+    const parseAt = (start: number, end: number, unterminated: boolean): ParsedRecord =>
+      parseRecord(from, bytes, start, end, line, unterminated);
 
     eachLine(block, (start, end, unterminated) => {
       line += 1;
@@ -93,20 +95,20 @@ async function* nextDay(from: string, previous: PreviousFeed, share: number, str
       const fate = select.int(0, left - 1);
       const growsHere = select.int(0, left - 1) < toNeighbor;
       left -= 1;
-      let record: FeedRecord | undefined;
+      let record: ParsedRecord | undefined;
       if (fate < toRemove + toChange) {
         keepUntil(start);
         kept = end + 1;
         if (fate < toRemove) toRemove -= 1;
         else {
           toChange -= 1;
-          record = recordAt(from, bytes, start, end, line, unterminated);
+          record = parseAt(start, end, unterminated);
           packer.line(JSON.stringify(changeRecord(record.context, change)));
         }
       }
       if (growsHere) {
         toNeighbor -= 1;
-        record ??= recordAt(from, bytes, start, end, line, unterminated);
+        record ??= parseAt(start, end, unterminated);
         const next = neighborAddress(record.address, neighbor, taken);
         if (next !== undefined) {
           added.add(next.key);
@@ -128,9 +130,27 @@ async function* nextDay(from: string, previous: PreviousFeed, share: number, str
   yield* packer.take(true);
 }
 
-/** A record line the first pass took on sight, now parsed: it must be one. */
-function recordAt(from: string, bytes: Buffer, start: number, end: number, line: number, unterminated: boolean): FeedRecord {
-  const record = validatedRecord(bytes, start, end, line, unterminated);
-  if (record === undefined) throw new Error(`previous feed ${from} line ${line} starts like a record but is none: fix or drop the line`);
-  return record;
+interface ParsedRecord {
+  /** The record with its address in canonical form. */
+  context: SpurRecord;
+  address: LineAddress;
+}
+
+/**
+ * A line the first pass took for a record, parsed: with JSON.parse when its address key can
+ * be read quickly (the address is canonical already; the line is valid UTF-8, being a
+ * record), else as the importer parses it (the first pass, which validated it, loaded the
+ * validator).
+ */
+function parseRecord(from: string, bytes: Buffer, start: number, end: number, line: number, unterminated: boolean): ParsedRecord {
+  const address = quickAddress(bytes, start, end, true);
+  if (address === undefined) {
+    const record = validatedRecord(bytes, start, end, line, unterminated)!; // a record to the first pass
+    return { context: record.context, address: lineAddress(record) };
+  }
+  try {
+    return { context: JSON.parse(bytes.toString('utf8', start, end)) as SpurRecord, address };
+  } catch {
+    throw new Error(`previous feed ${from} line ${line} starts like a record but is none: fix or drop the line`);
+  }
 }

@@ -1,5 +1,6 @@
 import { maskBytes, type CanonicalIp } from '../feed/ip.ts';
-import { DEFAULT_MAX_LINE_BYTES, parseRawLine } from '../feed/reader.ts';
+import { DEFAULT_MAX_LINE_BYTES } from '../feed/lines.ts';
+import type { parseRawLine } from '../feed/reader.ts';
 import type { FeedRecord } from '../feed/record.ts';
 import { canonicalIpv6Bytes } from './ipv6.ts';
 
@@ -16,39 +17,45 @@ const SLASH = 0x2f;
 const DOT = 0x2e;
 const ZERO = 0x30;
 
-/**
- * The address of the line `block[start, end)` (without its newline) when an importer would
- * store the line as a record; undefined when it would ignore or skip it.
- *
- * Lines as the generator writes them are read without JSON.parse: in a block of valid UTF-8
- * (`utf8`), a line that opens with its address key, whose value is already canonical, and
- * closes its object on its last byte is taken to be the record it looks like (validating
- * tens of millions of lines would cost more than all the rest of a next day). Other lines
- * are validated as the importer does it, so a hand-written feed is read exactly, unless a
- * line starts like a record and breaks later.
+/*
+ * Lines as the generator writes them are read without JSON.parse: in a block of valid UTF-8,
+ * a line that opens with its address key, whose value is already canonical, and closes its
+ * object on its last byte is taken to be the record it looks like (validating tens of
+ * millions of lines would cost more than all the rest of a next day). Other lines are
+ * validated as the importer does it, so a hand-written feed is read exactly, unless a line
+ * starts like a record and breaks later: that line counts as a record, which an import skips.
  */
-export function lineAddress(
-  block: Buffer,
-  start: number,
-  end: number,
-  line: number,
-  unterminated: boolean,
-  utf8: boolean,
-): LineAddress | undefined {
+
+/**
+ * The address of the line `block[start, end)` (without its newline) read quickly, as above;
+ * undefined when the line must be validated (validatedRecord) to tell.
+ */
+export function quickAddress(block: Buffer, start: number, end: number, utf8: boolean): LineAddress | undefined {
   const contentEnd = withoutCr(block, start, end);
-  if (contentEnd - start > DEFAULT_MAX_LINE_BYTES) return undefined;
-  const address = utf8 && block[contentEnd - 1] === CLOSE ? keyAddress(block, start, contentEnd) : undefined;
-  if (address !== undefined) return address;
-  const record = validatedRecord(block, start, end, line, unterminated);
-  if (record === undefined) return undefined;
-  return record.address.family === 4 && record.address.prefixLen === 128 ? record.address.bytes.readUInt32BE(12) : record.address;
+  if (!utf8 || contentEnd - start > DEFAULT_MAX_LINE_BYTES || block[contentEnd - 1] !== CLOSE) return undefined;
+  return keyAddress(block, start, contentEnd);
 }
 
-/** The line validated in full, as the importer reads it; undefined when it is no record. */
+let validate: typeof parseRawLine | undefined;
+
+/** Loads the importer's validation, whose modules take about a second to load: only lines quickAddress cannot read need it. */
+export async function loadValidator(): Promise<void> {
+  validate ??= (await import('../feed/reader.ts')).parseRawLine;
+}
+
+/** The line validated in full, as the importer reads it (after loadValidator); undefined when it is no record. */
 export function validatedRecord(block: Buffer, start: number, end: number, line: number, unterminated: boolean): FeedRecord | undefined {
-  const bytes = block.subarray(start, withoutCr(block, start, end));
-  const parsed = parseRawLine(unterminated ? { line, bytes, unterminated } : { line, bytes });
+  if (validate === undefined) throw new Error('validatedRecord before loadValidator');
+  const contentEnd = withoutCr(block, start, end);
+  if (contentEnd - start > DEFAULT_MAX_LINE_BYTES) return undefined;
+  const bytes = block.subarray(start, contentEnd);
+  const parsed = validate(unterminated ? { line, bytes, unterminated } : { line, bytes });
   return parsed?.ok ? parsed.record : undefined;
+}
+
+/** A record's address as quickAddress gives it. */
+export function lineAddress({ address }: FeedRecord): LineAddress {
+  return address.family === 4 && address.prefixLen === 128 ? address.bytes.readUInt32BE(12) : address;
 }
 
 /** Where the line ends without the CR of a CRLF line end. */

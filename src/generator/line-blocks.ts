@@ -1,5 +1,5 @@
-import { feedBytes } from '../feed/bytes.ts';
-import { DEFAULT_MAX_LINE_BYTES, openFeedFile } from '../feed/reader.ts';
+import { feedBytes, openFeedFile } from '../feed/bytes.ts';
+import { DEFAULT_MAX_LINE_BYTES } from '../feed/lines.ts';
 
 const NEWLINE = 0x0a;
 const EMPTY_LINE = Buffer.from('\n');

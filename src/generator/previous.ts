@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { FULL_PREFIX, type CanonicalIp } from '../feed/ip.ts';
 import { ipv4Text, PrefixAllocator, type AddressKey } from './addresses.ts';
 import { Ipv4Set } from './ipv4-set.ts';
-import { lineAddress } from './line-address.ts';
+import { lineAddress, loadValidator, quickAddress, validatedRecord, type LineAddress } from './line-address.ts';
 import { eachLine, lineBlocks } from './line-blocks.ts';
 
 /** The addresses of the previous day's feed: what next-day additions must not reuse. */
@@ -20,32 +20,41 @@ export interface PreviousFeed {
 /**
  * One pass over the previous feed (line-address.ts says how lines are read). Single IPv4
  * addresses go to an Ipv4Set, everything else to a Set of canonical texts: bounded, and
- * fine for a test-data tool. Keys are the importer's: "192.0.2.1/32" is "192.0.2.1". A duplicate address is an error: whether an importer keeps the
- * first or the last copy decides the diff, so the expected counts would be a guess.
+ * fine for a test-data tool. Keys are the importer's: "192.0.2.1/32" is "192.0.2.1". A
+ * duplicate address is an error: whether an importer keeps the first or the last copy
+ * decides the diff, so the expected counts would be a guess.
  */
 export async function indexPreviousFeed(path: string): Promise<PreviousFeed> {
   const ipv4 = new Ipv4Set();
   const others = new Set<string>();
   const allocator = new PrefixAllocator();
   const nonRecords: number[] = [];
+  const add = (address: LineAddress): void => {
+    if (typeof address === 'number') {
+      if (!ipv4.add(address)) throw duplicate(path, ipv4Text(address));
+    } else {
+      const key = addressKey(address);
+      if (others.has(key)) throw duplicate(path, address.text);
+      others.add(key);
+    }
+    allocator.reserve(address);
+  };
   let line = 0;
   for await (const block of lineBlocks(path)) {
     const utf8 = isUtf8(block.bytes);
+    const unread: Array<[start: number, end: number, line: number, unterminated: boolean]> = [];
     eachLine(block, (start, end, unterminated) => {
       line += 1;
-      const address = lineAddress(block.bytes, start, end, line, unterminated, utf8);
-      if (address === undefined) {
-        nonRecords.push(line);
-      } else if (typeof address === 'number') {
-        if (!ipv4.add(address)) throw duplicate(path, ipv4Text(address));
-        allocator.reserve(address);
-      } else {
-        const key = addressKey(address);
-        if (others.has(key)) throw duplicate(path, address.text);
-        others.add(key);
-        allocator.reserve(address);
-      }
+      const address = quickAddress(block.bytes, start, end, utf8);
+      if (address === undefined) unread.push([start, end, line, unterminated]);
+      else add(address);
     });
+    if (unread.length > 0) await loadValidator();
+    for (const [start, end, at, unterminated] of unread) {
+      const record = validatedRecord(block.bytes, start, end, at, unterminated);
+      if (record === undefined) nonRecords.push(at);
+      else add(lineAddress(record));
+    }
   }
   return {
     count: ipv4.size + others.size,

@@ -314,6 +314,19 @@ test('next-day mode refuses a previous feed that lists an address twice', async 
   }
 });
 
+test('next-day mode takes a line that starts like a record for one, and says so when it must parse one that is not', async () => {
+  // Lines are not validated on sight (see line-address.ts): these count as three records.
+  const previous = join(dir, 'broken-late.jsonl');
+  await writeFile(
+    previous,
+    ['{"ip":"192.0.2.1","risks":[}', '{"ip":"192.0.2.2","risks":[}', '{"ip":"192.0.2.3","risks":[}', ''].join('\n'),
+  );
+  await assert.rejects(
+    runGenerate({ from: previous, churn: 1, seed: 1, out: join(dir, 'broken-late-day2.jsonl') }),
+    /line \d starts like a record but is none/,
+  );
+});
+
 test('runGenerate rejects contradictory or missing options', async () => {
   const out = join(dir, 'x.jsonl');
   await assert.rejects(runGenerate({ seed: 1, out }), /count is required/);
