@@ -5,7 +5,6 @@ import { RUN_INSERT_COLUMNS, runValues, unixSeconds } from '../rows.ts';
 import { ImportLockedError, recordKey, type Duplicate, type ImportRunSummary, type ImportTransaction } from '../types.ts';
 
 import { NetworkLengthTracker } from '../containment.ts';
-import { FirstLoad } from './sqlite-first-load.ts';
 import {
   COLLECT_UNSEEN_SQL,
   collectUnmatchedSql,
@@ -31,8 +30,6 @@ export class SqliteImport implements ImportTransaction {
   readonly #labelIds = new Map<string, number>();
   readonly #lengths = new NetworkLengthTracker();
   readonly #stmt;
-  /** Set when this import is a first load into an empty store: indexes and labels are written at commit. */
-  readonly #firstLoad: FirstLoad | undefined;
 
   static begin(path: string, feedId: number): SqliteImport {
     const db = new Database(path, { fileMustExist: true });
@@ -57,17 +54,16 @@ export class SqliteImport implements ImportTransaction {
       }
       // What rollback() undoes while it keeps the write lock to record the run.
       db.exec('SAVEPOINT import_writes');
-      return new SqliteImport(db, feedId, FirstLoad.begin(db, feedId));
+      return new SqliteImport(db, feedId);
     } catch (err) {
       db.close();
       throw err;
     }
   }
 
-  private constructor(db: Database.Database, feedId: number, firstLoad: FirstLoad | undefined) {
+  private constructor(db: Database.Database, feedId: number) {
     this.#db = db;
     this.#feedId = feedId;
-    this.#firstLoad = firstLoad;
     const columns = RECORD_COLUMN_NAMES.join(', ');
     const placeholders = RECORD_COLUMN_NAMES.map(() => '?').join(', ');
     const keyMatch = 'ip = ? AND prefix_len = ? AND feed_id = ?';
@@ -169,7 +165,6 @@ export class SqliteImport implements ImportTransaction {
 
   async commit(run: ImportRunSummary): Promise<void> {
     try {
-      this.#firstLoad?.finish();
       this.#storeLengths();
       this.#recordRun(run);
       this.#db.exec('COMMIT');
@@ -205,10 +200,7 @@ export class SqliteImport implements ImportTransaction {
 
   #addLabels(record: FeedRecord): void {
     const { bytes, prefixLen } = record.address;
-    for (const label of record.labels) {
-      if (this.#firstLoad) this.#firstLoad.addLabel(this.#labelId(label), bytes, prefixLen);
-      else this.#stmt.addLabel.run(this.#labelId(label), bytes, prefixLen, this.#feedId);
-    }
+    for (const label of record.labels) this.#stmt.addLabel.run(this.#labelId(label), bytes, prefixLen, this.#feedId);
   }
 
   #labelId(label: Label): number {
