@@ -148,10 +148,12 @@ forEachStore((target) => {
       const { sql, values } = listQuery(page({ labels: [risk], within: prefix }), RECORD_COLUMNS);
       const rows = await plan(sql, values);
       // By cost, the label's range of the primary key or, for a sparse prefix, the prefix's
-      // range of ip_label_record: both in key order, so neither sorts.
+      // range of ip_label_record: both in key order, so neither sorts. On so small a table
+      // InnoDB's sampled statistics sometimes make the prefix's range of ip_data the driving
+      // one instead (seen in CI), also in key order.
       const k0 = table(rows, 'k0');
       assert.ok(k0.type === 'range' && ['PRIMARY', 'ip_label_record'].includes(k0.key!), JSON.stringify(k0));
-      usesIndex(table(rows, 'd'), 'PRIMARY', ['eq_ref']);
+      usesIndex(table(rows, 'd'), 'PRIMARY', ['eq_ref', 'range']);
       noFullScanNoSort(rows);
     });
 
