@@ -1,7 +1,7 @@
 import { hash as digest } from 'node:crypto';
 
 /** Bytes of a stored record hash (md5) kept in memory per record: enough to tell 10^8 records apart. */
-export const FINGERPRINT_BYTES = 8;
+const FINGERPRINT_BYTES = 8;
 
 const NOT_MATCHED = 0;
 

@@ -21,7 +21,7 @@ const KEY_COLUMNS = 'ip INET6 NOT NULL, prefix_len TINYINT UNSIGNED NOT NULL';
 const DATA_COLUMNS = [...RECORD_COLUMN_NAMES, 'context', 'record_hash', 'last_updated'];
 const placeholder = (column: string): string => (column === 'last_updated' ? 'FROM_UNIXTIME(?)' : '?');
 const KEY_MATCH = 'ip = ? AND prefix_len = ? AND feed_id = ?';
-/** Fingerprint ranges sent per bulk command when collecting what the import did not see. */
+/** Fingerprint ranges per statement when collecting what the import did not see. */
 const UNMATCHED_BATCH = 1000;
 
 /** The batch's addresses for `ip IN (…)`, a range of the index per address; rows are then matched by recordKey. */
