@@ -2,8 +2,9 @@
  * Data for the API benchmark: a database holding the generated feed (imported once, then
  * reused) and a shuffled list of addresses to ask for.
  */
-import { addressText, FULL_PREFIX, type CanonicalIp } from '../src/feed/ip.ts';
-import { readFeed } from '../src/feed/reader.ts';
+import { addressText, FULL_PREFIX, parseIpOrNetwork, type CanonicalIp } from '../src/feed/ip.ts';
+import type { RawLine } from '../src/feed/lines.ts';
+import { readRawLines } from '../src/feed/reader.ts';
 import { createRandom } from '../src/generator/random.ts';
 import { importFeed } from '../src/import/importer.ts';
 import { createLogger } from '../src/log.ts';
@@ -49,6 +50,19 @@ class Ipv4Blocks {
   }
 }
 
+// A generated line's address, read without parsing the whole record: a 40M-record feed is
+// sampled in minutes rather than a quarter of an hour.
+const ADDRESS_FIELD = /"(?:ip|network)":"([^"]+)"/;
+function addressOf(raw: RawLine): CanonicalIp | undefined {
+  if (!('bytes' in raw)) return undefined;
+  const text = ADDRESS_FIELD.exec(raw.bytes.toString('latin1'))?.[1];
+  try {
+    return text === undefined ? undefined : parseIpOrNetwork(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * `count` addresses in a shuffled order, a `hitRatio` share of them stored (spread over the
  * whole feed; for a network record, an address inside it) and the rest random IPv4
@@ -60,9 +74,9 @@ export async function sampleAddresses(feed: string, records: number, count: numb
   const used = new Ipv4Blocks();
   const every = Math.max(1, Math.floor(records / wanted));
   let n = 0;
-  for await (const parsed of readFeed(feed)) {
-    if (!parsed.ok) continue;
-    const { address } = parsed.record;
+  for await (const raw of readRawLines(feed)) {
+    const address = addressOf(raw);
+    if (address === undefined) continue;
     used.add(address);
     if (n++ % every !== 0 || hits.length === wanted) continue;
     if (address.prefixLen === FULL_PREFIX) {
