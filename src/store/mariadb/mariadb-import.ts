@@ -1,6 +1,5 @@
 import type { Connection, UpsertResult } from 'mariadb';
 import type { FeedRecord } from '../../feed/record.ts';
-import { RECORD_COLUMN_NAMES, recordColumnValues } from '../columns.ts';
 import { RUN_INSERT_COLUMNS, runValues, unixSeconds } from '../rows.ts';
 import { ImportLockedError, recordKey, type Duplicate, type ImportRunSummary, type ImportTransaction } from '../types.ts';
 import { NetworkLengthTracker } from '../containment.ts';
@@ -18,7 +17,7 @@ import { LabelIds } from './mariadb-label-ids.ts';
 
 const KEY_COLUMNS = 'ip INET6 NOT NULL, prefix_len TINYINT UNSIGNED NOT NULL';
 // A record's columns, in the order of MariadbImport#dataValues; last_updated travels as unix seconds.
-const DATA_COLUMNS = [...RECORD_COLUMN_NAMES, 'context', 'record_hash', 'last_updated'];
+const DATA_COLUMNS = ['ip_text', 'context', 'label_ids', 'record_hash', 'last_updated'];
 const placeholder = (column: string): string => (column === 'last_updated' ? 'FROM_UNIXTIME(?)' : '?');
 const KEY_MATCH = 'ip = ? AND prefix_len = ? AND feed_id = ?';
 /** Fingerprint ranges per statement when collecting what the import did not see. */
@@ -29,17 +28,22 @@ function addressList(records: FeedRecord[]): { sql: string; values: Buffer[] } {
   return { sql: records.map(() => '?').join(', '), values: records.map((r) => r.address.bytes) };
 }
 
-/** The import's stored-hash lookup of `count` addresses: ranges of ip_data_feed_hash, which covers it. */
-export function storedHashesSql(count: number): string {
+/** A column of the stored records at `count` addresses: ranges of the primary key. */
+function storedColumnSql(column: 'record_hash' | 'label_ids', count: number): string {
   const addresses = Array.from({ length: count }, () => '?').join(', ');
-  return `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len, record_hash FROM ip_data WHERE feed_id = ? AND ip IN (${addresses})`;
+  return `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len, ${column} FROM ip_data WHERE feed_id = ? AND ip IN (${addresses})`;
 }
+
+/** The import's stored-hash lookup of `count` addresses. */
+export const storedHashesSql = (count: number): string => storedColumnSql('record_hash', count);
 
 interface KeyRow {
   ip: Buffer;
   prefix_len: number;
 }
 const rowKey = (row: KeyRow): string => `${row.ip.toString('hex')}/${row.prefix_len}`;
+// MariaDB's JSON is text: the connector hands label_ids over as a string.
+const labelIdList = (labelIds: string): number[] => JSON.parse(labelIds) as number[];
 
 /**
  * An import on MariaDB: one transaction on a dedicated connection that also holds the
@@ -54,9 +58,9 @@ export class MariadbImport implements ImportTransaction {
   readonly #lock: string;
   readonly #labels: LabelIds;
   readonly #lengths = new NetworkLengthTracker();
-  // Writes sent without waiting, so that the server applies one batch while the importer
-  // parses the next. The connection runs statements in order; every call that is not a
-  // write first waits for them, so a failed write fails the import before it can commit.
+  // Writes queued without waiting (#send), so that the server applies one batch while the
+  // importer parses the next. Calls that depend on them first wait for them (#settle), so
+  // a failed write fails the import before it can commit.
   #pending: Promise<unknown> = Promise.resolve();
 
   static async begin(options: ConnectionOptions, feedId: number): Promise<MariadbImport> {
@@ -117,39 +121,33 @@ export class MariadbImport implements ImportTransaction {
   async storedHashes(records: FeedRecord[]): Promise<Map<string, Buffer>> {
     if (records.length === 0) return new Map();
     await this.#settle();
-    const addresses = addressList(records);
-    const rows = await this.#conn.query<(KeyRow & { record_hash: Buffer })[]>(storedHashesSql(records.length), [
-      this.#feedId,
-      ...addresses.values,
-    ]);
-    const wanted = new Set(records.map((r) => recordKey(r.address)));
-    return new Map(rows.filter((row) => wanted.has(rowKey(row))).map((row) => [rowKey(row), row.record_hash]));
+    const rows = await this.#storedRows<{ record_hash: Buffer }>('record_hash', records);
+    return new Map(rows.map((row) => [rowKey(row), row.record_hash]));
   }
 
   async insert(records: FeedRecord[], now: Date): Promise<void> {
     if (records.length === 0) return;
     this.#lengths.written(records);
+    const labelIds = await this.#addLabels(records);
     this.#send(
-      this.#conn.batch(
-        `INSERT INTO ip_data (ip, prefix_len, feed_id, ${DATA_COLUMNS.join(', ')}) VALUES (?, ?, ?, ${DATA_COLUMNS.map(placeholder).join(', ')})`,
-        records.map((r) => [r.address.bytes, r.address.prefixLen, this.#feedId, ...this.#dataValues(r, now)]),
-      ),
+      `INSERT INTO ip_data (ip, prefix_len, feed_id, ${DATA_COLUMNS.join(', ')}) VALUES (?, ?, ?, ${DATA_COLUMNS.map(placeholder).join(', ')})`,
+      records.map((r, i) => [r.address.bytes, r.address.prefixLen, this.#feedId, ...this.#dataValues(r, labelIds[i]!, now)]),
     );
-    await this.#addLabels(records);
   }
 
   async update(records: FeedRecord[], now: Date): Promise<void> {
     if (records.length === 0) return;
     this.#lengths.written(records);
     const keys = records.map((r) => [r.address.bytes, r.address.prefixLen, this.#feedId]);
+    // The old label rows go first: their ids are in the label_ids the update replaces.
+    const old = await this.#storedRows<{ label_ids: string }>('label_ids', records);
+    const oldLabels = old.flatMap((row) => labelIdList(row.label_ids).map((id) => [id, row.ip, row.prefix_len, this.#feedId]));
+    if (oldLabels.length) this.#send(`DELETE FROM ip_label WHERE label_id = ? AND ${KEY_MATCH}`, oldLabels);
+    const labelIds = await this.#addLabels(records);
     this.#send(
-      this.#conn.batch(
-        `UPDATE ip_data SET ${DATA_COLUMNS.map((c) => `${c} = ${placeholder(c)}`).join(', ')} WHERE ${KEY_MATCH}`,
-        records.map((r, i) => [...this.#dataValues(r, now), ...keys[i]!]),
-      ),
+      `UPDATE ip_data SET ${DATA_COLUMNS.map((c) => `${c} = ${placeholder(c)}`).join(', ')} WHERE ${KEY_MATCH}`,
+      records.map((r, i) => [...this.#dataValues(r, labelIds[i]!, now), ...keys[i]!]),
     );
-    this.#send(this.#conn.batch(`DELETE FROM ip_label WHERE ${KEY_MATCH}`, keys));
-    await this.#addLabels(records);
   }
 
   async forEachStoredHash(visit: (hash: Buffer) => void): Promise<void> {
@@ -164,8 +162,11 @@ export class MariadbImport implements ImportTransaction {
     else await this.#collectUnmatched(fingerprints);
     const gone = await this.#conn.query<{ prefix_len: number }[]>(GONE_LENGTHS_SQL);
     this.#lengths.gone(gone.map((row) => row.prefix_len));
-    await this.#conn.execute(
-      `DELETE l FROM import_gone g JOIN ip_label l ON l.ip = g.ip AND l.prefix_len = g.prefix_len AND l.feed_id = ?`,
+    // A text-protocol statement: MariaDB cannot prepare a DELETE that joins JSON_TABLE.
+    await this.#conn.query(
+      `DELETE l FROM import_gone g JOIN ip_data d ON d.ip = g.ip AND d.prefix_len = g.prefix_len AND d.feed_id = ?
+         JOIN JSON_TABLE(d.label_ids, '$[*]' COLUMNS (label_id INT UNSIGNED PATH '$')) j
+         JOIN ip_label l ON l.label_id = j.label_id AND l.ip = d.ip AND l.prefix_len = d.prefix_len AND l.feed_id = d.feed_id`,
       [this.#feedId],
     );
     const result = await this.#conn.execute<{ affectedRows: number }>(
@@ -230,20 +231,35 @@ export class MariadbImport implements ImportTransaction {
     if (ranges.length) await flush();
   }
 
-  #dataValues(record: FeedRecord, now: Date): unknown[] {
-    return [...recordColumnValues(record), record.json, record.hash, unixSeconds(now)];
+  /** A column of the records' stored rows (those that are stored), read by their keys. */
+  async #storedRows<Row>(column: 'record_hash' | 'label_ids', records: FeedRecord[]): Promise<(KeyRow & Row)[]> {
+    const addresses = addressList(records);
+    const rows = await this.#conn.query<(KeyRow & Row)[]>(storedColumnSql(column, records.length), [this.#feedId, ...addresses.values]);
+    const wanted = new Set(records.map((r) => recordKey(r.address)));
+    return rows.filter((row) => wanted.has(rowKey(row)));
   }
 
-  async #addLabels(records: FeedRecord[]): Promise<void> {
+  #dataValues(record: FeedRecord, labelIds: string, now: Date): unknown[] {
+    return [record.address.text, record.json, labelIds, record.hash, unixSeconds(now)];
+  }
+
+  /** Sends the records' ip_label rows; returns each record's label ids as stored in ip_data.label_ids. */
+  async #addLabels(records: FeedRecord[]): Promise<string[]> {
     await this.#labels.resolve(records.map((r) => r.labels));
-    const rows = records.flatMap((r) =>
-      r.labels.map((label) => [this.#labels.id(label), r.address.bytes, r.address.prefixLen, this.#feedId]),
-    );
-    if (rows.length) this.#send(this.#conn.batch('INSERT INTO ip_label (label_id, ip, prefix_len, feed_id) VALUES (?, ?, ?, ?)', rows));
+    const ids = records.map((r) => r.labels.map((label) => this.#labels.id(label)));
+    const rows = records.flatMap((r, i) => ids[i]!.map((id) => [id, r.address.bytes, r.address.prefixLen, this.#feedId]));
+    if (rows.length) this.#send('INSERT INTO ip_label (label_id, ip, prefix_len, feed_id) VALUES (?, ?, ?, ?)', rows);
+    return ids.map((list) => JSON.stringify(list));
   }
 
-  #send(write: Promise<unknown>): void {
-    const pending = Promise.all([this.#pending, write]);
+  /**
+   * Sends a bulk write once the writes before it are done. The connector prepares a new
+   * statement before it sends it, so two batches sent at once can reach the server in the
+   * wrong order (label rows inserted before the old ones were deleted): only a chain keeps
+   * them in order. After a failed write, the rest of the chain is not sent.
+   */
+  #send(sql: string, rows: unknown[][]): void {
+    const pending = this.#pending.then(() => this.#conn.batch(sql, rows));
     pending.catch(() => undefined); // observed by #settle, not unhandled
     this.#pending = pending;
   }

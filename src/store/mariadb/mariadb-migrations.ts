@@ -146,6 +146,40 @@ export const MARIADB_MIGRATIONS: readonly (readonly Statement[])[] = [
     // records of the hashes no line matched: a range of this index, which carries the key.
     'ALTER TABLE ip_data ADD INDEX IF NOT EXISTS ip_data_hash (feed_id, record_hash)',
   ],
+  [
+    // Compact rows for scale. A record keeps the ids of its labels, so the import finds its
+    // ip_label rows by their key and ip_label needs no second index. The readable columns
+    // were copies of the JSON, and the view now reads them from it. Dropped too: the
+    // network_ip column, which nothing has read since version 2, and ip_data_feed_hash, whose
+    // work ip_data_hash does (it carries the primary key). Dropping columns is instant.
+    `ALTER TABLE ip_data ADD COLUMN IF NOT EXISTS label_ids JSON NOT NULL DEFAULT '[]'
+       COMMENT 'the label ids of the record''s ip_label rows' AFTER context`,
+    `UPDATE ip_data d
+        SET label_ids = COALESCE((SELECT JSON_ARRAYAGG(l.label_id) FROM ip_label l
+                                   WHERE l.ip = d.ip AND l.prefix_len = d.prefix_len AND l.feed_id = d.feed_id), '[]')`,
+    `CREATE OR REPLACE SQL SECURITY INVOKER VIEW ip_reputation AS
+     SELECT d.ip_text AS ip,
+            f.name AS feed,
+            JSON_VALUE(d.context, '$.organization') AS organization,
+            CAST(JSON_VALUE(d.context, '$.as.number') AS UNSIGNED) AS as_number,
+            JSON_VALUE(d.context, '$.as.organization') AS as_organization,
+            JSON_VALUE(d.context, '$.infrastructure') AS infrastructure,
+            JSON_VALUE(d.context, '$.location.country') AS location_country,
+            JSON_VALUE(d.context, '$.location.city') AS location_city,
+            CAST(JSON_VALUE(d.context, '$.client.count') AS UNSIGNED) AS client_count,
+            (SELECT GROUP_CONCAT(CONCAT(l.kind, ':', l.value) SEPARATOR ' ')
+               FROM JSON_TABLE(d.label_ids, '$[*]' COLUMNS (id INT UNSIGNED PATH '$')) j JOIN label l ON l.id = j.id
+              WHERE l.kind NOT IN ('infrastructure', 'country')) AS labels,
+            d.last_updated
+       FROM ip_data d JOIN feed f ON f.id = d.feed_id`,
+    `ALTER TABLE ip_data
+       ALTER COLUMN label_ids DROP DEFAULT,
+       DROP COLUMN IF EXISTS organization, DROP COLUMN IF EXISTS as_number, DROP COLUMN IF EXISTS as_organization,
+       DROP COLUMN IF EXISTS infrastructure, DROP COLUMN IF EXISTS location_country, DROP COLUMN IF EXISTS location_state,
+       DROP COLUMN IF EXISTS location_city, DROP COLUMN IF EXISTS client_count, DROP COLUMN IF EXISTS client_countries,
+       DROP INDEX IF EXISTS ip_data_feed_hash, DROP COLUMN IF EXISTS network_ip`,
+    'ALTER TABLE ip_label DROP INDEX IF EXISTS ip_label_record',
+  ],
 ];
 
 // Long enough for another process to finish applying a migration; short enough to report a stuck one.

@@ -1,6 +1,5 @@
 import Database from 'better-sqlite3';
 import { labelKey, type FeedRecord, type Label } from '../../feed/record.ts';
-import { RECORD_COLUMN_NAMES, recordColumnValues } from '../columns.ts';
 import { RUN_INSERT_COLUMNS, runValues, unixSeconds } from '../rows.ts';
 import { ImportLockedError, recordKey, type Duplicate, type ImportRunSummary, type ImportTransaction } from '../types.ts';
 
@@ -14,6 +13,10 @@ import {
   HOLDS_LENGTH_SQL,
   STORED_HASHES_SQL,
 } from '../shared-sql.ts';
+
+/** The ip_label keys of the ip_data rows `d` that `where` selects, from their label_ids. */
+const labelRowsOf = (where: string): string =>
+  `SELECT j.value, d.ip, d.prefix_len, d.feed_id FROM ip_data d, json_each(d.label_ids) j WHERE ${where}`;
 
 /** The import's stored-hash lookup: one key of ip_data_key. */
 export const SQLITE_HASH_SQL = 'SELECT record_hash FROM ip_data WHERE ip = ? AND prefix_len = ? AND feed_id = ?';
@@ -64,23 +67,19 @@ export class SqliteImport implements ImportTransaction {
   private constructor(db: Database.Database, feedId: number) {
     this.#db = db;
     this.#feedId = feedId;
-    const columns = RECORD_COLUMN_NAMES.join(', ');
-    const placeholders = RECORD_COLUMN_NAMES.map(() => '?').join(', ');
     const keyMatch = 'ip = ? AND prefix_len = ? AND feed_id = ?';
     this.#stmt = {
       seen: db.prepare<[Buffer, number, number]>('INSERT OR IGNORE INTO temp.import_seen (ip, prefix_len, line) VALUES (?, ?, ?)'),
       firstLine: db.prepare<[Buffer, number], { line: number }>('SELECT line FROM temp.import_seen WHERE ip = ? AND prefix_len = ?'),
       hash: db.prepare<[Buffer, number, number], { record_hash: Buffer }>(SQLITE_HASH_SQL),
       insert: db.prepare(
-        `INSERT INTO ip_data (ip, prefix_len, feed_id, ${columns}, context, record_hash, last_updated)
-         VALUES (?, ?, ?, ${placeholders}, ?, ?, ?)`,
+        `INSERT INTO ip_data (ip, prefix_len, feed_id, ip_text, context, label_ids, record_hash, last_updated)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      update: db.prepare(
-        `UPDATE ip_data SET ${RECORD_COLUMN_NAMES.map((c) => `${c} = ?`).join(', ')},
-                context = ?, record_hash = ?, last_updated = ?
-          WHERE ${keyMatch}`,
+      update: db.prepare(`UPDATE ip_data SET ip_text = ?, context = ?, label_ids = ?, record_hash = ?, last_updated = ? WHERE ${keyMatch}`),
+      clearLabels: db.prepare(
+        `DELETE FROM ip_label WHERE (label_id, ip, prefix_len, feed_id) IN (${labelRowsOf('d.ip = ? AND d.prefix_len = ? AND d.feed_id = ?')})`,
       ),
-      clearLabels: db.prepare(`DELETE FROM ip_label WHERE ${keyMatch}`),
       addLabel: db.prepare('INSERT INTO ip_label (label_id, ip, prefix_len, feed_id) VALUES (?, ?, ?, ?)'),
       findLabel: db.prepare<[string, string], { id: number }>('SELECT id FROM label WHERE kind = ? AND value = ?'),
       newLabel: db.prepare<[string, string]>('INSERT INTO label (kind, value) VALUES (?, ?)'),
@@ -90,7 +89,9 @@ export class SqliteImport implements ImportTransaction {
       holdsLength: db.prepare<[number, number], number>(HOLDS_LENGTH_SQL).pluck(),
       storedHashes: db.prepare<[number], Buffer>(STORED_HASHES_SQL).pluck(),
       deleteGoneLabels: db.prepare<[number]>(
-        `DELETE FROM ip_label WHERE feed_id = ? AND (ip, prefix_len) IN (SELECT ip, prefix_len FROM temp.import_gone)`,
+        `DELETE FROM ip_label WHERE (label_id, ip, prefix_len, feed_id) IN (${labelRowsOf(
+          'd.feed_id = ? AND (d.ip, d.prefix_len) IN (SELECT ip, prefix_len FROM temp.import_gone)',
+        )})`,
       ),
       deleteGone: db.prepare<[number]>(
         `DELETE FROM ip_data WHERE feed_id = ? AND (ip, prefix_len) IN (SELECT ip, prefix_len FROM temp.import_gone)`,
@@ -129,22 +130,23 @@ export class SqliteImport implements ImportTransaction {
   async insert(records: FeedRecord[], now: Date): Promise<void> {
     const at = unixSeconds(now);
     this.#lengths.written(records);
-    for (const record of records) {
-      const { bytes, prefixLen } = record.address;
-      this.#stmt.insert.run(bytes, prefixLen, this.#feedId, ...recordColumnValues(record), record.json, record.hash, at);
-      this.#addLabels(record);
-    }
+    const labelIds = this.#addLabels(records);
+    records.forEach((record, i) => {
+      const { bytes, prefixLen, text } = record.address;
+      this.#stmt.insert.run(bytes, prefixLen, this.#feedId, text, record.json, labelIds[i], record.hash, at);
+    });
   }
 
   async update(records: FeedRecord[], now: Date): Promise<void> {
     const at = unixSeconds(now);
     this.#lengths.written(records);
-    for (const record of records) {
-      const { bytes, prefixLen } = record.address;
-      this.#stmt.update.run(...recordColumnValues(record), record.json, record.hash, at, bytes, prefixLen, this.#feedId);
-      this.#stmt.clearLabels.run(bytes, prefixLen, this.#feedId);
-      this.#addLabels(record);
-    }
+    // The old label rows go first: their ids are in the label_ids the update replaces.
+    for (const { address } of records) this.#stmt.clearLabels.run(address.bytes, address.prefixLen, this.#feedId);
+    const labelIds = this.#addLabels(records);
+    records.forEach((record, i) => {
+      const { bytes, prefixLen, text } = record.address;
+      this.#stmt.update.run(text, record.json, labelIds[i], record.hash, at, bytes, prefixLen, this.#feedId);
+    });
   }
 
   async forEachStoredHash(visit: (hash: Buffer) => void): Promise<void> {
@@ -198,9 +200,16 @@ export class SqliteImport implements ImportTransaction {
     }
   }
 
-  #addLabels(record: FeedRecord): void {
-    const { bytes, prefixLen } = record.address;
-    for (const label of record.labels) this.#stmt.addLabel.run(this.#labelId(label), bytes, prefixLen, this.#feedId);
+  /**
+   * Writes the records' ip_label rows, in the order of ip_label's key: a label's rows then go
+   * to neighbouring pages one after another. Returns each record's ids for ip_data.label_ids.
+   */
+  #addLabels(records: FeedRecord[]): string[] {
+    const ids = records.map((record) => record.labels.map((label) => this.#labelId(label)));
+    const rows = records.flatMap((record, i) => ids[i]!.map((id) => ({ id, address: record.address })));
+    rows.sort((a, b) => a.id - b.id || Buffer.compare(a.address.bytes, b.address.bytes) || a.address.prefixLen - b.address.prefixLen);
+    for (const { id, address } of rows) this.#stmt.addLabel.run(id, address.bytes, address.prefixLen, this.#feedId);
+    return ids.map((list) => JSON.stringify(list));
   }
 
   #labelId(label: Label): number {

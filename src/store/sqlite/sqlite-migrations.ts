@@ -140,6 +140,51 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX ip_data_hash ON ip_data (feed_id, record_hash);
   CREATE INDEX ip_data_network_length ON ip_data (feed_id, prefix_len) WHERE prefix_len < 128;
   `,
+  // Compact rows for scale. A record keeps the ids of its labels, so the import finds its
+  // ip_label rows by their key and ip_label needs no second index (it was a third of the
+  // file). The readable columns were copies of the JSON: the view reads them from it.
+  `
+  CREATE TABLE ip_data_compact (
+    ip           BLOB    NOT NULL,  -- first address, 16 bytes, IPv4 as ::ffff:a.b.c.d
+    prefix_len   INTEGER NOT NULL,  -- 128 for one address; a network's length in 128-bit space
+    feed_id      INTEGER NOT NULL REFERENCES feed (id),
+    ip_text      TEXT    NOT NULL,  -- canonical text: 203.0.113.7, 2001:db8::1, 2001:db8::/64
+    context      TEXT    NOT NULL,  -- the Spur IP Context object as JSON
+    label_ids    TEXT    NOT NULL,  -- JSON array: the label ids of the record's ip_label rows
+    record_hash  BLOB    NOT NULL,  -- md5 of context: what the diff compares
+    last_updated INTEGER NOT NULL   -- unix seconds of the last import that changed it
+  );
+  INSERT INTO ip_data_compact (ip, prefix_len, feed_id, ip_text, context, label_ids, record_hash, last_updated)
+  SELECT d.ip, d.prefix_len, d.feed_id, d.ip_text, d.context,
+         (SELECT json_group_array(l.label_id) FROM ip_label l
+           WHERE l.ip = d.ip AND l.prefix_len = d.prefix_len AND l.feed_id = d.feed_id),
+         d.record_hash, d.last_updated
+    FROM ip_data d ORDER BY d.ip, d.prefix_len, d.feed_id;
+  DROP VIEW ip_reputation;
+  DROP TABLE ip_data;
+  ALTER TABLE ip_data_compact RENAME TO ip_data;
+  CREATE UNIQUE INDEX ip_data_key ON ip_data (ip, prefix_len, feed_id);
+  CREATE INDEX ip_data_hash ON ip_data (feed_id, record_hash);
+  CREATE INDEX ip_data_network_length ON ip_data (feed_id, prefix_len) WHERE prefix_len < 128;
+  DROP INDEX ip_label_record;
+
+  -- One readable row per stored record, for people querying the database by hand.
+  CREATE VIEW ip_reputation AS
+  SELECT d.ip_text AS ip,
+         f.name AS feed,
+         json_extract(d.context, '$.organization') AS organization,
+         json_extract(d.context, '$.as.number') AS as_number,
+         json_extract(d.context, '$.as.organization') AS as_organization,
+         json_extract(d.context, '$.infrastructure') AS infrastructure,
+         json_extract(d.context, '$.location.country') AS location_country,
+         json_extract(d.context, '$.location.city') AS location_city,
+         json_extract(d.context, '$.client.count') AS client_count,
+         (SELECT group_concat(l.kind || ':' || l.value, ' ')
+            FROM json_each(d.label_ids) j JOIN label l ON l.id = j.value
+           WHERE l.kind NOT IN ('infrastructure', 'country')) AS labels,
+         datetime(d.last_updated, 'unixepoch') AS last_updated
+    FROM ip_data d JOIN feed f ON f.id = d.feed_id;
+  `,
 ];
 
 /** A read-only store cannot migrate: it fails at start when the file's schema is older than this code reads. */
