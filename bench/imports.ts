@@ -62,13 +62,10 @@ export async function startCliImport(url: string, feed: string): Promise<Running
     at: performance.now(),
     ...(JSON.parse(line) as Omit<FinishedImport, 'at'>),
   }));
-  finished.catch(() => undefined); // a failed import rejects `ended` too, which callers await
+  const ended = child.exited.then(() => performance.now());
+  // Callers await these later, if at all: a failure meanwhile must not end the benchmark as an unhandled rejection.
+  for (const settled of [finished, ended]) settled.catch(() => undefined);
   await child.stderrMatch(/"msg":"import reading feed"/);
   const readingAt = performance.now();
-  return {
-    readingAt,
-    startupSeconds: (readingAt - child.spawnedAt) / 1000,
-    finished,
-    ended: child.exited.then(() => performance.now()),
-  };
+  return { readingAt, startupSeconds: (readingAt - child.spawnedAt) / 1000, finished, ended };
 }
