@@ -15,10 +15,18 @@ import { parseArgs } from 'node:util';
 import type { ReplicaPair } from '../test/helpers/replica-pair.ts';
 import { benchFeed, benchNextDayFeed, type BenchFeed } from './feeds.ts';
 import { onInterrupt } from './interrupt.ts';
-import { treeDiskBytes } from './measure.ts';
+import { pollPeak, treeDiskBytes } from './measure.ts';
 import { bytes, count, machine, markdownTable, seconds } from './report.ts';
 import { benchReplica, probeAddresses, type ReplicaResult, type ReplicatedImport } from './replica-run.ts';
 import { startReplicaServers, type ServerSettings } from './replica-servers.ts';
+
+// How often the servers' folders are measured for their peak (a walk of a few dozen files).
+const FOLDER_POLL_MS = 2_000;
+
+interface Folder {
+  end: number;
+  peak: number;
+}
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' } } });
 const records = Number(values.records);
@@ -35,12 +43,16 @@ let pair: ReplicaPair | undefined;
 const stopHandling = onInterrupt(async () => pair?.destroy());
 let result: ReplicaResult;
 let settings: ServerSettings;
-let folders: { primary: number; replica: number };
+let folders: Folder[] = [];
 try {
   ({ pair, settings } = await startReplicaServers(records));
   log(`primary on port ${pair.primary.port}, replica on ${pair.replica.port}, in ${pair.primary.dir} and ${pair.replica.dir}`);
-  result = await benchReplica(pair, { day1: day1.file, day2: day2.file }, probes, log);
-  folders = { primary: treeDiskBytes(pair.primary.dir), replica: treeDiskBytes(pair.replica.dir) };
+  const watch = watchFolders([pair.primary.dir, pair.replica.dir]);
+  try {
+    result = await benchReplica(pair, { day1: day1.file, day2: day2.file }, probes, log);
+  } finally {
+    folders = watch.stop();
+  }
 } finally {
   await pair?.destroy();
   stopHandling();
@@ -61,7 +73,7 @@ console.log(
       'primary: 5% diff',
       'replica lag after the diff',
       'reader on the replica during the diff',
-      'server folders primary / replica',
+      'server folders at the end (peak): primary / replica',
     ],
     [row(result)],
   ),
@@ -79,6 +91,12 @@ function row({ load, diff, reader }: ReplicaResult): string[] {
     `${seconds(diff.seconds)} (+${diff.inserted} ~${diff.updated} -${diff.deleted})`,
     seconds(diff.lagSeconds),
     `${reader.day1} reads day 1, ${reader.day2} day 2, ${reader.mixed} mixed; ${firstDay2}${days}`,
-    `${bytes(folders.primary)} / ${bytes(folders.replica)}`,
+    folders.map(({ end, peak }) => `${bytes(end)} (${bytes(peak)})`).join(' / '),
   ];
+}
+
+/** Polls each folder's disk use; stop() answers each one's use at its peak and at the end. */
+function watchFolders(dirs: string[]): { stop(): Folder[] } {
+  const peaks = dirs.map((dir) => pollPeak(() => treeDiskBytes(dir), FOLDER_POLL_MS));
+  return { stop: () => dirs.map((dir, i) => ({ peak: peaks[i]!.stop(), end: treeDiskBytes(dir) })) };
 }
