@@ -8,8 +8,8 @@
  *
  *   npm run bench:replica -- --records 1000000
  *
- * Feeds are cached in bench/out/. The servers live in a temporary folder (TMPDIR; about
- * 2 GiB a million records each), removed at the end, also on failure or Ctrl-C.
+ * Feeds are cached in bench/out/. The servers live in a temporary folder (TMPDIR; each about
+ * 2.2 GiB a million records plus its 1 GiB redo log), removed at the end, also on failure or Ctrl-C.
  */
 import { parseArgs } from 'node:util';
 import type { ReplicaPair } from '../test/helpers/replica-pair.ts';

@@ -13,8 +13,8 @@ const GIB = 2 ** 30;
 const BUFFER_POOL_BYTES = 4 * GIB;
 const LOG_FILE_BYTES = GIB;
 const SERVER_ARGS = ['--innodb-buffer-pool-size=4G', '--innodb-log-file-size=1G'];
-// A server's folder: about 2 GiB a million records (data, binary or relay log), plus its redo log.
-const SERVER_BYTES_PER_RECORD = (2 * GIB) / 1e6;
+// A server's folder: its data and binary or relay log, 2.2 GiB a million records (measured at 1M, rounded up), plus its redo log.
+const SERVER_BYTES_PER_RECORD = (2.5 * GIB) / 1e6;
 
 export interface ServerSettings {
   version: string;
