@@ -17,6 +17,7 @@ import { benchFeed, benchNextDayFeed, type BenchFeed } from './feeds.ts';
 import { onInterrupt } from './interrupt.ts';
 import { pollPeak, treeDiskBytes } from './measure.ts';
 import { bytes, count, machine, markdownTable, seconds } from './report.ts';
+import { READ_PAUSE_MS } from './replica-reader.ts';
 import { benchReplica, probeAddresses, type ReplicaResult, type ReplicatedImport } from './replica-run.ts';
 import { startReplicaServers, type ServerSettings } from './replica-servers.ts';
 
@@ -62,7 +63,7 @@ console.log(`\n${machine(settings)}, innodb_log_file_size ${bytes(settings.logFi
 console.log(
   `${count(records)} records; the lag runs from the primary's commit returning (\`ipoid import\` logs "import finished") ` +
     `until the replica's latest import_run is the primary's; the reader looks up ${count(result.reader.probes)} stored addresses of both days ` +
-    `on the replica, every 100 ms, from before the diff until it sees day 2\n`,
+    `on the replica every ${READ_PAUSE_MS} ms, from before the diff until it sees day 2\n`,
 );
 console.log(
   markdownTable(

@@ -9,7 +9,7 @@ import type { CanonicalIp } from '../src/feed/ip.ts';
 import type { Store } from '../src/store/types.ts';
 
 // Paced: the replica applies the day on the same two cores, and every read takes some of them.
-const PAUSE_MS = 100;
+export const READ_PAUSE_MS = 100;
 
 /** One digest per answer: equal only if every address's records and their last updates are. */
 export async function answerDigest(store: Store, addresses: CanonicalIp[]): Promise<string> {
@@ -46,7 +46,7 @@ export class ReplicaReader {
       const seen = this.#seen.get(digest);
       if (seen) seen.count++;
       else this.#seen.set(digest, { count: 1, firstAt: performance.now() });
-      await delay(PAUSE_MS);
+      await delay(READ_PAUSE_MS);
     }
   }
 
@@ -55,7 +55,7 @@ export class ReplicaReader {
     const deadline = performance.now() + timeoutMs;
     while (!this.#seen.has(digest) && performance.now() < deadline) {
       // A failed read ends the loop: report it rather than wait on.
-      await Promise.race([this.#loop, delay(PAUSE_MS)]);
+      await Promise.race([this.#loop, delay(READ_PAUSE_MS)]);
       if (this.#stopped) break;
     }
     return this.#seen.has(digest);
