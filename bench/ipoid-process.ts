@@ -31,6 +31,10 @@ export function spawnTs(file: string, args: string[], env: Record<string, string
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // A benchmark that stops early (an error, Ctrl-C) takes its children with it rather than leave them running.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('close', () => process.off('exit', killOnExit));
   let stdout = '';
   let stderrTail = '';
   let partialLine = '';

@@ -10,12 +10,11 @@
  * Feeds are cached in bench/out/. The database (bench/out/scale_N.db, or MariaDB's
  * <IPOID_BENCH_MARIADB_URL database>_scale_N) is created afresh and dropped at the end unless --keep.
  */
-import { availableParallelism, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { HIT_RATIO, SAMPLE_SIZE, sampleAddresses } from './api-data.ts';
-import { benchDatabaseUrl, mariadbServer, type MariadbServer } from './databases.ts';
+import { benchDatabaseUrl, mariadbServer } from './databases.ts';
 import { benchFeed, benchNextDayFeed, uncompressedBytes, type BenchFeed } from './feeds.ts';
-import { bytes, count, markdownTable, seconds } from './report.ts';
+import { bytes, count, machine, markdownTable, seconds } from './report.ts';
 import { benchStore, type StoreResult } from './scale-store.ts';
 import { reachableDatadir } from './store-disk.ts';
 
@@ -110,12 +109,4 @@ function row(store: string, r: StoreResult): string[] {
     latency(r.idle),
     `${latency(r.duringImport)}; overlap ${r.overlapSeconds.toFixed(1)} of ${r.loadSeconds.toFixed(1)} s (import ran ${seconds(r.importUnderLoadSeconds)})`,
   ];
-}
-
-function machine(server: MariadbServer | string): string {
-  const db =
-    typeof server === 'string'
-      ? `MariaDB not reached (${server})`
-      : `MariaDB ${server.version}, innodb_buffer_pool_size ${bytes(server.bufferPoolBytes)}`;
-  return `Machine: ${availableParallelism()} CPUs (nproc), ${bytes(totalmem())} RAM, Node ${process.version}, ${db}`;
 }

@@ -8,6 +8,8 @@ const REPLICA_ARGS = ['--server-id=2', '--relay-log=replica-relay-bin', '--read-
 
 // Generous: a busy 2-core machine, and a benchmark's imports may be large.
 const DEFAULT_TIMEOUT_MS = 60_000;
+// How often a wait for the replica checks that its replication threads still run.
+const STATUS_CHECK_MS = 5_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -28,9 +30,15 @@ export class ReplicaPair {
     readonly replica: PrivateMariadb,
   ) {}
 
-  /** Starts both servers and the replication; stops whatever started if any step fails. */
-  static async create(): Promise<ReplicaPair> {
-    const [primary, replica] = await Promise.allSettled([PrivateMariadb.create(PRIMARY_ARGS), PrivateMariadb.create(REPLICA_ARGS)]);
+  /**
+   * Starts both servers and the replication; stops whatever started if any step fails.
+   * `serverArgs` go to both servers, last, so they override the defaults (mariadbd keeps an option's last value).
+   */
+  static async create(serverArgs: readonly string[] = []): Promise<ReplicaPair> {
+    const [primary, replica] = await Promise.allSettled([
+      PrivateMariadb.create([...PRIMARY_ARGS, ...serverArgs]),
+      PrivateMariadb.create([...REPLICA_ARGS, ...serverArgs]),
+    ]);
     try {
       if (primary.status === 'rejected') throw primary.reason;
       if (replica.status === 'rejected') throw replica.reason;
@@ -98,18 +106,26 @@ const statusText = (s: SlaveStatus): string =>
 /**
  * Waits until `replica` has applied (committed) every transaction `primary` had committed
  * when called. MASTER_GTID_WAIT wakes when the replica commits the position: no polling interval.
+ * It waits in slices, checking between them that replication still runs: a stopped replica
+ * fails the wait at once rather than at the timeout (a benchmark's may be hours).
  */
 export async function waitForReplica(primary: Connection, replica: Connection, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
   const [primaryRow] = await primary.query<{ pos: string }[]>('SELECT @@gtid_binlog_pos AS pos');
   const pos = primaryRow!.pos;
-  const [replicaRow] = await replica.query<{ reached: number | bigint }[]>('SELECT MASTER_GTID_WAIT(?, ?) AS reached', [
-    pos,
-    timeoutMs / 1000,
-  ]);
-  if (Number(replicaRow!.reached) !== 0)
-    throw new Error(
-      `the replica did not reach the primary's position ${pos} within ${timeoutMs} ms: ${statusText(await slaveStatus(replica))}`,
-    );
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const sliceMs = Math.max(0, Math.min(STATUS_CHECK_MS, deadline - performance.now()));
+    const [replicaRow] = await replica.query<{ reached: number | bigint }[]>('SELECT MASTER_GTID_WAIT(?, ?) AS reached', [
+      pos,
+      sliceMs / 1000,
+    ]);
+    if (Number(replicaRow!.reached) === 0) return;
+    const status = await slaveStatus(replica);
+    if (status.Slave_IO_Running === 'No' || status.Slave_SQL_Running === 'No')
+      throw new Error(`replication stopped before the replica reached the primary's position ${pos}: ${statusText(status)}`);
+    if (performance.now() >= deadline)
+      throw new Error(`the replica did not reach the primary's position ${pos} within ${timeoutMs} ms: ${statusText(status)}`);
+  }
 }
 
 /**
