@@ -1,6 +1,6 @@
 /*
  * Replica lag benchmark (issue 10): a MariaDB primary and a replica, private `mariadbd`s set
- * up as the README recommends (4 GiB buffer pool, 1 GiB redo log; row-based binary log,
+ * up with the README's MariaDB sizing (4 GiB buffer pool, 1 GiB redo log, no page compression; row-based binary log,
  * GTID). `ipoid import` loads day 1 into the primary, then the next day's diff (5% churn);
  * for each, its time on the primary and how long after its commit returned the replica
  * served it. A reader of the replica looks up the same addresses throughout the diff: did it
