@@ -142,12 +142,25 @@ async function diffFeed(
   // A feed that held nothing when the import began has nothing to compare with.
   const stored =
     run.storedBefore === 0 ? undefined : await StoredFingerprints.load(run.storedBefore, (visit) => tx.forEachStoredHash(visit));
-  const applyBatch = async (batch: FeedRecord[]): Promise<void> => {
+  const batchApplied = (): void => {
+    counts.bytesRead = 'bytesRead' in input ? (input.bytesRead as number) : 0;
+    progress?.update(counts);
+    run.logger.debug({ linesRead: counts.linesRead, inserted: counts.inserted, updated: counts.updated }, 'import batch applied');
+  };
+  // A feed's first load: every record is new, and the store may defer its indexes to the end.
+  const loadBatch = async (batch: FeedRecord[]): Promise<void> => {
+    const duplicates = await tx.load(batch, run.startedAt);
+    for (const { record, firstLine } of duplicates) skipDuplicate(run, record, firstLine);
+    counts.valid += batch.length - duplicates.length;
+    counts.inserted += batch.length - duplicates.length;
+    batchApplied();
+  };
+  const diffBatch = async (batch: FeedRecord[]): Promise<void> => {
     const duplicates = await tx.markSeen(batch);
     const duplicateLines = new Set(duplicates.map((d) => d.record.line));
     let fresh = duplicateLines.size ? batch.filter((r) => !duplicateLines.has(r.line)) : batch;
-    const storedHashes = stored ? await tx.storedHashes(fresh) : new Map<string, Buffer>();
-    if (stored) fresh = fresh.filter((record) => claimStored(run, stored, record, storedHashes.get(recordKey(record.address)), lostTo));
+    const storedHashes = await tx.storedHashes(fresh);
+    fresh = fresh.filter((record) => claimStored(run, stored!, record, storedHashes.get(recordKey(record.address)), lostTo));
     for (const { record, firstLine } of duplicates) skipDuplicate(run, record, lostTo.get(firstLine) ?? firstLine);
     counts.valid += fresh.length;
     const changes = classifyBatch(fresh, storedHashes);
@@ -155,10 +168,9 @@ async function diffFeed(
     if (changes.updates.length) await tx.update(changes.updates, run.startedAt);
     counts.inserted += changes.inserts.length;
     counts.updated += changes.updates.length;
-    counts.bytesRead = 'bytesRead' in input ? (input.bytesRead as number) : 0;
-    progress?.update(counts);
-    run.logger.debug({ linesRead: counts.linesRead, inserted: counts.inserted, updated: counts.updated }, 'import batch applied');
+    batchApplied();
   };
+  const applyBatch = stored ? diffBatch : loadBatch;
 
   // Repeats of a matched line, named once the pending batch is applied: a parsed line in it,
   // earlier in the feed, may take the record from the line they repeat.
@@ -183,6 +195,13 @@ async function diffFeed(
     if (batch.length >= BATCH_SIZE) await applyPending();
   }
   await applyPending();
+  if (!stored) {
+    await tx.finishLoad(({ line, firstLine, address }) => {
+      run.skip({ line, reason: duplicateReason(firstLine, address) });
+      counts.valid -= 1;
+      counts.inserted -= 1;
+    });
+  }
   return stored;
 }
 
@@ -234,17 +253,17 @@ function claimStored(
   stored.match(index, record.line);
   if (matchedBy !== undefined) {
     run.counts.valid -= 1;
-    run.skip({ line: matchedBy, reason: duplicateReason(record.line, record) });
+    run.skip({ line: matchedBy, reason: duplicateReason(record.line, record.address.text) });
   }
   return true;
 }
 
-function duplicateReason(firstLine: number, record: FeedRecord): string {
-  return `duplicate of line ${firstLine} (${record.address.text})`;
+function duplicateReason(firstLine: number, address: string): string {
+  return `duplicate of line ${firstLine} (${address})`;
 }
 
 function skipDuplicate(run: ImportRunRecord, record: FeedRecord, firstLine: number): void {
-  run.skip({ line: record.line, reason: duplicateReason(firstLine, record) });
+  run.skip({ line: record.line, reason: duplicateReason(firstLine, record.address.text) });
 }
 
 /** Throws when the file is broken rather than a feed: empty, or past the skipped-line limit. */

@@ -93,6 +93,14 @@ export interface Duplicate {
   firstLine: number;
 }
 
+/** A repeated key a first load found at its end: the later line's record was dropped. */
+export interface LoadDuplicate {
+  line: number;
+  firstLine: number;
+  /** The key's canonical text. */
+  address: string;
+}
+
 /**
  * One import's writes, applied atomically: readers see the data as before `beginImport`
  * until `commit`, and nothing of it after `rollback` or if the process dies. Holding one
@@ -104,6 +112,14 @@ export interface ImportTransaction {
   /** The stored hash of each record of the batch that this feed already holds, by `recordKey`. */
   storedHashes(records: FeedRecord[]): Promise<Map<string, Buffer>>;
   insert(records: FeedRecord[], now: Date): Promise<void>;
+  /**
+   * The first load of a feed that holds nothing: stores the batch's records, where a later
+   * line may repeat an earlier line's key (the later loses). Answers the repeats it can
+   * already tell; finishLoad tells the rest. Nothing else is called between the batches.
+   */
+  load(records: FeedRecord[], now: Date): Promise<Duplicate[]>;
+  /** Ends a first load: drops the later lines' records of repeated keys (visiting each) and builds what load deferred. */
+  finishLoad(visit: (duplicate: LoadDuplicate) => void): Promise<void>;
   update(records: FeedRecord[], now: Date): Promise<void>;
   /** Calls `visit` with the record_hash of every record this feed holds, in ascending byte order. */
   forEachStoredHash(visit: (hash: Buffer) => void): Promise<void>;

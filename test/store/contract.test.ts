@@ -264,6 +264,69 @@ forEachStore((target) => {
     );
   });
 
+  describe("a feed's first load", () => {
+    // Repeated keys (an address, a network) with labels that differ from line to line.
+    const REPEATS: [string, string, string[]][] = [
+      ['192.0.2.1', 'first', ['TUNNEL']],
+      ['192.0.2.2', 'other', []],
+      ['192.0.2.1', 'second', ['CALLBACK_PROXY']],
+      ['2001:db8::/64', 'net', ['TUNNEL']],
+      ['192.0.2.1', 'third', []],
+      ['2001:db8::/64', 'net again', ['CALLBACK_PROXY']],
+    ];
+    const organizations = async (of: Store, ip: string) => (await of.lookup(parseIp(ip))).map((r) => `${r.feed} ${r.context.organization}`);
+    const options = (feed: FeedType) => ({ feed, logger: quietLogger, maxSkippedRatio: 0.5 });
+
+    test('keeps the first line of a repeated key, into an empty store and beside another feed', async () => {
+      const { store: fresh, close: closeFresh } = await freshStore(target);
+      try {
+        // The first feed lands in an empty store, the second beside the first's records.
+        for (const feed of ['anonymous', 'anonymous-residential'] as const) {
+          const run = await importFeed(fresh, feedFile(REPEATS), options(feed));
+          assert.deepEqual(run.skippedSample, [
+            { line: 3, reason: 'duplicate of line 1 (192.0.2.1)' },
+            { line: 5, reason: 'duplicate of line 1 (192.0.2.1)' },
+            { line: 6, reason: 'duplicate of line 4 (2001:db8::/64)' },
+          ]);
+          assert.deepEqual([run.inserted, run.skipped, run.records], [3, 3, 3]);
+        }
+        assert.deepEqual(await organizations(fresh, '192.0.2.1'), ['anonymous first', 'anonymous-residential first']);
+        assert.deepEqual(await organizations(fresh, '2001:db8::5'), ['anonymous net', 'anonymous-residential net']);
+        // The losing lines' labels were never stored.
+        const counts = (await fresh.labelCounts()).filter((c) => c.kind === 'risk').map((c) => `${c.value} ${c.count}`);
+        assert.deepEqual(counts, ['TUNNEL 4']);
+        assert.deepEqual(await keysOf(fresh, { labels: [{ kind: 'risk', value: 'TUNNEL' }] }), [
+          '192.0.2.1',
+          '192.0.2.1',
+          '2001:db8::/64',
+          '2001:db8::/64',
+        ]);
+      } finally {
+        await closeFresh();
+      }
+    });
+
+    test('a first load that fails after writing leaves the store empty, and the next one whole', async () => {
+      const { store: fresh, close: closeFresh } = await freshStore(target);
+      try {
+        // More lines than a batch, so that rows are written before the cut last line.
+        const many = Array.from({ length: 2500 }, (_, i) => JSON.stringify({ ip: `10.0.${i >> 8}.${i & 255}`, risks: ['TUNNEL'] }));
+        await assert.rejects(
+          importFeed(fresh, gzipToTemp(`${many.join('\n')}\n{"ip": "10.9.9.9", "ris`), options('anonymous')),
+          /truncated/,
+        );
+        assert.deepEqual(await keysOf(fresh), []);
+        assert.deepEqual(await fresh.labelCounts(), []);
+        // Whatever the failed load changed to the tables is undone too: repeated keys are still told apart.
+        const run = await importFeed(fresh, feedFile(REPEATS), options('anonymous'));
+        assert.deepEqual([run.inserted, run.skipped, run.records], [3, 3, 3]);
+        assert.deepEqual(await keysOf(fresh), ['192.0.2.1', '192.0.2.2', '2001:db8::/64']);
+      } finally {
+        await closeFresh();
+      }
+    });
+  });
+
   describe('nested networks', () => {
     let nested: Store;
     let closeNested: () => Promise<void>;

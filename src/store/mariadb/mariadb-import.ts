@@ -135,6 +135,19 @@ export class MariadbImport implements ImportTransaction {
     );
   }
 
+  /** MariaDB loads a first day as it applies any batch (a bulk path of its own is still to come). */
+  async load(records: FeedRecord[], now: Date): Promise<Duplicate[]> {
+    const duplicates = await this.markSeen(records);
+    const repeated = new Set(duplicates.map((d) => d.record));
+    await this.insert(
+      records.filter((record) => !repeated.has(record)),
+      now,
+    );
+    return duplicates;
+  }
+
+  async finishLoad(): Promise<void> {}
+
   async update(records: FeedRecord[], now: Date): Promise<void> {
     if (records.length === 0) return;
     this.#lengths.written(records);

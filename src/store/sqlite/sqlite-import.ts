@@ -1,7 +1,15 @@
 import Database from 'better-sqlite3';
 import { labelKey, type FeedRecord, type Label } from '../../feed/record.ts';
 import { RUN_INSERT_COLUMNS, runValues, unixSeconds } from '../rows.ts';
-import { ImportLockedError, recordKey, type Duplicate, type ImportRunSummary, type ImportTransaction } from '../types.ts';
+import {
+  ImportLockedError,
+  recordKey,
+  type Duplicate,
+  type ImportRunSummary,
+  type ImportTransaction,
+  type LoadDuplicate,
+} from '../types.ts';
+import { SqliteFirstLoad } from './sqlite-first-load.ts';
 
 import { NetworkLengthTracker } from '../containment.ts';
 import {
@@ -33,6 +41,7 @@ export class SqliteImport implements ImportTransaction {
   readonly #labelIds = new Map<string, number>();
   readonly #lengths = new NetworkLengthTracker();
   readonly #stmt;
+  #firstLoad: SqliteFirstLoad | undefined;
 
   static begin(path: string, feedId: number): SqliteImport {
     const db = new Database(path, { fileMustExist: true });
@@ -130,7 +139,7 @@ export class SqliteImport implements ImportTransaction {
   async insert(records: FeedRecord[], now: Date): Promise<void> {
     const at = unixSeconds(now);
     this.#lengths.written(records);
-    const labelIds = this.#addLabels(records);
+    const labelIds = this.#addLabelRows(records, this.#labelIdLists(records));
     records.forEach((record, i) => {
       const { bytes, prefixLen, text } = record.address;
       this.#stmt.insert.run(bytes, prefixLen, this.#feedId, text, record.json, labelIds[i], record.hash, at);
@@ -142,11 +151,25 @@ export class SqliteImport implements ImportTransaction {
     this.#lengths.written(records);
     // The old label rows go first: their ids are in the label_ids the update replaces.
     for (const { address } of records) this.#stmt.clearLabels.run(address.bytes, address.prefixLen, this.#feedId);
-    const labelIds = this.#addLabels(records);
+    const labelIds = this.#addLabelRows(records, this.#labelIdLists(records));
     records.forEach((record, i) => {
       const { bytes, prefixLen, text } = record.address;
       this.#stmt.update.run(text, record.json, labelIds[i], record.hash, at, bytes, prefixLen, this.#feedId);
     });
+  }
+
+  async load(records: FeedRecord[], now: Date): Promise<Duplicate[]> {
+    this.#firstLoad ??= SqliteFirstLoad.begin(this.#db, this.#feedId);
+    this.#lengths.written(records);
+    return this.#firstLoad.append(
+      records,
+      this.#labelIdLists(records).map((ids) => JSON.stringify(ids)),
+      unixSeconds(now),
+    );
+  }
+
+  async finishLoad(visit: (duplicate: LoadDuplicate) => void): Promise<void> {
+    this.#firstLoad?.finish(visit);
   }
 
   async forEachStoredHash(visit: (hash: Buffer) => void): Promise<void> {
@@ -200,12 +223,16 @@ export class SqliteImport implements ImportTransaction {
     }
   }
 
+  /** Each record's label ids, as ip_data.label_ids keeps them. */
+  #labelIdLists(records: FeedRecord[]): number[][] {
+    return records.map((record) => record.labels.map((label) => this.#labelId(label)));
+  }
+
   /**
    * Writes the records' ip_label rows, in the order of ip_label's key: a label's rows then go
-   * to neighbouring pages one after another. Returns each record's ids for ip_data.label_ids.
+   * to neighbouring pages one after another. Returns each record's label_ids.
    */
-  #addLabels(records: FeedRecord[]): string[] {
-    const ids = records.map((record) => record.labels.map((label) => this.#labelId(label)));
+  #addLabelRows(records: FeedRecord[], ids: number[][]): string[] {
     const rows = records.flatMap((record, i) => ids[i]!.map((id) => ({ id, address: record.address })));
     rows.sort((a, b) => a.id - b.id || Buffer.compare(a.address.bytes, b.address.bytes) || a.address.prefixLen - b.address.prefixLen);
     for (const { id, address } of rows) this.#stmt.addLabel.run(id, address.bytes, address.prefixLen, this.#feedId);
