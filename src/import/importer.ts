@@ -127,6 +127,8 @@ export async function importFeed(store: Store, source: string | Readable, option
  *
  * A line that is a stored record byte for byte (most of a day's feed) is only hashed and
  * matched against the stored fingerprints; the rest are parsed, validated and compared by key.
+ * A feed that holds nothing is loaded instead (tx.load), which lets the store build its
+ * indexes once at the end; repeated keys it finds only then are skipped after the read.
  */
 async function diffFeed(
   tx: ImportTransaction,
