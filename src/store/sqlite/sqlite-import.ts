@@ -139,7 +139,7 @@ export class SqliteImport implements ImportTransaction {
   async insert(records: FeedRecord[], now: Date): Promise<void> {
     const at = unixSeconds(now);
     this.#lengths.written(records);
-    const labelIds = this.#addLabelRows(records, this.#labelIdLists(records));
+    const labelIds = this.#addLabels(records);
     records.forEach((record, i) => {
       const { bytes, prefixLen, text } = record.address;
       this.#stmt.insert.run(bytes, prefixLen, this.#feedId, text, record.json, labelIds[i], record.hash, at);
@@ -151,7 +151,7 @@ export class SqliteImport implements ImportTransaction {
     this.#lengths.written(records);
     // The old label rows go first: their ids are in the label_ids the update replaces.
     for (const { address } of records) this.#stmt.clearLabels.run(address.bytes, address.prefixLen, this.#feedId);
-    const labelIds = this.#addLabelRows(records, this.#labelIdLists(records));
+    const labelIds = this.#addLabels(records);
     records.forEach((record, i) => {
       const { bytes, prefixLen, text } = record.address;
       this.#stmt.update.run(text, record.json, labelIds[i], record.hash, at, bytes, prefixLen, this.#feedId);
@@ -232,7 +232,8 @@ export class SqliteImport implements ImportTransaction {
    * Writes the records' ip_label rows, in the order of ip_label's key: a label's rows then go
    * to neighbouring pages one after another. Returns each record's label_ids.
    */
-  #addLabelRows(records: FeedRecord[], ids: number[][]): string[] {
+  #addLabels(records: FeedRecord[]): string[] {
+    const ids = this.#labelIdLists(records);
     const rows = records.flatMap((record, i) => ids[i]!.map((id) => ({ id, address: record.address })));
     rows.sort((a, b) => a.id - b.id || Buffer.compare(a.address.bytes, b.address.bytes) || a.address.prefixLen - b.address.prefixLen);
     for (const { id, address } of rows) this.#stmt.addLabel.run(id, address.bytes, address.prefixLen, this.#feedId);
