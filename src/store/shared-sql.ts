@@ -11,10 +11,20 @@ export const LABEL_COUNTS_SQL = `
     JOIN label l ON l.id = c.label_id
    ORDER BY l.kind, c.count DESC, l.value`;
 
+/**
+ * What goes into import_gone beside a gone record's key: its import_gone column and the
+ * expression over ip_data `d` that fills it. A store copies what it needs to delete the
+ * record without reading its row again.
+ */
+export type GoneCopies = Readonly<Record<string, string>>;
+
+const goneColumns = (copies: GoneCopies): string => ['ip', 'prefix_len', ...Object.keys(copies)].join(', ');
+const goneValues = (copies: GoneCopies): string => ['d.ip', 'd.prefix_len', ...Object.values(copies)].join(', ');
+
 /** The keys of a feed (`?`) that the import did not see, into import_gone. */
-export const COLLECT_UNSEEN_SQL = `
-  INSERT INTO import_gone (ip, prefix_len)
-  SELECT d.ip, d.prefix_len FROM ip_data d
+export const collectUnseenSql = (copies: GoneCopies = {}): string => `
+  INSERT INTO import_gone (${goneColumns(copies)})
+  SELECT ${goneValues(copies)} FROM ip_data d
    WHERE d.feed_id = ?
      AND NOT EXISTS (SELECT 1 FROM import_seen s WHERE s.ip = d.ip AND s.prefix_len = d.prefix_len)`;
 
@@ -23,9 +33,9 @@ export const COLLECT_UNSEEN_SQL = `
  * a fingerprint's range each) and that the import did not see, into import_gone. Two
  * fingerprints may name one record: the insert ignores a key already there.
  */
-export const collectUnmatchedSql = (ranges: number, ignore = 'IGNORE'): string => `
-  INSERT ${ignore} INTO import_gone (ip, prefix_len)
-  SELECT d.ip, d.prefix_len FROM ip_data d
+export const collectUnmatchedSql = (ranges: number, ignore = 'IGNORE', copies: GoneCopies = {}): string => `
+  INSERT ${ignore} INTO import_gone (${goneColumns(copies)})
+  SELECT ${goneValues(copies)} FROM ip_data d
    WHERE d.feed_id = ? AND (${Array.from({ length: ranges }, () => 'd.record_hash BETWEEN ? AND ?').join(' OR ')})
      AND NOT EXISTS (SELECT 1 FROM import_seen s WHERE s.ip = d.ip AND s.prefix_len = d.prefix_len)`;
 

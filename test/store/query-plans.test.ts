@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { parseIp, parseNetwork } from '../../src/feed/ip.ts';
 import { runGenerate } from '../../src/generator/index.ts';
@@ -10,6 +10,7 @@ import { storedHashesSql } from '../../src/store/mariadb/mariadb-import.ts';
 import { lookupSql, RECORD_COLUMNS } from '../../src/store/mariadb/mariadb-store.ts';
 import { connect, connectionOptions } from '../../src/store/mariadb/mariadb-connection.ts';
 import { SQLITE_HASH_SQL } from '../../src/store/sqlite/sqlite-import.ts';
+import { DELETE_GONE_LABELS_SQL, INSERT_NEW_LABELS_SQL, SqliteLabelChanges } from '../../src/store/sqlite/sqlite-label-changes.ts';
 import { sqliteListQuery } from '../../src/store/sqlite/sqlite-list-query.ts';
 import { SQLITE_PROBE_SQL } from '../../src/store/sqlite/sqlite-store.ts';
 import type { ListQuery } from '../../src/store/types.ts';
@@ -88,6 +89,24 @@ forEachStore((target) => {
       const detail = plan(SQLITE_HASH_SQL, [address.bytes, 128, 1]);
       assert.match(detail, /SEARCH ip_data USING INDEX ip_data_key \(ip=\? AND prefix_len=\? AND feed_id=\?\)/);
       noScanNoSort(detail);
+    });
+
+    describe("a diff's label changes, applied at commit", () => {
+      before(() => {
+        // The import's own temporary tables, on this read-only connection.
+        db.exec('CREATE TEMP TABLE import_gone (ip BLOB, prefix_len INTEGER, data_rowid INTEGER, label_ids TEXT)');
+        new SqliteLabelChanges(db, 1);
+      });
+
+      test('the rows that go are found by the key of ip_label, one probe each', () => {
+        const detail = plan(DELETE_GONE_LABELS_SQL, [1]);
+        assert.match(detail, /SEARCH ip_label USING PRIMARY KEY \(label_id=\? AND ip=\? AND prefix_len=\? AND feed_id=\?\)/);
+        assert.doesNotMatch(detail, /SCAN ip_label/, detail);
+      });
+
+      test('the rows that come are sorted into the order of that key', () => {
+        assert.match(plan(INSERT_NEW_LABELS_SQL, [1]), /USE TEMP B-TREE FOR ORDER BY/);
+      });
     });
   } else {
     interface PlanRow {

@@ -4,8 +4,8 @@ import { RUN_INSERT_COLUMNS, runValues, unixSeconds } from '../rows.ts';
 import { ImportLockedError, recordKey, type Duplicate, type ImportRunSummary, type ImportTransaction } from '../types.ts';
 import { NetworkLengthTracker } from '../containment.ts';
 import {
-  COLLECT_UNSEEN_SQL,
   collectUnmatchedSql,
+  collectUnseenSql,
   COUNT_STORED_SQL,
   GONE_LENGTHS_SQL,
   hashRange,
@@ -171,7 +171,7 @@ export class MariadbImport implements ImportTransaction {
 
   async deleteUnseen(fingerprints?: Iterable<Buffer>): Promise<number> {
     await this.#settle();
-    if (fingerprints === undefined) await this.#conn.execute(COLLECT_UNSEEN_SQL, [this.#feedId]);
+    if (fingerprints === undefined) await this.#conn.execute(collectUnseenSql(), [this.#feedId]);
     else await this.#collectUnmatched(fingerprints);
     const gone = await this.#conn.query<{ prefix_len: number }[]>(GONE_LENGTHS_SQL);
     this.#lengths.gone(gone.map((row) => row.prefix_len));

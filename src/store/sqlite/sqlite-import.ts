@@ -10,11 +10,12 @@ import {
   type LoadDuplicate,
 } from '../types.ts';
 import { SqliteFirstLoad } from './sqlite-first-load.ts';
+import { SqliteLabelChanges } from './sqlite-label-changes.ts';
 
 import { NetworkLengthTracker } from '../containment.ts';
 import {
-  COLLECT_UNSEEN_SQL,
   collectUnmatchedSql,
+  collectUnseenSql,
   COUNT_STORED_SQL,
   GONE_LENGTHS_SQL,
   hashRange,
@@ -22,9 +23,8 @@ import {
   STORED_HASHES_SQL,
 } from '../shared-sql.ts';
 
-/** The ip_label keys of the ip_data rows `d` that `where` selects, from their label_ids. */
-const labelRowsOf = (where: string): string =>
-  `SELECT j.value, d.ip, d.prefix_len, d.feed_id FROM ip_data d, json_each(d.label_ids) j WHERE ${where}`;
+/** A gone record's rowid and label ids, copied into import_gone: its labels and row go without a second read of the row. */
+const GONE_COPIES = { data_rowid: 'd.rowid', label_ids: 'd.label_ids' };
 
 /** The import's stored-hash lookup: one key of ip_data_key. */
 export const SQLITE_HASH_SQL = 'SELECT record_hash FROM ip_data WHERE ip = ? AND prefix_len = ? AND feed_id = ?';
@@ -40,6 +40,7 @@ export class SqliteImport implements ImportTransaction {
   readonly #feedId: number;
   readonly #labelIds = new Map<string, number>();
   readonly #lengths = new NetworkLengthTracker();
+  readonly #labels: SqliteLabelChanges;
   readonly #stmt;
   #firstLoad: SqliteFirstLoad | undefined;
 
@@ -57,7 +58,9 @@ export class SqliteImport implements ImportTransaction {
         ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, line INTEGER NOT NULL,
         PRIMARY KEY (ip, prefix_len)) WITHOUT ROWID`);
       db.exec(`CREATE TEMP TABLE import_gone (
-        ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, PRIMARY KEY (ip, prefix_len)) WITHOUT ROWID`);
+        ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, data_rowid INTEGER NOT NULL, label_ids TEXT NOT NULL,
+        PRIMARY KEY (ip, prefix_len)) WITHOUT ROWID`);
+      const labels = new SqliteLabelChanges(db, feedId);
       try {
         db.exec('BEGIN IMMEDIATE');
       } catch (err) {
@@ -66,16 +69,17 @@ export class SqliteImport implements ImportTransaction {
       }
       // What rollback() undoes while it keeps the write lock to record the run.
       db.exec('SAVEPOINT import_writes');
-      return new SqliteImport(db, feedId);
+      return new SqliteImport(db, feedId, labels);
     } catch (err) {
       db.close();
       throw err;
     }
   }
 
-  private constructor(db: Database.Database, feedId: number) {
+  private constructor(db: Database.Database, feedId: number, labels: SqliteLabelChanges) {
     this.#db = db;
     this.#feedId = feedId;
+    this.#labels = labels;
     const keyMatch = 'ip = ? AND prefix_len = ? AND feed_id = ?';
     this.#stmt = {
       seen: db.prepare<[Buffer, number, number]>('INSERT OR IGNORE INTO temp.import_seen (ip, prefix_len, line) VALUES (?, ?, ?)'),
@@ -86,25 +90,15 @@ export class SqliteImport implements ImportTransaction {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       update: db.prepare(`UPDATE ip_data SET ip_text = ?, context = ?, label_ids = ?, record_hash = ?, last_updated = ? WHERE ${keyMatch}`),
-      clearLabels: db.prepare(
-        `DELETE FROM ip_label WHERE (label_id, ip, prefix_len, feed_id) IN (${labelRowsOf('d.ip = ? AND d.prefix_len = ? AND d.feed_id = ?')})`,
-      ),
-      addLabel: db.prepare('INSERT INTO ip_label (label_id, ip, prefix_len, feed_id) VALUES (?, ?, ?, ?)'),
       findLabel: db.prepare<[string, string], { id: number }>('SELECT id FROM label WHERE kind = ? AND value = ?'),
       newLabel: db.prepare<[string, string]>('INSERT INTO label (kind, value) VALUES (?, ?)'),
-      collectGone: db.prepare<[number]>(COLLECT_UNSEEN_SQL),
-      collectUnmatched: db.prepare<[number, Buffer, Buffer]>(collectUnmatchedSql(1, 'OR IGNORE')),
+      collectGone: db.prepare<[number]>(collectUnseenSql(GONE_COPIES)),
+      collectUnmatched: db.prepare<[number, Buffer, Buffer]>(collectUnmatchedSql(1, 'OR IGNORE', GONE_COPIES)),
       goneLengths: db.prepare<[], number>(GONE_LENGTHS_SQL).pluck(),
       holdsLength: db.prepare<[number, number], number>(HOLDS_LENGTH_SQL).pluck(),
       storedHashes: db.prepare<[number], Buffer>(STORED_HASHES_SQL).pluck(),
-      deleteGoneLabels: db.prepare<[number]>(
-        `DELETE FROM ip_label WHERE (label_id, ip, prefix_len, feed_id) IN (${labelRowsOf(
-          'd.feed_id = ? AND (d.ip, d.prefix_len) IN (SELECT ip, prefix_len FROM temp.import_gone)',
-        )})`,
-      ),
-      deleteGone: db.prepare<[number]>(
-        `DELETE FROM ip_data WHERE feed_id = ? AND (ip, prefix_len) IN (SELECT ip, prefix_len FROM temp.import_gone)`,
-      ),
+      // By rowid, in rowid order: the rows' pages in file order, each page once.
+      deleteGone: db.prepare('DELETE FROM ip_data WHERE rowid IN (SELECT data_rowid FROM temp.import_gone)'),
       dropLength: db.prepare<[number, number]>('DELETE FROM network_length WHERE feed_id = ? AND prefix_len = ?'),
       addLength: db.prepare<[number, number]>('INSERT OR IGNORE INTO network_length (feed_id, prefix_len) VALUES (?, ?)'),
       count: db.prepare<[number], { n: number }>(COUNT_STORED_SQL),
@@ -149,8 +143,8 @@ export class SqliteImport implements ImportTransaction {
   async update(records: FeedRecord[], now: Date): Promise<void> {
     const at = unixSeconds(now);
     this.#lengths.written(records);
-    // The old label rows go first: their ids are in the label_ids the update replaces.
-    for (const { address } of records) this.#stmt.clearLabels.run(address.bytes, address.prefixLen, this.#feedId);
+    // The old label rows first: their ids are in the label_ids the update replaces.
+    for (const { address } of records) this.#labels.removeStored(address);
     const labelIds = this.#addLabels(records);
     records.forEach((record, i) => {
       const { bytes, prefixLen, text } = record.address;
@@ -180,8 +174,8 @@ export class SqliteImport implements ImportTransaction {
     if (fingerprints === undefined) this.#stmt.collectGone.run(this.#feedId);
     else for (const fingerprint of fingerprints) this.#stmt.collectUnmatched.run(this.#feedId, ...hashRange(fingerprint));
     this.#lengths.gone(this.#stmt.goneLengths.all());
-    this.#stmt.deleteGoneLabels.run(this.#feedId);
-    return this.#stmt.deleteGone.run(this.#feedId).changes;
+    this.#labels.removeGone();
+    return this.#stmt.deleteGone.run().changes;
   }
 
   async countStored(): Promise<number> {
@@ -189,8 +183,10 @@ export class SqliteImport implements ImportTransaction {
   }
 
   async commit(run: ImportRunSummary): Promise<void> {
+    // Until COMMIT, a failure (a full disk) leaves the transaction open for rollback() to record.
+    this.#labels.apply();
+    this.#storeLengths();
     try {
-      this.#storeLengths();
       this.#recordRun(run);
       this.#db.exec('COMMIT');
     } finally {
@@ -228,15 +224,10 @@ export class SqliteImport implements ImportTransaction {
     return records.map((record) => record.labels.map((label) => this.#labelId(label)));
   }
 
-  /**
-   * Writes the records' ip_label rows, in the order of ip_label's key: a label's rows then go
-   * to neighbouring pages one after another. Returns each record's label_ids.
-   */
+  /** Stages the records' ip_label rows (written at commit); returns each record's label_ids. */
   #addLabels(records: FeedRecord[]): string[] {
     const ids = this.#labelIdLists(records);
-    const rows = records.flatMap((record, i) => ids[i]!.map((id) => ({ id, address: record.address })));
-    rows.sort((a, b) => a.id - b.id || Buffer.compare(a.address.bytes, b.address.bytes) || a.address.prefixLen - b.address.prefixLen);
-    for (const { id, address } of rows) this.#stmt.addLabel.run(id, address.bytes, address.prefixLen, this.#feedId);
+    records.forEach((record, i) => this.#labels.add(record.address, ids[i]!));
     return ids.map((list) => JSON.stringify(list));
   }
 

@@ -1,0 +1,66 @@
+import type Database from 'better-sqlite3';
+import type { CanonicalIp } from '../../feed/ip.ts';
+
+/** The rows that go, by ip_label's key: the subquery's rows are sorted into a temporary index and probed in its order. */
+export const DELETE_GONE_LABELS_SQL = `
+  DELETE FROM ip_label WHERE (label_id, ip, prefix_len, feed_id) IN
+    (SELECT label_id, ip, prefix_len, ? FROM temp.import_label_gone)`;
+
+/** The rows that come, sorted into ip_label's key order. */
+export const INSERT_NEW_LABELS_SQL = `
+  INSERT INTO ip_label (label_id, ip, prefix_len, feed_id)
+  SELECT label_id, ip, prefix_len, ? FROM temp.import_label_new ORDER BY label_id, ip, prefix_len`;
+
+/**
+ * A diff's changes to ip_label, kept aside in two temporary tables (rows that go, rows that
+ * come) and applied at commit, each in the order of ip_label's key. A record's labels lie in
+ * as many ranges of ip_label as it has labels: written record by record, a diff touched a
+ * page of ip_label for every row it changed, and at tens of millions of records, where
+ * ip_label is far larger than the page cache, each of those pages was read back and written
+ * to the WAL again. In key order every page is read and written once.
+ */
+export class SqliteLabelChanges {
+  readonly #feedId: number;
+  readonly #stmt;
+
+  constructor(db: Database.Database, feedId: number) {
+    // Plain tables: appended to as the import goes, sorted once when applied.
+    db.exec('CREATE TEMP TABLE import_label_gone (label_id INTEGER NOT NULL, ip BLOB NOT NULL, prefix_len INTEGER NOT NULL)');
+    db.exec('CREATE TEMP TABLE import_label_new (label_id INTEGER NOT NULL, ip BLOB NOT NULL, prefix_len INTEGER NOT NULL)');
+    this.#stmt = {
+      add: db.prepare<[number, Buffer, number]>('INSERT INTO temp.import_label_new (label_id, ip, prefix_len) VALUES (?, ?, ?)'),
+      removeStored: db.prepare<[Buffer, number, number]>(
+        `INSERT INTO temp.import_label_gone (label_id, ip, prefix_len)
+         SELECT j.value, d.ip, d.prefix_len FROM ip_data d, json_each(d.label_ids) j WHERE d.ip = ? AND d.prefix_len = ? AND d.feed_id = ?`,
+      ),
+      removeGone: db.prepare(
+        `INSERT INTO temp.import_label_gone (label_id, ip, prefix_len)
+         SELECT j.value, g.ip, g.prefix_len FROM temp.import_gone g, json_each(g.label_ids) j`,
+      ),
+      deleteGone: db.prepare<[number]>(DELETE_GONE_LABELS_SQL),
+      insertNew: db.prepare<[number]>(INSERT_NEW_LABELS_SQL),
+    };
+    this.#feedId = feedId;
+  }
+
+  /** The record's label rows, to be inserted. */
+  add(address: CanonicalIp, labelIds: readonly number[]): void {
+    for (const id of labelIds) this.#stmt.add.run(id, address.bytes, address.prefixLen);
+  }
+
+  /** The stored record's label rows (from its label_ids), to be deleted: call before its row changes. */
+  removeStored(address: CanonicalIp): void {
+    this.#stmt.removeStored.run(address.bytes, address.prefixLen, this.#feedId);
+  }
+
+  /** The label rows of the records in temp.import_gone (from the label_ids it copied), to be deleted. */
+  removeGone(): void {
+    this.#stmt.removeGone.run();
+  }
+
+  /** Deletes, then inserts: an updated record that keeps a label gives both a row to delete and the same row to insert. */
+  apply(): void {
+    this.#stmt.deleteGone.run(this.#feedId);
+    this.#stmt.insertNew.run(this.#feedId);
+  }
+}
