@@ -228,6 +228,36 @@ forEachStore((target) => {
     assert.deepEqual((await store.lookup(parseIp('203.0.113.50')))[0]?.context.risks, ['TUNNEL']);
   });
 
+  test('an update that keeps, drops and gains labels: lists and counts follow each label', async () => {
+    const { store: fresh, close: closeFresh } = await freshStore(target);
+    try {
+      const risks = async () => (await fresh.labelCounts()).filter((c) => c.kind === 'risk').map((c) => `${c.value} ${c.count}`);
+      const withRisk = (value: string) => keysOf(fresh, { labels: [{ kind: 'risk', value }] });
+      await importFile(
+        fresh,
+        feedFile([
+          ['192.0.2.1', 'one', ['TUNNEL', 'CALLBACK_PROXY']],
+          ['192.0.2.2', 'two', ['TUNNEL']],
+        ]),
+      );
+      const run = await importFeed(
+        fresh,
+        feedFile([
+          ['192.0.2.1', 'one, renamed', ['TUNNEL', 'WEB_SCRAPING']],
+          ['192.0.2.2', 'two', ['TUNNEL']],
+        ]),
+        { feed: 'anonymous', logger: quietLogger, maxChangeRatio: 1 },
+      );
+      assert.deepEqual([run.inserted, run.updated, run.deleted], [0, 1, 0]);
+      assert.deepEqual(await risks(), ['TUNNEL 2', 'WEB_SCRAPING 1']);
+      assert.deepEqual(await withRisk('TUNNEL'), ['192.0.2.1', '192.0.2.2']);
+      assert.deepEqual(await withRisk('WEB_SCRAPING'), ['192.0.2.1']);
+      assert.deepEqual(await withRisk('CALLBACK_PROXY'), []);
+    } finally {
+      await closeFresh();
+    }
+  });
+
   test('import runs are recorded, newest first', async () => {
     const runs = await store.importRuns(10);
     assert.deepEqual(

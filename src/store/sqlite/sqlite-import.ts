@@ -85,6 +85,7 @@ export class SqliteImport implements ImportTransaction {
       seen: db.prepare<[Buffer, number, number]>('INSERT OR IGNORE INTO temp.import_seen (ip, prefix_len, line) VALUES (?, ?, ?)'),
       firstLine: db.prepare<[Buffer, number], { line: number }>('SELECT line FROM temp.import_seen WHERE ip = ? AND prefix_len = ?'),
       hash: db.prepare<[Buffer, number, number], { record_hash: Buffer }>(SQLITE_HASH_SQL),
+      labelIds: db.prepare<[Buffer, number, number], string>(`SELECT label_ids FROM ip_data WHERE ${keyMatch}`).pluck(),
       insert: db.prepare(
         `INSERT INTO ip_data (ip, prefix_len, feed_id, ip_text, context, label_ids, record_hash, last_updated)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -143,12 +144,12 @@ export class SqliteImport implements ImportTransaction {
   async update(records: FeedRecord[], now: Date): Promise<void> {
     const at = unixSeconds(now);
     this.#lengths.written(records);
-    // The old label rows first: their ids are in the label_ids the update replaces.
-    for (const { address } of records) this.#labels.removeStored(address);
-    const labelIds = this.#addLabels(records);
+    const labelIds = this.#labelIdLists(records);
     records.forEach((record, i) => {
       const { bytes, prefixLen, text } = record.address;
-      this.#stmt.update.run(text, record.json, labelIds[i], record.hash, at, bytes, prefixLen, this.#feedId);
+      const stored = JSON.parse(this.#stmt.labelIds.get(bytes, prefixLen, this.#feedId)!) as number[];
+      this.#labels.replace(record.address, stored, labelIds[i]!);
+      this.#stmt.update.run(text, record.json, JSON.stringify(labelIds[i]), record.hash, at, bytes, prefixLen, this.#feedId);
     });
   }
 

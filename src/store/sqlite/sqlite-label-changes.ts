@@ -29,10 +29,7 @@ export class SqliteLabelChanges {
     db.exec('CREATE TEMP TABLE import_label_new (label_id INTEGER NOT NULL, ip BLOB NOT NULL, prefix_len INTEGER NOT NULL)');
     this.#stmt = {
       add: db.prepare<[number, Buffer, number]>('INSERT INTO temp.import_label_new (label_id, ip, prefix_len) VALUES (?, ?, ?)'),
-      removeStored: db.prepare<[Buffer, number, number]>(
-        `INSERT INTO temp.import_label_gone (label_id, ip, prefix_len)
-         SELECT j.value, d.ip, d.prefix_len FROM ip_data d, json_each(d.label_ids) j WHERE d.ip = ? AND d.prefix_len = ? AND d.feed_id = ?`,
-      ),
+      remove: db.prepare<[number, Buffer, number]>('INSERT INTO temp.import_label_gone (label_id, ip, prefix_len) VALUES (?, ?, ?)'),
       removeGone: db.prepare(
         `INSERT INTO temp.import_label_gone (label_id, ip, prefix_len)
          SELECT j.value, g.ip, g.prefix_len FROM temp.import_gone g, json_each(g.label_ids) j`,
@@ -48,9 +45,10 @@ export class SqliteLabelChanges {
     for (const id of labelIds) this.#stmt.add.run(id, address.bytes, address.prefixLen);
   }
 
-  /** The stored record's label rows (from its label_ids), to be deleted: call before its row changes. */
-  removeStored(address: CanonicalIp): void {
-    this.#stmt.removeStored.run(address.bytes, address.prefixLen, this.#feedId);
+  /** An updated record's label rows: only those that differ go and come (an update often keeps its labels). */
+  replace(address: CanonicalIp, stored: readonly number[], labelIds: readonly number[]): void {
+    for (const id of stored) if (!labelIds.includes(id)) this.#stmt.remove.run(id, address.bytes, address.prefixLen);
+    for (const id of labelIds) if (!stored.includes(id)) this.#stmt.add.run(id, address.bytes, address.prefixLen);
   }
 
   /** The label rows of the records in temp.import_gone (from the label_ids it copied), to be deleted. */
