@@ -1,12 +1,10 @@
 import type Database from 'better-sqlite3';
 import type { FeedRecord } from '../../feed/record.ts';
 import type { Duplicate, LoadDuplicate } from '../types.ts';
+import { SORT_CACHE_KIB } from './sqlite-cache.ts';
 
 /** The index definitions of ip_data, as SQLite keeps them, to rebuild after a first load. */
 const DATA_INDEXES_SQL = `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ip_data' AND sql IS NOT NULL`;
-
-/** The page cache while the load sorts (KiB). */
-const SORT_CACHE_KIB = 65536;
 
 /** Line numbers by row, in chunks: a 40M-record load takes 160 MB, and no chunk is ever copied. */
 class LinesByRow {
@@ -92,7 +90,6 @@ export class SqliteFirstLoad {
 
   /** Removes the rows of repeated keys (visiting each), rebuilds the dropped indexes, writes ip_label. */
   finish(visit: (duplicate: LoadDuplicate) => void): void {
-    // Sorts hold up to a page cache's worth of rows per thread: a smaller one keeps the load under 1 GiB.
     this.#db.pragma(`cache_size = -${SORT_CACHE_KIB}`);
     if (this.#dropped.length) {
       this.#removeDuplicates(visit);

@@ -9,6 +9,7 @@ import {
   type ImportTransaction,
   type LoadDuplicate,
 } from '../types.ts';
+import { IMPORT_CACHE_KIB, SORT_CACHE_KIB } from './sqlite-cache.ts';
 import { SqliteFirstLoad } from './sqlite-first-load.ts';
 import { SqliteLabelChanges } from './sqlite-label-changes.ts';
 
@@ -49,10 +50,7 @@ export class SqliteImport implements ImportTransaction {
     try {
       // No waiting for the write lock: whoever holds it for longer than a moment is an import.
       db.pragma('busy_timeout = 0');
-      // 256 MiB of page cache: the import's random reads and index inserts stay in memory at
-      // a few million records, and the importer stays under 1 GiB at 40M (its fingerprints
-      // take 12 bytes a record) whatever the feed's size.
-      db.pragma('cache_size = -262144');
+      db.pragma(`cache_size = -${IMPORT_CACHE_KIB}`);
       db.pragma('temp_store = FILE');
       db.exec(`CREATE TEMP TABLE import_seen (
         ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, line INTEGER NOT NULL,
@@ -185,6 +183,7 @@ export class SqliteImport implements ImportTransaction {
 
   async commit(run: ImportRunSummary): Promise<void> {
     // Until COMMIT, a failure (a full disk) leaves the transaction open for rollback() to record.
+    this.#db.pragma(`cache_size = -${SORT_CACHE_KIB}`);
     this.#labels.apply();
     this.#storeLengths();
     try {
