@@ -22,12 +22,15 @@ export interface ScaleRun {
   datadir: string | null;
   /** Leave the database in place afterwards (it is dropped otherwise: at 40M records it is tens of GB). */
   keep: boolean;
+  /** The database already holds day 1 (kept by an earlier run): start at the diff. */
+  loaded: boolean;
   /** Progress lines, as each step ends. */
   log: (line: string) => void;
 }
 
 export interface StoreResult {
-  full: MeasuredImport;
+  /** Null when the store was loaded by an earlier run. */
+  full: MeasuredImport | null;
   size: StoreSize;
   diff: MeasuredImport;
   serveStartupSeconds: number;
@@ -43,10 +46,10 @@ export interface StoreResult {
 
 export async function benchStore(run: ScaleRun): Promise<StoreResult> {
   const { url, log } = run;
-  await freshDatabase(url);
+  if (!run.loaded) await freshDatabase(url);
   try {
-    const full = await measureImport(url, run.day1, importDiskProbe(url, run.datadir) ?? undefined);
-    log(`full load ${full.seconds.toFixed(1)} s, peak RSS ${Math.round(full.peakRssMb)} MB`);
+    const full = run.loaded ? null : await measureImport(url, run.day1, importDiskProbe(url, run.datadir) ?? undefined);
+    if (full) log(`full load ${full.seconds.toFixed(1)} s, peak RSS ${Math.round(full.peakRssMb)} MB`);
     const size = await storeSize(url, run.datadir);
     const diff = await measureImport(url, run.day2, importDiskProbe(url, run.datadir) ?? undefined);
     log(`diff ${diff.seconds.toFixed(1)} s (+${diff.inserted} ~${diff.updated} -${diff.deleted})`);
