@@ -94,7 +94,7 @@ forEachStore((target) => {
     describe("a diff's label changes, applied at commit", () => {
       before(() => {
         // The import's own temporary tables, on this read-only connection.
-        db.exec('CREATE TEMP TABLE import_gone (ip BLOB, prefix_len INTEGER, data_rowid INTEGER, label_ids TEXT)');
+        db.exec('CREATE TEMP TABLE import_gone (ip BLOB, prefix_len INTEGER, label_ids TEXT)');
         new SqliteLabelChanges(db, 1);
       });
 

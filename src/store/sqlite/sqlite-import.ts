@@ -24,8 +24,8 @@ import {
   STORED_HASHES_SQL,
 } from '../shared-sql.ts';
 
-/** A gone record's rowid and label ids, copied into import_gone: its labels and row go without a second read of the row. */
-const GONE_COPIES = { data_rowid: 'd.rowid', label_ids: 'd.label_ids' };
+/** A gone record's label ids, copied into import_gone: its label rows are found without reading its row again. */
+const GONE_COPIES = { label_ids: 'd.label_ids' };
 
 /** The import's stored-hash lookup: one key of ip_data_key. */
 export const SQLITE_HASH_SQL = 'SELECT record_hash FROM ip_data WHERE ip = ? AND prefix_len = ? AND feed_id = ?';
@@ -56,7 +56,7 @@ export class SqliteImport implements ImportTransaction {
         ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, line INTEGER NOT NULL,
         PRIMARY KEY (ip, prefix_len)) WITHOUT ROWID`);
       db.exec(`CREATE TEMP TABLE import_gone (
-        ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, data_rowid INTEGER NOT NULL, label_ids TEXT NOT NULL,
+        ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, label_ids TEXT NOT NULL,
         PRIMARY KEY (ip, prefix_len)) WITHOUT ROWID`);
       const labels = new SqliteLabelChanges(db, feedId);
       try {
@@ -96,8 +96,10 @@ export class SqliteImport implements ImportTransaction {
       goneLengths: db.prepare<[], number>(GONE_LENGTHS_SQL).pluck(),
       holdsLength: db.prepare<[number, number], number>(HOLDS_LENGTH_SQL).pluck(),
       storedHashes: db.prepare<[number], Buffer>(STORED_HASHES_SQL).pluck(),
-      // By rowid, in rowid order: the rows' pages in file order, each page once.
-      deleteGone: db.prepare('DELETE FROM ip_data WHERE rowid IN (SELECT data_rowid FROM temp.import_gone)'),
+      // In key order (import_gone's): ip_data_key's pages are each read and written once.
+      deleteGone: db.prepare<[number]>(
+        'DELETE FROM ip_data WHERE feed_id = ? AND (ip, prefix_len) IN (SELECT ip, prefix_len FROM temp.import_gone)',
+      ),
       dropLength: db.prepare<[number, number]>('DELETE FROM network_length WHERE feed_id = ? AND prefix_len = ?'),
       addLength: db.prepare<[number, number]>('INSERT OR IGNORE INTO network_length (feed_id, prefix_len) VALUES (?, ?)'),
       count: db.prepare<[number], { n: number }>(COUNT_STORED_SQL),
@@ -174,7 +176,7 @@ export class SqliteImport implements ImportTransaction {
     else for (const fingerprint of fingerprints) this.#stmt.collectUnmatched.run(this.#feedId, ...hashRange(fingerprint));
     this.#lengths.gone(this.#stmt.goneLengths.all());
     this.#labels.removeGone();
-    return this.#stmt.deleteGone.run().changes;
+    return this.#stmt.deleteGone.run(this.#feedId).changes;
   }
 
   async countStored(): Promise<number> {
