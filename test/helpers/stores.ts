@@ -134,6 +134,10 @@ export interface TableState {
   rows: number;
 }
 
+/** The tables' definitions alone, to compare before and after a load. */
+export const definitionsOf = (tables: TableState[]): Omit<TableState, 'rows'>[] =>
+  tables.map(({ name, definition }) => ({ name, definition }));
+
 /**
  * Every table and view of the store's database, by name: what "the store as before" means
  * beyond its records. MariaDB's AUTO_INCREMENT counters are left out: InnoDB never takes

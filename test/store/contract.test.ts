@@ -13,7 +13,7 @@ import { type FeedType } from '../../src/feed/feed-types.ts';
 import { ImportLockedError, type ImportRunSummary, type Store } from '../../src/store/types.ts';
 import { finished, spawnCli, waitForOutput } from '../helpers/cli.ts';
 import { BAD_LINES, fixtureRecords, gzipToTemp, quietLogger, SAMPLE_FEED, tempDir } from '../helpers/fixtures.ts';
-import { databaseTables, forEachStore, freshStore, readOnlyUser, type TableState } from '../helpers/stores.ts';
+import { databaseTables, definitionsOf, forEachStore, freshStore, readOnlyUser, type TableState } from '../helpers/stores.ts';
 
 const abandoned = (): ImportRunSummary => ({
   feed: 'anonymous',
@@ -291,7 +291,6 @@ forEachStore((target) => {
     ];
     const organizations = async (of: Store, ip: string) => (await of.lookup(parseIp(ip))).map((r) => `${r.feed} ${r.context.organization}`);
     const options = (feed: FeedType) => ({ feed, logger: quietLogger, maxSkippedRatio: 0.5 });
-    const definitions = (tables: TableState[]) => tables.map(({ name, definition }) => ({ name, definition }));
     // A failed load records its run: the rest must be as before.
     const withoutRuns = (tables: TableState[]) => tables.map((t) => (t.name === 'import_run' ? { ...t, rows: 0 } : t));
 
@@ -330,7 +329,7 @@ forEachStore((target) => {
         const before = await databaseTables(freshUrl);
         await importFeed(fresh, feedFile(REPEATS), options('anonymous'));
         const after = await databaseTables(freshUrl);
-        assert.deepEqual(definitions(after), definitions(before));
+        assert.deepEqual(definitionsOf(after), definitionsOf(before));
         assert.equal(after.find((table) => table.name === 'ip_data')?.rows, 3);
       } finally {
         await closeFresh();
@@ -387,7 +386,7 @@ forEachStore((target) => {
         if (target.name === 'mariadb') assert.ok((await databaseTables(freshUrl)).some((table) => table.name === 'ip_data_load'));
         const run = await untilUnlocked(() => importFeed(fresh, feedFile(REPEATS), options('anonymous')));
         assert.equal(run.records, 3);
-        assert.deepEqual(definitions(await databaseTables(freshUrl)), definitions(before));
+        assert.deepEqual(definitionsOf(await databaseTables(freshUrl)), definitionsOf(before));
       } finally {
         await closeFresh();
         rmSync(dir, { recursive: true, force: true });
