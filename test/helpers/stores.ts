@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe } from 'node:test';
+import Database from 'better-sqlite3';
 import mariadb, { type Connection } from 'mariadb';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/types.ts';
@@ -124,4 +125,55 @@ export async function mariadbUser(dbUrl: string, user: string, password: string,
 export async function readOnlyUser(target: StoreTarget, dbUrl: string): Promise<DatabaseUser> {
   if (target.name === 'sqlite') return { url: dbUrl, drop: async () => undefined };
   return mariadbUser(dbUrl, `ipoid_ro_${process.pid}`, 'read-only-pw', 'SELECT');
+}
+
+/** One table or view of a database: its definition as the database prints it, and its rows. */
+export interface TableState {
+  name: string;
+  definition: string;
+  rows: number;
+}
+
+/** The tables' definitions alone, to compare before and after a load. */
+export const definitionsOf = (tables: TableState[]): Omit<TableState, 'rows'>[] =>
+  tables.map(({ name, definition }) => ({ name, definition }));
+
+/**
+ * Every table and view of the store's database, by name: what "the store as before" means
+ * beyond its records. MariaDB's AUTO_INCREMENT counters are left out: InnoDB never takes
+ * back the ids a rolled-back insert used.
+ */
+export async function databaseTables(url: string): Promise<TableState[]> {
+  if (url.startsWith('sqlite:')) {
+    const db = new Database(url.slice('sqlite:'.length), { readonly: true });
+    try {
+      const tables = db
+        .prepare<[], { name: string; type: string; sql: string }>(
+          `SELECT name, type, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name`,
+        )
+        .all();
+      return tables.map(({ name, type, sql }) => ({
+        name,
+        definition: sql,
+        rows: type === 'table' ? db.prepare<[], number>(`SELECT COUNT(*) FROM "${name}"`).pluck().get()! : 0,
+      }));
+    } finally {
+      db.close();
+    }
+  }
+  const conn = await serverConnection(url);
+  try {
+    await conn.query(`USE \`${new URL(url).pathname.slice(1)}\``);
+    const tables = await conn.query<Record<string, string>[]>('SHOW FULL TABLES');
+    const states: TableState[] = [];
+    for (const row of tables) {
+      const [name, type] = Object.values(row) as [string, string];
+      const [created] = await conn.query<Record<string, string>[]>(`SHOW CREATE TABLE \`${name}\``);
+      const [count] = type === 'VIEW' ? [{ n: 0 }] : await conn.query<{ n: bigint }[]>(`SELECT COUNT(*) AS n FROM \`${name}\``);
+      states.push({ name, definition: Object.values(created!)[1]!.replace(/ AUTO_INCREMENT=\d+/, ''), rows: Number(count.n) });
+    }
+    return states.sort((a, b) => a.name.localeCompare(b.name));
+  } finally {
+    await conn.end();
+  }
 }

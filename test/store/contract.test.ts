@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseIp, parseNetwork } from '../../src/feed/ip.ts';
+import { runGenerate } from '../../src/generator/index.ts';
 import { importFeed, ImportFailedError } from '../../src/import/importer.ts';
 import { listAll } from '../../src/store/list-all.ts';
 import { openStore } from '../../src/store/open.ts';
 import { InvalidCursorError } from '../../src/store/cursor.ts';
 import { type FeedType } from '../../src/feed/feed-types.ts';
 import { ImportLockedError, type ImportRunSummary, type Store } from '../../src/store/types.ts';
-import { BAD_LINES, fixtureRecords, gzipToTemp, quietLogger, SAMPLE_FEED } from '../helpers/fixtures.ts';
-import { forEachStore, freshStore, readOnlyUser } from '../helpers/stores.ts';
+import { finished, spawnCli, waitForOutput } from '../helpers/cli.ts';
+import { BAD_LINES, fixtureRecords, gzipToTemp, quietLogger, SAMPLE_FEED, tempDir } from '../helpers/fixtures.ts';
+import { databaseTables, definitionsOf, forEachStore, freshStore, readOnlyUser, type TableState } from '../helpers/stores.ts';
 
 const abandoned = (): ImportRunSummary => ({
   feed: 'anonymous',
@@ -28,6 +31,18 @@ const abandoned = (): ImportRunSummary => ({
   error: 'abandoned by the test',
   skippedSample: [],
 });
+
+/** Retries while the import lock is still held: a killed importer's session ends a moment after the process. */
+async function untilUnlocked<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof ImportLockedError) || tries === 50) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 
 const importFile = (store: Store, file: string) => importFeed(store, file, { feed: 'anonymous', logger: quietLogger });
 
@@ -306,6 +321,8 @@ forEachStore((target) => {
     ];
     const organizations = async (of: Store, ip: string) => (await of.lookup(parseIp(ip))).map((r) => `${r.feed} ${r.context.organization}`);
     const options = (feed: FeedType) => ({ feed, logger: quietLogger, maxSkippedRatio: 0.5 });
+    // A failed load records its run: the rest must be as before.
+    const withoutRuns = (tables: TableState[]) => tables.map((t) => (t.name === 'import_run' ? { ...t, rows: 0 } : t));
 
     test('keeps the first line of a repeated key, into an empty store and beside another feed', async () => {
       const { store: fresh, close: closeFresh } = await freshStore(target);
@@ -336,9 +353,23 @@ forEachStore((target) => {
       }
     });
 
-    test('a first load that fails after writing leaves the store empty, and the next one whole', async () => {
-      const { store: fresh, close: closeFresh } = await freshStore(target);
+    test('leaves every table and view defined exactly as the migrations defined it', async () => {
+      const { store: fresh, url: freshUrl, close: closeFresh } = await freshStore(target);
       try {
+        const before = await databaseTables(freshUrl);
+        await importFeed(fresh, feedFile(REPEATS), options('anonymous'));
+        const after = await databaseTables(freshUrl);
+        assert.deepEqual(definitionsOf(after), definitionsOf(before));
+        assert.equal(after.find((table) => table.name === 'ip_data')?.rows, 3);
+      } finally {
+        await closeFresh();
+      }
+    });
+
+    test('a first load that fails after writing leaves the store empty, and the next one whole', async () => {
+      const { store: fresh, url: freshUrl, close: closeFresh } = await freshStore(target);
+      try {
+        const before = await databaseTables(freshUrl);
         // More lines than a batch, so that rows are written before the cut last line.
         const many = Array.from({ length: 2500 }, (_, i) => JSON.stringify({ ip: `10.0.${i >> 8}.${i & 255}`, risks: ['TUNNEL'] }));
         await assert.rejects(
@@ -347,12 +378,48 @@ forEachStore((target) => {
         );
         assert.deepEqual(await keysOf(fresh), []);
         assert.deepEqual(await fresh.labelCounts(), []);
+        assert.deepEqual(withoutRuns(await databaseTables(freshUrl)), withoutRuns(before), 'no work table, no label left');
         // Whatever the failed load changed to the tables is undone too: repeated keys are still told apart.
         const run = await importFeed(fresh, feedFile(REPEATS), options('anonymous'));
         assert.deepEqual([run.inserted, run.skipped, run.records], [3, 3, 3]);
         assert.deepEqual(await keysOf(fresh), ['192.0.2.1', '192.0.2.2', '2001:db8::/64']);
       } finally {
         await closeFresh();
+      }
+    });
+
+    test('a dry run of a first load answers its counts and leaves the database as it was, without a run', async () => {
+      const { store: fresh, url: freshUrl, close: closeFresh } = await freshStore(target);
+      try {
+        const before = await databaseTables(freshUrl);
+        const run = await importFeed(fresh, feedFile(REPEATS), { ...options('anonymous'), dryRun: true });
+        assert.deepEqual([run.inserted, run.skipped, run.records], [3, 3, 3]);
+        assert.deepEqual(await databaseTables(freshUrl), before);
+      } finally {
+        await closeFresh();
+      }
+    });
+
+    test('a killed first load leaves the store empty, and the next import clears what it left', async () => {
+      const { store: fresh, url: freshUrl, close: closeFresh } = await freshStore(target);
+      const dir = tempDir();
+      try {
+        const before = await databaseTables(freshUrl);
+        await runGenerate({ count: 20_000, seed: 61, out: join(dir, 'feed.jsonl') });
+        const child = spawnCli(['import', join(dir, 'feed.jsonl')], { IPOID_DB_URL: freshUrl, IPOID_LOG_LEVEL: 'debug' });
+        const done = finished(child);
+        await waitForOutput(child, 'import batch applied');
+        child.kill('SIGKILL');
+        assert.equal((await done).signal, 'SIGKILL');
+        assert.deepEqual(await keysOf(fresh), []);
+        // MariaDB's load builds tables of its own, which outlive the process (DDL commits at once).
+        if (target.name === 'mariadb') assert.ok((await databaseTables(freshUrl)).some((table) => table.name === 'ip_data_load'));
+        const run = await untilUnlocked(() => importFeed(fresh, feedFile(REPEATS), options('anonymous')));
+        assert.equal(run.records, 3);
+        assert.deepEqual(definitionsOf(await databaseTables(freshUrl)), definitionsOf(before));
+      } finally {
+        await closeFresh();
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   });

@@ -1,7 +1,14 @@
 import type { Connection, UpsertResult } from 'mariadb';
 import type { FeedRecord } from '../../feed/record.ts';
 import { RUN_INSERT_COLUMNS, runValues, unixSeconds } from '../rows.ts';
-import { ImportLockedError, recordKey, type Duplicate, type ImportRunSummary, type ImportTransaction } from '../types.ts';
+import {
+  ImportLockedError,
+  recordKey,
+  type Duplicate,
+  type ImportRunSummary,
+  type ImportTransaction,
+  type LoadDuplicate,
+} from '../types.ts';
 import { NetworkLengthTracker } from '../containment.ts';
 import {
   collectUnmatchedSql,
@@ -13,6 +20,7 @@ import {
   STORED_HASHES_SQL,
 } from '../shared-sql.ts';
 import { connect, getLock, lockName, type ConnectionOptions } from './mariadb-connection.ts';
+import { dropLeftovers, MariadbFirstLoad } from './mariadb-first-load.ts';
 import { LabelIds } from './mariadb-label-ids.ts';
 
 const KEY_COLUMNS = 'ip INET6 NOT NULL, prefix_len TINYINT UNSIGNED NOT NULL';
@@ -49,7 +57,8 @@ const labelIdList = (labelIds: string): number[] => JSON.parse(labelIds) as numb
  * An import on MariaDB: one transaction on a dedicated connection that also holds the
  * database's import lock. InnoDB gives readers the data as of before the import until the
  * commit; if the process dies, the server rolls the transaction back and frees the lock
- * when the connection drops. Writes go through the connector's batch(), which sends a
+ * when the connection drops. A first load into an empty store builds new tables instead and
+ * switches them in at commit (mariadb-first-load.ts). Writes go through the connector's batch(), which sends a
  * whole batch as one bulk command (measured faster here than LOAD DATA LOCAL from memory).
  */
 export class MariadbImport implements ImportTransaction {
@@ -62,12 +71,15 @@ export class MariadbImport implements ImportTransaction {
   // importer parses the next. Calls that depend on them first wait for them (#settle), so
   // a failed write fails the import before it can commit.
   #pending: Promise<unknown> = Promise.resolve();
+  /** A first load into an empty ip_data (null: the feed loads as any batch is applied); decided by the first load() call. */
+  #firstLoad: MariadbFirstLoad | null | undefined;
 
   static async begin(options: ConnectionOptions, feedId: number): Promise<MariadbImport> {
     const conn = await connect(options);
     const lock = lockName('import', options.database);
     try {
       if (!(await getLock(conn, lock, 0))) throw new ImportLockedError();
+      await dropLeftovers(conn);
       await conn.query(`CREATE TEMPORARY TABLE import_seen (${KEY_COLUMNS}, line INT UNSIGNED NOT NULL,
                         PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`);
       await conn.query(`CREATE TEMPORARY TABLE import_gone (${KEY_COLUMNS}, PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`);
@@ -135,8 +147,22 @@ export class MariadbImport implements ImportTransaction {
     );
   }
 
-  /** MariaDB loads a first day as it applies any batch (a bulk path of its own is still to come). */
+  /**
+   * Into an empty ip_data, the bulk path of mariadb-first-load.ts; beside other feeds' rows,
+   * as any batch is applied (the tables cannot be switched whole then).
+   */
   async load(records: FeedRecord[], now: Date): Promise<Duplicate[]> {
+    if (this.#firstLoad === undefined) {
+      await this.#settle();
+      this.#firstLoad = (await MariadbFirstLoad.begin(this.#conn, this.#feedId)) ?? null;
+    }
+    if (this.#firstLoad) {
+      this.#lengths.written(records);
+      const labelIds = (await this.#labelIdLists(records)).map((ids) => JSON.stringify(ids));
+      await this.#settle(); // one batch in flight while the next is parsed: memory stays bounded
+      this.#send(...this.#firstLoad.append(records, labelIds, unixSeconds(now)));
+      return [];
+    }
     const duplicates = await this.markSeen(records);
     const repeated = new Set(duplicates.map((d) => d.record));
     await this.insert(
@@ -146,7 +172,10 @@ export class MariadbImport implements ImportTransaction {
     return duplicates;
   }
 
-  async finishLoad(): Promise<void> {}
+  async finishLoad(visit: (duplicate: LoadDuplicate) => void): Promise<void> {
+    await this.#settle();
+    await this.#firstLoad?.finish(visit);
+  }
 
   async update(records: FeedRecord[], now: Date): Promise<void> {
     if (records.length === 0) return;
@@ -199,6 +228,15 @@ export class MariadbImport implements ImportTransaction {
     // Until COMMIT is sent, a failure leaves the transaction open for rollback() to record.
     await this.#settle();
     await this.#storeLengths();
+    if (this.#firstLoad) {
+      // The data first: a run recorded for data that never came would let the update job skip the feed's day.
+      await this.#firstLoad.switchIn();
+      await this.#recordRun(run);
+      // Done: the replaced tables are empty, and any that a failed drop leaves the next import drops.
+      await this.#firstLoad.discard().catch(() => undefined);
+      await this.#close();
+      return;
+    }
     await this.#recordRun(run);
     try {
       await this.#conn.commit();
@@ -211,6 +249,7 @@ export class MariadbImport implements ImportTransaction {
     try {
       await this.#pending.catch(() => undefined); // the import failed already; its reason is the run's error
       await this.#conn.rollback();
+      await this.#firstLoad?.discard();
       await this.#recordRun(run);
     } finally {
       await this.#close();
@@ -221,6 +260,7 @@ export class MariadbImport implements ImportTransaction {
     try {
       await this.#pending.catch(() => undefined); // a failed write is the dry run's error, already reported
       await this.#conn.rollback();
+      await this.#firstLoad?.discard();
     } finally {
       await this.#close();
     }
@@ -256,10 +296,15 @@ export class MariadbImport implements ImportTransaction {
     return [record.address.text, record.json, labelIds, record.hash, unixSeconds(now)];
   }
 
+  /** Each record's label ids; creates the labels new to the store. */
+  async #labelIdLists(records: FeedRecord[]): Promise<number[][]> {
+    await this.#labels.resolve(records.map((r) => r.labels));
+    return records.map((r) => r.labels.map((label) => this.#labels.id(label)));
+  }
+
   /** Sends the records' ip_label rows; returns each record's label ids as stored in ip_data.label_ids. */
   async #addLabels(records: FeedRecord[]): Promise<string[]> {
-    await this.#labels.resolve(records.map((r) => r.labels));
-    const ids = records.map((r) => r.labels.map((label) => this.#labels.id(label)));
+    const ids = await this.#labelIdLists(records);
     const rows = records.flatMap((r, i) => ids[i]!.map((id) => [id, r.address.bytes, r.address.prefixLen, this.#feedId]));
     if (rows.length) this.#send('INSERT INTO ip_label (label_id, ip, prefix_len, feed_id) VALUES (?, ?, ?, ?)', rows);
     return ids.map((list) => JSON.stringify(list));
