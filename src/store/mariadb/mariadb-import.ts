@@ -10,6 +10,7 @@ import {
   type LoadDuplicate,
 } from '../types.ts';
 import { NetworkLengthTracker } from '../containment.ts';
+import { labelChanges } from '../label-changes.ts';
 import {
   collectUnmatchedSql,
   collectUnseenSql,
@@ -28,6 +29,7 @@ const KEY_COLUMNS = 'ip INET6 NOT NULL, prefix_len TINYINT UNSIGNED NOT NULL';
 const DATA_COLUMNS = ['ip_text', 'context', 'label_ids', 'record_hash', 'last_updated'];
 const placeholder = (column: string): string => (column === 'last_updated' ? 'FROM_UNIXTIME(?)' : '?');
 const KEY_MATCH = 'ip = ? AND prefix_len = ? AND feed_id = ?';
+const INSERT_LABEL_SQL = 'INSERT INTO ip_label (label_id, ip, prefix_len, feed_id) VALUES (?, ?, ?, ?)';
 /** Fingerprint ranges per statement when collecting what the import did not see. */
 const UNMATCHED_BATCH = 1000;
 
@@ -181,14 +183,22 @@ export class MariadbImport implements ImportTransaction {
     if (records.length === 0) return;
     this.#lengths.written(records);
     const keys = records.map((r) => [r.address.bytes, r.address.prefixLen, this.#feedId]);
-    // The old label rows go first: their ids are in the label_ids the update replaces.
+    // Only the label rows that differ from the stored label_ids go and come.
     const old = await this.#storedRows<{ label_ids: string }>('label_ids', records);
-    const oldLabels = old.flatMap((row) => labelIdList(row.label_ids).map((id) => [id, row.ip, row.prefix_len, this.#feedId]));
-    if (oldLabels.length) this.#send(`DELETE FROM ip_label WHERE label_id = ? AND ${KEY_MATCH}`, oldLabels);
-    const labelIds = await this.#addLabels(records);
+    const stored = new Map(old.map((row) => [rowKey(row), labelIdList(row.label_ids)]));
+    const labelIds = await this.#labelIdLists(records);
+    const gone: unknown[][] = [];
+    const come: unknown[][] = [];
+    records.forEach((r, i) => {
+      const { removed, added } = labelChanges(stored.get(recordKey(r.address)) ?? [], labelIds[i]!);
+      for (const id of removed) gone.push([id, ...keys[i]!]);
+      for (const id of added) come.push([id, ...keys[i]!]);
+    });
+    if (gone.length) this.#send(`DELETE FROM ip_label WHERE label_id = ? AND ${KEY_MATCH}`, gone);
+    if (come.length) this.#send(INSERT_LABEL_SQL, come);
     this.#send(
       `UPDATE ip_data SET ${DATA_COLUMNS.map((c) => `${c} = ${placeholder(c)}`).join(', ')} WHERE ${KEY_MATCH}`,
-      records.map((r, i) => [...this.#dataValues(r, labelIds[i]!, now), ...keys[i]!]),
+      records.map((r, i) => [...this.#dataValues(r, JSON.stringify(labelIds[i]), now), ...keys[i]!]),
     );
   }
 
@@ -306,7 +316,7 @@ export class MariadbImport implements ImportTransaction {
   async #addLabels(records: FeedRecord[]): Promise<string[]> {
     const ids = await this.#labelIdLists(records);
     const rows = records.flatMap((r, i) => ids[i]!.map((id) => [id, r.address.bytes, r.address.prefixLen, this.#feedId]));
-    if (rows.length) this.#send('INSERT INTO ip_label (label_id, ip, prefix_len, feed_id) VALUES (?, ?, ?, ?)', rows);
+    if (rows.length) this.#send(INSERT_LABEL_SQL, rows);
     return ids.map((list) => JSON.stringify(list));
   }
 

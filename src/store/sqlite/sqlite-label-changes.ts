@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { CanonicalIp } from '../../feed/ip.ts';
+import { labelChanges } from '../label-changes.ts';
 
 /** The rows that go, by ip_label's key: the subquery's rows are sorted into a temporary index and probed in its order. */
 export const DELETE_GONE_LABELS_SQL = `
@@ -45,10 +46,11 @@ export class SqliteLabelChanges {
     for (const id of labelIds) this.#stmt.add.run(id, address.bytes, address.prefixLen);
   }
 
-  /** An updated record's label rows: only those that differ go and come (an update often keeps its labels). */
+  /** An updated record's label rows: only those that differ go and come. */
   replace(address: CanonicalIp, stored: readonly number[], labelIds: readonly number[]): void {
-    for (const id of stored) if (!labelIds.includes(id)) this.#stmt.remove.run(id, address.bytes, address.prefixLen);
-    for (const id of labelIds) if (!stored.includes(id)) this.#stmt.add.run(id, address.bytes, address.prefixLen);
+    const { removed, added } = labelChanges(stored, labelIds);
+    for (const id of removed) this.#stmt.remove.run(id, address.bytes, address.prefixLen);
+    this.add(address, added);
   }
 
   /** The label rows of the records in temp.import_gone (from the label_ids it copied), to be deleted. */
