@@ -84,7 +84,7 @@ export class SqliteImport implements ImportTransaction {
       seen: db.prepare<[Buffer, number, number]>('INSERT OR IGNORE INTO temp.import_seen (ip, prefix_len, line) VALUES (?, ?, ?)'),
       firstLine: db.prepare<[Buffer, number], { line: number }>('SELECT line FROM temp.import_seen WHERE ip = ? AND prefix_len = ?'),
       hash: db.prepare<[Buffer, number, number], { record_hash: Buffer }>(SQLITE_HASH_SQL),
-      labelIds: db.prepare<[Buffer, number, number], string>(`SELECT label_ids FROM ip_data WHERE ${keyMatch}`).pluck(),
+      storedLabelIds: db.prepare<[Buffer, number, number], string>(`SELECT label_ids FROM ip_data WHERE ${keyMatch}`).pluck(),
       insert: db.prepare(
         `INSERT INTO ip_data (ip, prefix_len, feed_id, ip_text, context, label_ids, record_hash, last_updated)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -148,7 +148,7 @@ export class SqliteImport implements ImportTransaction {
     const labelIds = this.#labelIdLists(records);
     records.forEach((record, i) => {
       const { bytes, prefixLen, text } = record.address;
-      const stored = JSON.parse(this.#stmt.labelIds.get(bytes, prefixLen, this.#feedId)!) as number[];
+      const stored = JSON.parse(this.#stmt.storedLabelIds.get(bytes, prefixLen, this.#feedId)!) as number[];
       this.#labels.replace(record.address, stored, labelIds[i]!);
       this.#stmt.update.run(text, record.json, JSON.stringify(labelIds[i]), record.hash, at, bytes, prefixLen, this.#feedId);
     });
