@@ -58,7 +58,7 @@ export class SqliteLabelChanges {
     this.#stmt.removeGone.run();
   }
 
-  /** Deletes, then inserts: an updated record that keeps a label gives both a row to delete and the same row to insert. */
+  /** Writes the staged rows into ip_label: the deletes, then the inserts, each in the order of its key. */
   apply(): void {
     this.#stmt.deleteGone.run(this.#feedId);
     this.#stmt.insertNew.run(this.#feedId);
