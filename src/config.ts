@@ -1,14 +1,23 @@
 import { DEFAULT_MAX_CHANGE_RATIO, DEFAULT_MAX_SKIPPED_RATIO, parseChangeRatio, parseSkippedRatio } from './import/limits.ts';
 import { DEFAULT_DB_URL } from './store/open.ts';
+import { DEFAULT_HISTORY_DAYS } from './store/types.ts';
 
 /** Settings from the environment; every variable is documented in the README. */
 export interface Config {
   /** Where the data lives: `sqlite:PATH` or `mariadb://user:pass@host:port/db`. */
   dbUrl: string;
+  /** Feed days of history kept (imports prune older states; the API answers `at` within them); 0 keeps none. */
+  historyDays: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  return { dbUrl: env.IPOID_DB_URL || DEFAULT_DB_URL };
+  return { dbUrl: env.IPOID_DB_URL || DEFAULT_DB_URL, historyDays: parseHistoryDays(env.IPOID_HISTORY_DAYS) };
+}
+
+function parseHistoryDays(text: string | undefined): number {
+  if (text === undefined || text === '') return DEFAULT_HISTORY_DAYS;
+  if (!/^\d{1,5}$/.test(text)) throw new Error(`IPOID_HISTORY_DAYS must be a whole number of days (0 keeps no history), not ${JSON.stringify(text)}`);
+  return Number(text);
 }
 
 /** A comma-separated setting's items, trimmed, without empty ones. */

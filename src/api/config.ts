@@ -24,6 +24,8 @@ export interface ApiConfig extends ServerConfig {
   readOnly: boolean;
   /** MariaDB: connections the API reads through (the store's default when unset). */
   dbPoolSize?: number;
+  /** IPOID_HISTORY_DAYS: the window `at` and `dt` answer for. */
+  historyDays: number;
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -45,6 +47,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     keepAliveTimeoutMs: parseMilliseconds('IPOID_KEEP_ALIVE_TIMEOUT_MS', env.IPOID_KEEP_ALIVE_TIMEOUT_MS, DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
     corsOrigins: parseOrigins(env.IPOID_CORS_ORIGINS),
     dbUrl: readUrl || loadConfig(env).dbUrl,
+    historyDays: loadConfig(env).historyDays,
     readOnly: Boolean(readUrl),
     dbPoolSize: parsePoolSize(env.IPOID_DB_POOL_SIZE),
   };

@@ -85,6 +85,16 @@ export function errorResponses<const C extends number>(...codes: C[]): Record<C,
 
 export const IpParams = Type.Object({ ip: IpText });
 
+const dateParam = (description: string) => Type.Optional(Type.String({ maxLength: 10, description }));
+
+export const AtQuery = Type.Object({
+  at: dateParam('YYYY-MM-DD (or YYYYMMDD): the record as the data stood at the end of that feed day, within the kept history'),
+});
+
+export const DtQuery = Type.Object({
+  dt: dateParam("YYYYMMDD (or YYYY-MM-DD), Spur's historical parameter: the object as the data stood at the end of that feed day"),
+});
+
 export const IpAnswer = Type.Record(Type.String(), ref(IpoidRecord), {
   description: "exactly one key: the requested spelling as MediaWiki's IPUtils::prettifyIP gives it",
 });

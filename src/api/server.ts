@@ -11,6 +11,7 @@ import { registerMetrics } from './metrics.ts';
 import { answerUnsupported, clientErrorHandler, httpOptions, noSniff, requireHost } from './protocol.ts';
 import { contextRoutes } from './routes/context.ts';
 import { healthRoutes } from './routes/health.ts';
+import { historyRoutes } from './routes/history.ts';
 import { ipRoutes } from './routes/ip.ts';
 import { labelsRoutes } from './routes/labels.ts';
 import { listRoutes } from './routes/list.ts';
@@ -90,7 +91,7 @@ export function buildServer({ store, logger, config }: ServerOptions) {
   const guarded = guardStore(store);
   registerMetrics(app, guarded);
   app.register(healthRoutes, { store: guarded, readyMaxAgeSeconds: config.readyMaxAgeSeconds ?? null });
-  for (const routes of [ipRoutes, contextRoutes, searchRoutes, listRoutes, labelsRoutes]) {
+  for (const routes of [ipRoutes, historyRoutes, contextRoutes, searchRoutes, listRoutes, labelsRoutes]) {
     app.register(routes, { store: guarded });
   }
   app.register(openapiRoutes);

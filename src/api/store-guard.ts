@@ -38,6 +38,9 @@ export function guardStore(store: Store): Store {
     };
   return {
     kind: store.kind,
+    historyDays: store.historyDays,
+    dataDays: guard(store.dataDays.bind(store), LOOKUP_TIMEOUT_MS),
+    pastOf: guard(store.pastOf.bind(store), LOOKUP_TIMEOUT_MS),
     lookup: guard(store.lookup.bind(store), LOOKUP_TIMEOUT_MS),
     lookupMany: guard(store.lookupMany.bind(store), LOOKUP_TIMEOUT_MS),
     feedStatus: guard(store.feedStatus.bind(store), LOOKUP_TIMEOUT_MS),

@@ -14,7 +14,8 @@ export async function withStore(action: (ctx: CommandContext) => Promise<void>, 
   const logger = createLogger();
   let store: Store | undefined;
   try {
-    store = await openStore(loadConfig().dbUrl, options);
+    const { dbUrl, historyDays } = loadConfig();
+    store = await openStore(dbUrl, { historyDays, ...options });
     await action({ store, logger });
   } catch (err) {
     reportError(err, logger);

@@ -147,6 +147,14 @@ export function addressText(bytes: Buffer, family: 4 | 6 = isIpv4Mapped(bytes) ?
   return ipaddr.fromByteArray(Array.from(bytes)).toString();
 }
 
+/** Canonical text of a stored key: the address, or "addr/len" (family-relative len) for a network. */
+export function keyText(bytes: Buffer, prefixLen: number): string {
+  const family = prefixLen >= IPV4_OFFSET && isIpv4Mapped(bytes) ? 4 : 6;
+  const text = addressText(bytes, family);
+  if (prefixLen === FULL_PREFIX) return text;
+  return `${text}/${family === 4 ? prefixLen - IPV4_OFFSET : prefixLen}`;
+}
+
 export function isIpv4Mapped(bytes: Buffer): boolean {
   for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
   return bytes[10] === 0xff && bytes[11] === 0xff;

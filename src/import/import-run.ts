@@ -3,6 +3,7 @@ import type { Logger } from '../log.ts';
 import type { FeedType } from '../feed/feed-types.ts';
 import type { ImportRunSummary, ImportStatus } from '../store/types.ts';
 import type { ImportProgress } from './progress.ts';
+import { utcDate } from '../history/feed-day.ts';
 
 /** Skipped lines kept with the run and logged one by one; the rest are only counted. */
 export const SKIPPED_SAMPLE_SIZE = 100;
@@ -30,10 +31,15 @@ export class ImportRunRecord {
     readonly feedDate: string | null,
     readonly file: string | null,
     readonly logger: Logger,
-  ) {}
+  ) {
+    this.dataDate = feedDate ?? utcDate(this.startedAt);
+  }
 
   /** When the import began: also the `last_updated` of every record it writes. */
   readonly startedAt = new Date();
+
+  /** The feed day history files the run under (ImportRunSummary.dataDate). */
+  dataDate: string;
 
   skip(skipped: SkippedLine): void {
     this.counts.skipped += 1;
@@ -61,6 +67,7 @@ export class ImportRunRecord {
     return {
       feed: this.feed,
       feedDate: this.feedDate,
+      dataDate: this.dataDate,
       file: this.file,
       startedAt: this.startedAt,
       finishedAt: new Date(),

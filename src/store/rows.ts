@@ -1,6 +1,7 @@
 import type { SkippedLine } from '../feed/record.ts';
 import type { SpurRecord } from '../feed/schema.ts';
 import { FEED_IDS, feedName } from '../feed/feed-types.ts';
+import { dateOfDay, feedDay, type FeedDay } from '../history/feed-day.ts';
 import type { ImportRun, ImportRunSummary, ImportStatus, StoredRecord } from './types.ts';
 
 /*
@@ -36,6 +37,7 @@ export interface RunRow {
   id: number;
   feed_id: number;
   feed_date: string | null;
+  data_date: number;
   file: string | null;
   started_at: number;
   finished_at: number;
@@ -55,6 +57,7 @@ export function toImportRun(row: RunRow): ImportRun {
     id: row.id,
     feed: feedName(row.feed_id),
     feedDate: row.feed_date,
+    dataDate: dateOfDay(row.data_date),
     file: row.file,
     startedAt: new Date(row.started_at * 1000),
     finishedAt: new Date(row.finished_at * 1000),
@@ -72,13 +75,14 @@ export function toImportRun(row: RunRow): ImportRun {
 
 /** The import_run columns a run is written to; `runValues` gives their values in this order. */
 export const RUN_INSERT_COLUMNS =
-  'feed_id, feed_date, file, started_at, finished_at, lines_read, lines_skipped, inserted, updated, deleted, records, status, error, skipped_sample';
+  'feed_id, feed_date, data_date, file, started_at, finished_at, lines_read, lines_skipped, inserted, updated, deleted, records, status, error, skipped_sample';
 
-/** A run's values for RUN_INSERT_COLUMNS, times in unix seconds. */
-export function runValues(run: ImportRunSummary): (string | number | null)[] {
+/** A run's values for RUN_INSERT_COLUMNS, times in unix seconds; `dataDay` as the store filed it. */
+export function runValues(run: ImportRunSummary, dataDay: FeedDay = feedDay(run.dataDate)): (string | number | null)[] {
   return [
     FEED_IDS[run.feed],
     run.feedDate,
+    dataDay,
     run.file,
     unixSeconds(run.startedAt),
     unixSeconds(run.finishedAt),

@@ -48,11 +48,52 @@ export function hashRange(fingerprint: Buffer): [Buffer, Buffer] {
 /** The network lengths among the keys in import_gone. */
 export const GONE_LENGTHS_SQL = 'SELECT DISTINCT prefix_len FROM import_gone WHERE prefix_len < 128';
 
-/** Whether a feed (`?`) still holds a record with prefix length `?`. */
-export const HOLDS_LENGTH_SQL = 'SELECT 1 AS held FROM ip_data WHERE feed_id = ? AND prefix_len = ? LIMIT 1';
+/**
+ * Whether a feed (`?`) still holds a record with prefix length `?`, now or in its history
+ * (lookups of a past day probe it too). Parameters twice.
+ */
+export const HOLDS_LENGTH_SQL = `
+  SELECT 1 AS held FROM ip_data WHERE feed_id = ? AND prefix_len = ?
+  UNION ALL SELECT 1 AS held FROM ip_history WHERE feed_id = ? AND prefix_len = ? LIMIT 1`;
 
 /** A feed's record hashes (`?`) in order: a range of ip_data_hash. */
 export const STORED_HASHES_SQL = 'SELECT record_hash FROM ip_data WHERE feed_id = ? ORDER BY record_hash';
 
 /** How many records a feed (`?`) holds. */
 export const COUNT_STORED_SQL = 'SELECT COUNT(*) AS n FROM ip_data WHERE feed_id = ?';
+
+/*
+ * History (history/): an import stages, in import_history, the state each key it changes
+ * had before (history/state-codec.ts; NULL for a key it adds); its commit files them in
+ * ip_history under the run's feed day and prunes what fell out of the kept window.
+ */
+
+/** The feed's (`?`) latest data day: a run is never filed before it, so a key's states stay in order. */
+export const LATEST_DATA_DAY_SQL = "SELECT MAX(data_date) AS day FROM import_run WHERE feed_id = ? AND status = 'succeeded'";
+
+/** Each feed day with data: the last successful run of each feed on each day, oldest first. */
+export const DATA_DAYS_SQL = `
+  SELECT r.feed_id, r.data_date, r.records FROM import_run r
+   WHERE r.id IN (SELECT MAX(s.id) FROM import_run s WHERE s.status = 'succeeded' GROUP BY s.feed_id, s.data_date)
+   ORDER BY r.data_date, r.feed_id`;
+
+/**
+ * Staged keys that already have a state filed on this day (feed `?`, day `?`), which a
+ * second import of the day must re-take against the key's record now (`next`).
+ */
+export const sameDaySql = (ip: string): string => `
+  SELECT ${ip} AS ip, s.prefix_len, s.state AS staged, h.state AS kept, d.context AS next
+    FROM import_history s
+    JOIN ip_history h ON h.ip = s.ip AND h.prefix_len = s.prefix_len AND h.feed_id = ? AND h.ended_on = ?
+    LEFT JOIN ip_data d ON d.ip = s.ip AND d.prefix_len = s.prefix_len AND d.feed_id = h.feed_id
+   WHERE h.state IS NOT NULL`;
+
+export const RESTATE_SQL = 'UPDATE ip_history SET state = ? WHERE ip = ? AND prefix_len = ? AND feed_id = ? AND ended_on = ?';
+
+/** Files the staged states under the feed (`?`) and day (`?`), in key order; a key filed earlier the same day keeps its state. */
+export const fileHistorySql = (ignore: string): string => `
+  INSERT ${ignore} INTO ip_history (ip, prefix_len, feed_id, ended_on, state, label_ids, last_updated)
+  SELECT ip, prefix_len, ?, ?, state, label_ids, last_updated FROM import_history ORDER BY ip, prefix_len`;
+
+/** Drops a feed's (`?`) states that ended on or before a day (`?`): no day of the window needs them. */
+export const PRUNE_HISTORY_SQL = 'DELETE FROM ip_history WHERE feed_id = ? AND ended_on <= ?';

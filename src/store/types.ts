@@ -3,6 +3,8 @@ import type { FeedType } from '../feed/feed-types.ts';
 import type { CanonicalIp } from '../feed/ip.ts';
 import type { FeedRecord, LabelKind, SkippedLine } from '../feed/record.ts';
 import type { SpurRecord } from '../feed/schema.ts';
+import type { KeyPast } from '../history/timeline.ts';
+import type { DataDay } from '../history/window.ts';
 
 /** One stored IP or network as one feed knows it. */
 export interface StoredRecord {
@@ -55,6 +57,11 @@ export interface ImportRunSummary {
   feed: FeedType;
   /** YYYY-MM-DD of the feed's generation, when known. */
   feedDate: string | null;
+  /**
+   * YYYY-MM-DD: the feed day history files the run's changes under: the feed date, else the
+   * day the run began (UTC). A store never files a run before the feed's latest one.
+   */
+  dataDate: string;
   file: string | null;
   startedAt: Date;
   finishedAt: Date;
@@ -161,7 +168,19 @@ export interface StoreOptions {
   readOnly?: boolean;
   /** MariaDB: connections of the read pool (SQLite reads through one handle). */
   poolSize?: number;
+  /** Feed days of history kept (IPOID_HISTORY_DAYS); 0 keeps none. */
+  historyDays?: number;
 }
+
+/** What the store holds about an address over the kept history, read from one snapshot. */
+export interface AddressPast {
+  days: DataDay[];
+  /** The address's own keys and those of networks containing it, in any feed, now or in the past. */
+  keys: KeyPast[];
+}
+
+/** Default of IPOID_HISTORY_DAYS: CheckUser's window. */
+export const DEFAULT_HISTORY_DAYS = 90;
 
 export interface Store {
   readonly kind: 'sqlite' | 'mariadb';
@@ -180,6 +199,12 @@ export interface Store {
   importRuns(limit: number): Promise<ImportRun[]>;
   /** Every feed type with its latest successful import (null when never imported) and any newer refused one. */
   feedStatus(): Promise<FeedStatus[]>;
+  /** Feed days of history this store keeps. */
+  readonly historyDays: number;
+  /** Each feed day with data (the last successful import of a feed on that day), oldest first. */
+  dataDays(): Promise<DataDay[]>;
+  /** The keys that hold `address` now or did in the kept history, with their past (history/timeline.ts). */
+  pastOf(address: CanonicalIp): Promise<AddressPast>;
   /** Starts an import of one feed; throws ImportLockedError when another one is running. */
   beginImport(feed: FeedType): Promise<ImportTransaction>;
   close(): Promise<void>;

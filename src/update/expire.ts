@@ -3,6 +3,7 @@ import { feedAgeSeconds } from '../store/feed-age.ts';
 import type { FeedType } from '../feed/feed-types.ts';
 import { ImportRunRecord } from '../import/import-run.ts';
 import type { Store } from '../store/types.ts';
+import { utcDate } from '../history/feed-day.ts';
 
 export interface ExpiredFeed {
   feed: FeedType;
@@ -27,6 +28,7 @@ export async function expireStaleFeeds(store: Store, maxAgeDays: number, logger:
     const tx = await store.beginImport(feed);
     const run = new ImportRunRecord(feed, lastImport.feedDate, null, logger);
     run.storedBefore = lastImport.records;
+    run.dataDate = utcDate(now); // the data went today, not on the stale feed's day
     try {
       run.counts.deleted = await tx.deleteUnseen();
       await tx.commit(

@@ -107,6 +107,7 @@ forEachStore((target) => {
       await held.rollback({
         feed: 'anonymous',
         feedDate: null,
+        dataDate: '2026-01-01',
         file: null,
         startedAt: now,
         finishedAt: now,

@@ -5,7 +5,7 @@ import { describe } from 'node:test';
 import Database from 'better-sqlite3';
 import mariadb, { type Connection } from 'mariadb';
 import { openStore } from '../../src/store/open.ts';
-import type { Store } from '../../src/store/types.ts';
+import type { Store, StoreOptions } from '../../src/store/types.ts';
 
 /** A fresh, empty database for one test: its URL and how to throw it away. */
 export interface TestDatabase {
@@ -79,9 +79,12 @@ export function forEachStore(suite: (target: StoreTarget) => void): void {
 }
 
 /** Opens a store on a fresh database; `close` closes it and drops the database. */
-export async function freshStore(target: StoreTarget): Promise<{ store: Store; url: string; close: () => Promise<void> }> {
+export async function freshStore(
+  target: StoreTarget,
+  options: StoreOptions = {},
+): Promise<{ store: Store; url: string; close: () => Promise<void> }> {
   const db = await target.createDatabase();
-  const store = await openStore(db.url);
+  const store = await openStore(db.url, options);
   return {
     store,
     url: db.url,

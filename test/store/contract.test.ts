@@ -18,6 +18,7 @@ import { databaseTables, definitionsOf, forEachStore, freshStore, readOnlyUser, 
 const abandoned = (): ImportRunSummary => ({
   feed: 'anonymous',
   feedDate: null,
+  dataDate: '2026-01-01',
   file: null,
   startedAt: new Date(),
   finishedAt: new Date(),

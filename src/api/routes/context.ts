@@ -1,6 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Store } from '../../store/types.ts';
-import { errorResponses, IpParams, ref, SpurContext } from '../schemas.ts';
+import { DtQuery, errorResponses, IpParams, ref, SpurContext } from '../schemas.ts';
+import { parseRequestedIp } from '../../feed/ip.ts';
+import { parseFeedDay } from '../../history/feed-day.ts';
+import { lookupAsOf } from '../../history/as-of.ts';
 import { sendStoredJson } from './as-stored.ts';
 import { rejectPathsUnder } from './ip-path.ts';
 import { lookupAll, notInData } from './lookup.ts';
@@ -15,13 +18,24 @@ export const contextRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
         description:
           'For an IPv6 address inside a stored network, the network\'s object (with its "network"). When several feeds ' +
           "hold the address, the first: the address's own record before a network's, then in feed order " +
-          '(all of them: POST /ipoid/_search).',
+          '(all of them: POST /ipoid/_search). With `dt` (Spur\'s historical add-on), the object as the data stood at ' +
+          'the end of that feed day, and the x-result-dt header (YYYYMMDD) names the feed date it comes from; 404 when ' +
+          'the address was not in the data then, 400 for a day outside the kept history.',
         tags: ['spur'],
         params: IpParams,
+        querystring: DtQuery,
         response: { 200: ref(SpurContext), ...errorResponses(400, 401, 404, 503) },
       },
     },
     async (request, reply) => {
+      const { dt } = request.query;
+      if (dt !== undefined) {
+        const { address, key } = parseRequestedIp(request.params.ip);
+        const { found } = await lookupAsOf(store, address, parseFeedDay(dt, 'dt'));
+        const [first] = found;
+        if (!first) return reply.code(404).send(notInData(key));
+        return sendStoredJson(reply.header('x-result-dt', String(first.day)), first.record.json);
+      }
       const { key, records } = await lookupAll(store, request.params.ip);
       // Spur's object is one feed's record, so it is not merged: the first answers.
       const [first] = records;

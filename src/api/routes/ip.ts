@@ -1,10 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { InvalidIpError, parseRequestedIp, type CanonicalIp } from '../../feed/ip.ts';
-import type { Store } from '../../store/types.ts';
+import type { FastifyReply } from 'fastify';
+import type { Store, StoredRecord } from '../../store/types.ts';
+import { parseFeedDay } from '../../history/feed-day.ts';
+import { lookupAsOf } from '../../history/as-of.ts';
+import { reflects } from '../feed-date.ts';
 import { InputError } from '../../errors.ts';
 import { quoted } from '../errors.ts';
 import { ipoidAnswer } from '../ipoid-shape.ts';
-import { BatchAnswer, BatchBody, BATCH_MAX, errorResponses, IpAnswer, IpParams, type IpoidRecord } from '../schemas.ts';
+import { AtQuery, BatchAnswer, BatchBody, BATCH_MAX, errorResponses, IpAnswer, IpParams, type IpoidRecord } from '../schemas.ts';
 import { rejectPathsUnder } from './ip-path.ts';
 import { lookupAll, notInData } from './lookup.ts';
 
@@ -26,19 +30,31 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app,
           'the address (or the address and a network containing it), they are merged: labels (risks, proxies, ' +
           "behaviors, types, tunnels) are the union of all, single values come from the first (the address's own " +
           'record before a network\'s, then in feed order), last_updated is the latest, and "feeds" lists them. ' +
-          '404 when unknown, 400 when not an address.',
+          '404 when unknown, 400 when not an address. With `at`, the answer as the data stood at the end of that feed ' +
+          'day (each feed as its last import on or before it left it), named by the X-IPoid-Feed-Date header; 404 ' +
+          'when the address was not in the data then, 400 for a day outside the kept history (the message names the window).',
         tags: ['ipoid'],
         params: IpParams,
+        querystring: AtQuery,
         response: { 200: IpAnswer, ...errorResponses(400, 401, 404, 503) },
       },
     },
     async (request, reply) => {
-      const { key, records } = await lookupAll(store, request.params.ip);
+      const { at } = request.query;
+      const { key, records } = at === undefined ? await lookupAll(store, request.params.ip) : await lookupAt(reply, request.params.ip, at);
       if (records.length === 0) return reply.code(404).send(notInData(key));
       return { [key]: ipoidAnswer(records, key) };
     },
   );
   rejectPathsUnder(app, '/feed/v1/ip/');
+
+  /** The address's records as of a past day; the answer names the feed day it reflects. */
+  async function lookupAt(reply: FastifyReply, ip: string, at: string): Promise<{ key: string; records: StoredRecord[] }> {
+    const { address, key } = parseRequestedIp(ip);
+    const { found, newestDay } = await lookupAsOf(store, address, parseFeedDay(at, 'at'));
+    reflects(reply, newestDay);
+    return { key, records: found.map((f) => f.record) };
+  }
 
   app.post(
     '/feed/v1/ips',

@@ -14,7 +14,7 @@ export const serveCommand = new Command('serve')
     try {
       const config = loadApiConfig();
       // Not withStore: the API may read through its own URL, read-only.
-      store = await openStore(config.dbUrl, { readOnly: config.readOnly, poolSize: config.dbPoolSize });
+      store = await openStore(config.dbUrl, { readOnly: config.readOnly, poolSize: config.dbPoolSize, historyDays: config.historyDays });
       await (
         await listenApi(store, logger, config)
       ).stopped;

@@ -17,12 +17,19 @@ import {
   COUNT_STORED_SQL,
   GONE_LENGTHS_SQL,
   hashRange,
+  fileHistorySql,
   HOLDS_LENGTH_SQL,
+  LATEST_DATA_DAY_SQL,
+  PRUNE_HISTORY_SQL,
+  RESTATE_SQL,
+  sameDaySql,
   STORED_HASHES_SQL,
 } from '../shared-sql.ts';
 import { connect, getLock, lockName, type ConnectionOptions } from './mariadb-connection.ts';
 import { dropLeftovers, MariadbFirstLoad } from './mariadb-first-load.ts';
 import { LabelIds } from './mariadb-label-ids.ts';
+import { addDays, feedDay, type FeedDay } from '../../history/feed-day.ts';
+import { encodeState, restate } from '../../history/state-codec.ts';
 
 const KEY_COLUMNS = 'ip INET6 NOT NULL, prefix_len TINYINT UNSIGNED NOT NULL';
 // A record's columns, in the order of MariadbImport#dataValues; last_updated travels as unix seconds.
@@ -38,14 +45,31 @@ function addressList(records: FeedRecord[]): { sql: string; values: Buffer[] } {
   return { sql: records.map(() => '?').join(', '), values: records.map((r) => r.address.bytes) };
 }
 
-/** A column of the stored records at `count` addresses: ranges of the primary key. */
-function storedColumnSql(column: 'record_hash' | 'label_ids', count: number): string {
+/** What the import reads of stored records: their hash (to diff), or what an update replaces. */
+const STORED_COLUMNS = {
+  hash: 'record_hash',
+  replaced: 'context, label_ids, UNIX_TIMESTAMP(last_updated) AS last_updated',
+} as const;
+
+/** Columns of the stored records at `count` addresses: ranges of the primary key. */
+function storedColumnSql(columns: keyof typeof STORED_COLUMNS, count: number): string {
   const addresses = Array.from({ length: count }, () => '?').join(', ');
-  return `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len, ${column} FROM ip_data WHERE feed_id = ? AND ip IN (${addresses})`;
+  return `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len, ${STORED_COLUMNS[columns]} FROM ip_data WHERE feed_id = ? AND ip IN (${addresses})`;
 }
 
 /** The import's stored-hash lookup of `count` addresses. */
-export const storedHashesSql = (count: number): string => storedColumnSql('record_hash', count);
+export const storedHashesSql = (count: number): string => storedColumnSql('hash', count);
+
+/** A stored record as an update or a delete replaces it. */
+interface ReplacedRow {
+  context: string;
+  label_ids: string;
+  last_updated: number;
+}
+
+const STAGE_HISTORY_SQL = 'INSERT INTO import_history (ip, prefix_len, state, label_ids, last_updated) VALUES (?, ?, ?, ?, FROM_UNIXTIME(?))';
+/** Gone records read per statement, to stage their history. */
+const GONE_PAGE = 2000;
 
 interface KeyRow {
   ip: Buffer;
@@ -69,6 +93,7 @@ export class MariadbImport implements ImportTransaction {
   readonly #lock: string;
   readonly #labels: LabelIds;
   readonly #lengths = new NetworkLengthTracker();
+  readonly #historyDays: number;
   // Writes queued without waiting (#send), so that the server applies one batch while the
   // importer parses the next. Calls that depend on them first wait for them (#settle), so
   // a failed write fails the import before it can commit.
@@ -76,7 +101,7 @@ export class MariadbImport implements ImportTransaction {
   /** A first load into an empty ip_data (null: the feed loads as any batch is applied); decided by the first load() call. */
   #firstLoad: MariadbFirstLoad | null | undefined;
 
-  static async begin(options: ConnectionOptions, feedId: number): Promise<MariadbImport> {
+  static async begin(options: ConnectionOptions, feedId: number, historyDays: number): Promise<MariadbImport> {
     const conn = await connect(options);
     const lock = lockName('import', options.database);
     try {
@@ -85,16 +110,19 @@ export class MariadbImport implements ImportTransaction {
       await conn.query(`CREATE TEMPORARY TABLE import_seen (${KEY_COLUMNS}, line INT UNSIGNED NOT NULL,
                         PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`);
       await conn.query(`CREATE TEMPORARY TABLE import_gone (${KEY_COLUMNS}, PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`);
+      await conn.query(`CREATE TEMPORARY TABLE import_history (${KEY_COLUMNS}, state BLOB, label_ids JSON,
+                        last_updated TIMESTAMP NULL DEFAULT NULL, PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`);
       await conn.beginTransaction();
-      return new MariadbImport(conn, feedId, lock);
+      return new MariadbImport(conn, feedId, lock, historyDays);
     } catch (err) {
       conn.destroy();
       throw err;
     }
   }
 
-  private constructor(conn: Connection, feedId: number, lock: string) {
+  private constructor(conn: Connection, feedId: number, lock: string, historyDays: number) {
     this.#conn = conn;
+    this.#historyDays = historyDays;
     this.#lock = lock;
     this.#feedId = feedId;
     this.#labels = new LabelIds(conn);
@@ -135,11 +163,21 @@ export class MariadbImport implements ImportTransaction {
   async storedHashes(records: FeedRecord[]): Promise<Map<string, Buffer>> {
     if (records.length === 0) return new Map();
     await this.#settle();
-    const rows = await this.#storedRows<{ record_hash: Buffer }>('record_hash', records);
+    const rows = await this.#storedRows<{ record_hash: Buffer }>('hash', records);
     return new Map(rows.map((row) => [rowKey(row), row.record_hash]));
   }
 
   async insert(records: FeedRecord[], now: Date): Promise<void> {
+    await this.#insert(records, now);
+    // History: the keys were not in the feed before.
+    if (records.length && this.#historyDays > 0)
+      this.#send(
+        STAGE_HISTORY_SQL,
+        records.map((r) => [r.address.bytes, r.address.prefixLen, null, null, null]),
+      );
+  }
+
+  async #insert(records: FeedRecord[], now: Date): Promise<void> {
     if (records.length === 0) return;
     this.#lengths.written(records);
     const labelIds = await this.#addLabels(records);
@@ -167,7 +205,8 @@ export class MariadbImport implements ImportTransaction {
     }
     const duplicates = await this.markSeen(records);
     const repeated = new Set(duplicates.map((d) => d.record));
-    await this.insert(
+    // A first load of the feed: it held nothing before, which the runs say; no history to stage.
+    await this.#insert(
       records.filter((record) => !repeated.has(record)),
       now,
     );
@@ -184,8 +223,8 @@ export class MariadbImport implements ImportTransaction {
     this.#lengths.written(records);
     const keys = records.map((r) => [r.address.bytes, r.address.prefixLen, this.#feedId]);
     // Only the label rows that differ from the stored label_ids go and come.
-    const old = await this.#storedRows<{ label_ids: string }>('label_ids', records);
-    const stored = new Map(old.map((row) => [rowKey(row), labelIdList(row.label_ids)]));
+    const old = new Map((await this.#storedRows<ReplacedRow>('replaced', records)).map((row) => [rowKey(row), row]));
+    const stored = new Map([...old].map(([key, row]) => [key, labelIdList(row.label_ids)]));
     const labelIds = await this.#labelIdLists(records);
     const gone: unknown[][] = [];
     const come: unknown[][] = [];
@@ -194,6 +233,15 @@ export class MariadbImport implements ImportTransaction {
       for (const id of removed) gone.push([id, ...keys[i]!]);
       for (const id of added) come.push([id, ...keys[i]!]);
     });
+    if (this.#historyDays > 0) {
+      this.#send(
+        STAGE_HISTORY_SQL,
+        records.map((r) => {
+          const row = old.get(recordKey(r.address))!;
+          return [r.address.bytes, r.address.prefixLen, encodeState(row.context, r.json), row.label_ids, row.last_updated];
+        }),
+      );
+    }
     if (gone.length) this.#send(`DELETE FROM ip_label WHERE label_id = ? AND ${KEY_MATCH}`, gone);
     if (come.length) this.#send(INSERT_LABEL_SQL, come);
     this.#send(
@@ -214,6 +262,7 @@ export class MariadbImport implements ImportTransaction {
     else await this.#collectUnmatched(fingerprints);
     const gone = await this.#conn.query<{ prefix_len: number }[]>(GONE_LENGTHS_SQL);
     this.#lengths.gone(gone.map((row) => row.prefix_len));
+    if (this.#historyDays > 0) await this.#stageRemoved();
     // A text-protocol statement: MariaDB cannot prepare a DELETE that joins JSON_TABLE.
     await this.#conn.query(
       `DELETE l FROM import_gone g JOIN ip_data d ON d.ip = g.ip AND d.prefix_len = g.prefix_len AND d.feed_id = ?
@@ -237,17 +286,18 @@ export class MariadbImport implements ImportTransaction {
   async commit(run: ImportRunSummary): Promise<void> {
     // Until COMMIT is sent, a failure leaves the transaction open for rollback() to record.
     await this.#settle();
-    await this.#storeLengths();
+    const day = await this.#fileHistory(feedDay(run.dataDate));
+    await this.#storeLengths(); // after the history: a length its states still have is kept
     if (this.#firstLoad) {
       // The data first: a run recorded for data that never came would let the update job skip the feed's day.
       await this.#firstLoad.switchIn();
-      await this.#recordRun(run);
+      await this.#recordRun(run, day);
       // Done: the replaced tables are empty, and any that a failed drop leaves the next import drops.
       await this.#firstLoad.discard().catch(() => undefined);
       await this.#close();
       return;
     }
-    await this.#recordRun(run);
+    await this.#recordRun(run, day);
     try {
       await this.#conn.commit();
     } finally {
@@ -276,6 +326,49 @@ export class MariadbImport implements ImportTransaction {
     }
   }
 
+  /** Stages the records in import_gone whole, a page at a time in key order (the connection runs one statement at a time). */
+  async #stageRemoved(): Promise<void> {
+    let after: KeyRow | undefined;
+    for (;;) {
+      const page = await this.#conn.query<(KeyRow & ReplacedRow)[]>(
+        `SELECT CAST(g.ip AS BINARY(16)) AS ip, g.prefix_len, d.context, d.label_ids, UNIX_TIMESTAMP(d.last_updated) AS last_updated
+           FROM import_gone g JOIN ip_data d ON d.ip = g.ip AND d.prefix_len = g.prefix_len AND d.feed_id = ?
+          ${after ? 'WHERE g.ip > ? OR (g.ip = ? AND g.prefix_len > ?)' : ''}
+          ORDER BY g.ip, g.prefix_len LIMIT ${GONE_PAGE}`,
+        after ? [this.#feedId, after.ip, after.ip, after.prefix_len] : [this.#feedId],
+      );
+      if (page.length === 0) return;
+      await this.#conn.batch(
+        STAGE_HISTORY_SQL,
+        page.map((row) => [row.ip, row.prefix_len, encodeState(row.context, null), row.label_ids, row.last_updated]),
+      );
+      after = page.at(-1);
+    }
+  }
+
+  /**
+   * Files the staged states under the run's feed day (never before the feed's latest), re-takes
+   * states filed earlier the same day against today's records, and prunes the feed's states
+   * that no kept day needs. Answers the day the run is filed under.
+   */
+  async #fileHistory(runDay: FeedDay): Promise<FeedDay> {
+    const [latest] = await this.#conn.execute<{ day: number | null }[]>(LATEST_DATA_DAY_SQL, [this.#feedId]);
+    const day = Math.max(runDay, latest?.day ?? 0);
+    if (this.#historyDays <= 0) return day;
+    const sameDay = await this.#conn.query<{ ip: Buffer; prefix_len: number; staged: Buffer | null; kept: Buffer; next: string | null }[]>(
+      sameDaySql('CAST(s.ip AS BINARY(16))'),
+      [this.#feedId, day],
+    );
+    for (const row of sameDay) {
+      const state = restate(row.kept, row.staged, row.next);
+      if (state !== row.kept) await this.#conn.execute(RESTATE_SQL, [state, row.ip, row.prefix_len, this.#feedId, day]);
+    }
+    await this.#conn.query(fileHistorySql('IGNORE'), [this.#feedId, day]);
+    // The window's first day needs only the states that ended after it.
+    await this.#conn.execute(PRUNE_HISTORY_SQL, [this.#feedId, addDays(day, -(this.#historyDays - 1))]);
+    return day;
+  }
+
   /**
    * Into import_gone, the unseen records of each fingerprint's hash range: many ranges per
    * statement, which InnoDB reads as that many ranges of ip_data_hash (bulk commands cannot
@@ -294,10 +387,10 @@ export class MariadbImport implements ImportTransaction {
     if (ranges.length) await flush();
   }
 
-  /** A column of the records' stored rows (those that are stored), read by their keys. */
-  async #storedRows<Row>(column: 'record_hash' | 'label_ids', records: FeedRecord[]): Promise<(KeyRow & Row)[]> {
+  /** Columns of the records' stored rows (those that are stored), read by their keys. */
+  async #storedRows<Row>(columns: keyof typeof STORED_COLUMNS, records: FeedRecord[]): Promise<(KeyRow & Row)[]> {
     const addresses = addressList(records);
-    const rows = await this.#conn.query<(KeyRow & Row)[]>(storedColumnSql(column, records.length), [this.#feedId, ...addresses.values]);
+    const rows = await this.#conn.query<(KeyRow & Row)[]>(storedColumnSql(columns, records.length), [this.#feedId, ...addresses.values]);
     const wanted = new Set(records.map((r) => recordKey(r.address)));
     return rows.filter((row) => wanted.has(rowKey(row)));
   }
@@ -340,7 +433,7 @@ export class MariadbImport implements ImportTransaction {
   async #storeLengths(): Promise<void> {
     const { add, check } = this.#lengths.result();
     for (const length of check) {
-      const held = await this.#conn.execute<unknown[]>(HOLDS_LENGTH_SQL, [this.#feedId, length]);
+      const held = await this.#conn.execute<unknown[]>(HOLDS_LENGTH_SQL, [this.#feedId, length, this.#feedId, length]);
       if (held.length === 0)
         await this.#conn.execute('DELETE FROM network_length WHERE feed_id = ? AND prefix_len = ?', [this.#feedId, length]);
     }
@@ -351,11 +444,11 @@ export class MariadbImport implements ImportTransaction {
     );
   }
 
-  async #recordRun(run: ImportRunSummary): Promise<void> {
+  async #recordRun(run: ImportRunSummary, day?: FeedDay): Promise<void> {
     await this.#conn.execute(
       `INSERT INTO import_run (${RUN_INSERT_COLUMNS})
-       VALUES (?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      runValues(run),
+       VALUES (?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      runValues(run, day),
     );
   }
 

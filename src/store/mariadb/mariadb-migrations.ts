@@ -180,6 +180,26 @@ export const MARIADB_MIGRATIONS: readonly (readonly Statement[])[] = [
        DROP INDEX IF EXISTS ip_data_feed_hash, DROP COLUMN IF EXISTS network_ip`,
     'ALTER TABLE ip_label DROP INDEX IF EXISTS ip_label_record',
   ],
+  [
+    // History (history/): the states imports replaced, per feed day. A key's row of day N
+    // holds what it was until the import of day N changed it; its state is read back with
+    // history/state-codec.ts. Days are YYYYMMDD integers, as in the SQLite store.
+    `CREATE TABLE IF NOT EXISTS ip_history (
+      ip           INET6            NOT NULL,
+      prefix_len   TINYINT UNSIGNED NOT NULL,
+      feed_id      TINYINT UNSIGNED NOT NULL,
+      ended_on     INT UNSIGNED     NOT NULL COMMENT 'YYYYMMDD: the feed day of the import that changed or removed the record',
+      state        BLOB             COMMENT 'the record until then (history/state-codec.ts); NULL: not in the feed',
+      label_ids    JSON             COMMENT 'its label ids, as ip_data.label_ids',
+      last_updated TIMESTAMP        NULL DEFAULT NULL COMMENT 'its last_updated',
+      PRIMARY KEY (ip, prefix_len, feed_id, ended_on),
+      KEY ip_history_ended (feed_id, ended_on),
+      CONSTRAINT ip_history_feed FOREIGN KEY (feed_id) REFERENCES feed (id)
+    ) ${TABLE}`,
+    `ALTER TABLE import_run ADD COLUMN IF NOT EXISTS data_date INT UNSIGNED
+       COMMENT 'YYYYMMDD: the feed day history files the run under' AFTER feed_date`,
+    `UPDATE import_run SET data_date = DATE_FORMAT(COALESCE(feed_date, DATE(started_at)), '%Y%m%d') WHERE data_date IS NULL`,
+  ],
 ];
 
 // Long enough for another process to finish applying a migration; short enough to report a stuck one.

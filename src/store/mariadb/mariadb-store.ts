@@ -1,11 +1,15 @@
 import mariadb, { type Pool } from 'mariadb';
 import type { CanonicalIp } from '../../feed/ip.ts';
-import { containingRecords, parseLengths, probePlan } from '../containment.ts';
+import { containingRecords, parseLengths, probePlan, probeStarts } from '../containment.ts';
 import { keysetPage } from '../page.ts';
 import { checkSchemaVersion, SCHEMA_VERSION_SQL } from '../schema-version.ts';
-import { LABEL_COUNTS_SQL } from '../shared-sql.ts';
+import { DATA_DAYS_SQL, LABEL_COUNTS_SQL } from '../shared-sql.ts';
+import { groupKeys, type KeyedPastRow } from '../../history/timeline.ts';
+import { toDataDay, type DataDay, type DataDayRow } from '../../history/window.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
 import {
+  type AddressPast,
+  DEFAULT_HISTORY_DAYS,
   type FeedStatus,
   type ImportRun,
   type ImportTransaction,
@@ -60,7 +64,9 @@ function paddedSize(count: number): number {
 
 type LookupRow = DataRow & { lengths: string | null };
 
-const RUN_COLUMNS = `r.id, r.feed_id, DATE_FORMAT(r.feed_date, '%Y-%m-%d') AS feed_date, r.file,
+const LENGTHS_SQL = 'SELECT CAST(GROUP_CONCAT(DISTINCT prefix_len ORDER BY prefix_len) AS CHAR(512)) AS lengths FROM network_length';
+
+const RUN_COLUMNS = `r.id, r.feed_id, DATE_FORMAT(r.feed_date, '%Y-%m-%d') AS feed_date, r.data_date, r.file,
   UNIX_TIMESTAMP(r.started_at) AS started_at, UNIX_TIMESTAMP(r.finished_at) AS finished_at,
   r.lines_read, r.lines_skipped, r.inserted, r.updated, r.deleted, r.records, r.status, r.error, r.skipped_sample`;
 
@@ -98,6 +104,7 @@ export class MariadbStore implements Store {
   readonly #pool: Pool;
   readonly #options: ConnectionOptions;
   readonly #readOnly: boolean;
+  readonly historyDays: number;
   /** The network lengths the last lookup found stored; lookups probe these. */
   #lengths: number[] = [];
 
@@ -105,12 +112,13 @@ export class MariadbStore implements Store {
     const connection = connectionOptions(url);
     if (options.readOnly) await checkSchema(connection);
     else await prepareDatabase(connection);
-    return new MariadbStore(connection, options.readOnly ?? false, options.poolSize ?? DEFAULT_POOL_SIZE);
+    return new MariadbStore(connection, options);
   }
 
-  private constructor(options: ConnectionOptions, readOnly: boolean, poolSize: number) {
+  private constructor(options: ConnectionOptions, { readOnly = false, poolSize = DEFAULT_POOL_SIZE, historyDays }: StoreOptions) {
     this.#options = options;
     this.#readOnly = readOnly;
+    this.historyDays = historyDays ?? DEFAULT_HISTORY_DAYS;
     this.#pool = mariadb.createPool({ ...options, ...READ_POOL, connectionLimit: poolSize });
   }
 
@@ -178,9 +186,42 @@ export class MariadbStore implements Store {
     }));
   }
 
+  async dataDays(): Promise<DataDay[]> {
+    return (await this.#pool.execute<DataDayRow[]>(DATA_DAYS_SQL)).map(toDataDay);
+  }
+
+  /** Three statements in one read-only snapshot: the lengths, then what lies at each probe start. */
+  async pastOf(address: CanonicalIp): Promise<AddressPast> {
+    const conn = await this.#pool.getConnection();
+    try {
+      await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+      const [lengths] = await conn.execute<{ lengths: string | null }[]>(LENGTHS_SQL);
+      const starts = probeStarts(address, parseLengths(lengths?.lengths ?? null));
+      const at = Array.from({ length: starts.length }, () => '?').join(', ');
+      const current = await conn.execute<(DataRow & { label_ids: string })[]>(
+        `SELECT ${RECORD_COLUMNS}, d.label_ids FROM ip_data d WHERE d.ip IN (${at})`,
+        starts,
+      );
+      const past = await conn.execute<KeyedPastRow[]>(
+        `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len, feed_id, ended_on, state, label_ids,
+                UNIX_TIMESTAMP(last_updated) AS last_updated
+           FROM ip_history WHERE ip IN (${at}) ORDER BY feed_id, ip, prefix_len, ended_on`,
+        starts,
+      );
+      const days = await conn.execute<DataDayRow[]>(DATA_DAYS_SQL);
+      await conn.commit();
+      return { days: days.map(toDataDay), keys: groupKeys(current, past) };
+    } catch (err) {
+      await conn.rollback().catch(() => {});
+      throw err;
+    } finally {
+      await conn.release();
+    }
+  }
+
   async beginImport(feed: FeedType): Promise<ImportTransaction> {
     if (this.#readOnly) throw new ReadOnlyStoreError();
-    return MariadbImport.begin(this.#options, FEED_IDS[feed]);
+    return MariadbImport.begin(this.#options, FEED_IDS[feed], this.historyDays);
   }
 
   async close(): Promise<void> {

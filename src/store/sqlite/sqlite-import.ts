@@ -12,6 +12,8 @@ import {
 import { IMPORT_CACHE_KIB, SORT_CACHE_KIB } from './sqlite-cache.ts';
 import { SqliteFirstLoad } from './sqlite-first-load.ts';
 import { SqliteLabelChanges } from './sqlite-label-changes.ts';
+import { SqliteHistory, type ReplacedRow } from './sqlite-history.ts';
+import { feedDay, type FeedDay } from '../../history/feed-day.ts';
 
 import { NetworkLengthTracker } from '../containment.ts';
 import {
@@ -27,8 +29,12 @@ import {
 /** How long a failed or refused import waits to record its run if another import took the lock (ms). */
 const RECORD_RUN_WAIT_MS = 2 * 60 * 60 * 1000;
 
-/** A gone record's label ids, copied into import_gone: its label rows are found without reading its row again. */
+/**
+ * What import_gone copies of a gone record, so that its row is not read again: its label
+ * ids (to find its label rows) and, when history is kept, the rest of what history keeps.
+ */
 const GONE_COPIES = { label_ids: 'd.label_ids' };
+const GONE_COPIES_WITH_HISTORY = { ...GONE_COPIES, context: 'd.context', last_updated: 'd.last_updated' };
 
 /** The import's stored-hash lookup: one key of ip_data_key. */
 export const SQLITE_HASH_SQL = 'SELECT record_hash FROM ip_data WHERE ip = ? AND prefix_len = ? AND feed_id = ?';
@@ -45,10 +51,11 @@ export class SqliteImport implements ImportTransaction {
   readonly #labelIds = new Map<string, number>();
   readonly #lengths = new NetworkLengthTracker();
   readonly #labels: SqliteLabelChanges;
+  readonly #history: SqliteHistory;
   readonly #stmt;
   #firstLoad: SqliteFirstLoad | undefined;
 
-  static begin(path: string, feedId: number): SqliteImport {
+  static begin(path: string, feedId: number, historyDays: number): SqliteImport {
     const db = new Database(path, { fileMustExist: true });
     try {
       // No waiting for the write lock: whoever holds it for longer than a moment is an import.
@@ -59,32 +66,35 @@ export class SqliteImport implements ImportTransaction {
         ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, line INTEGER NOT NULL,
         PRIMARY KEY (ip, prefix_len)) WITHOUT ROWID`);
       db.exec(`CREATE TEMP TABLE import_gone (
-        ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, label_ids TEXT NOT NULL,
+        ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, label_ids TEXT NOT NULL, context TEXT, last_updated INTEGER,
         PRIMARY KEY (ip, prefix_len)) WITHOUT ROWID`);
       const labels = new SqliteLabelChanges(db, feedId);
+      const history = new SqliteHistory(db, feedId, historyDays);
       try {
         db.exec('BEGIN IMMEDIATE');
       } catch (err) {
         if ((err as { code?: string }).code === 'SQLITE_BUSY') throw new ImportLockedError();
         throw err;
       }
-      return new SqliteImport(db, feedId, labels);
+      return new SqliteImport(db, feedId, labels, history);
     } catch (err) {
       db.close();
       throw err;
     }
   }
 
-  private constructor(db: Database.Database, feedId: number, labels: SqliteLabelChanges) {
+  private constructor(db: Database.Database, feedId: number, labels: SqliteLabelChanges, history: SqliteHistory) {
     this.#db = db;
     this.#feedId = feedId;
     this.#labels = labels;
+    this.#history = history;
+    const goneCopies = history.keeping ? GONE_COPIES_WITH_HISTORY : GONE_COPIES;
     const keyMatch = 'ip = ? AND prefix_len = ? AND feed_id = ?';
     this.#stmt = {
       seen: db.prepare<[Buffer, number, number]>('INSERT OR IGNORE INTO temp.import_seen (ip, prefix_len, line) VALUES (?, ?, ?)'),
       firstLine: db.prepare<[Buffer, number], { line: number }>('SELECT line FROM temp.import_seen WHERE ip = ? AND prefix_len = ?'),
       hash: db.prepare<[Buffer, number, number], { record_hash: Buffer }>(SQLITE_HASH_SQL),
-      storedLabelIds: db.prepare<[Buffer, number, number], string>(`SELECT label_ids FROM ip_data WHERE ${keyMatch}`).pluck(),
+      replaced: db.prepare<[Buffer, number, number], ReplacedRow>(`SELECT context, label_ids, last_updated FROM ip_data WHERE ${keyMatch}`),
       insert: db.prepare(
         `INSERT INTO ip_data (ip, prefix_len, feed_id, ip_text, context, label_ids, record_hash, last_updated)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -92,10 +102,10 @@ export class SqliteImport implements ImportTransaction {
       update: db.prepare(`UPDATE ip_data SET ip_text = ?, context = ?, label_ids = ?, record_hash = ?, last_updated = ? WHERE ${keyMatch}`),
       findLabel: db.prepare<[string, string], { id: number }>('SELECT id FROM label WHERE kind = ? AND value = ?'),
       newLabel: db.prepare<[string, string]>('INSERT INTO label (kind, value) VALUES (?, ?)'),
-      collectGone: db.prepare<[number]>(collectUnseenSql(GONE_COPIES)),
-      collectUnmatched: db.prepare<[number, Buffer, Buffer]>(collectUnmatchedSql(1, 'OR IGNORE', GONE_COPIES)),
+      collectGone: db.prepare<[number]>(collectUnseenSql(goneCopies)),
+      collectUnmatched: db.prepare<[number, Buffer, Buffer]>(collectUnmatchedSql(1, 'OR IGNORE', goneCopies)),
       goneLengths: db.prepare<[], number>(GONE_LENGTHS_SQL).pluck(),
-      holdsLength: db.prepare<[number, number], number>(HOLDS_LENGTH_SQL).pluck(),
+      holdsLength: db.prepare<[number, number, number, number], number>(HOLDS_LENGTH_SQL).pluck(),
       storedHashes: db.prepare<[number], Buffer>(STORED_HASHES_SQL).pluck(),
       // In key order (import_gone's): ip_data_key's pages are each read and written once.
       deleteGone: db.prepare<[number]>(
@@ -139,6 +149,7 @@ export class SqliteImport implements ImportTransaction {
     records.forEach((record, i) => {
       const { bytes, prefixLen, text } = record.address;
       this.#stmt.insert.run(bytes, prefixLen, this.#feedId, text, record.json, labelIds[i], record.hash, at);
+      this.#history.added(record.address);
     });
   }
 
@@ -148,8 +159,9 @@ export class SqliteImport implements ImportTransaction {
     const labelIds = this.#labelIdLists(records);
     records.forEach((record, i) => {
       const { bytes, prefixLen, text } = record.address;
-      const stored = JSON.parse(this.#stmt.storedLabelIds.get(bytes, prefixLen, this.#feedId)!) as number[];
-      this.#labels.replace(record.address, stored, labelIds[i]!);
+      const old = this.#stmt.replaced.get(bytes, prefixLen, this.#feedId)!;
+      this.#labels.replace(record.address, JSON.parse(old.label_ids) as number[], labelIds[i]!);
+      this.#history.replaced(record.address, old, record.json);
       this.#stmt.update.run(text, record.json, JSON.stringify(labelIds[i]), record.hash, at, bytes, prefixLen, this.#feedId);
     });
   }
@@ -177,6 +189,7 @@ export class SqliteImport implements ImportTransaction {
     else for (const fingerprint of fingerprints) this.#stmt.collectUnmatched.run(this.#feedId, ...hashRange(fingerprint));
     this.#lengths.gone(this.#stmt.goneLengths.all());
     this.#labels.removeGone();
+    this.#history.removed();
     return this.#stmt.deleteGone.run(this.#feedId).changes;
   }
 
@@ -188,9 +201,10 @@ export class SqliteImport implements ImportTransaction {
     // Until COMMIT, a failure (a full disk) leaves the transaction open for rollback() to record.
     this.#db.pragma(`cache_size = -${SORT_CACHE_KIB}`);
     this.#labels.apply();
-    this.#storeLengths();
+    const day = this.#history.file(feedDay(run.dataDate));
+    this.#storeLengths(); // after the history: a length its states still have is kept
     try {
-      this.#recordRun(run);
+      this.#recordRun(run, day);
       this.#db.exec('COMMIT');
     } finally {
       this.#db.close();
@@ -247,11 +261,11 @@ export class SqliteImport implements ImportTransaction {
   #storeLengths(): void {
     const { add, check } = this.#lengths.result();
     for (const length of check)
-      if (this.#stmt.holdsLength.get(this.#feedId, length) === undefined) this.#stmt.dropLength.run(this.#feedId, length);
+      if (this.#stmt.holdsLength.get(this.#feedId, length, this.#feedId, length) === undefined) this.#stmt.dropLength.run(this.#feedId, length);
     for (const length of add) this.#stmt.addLength.run(this.#feedId, length);
   }
 
-  #recordRun(run: ImportRunSummary): void {
-    this.#stmt.recordRun.run(...runValues(run));
+  #recordRun(run: ImportRunSummary, day?: FeedDay): void {
+    this.#stmt.recordRun.run(...runValues(run, day));
   }
 }

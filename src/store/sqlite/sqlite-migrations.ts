@@ -185,6 +185,24 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
          datetime(d.last_updated, 'unixepoch') AS last_updated
     FROM ip_data d JOIN feed f ON f.id = d.feed_id;
   `,
+  // History (history/): the states imports replaced, per feed day. A key's row of day N holds
+  // what it was until the import of day N changed it; its state is read back with
+  // history/state-codec.ts. Days are YYYYMMDD integers.
+  `
+  CREATE TABLE ip_history (
+    ip           BLOB    NOT NULL,
+    prefix_len   INTEGER NOT NULL,
+    feed_id      INTEGER NOT NULL REFERENCES feed (id),
+    ended_on     INTEGER NOT NULL,  -- YYYYMMDD: the feed day of the import that changed or removed the record
+    state        BLOB,              -- the record until then (history/state-codec.ts); NULL: not in the feed
+    label_ids    TEXT,              -- its label ids (JSON array), as ip_data.label_ids
+    last_updated INTEGER,           -- its last_updated
+    PRIMARY KEY (ip, prefix_len, feed_id, ended_on)
+  ) WITHOUT ROWID;
+  CREATE INDEX ip_history_ended ON ip_history (feed_id, ended_on);
+  ALTER TABLE import_run ADD COLUMN data_date INTEGER;  -- YYYYMMDD: the feed day history files the run under
+  UPDATE import_run SET data_date = CAST(strftime('%Y%m%d', COALESCE(feed_date, date(started_at, 'unixepoch'))) AS INTEGER);
+  `,
 ];
 
 /** A read-only store cannot migrate: it fails at start when the file's schema is older than this code reads. */

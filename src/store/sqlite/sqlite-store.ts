@@ -3,9 +3,13 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { CanonicalIp } from '../../feed/ip.ts';
 import { keysetPage } from '../page.ts';
-import { LABEL_COUNTS_SQL } from '../shared-sql.ts';
+import { DATA_DAYS_SQL, LABEL_COUNTS_SQL } from '../shared-sql.ts';
+import { groupKeys, type KeyedPastRow } from '../../history/timeline.ts';
+import { toDataDay, type DataDay, type DataDayRow } from '../../history/window.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
 import {
+  type AddressPast,
+  DEFAULT_HISTORY_DAYS,
   type FeedStatus,
   type ImportRun,
   type ImportTransaction,
@@ -18,7 +22,7 @@ import {
   type StoreOptions,
 } from '../types.ts';
 import { toImportRun, type DataRow, type RunRow } from '../rows.ts';
-import { containingRecords, probePlan } from '../containment.ts';
+import { containingRecords, probePlan, probeStarts } from '../containment.ts';
 import { SqliteImport } from './sqlite-import.ts';
 import { checkSchema, migrate } from './sqlite-migrations.ts';
 
@@ -40,10 +44,14 @@ export class SqliteStore implements Store {
   /** Each a read transaction, prepared once: one snapshot for all it reads. */
   readonly #readLookups: (addresses: readonly CanonicalIp[]) => StoredRecord[][];
   readonly #readFeedStatus: () => FeedStatus[];
+  readonly #readPast: (address: CanonicalIp) => AddressPast;
+  readonly #dataDays: Database.Statement<[], DataDayRow>;
+  readonly historyDays: number;
 
   constructor(path: string, options: StoreOptions = {}) {
     this.#path = path;
     this.#readOnly = options.readOnly ?? false;
+    this.historyDays = options.historyDays ?? DEFAULT_HISTORY_DAYS;
     if (!options.readOnly) mkdirSync(dirname(path), { recursive: true });
     this.#db = new Database(path, { readonly: options.readOnly ?? false, fileMustExist: options.readOnly ?? false });
     this.#db.pragma('busy_timeout = 5000');
@@ -71,6 +79,25 @@ export class SqliteStore implements Store {
         addresses,
         plan,
       );
+    });
+
+    this.#dataDays = this.#db.prepare(DATA_DAYS_SQL);
+    const current = this.#db.prepare<[Buffer], DataRow & { label_ids: string }>(
+      'SELECT ip, prefix_len, feed_id, ip_text, context, label_ids, last_updated FROM ip_data WHERE ip = ?',
+    );
+    const past = this.#db.prepare<[Buffer], KeyedPastRow>(
+      `SELECT ip, prefix_len, feed_id, ended_on, state, label_ids, last_updated FROM ip_history
+        WHERE ip = ? ORDER BY feed_id, prefix_len, ended_on`,
+    );
+    this.#readPast = this.#db.transaction((address: CanonicalIp) => {
+      const starts = probeStarts(address, lengths.all());
+      return {
+        days: this.#dataDays.all().map(toDataDay),
+        keys: groupKeys(
+          starts.flatMap((start) => current.all(start)),
+          starts.flatMap((start) => past.all(start)),
+        ),
+      };
     });
 
     // Both are one descent of import_run_feed_status (feed_id, status, id).
@@ -120,10 +147,18 @@ export class SqliteStore implements Store {
     return this.#readFeedStatus();
   }
 
+  async dataDays(): Promise<DataDay[]> {
+    return this.#dataDays.all().map(toDataDay);
+  }
+
+  async pastOf(address: CanonicalIp): Promise<AddressPast> {
+    return this.#readPast(address);
+  }
+
   async beginImport(feed: FeedType): Promise<ImportTransaction> {
     // Imports write through a connection of their own: the read-only handle would not stop them.
     if (this.#readOnly) throw new ReadOnlyStoreError();
-    return SqliteImport.begin(this.#path, FEED_IDS[feed]);
+    return SqliteImport.begin(this.#path, FEED_IDS[feed], this.historyDays);
   }
 
   async close(): Promise<void> {

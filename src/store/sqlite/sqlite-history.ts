@@ -1,0 +1,91 @@
+import type Database from 'better-sqlite3';
+import type { CanonicalIp } from '../../feed/ip.ts';
+import { addDays, type FeedDay } from '../../history/feed-day.ts';
+import { encodeState, restate } from '../../history/state-codec.ts';
+import { fileHistorySql, LATEST_DATA_DAY_SQL, PRUNE_HISTORY_SQL, RESTATE_SQL, sameDaySql } from '../shared-sql.ts';
+
+/** A stored record as an import replaces it. */
+export interface ReplacedRow {
+  context: string;
+  label_ids: string;
+  last_updated: number;
+}
+
+interface SameDayRow {
+  ip: Buffer;
+  prefix_len: number;
+  staged: Buffer | null;
+  kept: Buffer;
+  next: string | null;
+}
+
+/**
+ * One SQLite import's history: the state of every key it adds, replaces or removes, staged
+ * in a temporary table as the import goes and filed in ip_history at commit (in key order,
+ * as the label changes are). With no history kept (0 days), nothing is staged or filed.
+ */
+export class SqliteHistory {
+  readonly #feedId: number;
+  readonly #keepDays: number;
+  readonly #stmt;
+
+  constructor(db: Database.Database, feedId: number, keepDays: number) {
+    this.#feedId = feedId;
+    this.#keepDays = keepDays;
+    db.exec(`CREATE TEMP TABLE import_history (
+      ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, state BLOB, label_ids TEXT, last_updated INTEGER,
+      PRIMARY KEY (ip, prefix_len)) WITHOUT ROWID`);
+    // The removed records are staged whole from import_gone in one statement, deflated on the way.
+    db.function('ipoid_past_state', { deterministic: true }, (context: unknown) => encodeState(context as string, null));
+    this.#stmt = {
+      stage: db.prepare<[Buffer, number, Buffer | null, string | null, number | null]>(
+        'INSERT INTO temp.import_history (ip, prefix_len, state, label_ids, last_updated) VALUES (?, ?, ?, ?, ?)',
+      ),
+      stageGone: db.prepare(`INSERT INTO temp.import_history (ip, prefix_len, state, label_ids, last_updated)
+        SELECT ip, prefix_len, ipoid_past_state(context), label_ids, last_updated FROM temp.import_gone`),
+      latestDay: db.prepare<[number], number | null>(LATEST_DATA_DAY_SQL).pluck(),
+      sameDay: db.prepare<[number, number], SameDayRow>(sameDaySql('s.ip')),
+      restate: db.prepare<[Buffer, Buffer, number, number, number]>(RESTATE_SQL),
+      file: db.prepare<[number, number]>(fileHistorySql('OR IGNORE')),
+      prune: db.prepare<[number, number]>(PRUNE_HISTORY_SQL),
+    };
+  }
+
+  get keeping(): boolean {
+    return this.#keepDays > 0;
+  }
+
+  /** A key the import adds: it was not in the feed before. */
+  added(address: CanonicalIp): void {
+    if (this.keeping) this.#stmt.stage.run(address.bytes, address.prefixLen, null, null, null);
+  }
+
+  /** A key whose record the import replaces with `json`. */
+  replaced(address: CanonicalIp, old: ReplacedRow, json: string): void {
+    if (!this.keeping) return;
+    this.#stmt.stage.run(address.bytes, address.prefixLen, encodeState(old.context, json), old.label_ids, old.last_updated);
+  }
+
+  /** The keys in import_gone (with their context, label_ids and last_updated), which the import removes. */
+  removed(): void {
+    if (this.keeping) this.#stmt.stageGone.run();
+  }
+
+  /**
+   * Files the staged states under the run's feed day (never before the feed's latest) and
+   * prunes the feed's states no kept day needs. Answers the day the run is filed under.
+   */
+  file(runDay: FeedDay): FeedDay {
+    const day = Math.max(runDay, this.#stmt.latestDay.get(this.#feedId) ?? 0);
+    if (!this.keeping) return day;
+    // Read whole before writing: better-sqlite3 runs nothing else while a statement iterates.
+    for (const row of this.#stmt.sameDay.all(this.#feedId, day)) {
+      const state = restate(row.kept, row.staged, row.next);
+      if (state !== row.kept) this.#stmt.restate.run(state, row.ip, row.prefix_len, this.#feedId, day);
+    }
+    this.#stmt.file.run(this.#feedId, day);
+    // The window's first day needs only the states that ended after it.
+    this.#stmt.prune.run(this.#feedId, addDays(day, -(this.#keepDays - 1)));
+    return day;
+  }
+}
