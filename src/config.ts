@@ -16,7 +16,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 function parseHistoryDays(text: string | undefined): number {
   if (text === undefined || text === '') return DEFAULT_HISTORY_DAYS;
-  if (!/^\d{1,5}$/.test(text)) throw new Error(`IPOID_HISTORY_DAYS must be a whole number of days (0 keeps no history), not ${JSON.stringify(text)}`);
+  if (!/^\d{1,5}$/.test(text))
+    throw new Error(`IPOID_HISTORY_DAYS must be a whole number of days (0 keeps no history), not ${JSON.stringify(text)}`);
   return Number(text);
 }
 

@@ -87,7 +87,10 @@ async function filedDays(target: StoreTarget, url: string): Promise<number[]> {
   if (target.name === 'sqlite') {
     const db = new Database(url.slice('sqlite:'.length), { readonly: true });
     try {
-      return db.prepare<[], { day: number }>(sql).all().map((row) => row.day);
+      return db
+        .prepare<[], { day: number }>(sql)
+        .all()
+        .map((row) => row.day);
     } finally {
       db.close();
     }
@@ -144,7 +147,7 @@ forEachStore((target) => {
       await close?.();
     });
 
-    test('every address answers each day as that day\'s file has it (?at, ?dt)', async () => {
+    test("every address answers each day as that day's file has it (?at, ?dt)", async () => {
       await assertEveryDay(base, days);
     });
 
@@ -161,13 +164,18 @@ forEachStore((target) => {
       assertError(await request(`${base}/feed/v1/ip/${TRACKED}?at=2026-02-30`), 400, /YYYY-MM-DD/);
     });
 
-    test('history shows each record with its first and last feed date, and each label\'s first and last seen', async () => {
+    test("history shows each record with its first and last feed date, and each label's first and last seen", async () => {
       const answer = await request(`${base}/feed/v1/ip/${TRACKED}/history`);
       assert.equal(answer.status, 200);
       assert.equal(answer.headers.get('x-ipoid-feed-date'), '2026-11-05');
       const { window, records } = answer.json as {
         window: unknown;
-        records: { key: string; feed: string; versions: { first: string; last: string; record: { client: unknown } }[]; labels: unknown[] }[];
+        records: {
+          key: string;
+          feed: string;
+          versions: { first: string; last: string; record: { client: unknown } }[];
+          labels: unknown[];
+        }[];
       };
       assert.deepEqual(window, { from: '2026-11-01', to: '2026-11-05' });
       assert.equal(records.length, 1);

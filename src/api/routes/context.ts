@@ -18,7 +18,7 @@ export const contextRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
         description:
           'For an IPv6 address inside a stored network, the network\'s object (with its "network"). When several feeds ' +
           "hold the address, the first: the address's own record before a network's, then in feed order " +
-          '(all of them: POST /ipoid/_search). With `dt` (Spur\'s historical add-on), the object as the data stood at ' +
+          "(all of them: POST /ipoid/_search). With `dt` (Spur's historical add-on), the object as the data stood at " +
           'the end of that feed day, and the x-result-dt header (YYYYMMDD) names the feed date it comes from; 404 when ' +
           'the address was not in the data then, 400 for a day outside the kept history.',
         tags: ['spur'],

@@ -17,14 +17,17 @@ export const historyRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
       schema: {
         summary: "An address's records over the kept history",
         description:
-          'For the address\'s own key and each stored network containing it, in each feed: every record it had, oldest ' +
+          "For the address's own key and each stored network containing it, in each feed: every record it had, oldest " +
           'first, with the first and last feed date it was in the data ("first" is the window\'s first day when it is ' +
           'older), and per label (kind and value, as the list filters name them) its first_seen and last_seen. "window" ' +
           'is the kept history. 404 when the address was in no feed throughout the window.',
         tags: ['ipoid'],
         params: IpParams,
         response: {
-          200: Type.Unsafe({ type: 'object', description: '{"ip", "window": {"from", "to"}, "records": [{"key", "feed", "versions", "labels"}]}' }),
+          200: Type.Unsafe({
+            type: 'object',
+            description: '{"ip", "window": {"from", "to"}, "records": [{"key", "feed", "versions", "labels"}]}',
+          }),
           ...errorResponses(400, 401, 404, 503),
         },
       },

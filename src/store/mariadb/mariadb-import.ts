@@ -67,7 +67,8 @@ interface ReplacedRow {
   last_updated: number;
 }
 
-const STAGE_HISTORY_SQL = 'INSERT INTO import_history (ip, prefix_len, state, label_ids, last_updated) VALUES (?, ?, ?, ?, FROM_UNIXTIME(?))';
+const STAGE_HISTORY_SQL =
+  'INSERT INTO import_history (ip, prefix_len, state, label_ids, last_updated) VALUES (?, ?, ?, ?, FROM_UNIXTIME(?))';
 /** Gone records read per statement, to stage their history. */
 const GONE_PAGE = 2000;
 

@@ -261,7 +261,8 @@ export class SqliteImport implements ImportTransaction {
   #storeLengths(): void {
     const { add, check } = this.#lengths.result();
     for (const length of check)
-      if (this.#stmt.holdsLength.get(this.#feedId, length, this.#feedId, length) === undefined) this.#stmt.dropLength.run(this.#feedId, length);
+      if (this.#stmt.holdsLength.get(this.#feedId, length, this.#feedId, length) === undefined)
+        this.#stmt.dropLength.run(this.#feedId, length);
     for (const length of add) this.#stmt.addLength.run(this.#feedId, length);
   }
 
