@@ -1,6 +1,8 @@
 import type { StoredRecord } from '../store/types.ts';
-import { listItem } from './ipoid-shape.ts';
-import { ListItem, type ListFormat } from './schemas.ts';
+import { recordLabels } from '../feed/record.ts';
+import type { Change } from '../history/changes.ts';
+import { changeItem, listItem } from './ipoid-shape.ts';
+import { ListItem, PARAM_OF_KIND, type ListFormat } from './schemas.ts';
 
 export type StreamFormat = Exclude<ListFormat, 'json'>;
 
@@ -11,29 +13,42 @@ export const CONTENT_TYPES: Record<StreamFormat, string> = {
 
 // Lines are joined into chunks of about this size: one write per line would cost a syscall each.
 const CHUNK_CHARS = 64 * 1024;
-const CSV_COLUMNS = Object.keys(ListItem.properties);
 const CSV_ARRAY_SEPARATOR = '|';
 
-/** The list as ndjson (one list item per line) or CSV (a header row, then one row per record). */
-export async function* exportLines(records: AsyncIterable<StoredRecord>, format: StreamFormat): AsyncGenerator<string> {
-  const line = format === 'ndjson' ? (item: ListItem) => `${JSON.stringify(item)}\n` : csvLine;
-  let chunk = format === 'csv' ? csvRow(CSV_COLUMNS) : '';
-  for await (const record of records) {
-    chunk += line(listItem(record));
+/** What a CSV cell holds: text, numbers and lists of text. */
+export type CsvValue = string | number | readonly string[] | undefined;
+
+/** How one kind of item is exported: its JSON object (an ndjson line), and its CSV columns and cells. */
+export interface Exporter<T> {
+  json(item: T): unknown;
+  csvColumns: readonly string[];
+  csvCells(item: T): CsvValue[];
+}
+
+const LIST_COLUMNS = Object.keys(ListItem.properties);
+
+/** Stored records as the list route gives them: list items. */
+export const LIST_EXPORT: Exporter<StoredRecord> = {
+  json: listItem,
+  csvColumns: LIST_COLUMNS,
+  csvCells: (record) => {
+    const fields = listItem(record) as unknown as Record<string, CsvValue>;
+    return LIST_COLUMNS.map((column) => fields[column]);
+  },
+};
+
+/** Items as ndjson (one JSON object per line) or CSV (a header row, then one row per item). */
+export async function* exportItems<T>(items: AsyncIterable<T>, format: StreamFormat, exporter: Exporter<T>): AsyncGenerator<string> {
+  const line = format === 'ndjson' ? (item: T) => `${JSON.stringify(exporter.json(item))}\n` : (item: T) => csvRow(exporter.csvCells(item));
+  let chunk = format === 'csv' ? csvRow(exporter.csvColumns) : '';
+  for await (const item of items) {
+    chunk += line(item);
     if (chunk.length >= CHUNK_CHARS) {
       yield chunk;
       chunk = '';
     }
   }
   if (chunk !== '') yield chunk;
-}
-
-/** What a list item's fields hold: text, numbers and lists of text. */
-type CsvValue = string | number | readonly string[] | undefined;
-
-function csvLine(item: ListItem): string {
-  const fields = item as unknown as Record<string, CsvValue>;
-  return csvRow(CSV_COLUMNS.map((column) => fields[column]));
 }
 
 // A spreadsheet runs a cell starting with one of these as a formula (OWASP: CSV injection).
@@ -44,7 +59,7 @@ const FORMULA_START = /^[=+\-@\t\r]/;
  * Arrays are one field, values joined by "|"; absent optional fields are empty. Text that a
  * spreadsheet would run as a formula is prefixed with "'" and quoted, so it shows as text.
  */
-function csvRow(values: CsvValue[]): string {
+function csvRow(values: readonly CsvValue[]): string {
   return `${values.map(csvField).join(',')}\r\n`;
 }
 
@@ -57,3 +72,13 @@ function csvField(value: CsvValue): string {
 }
 
 const quoted = (field: string): string => `"${field.replaceAll('"', '""')}"`;
+
+const labelTexts = (record: StoredRecord | null): string[] =>
+  record === null ? [] : recordLabels(record.context).map(([kind, value]) => `${PARAM_OF_KIND[kind]}:${value}`);
+
+/** Changes as the changes route streams them; in CSV, each side's labels as kind:value. */
+export const CHANGES_EXPORT: Exporter<Change> = {
+  json: changeItem,
+  csvColumns: ['ip', 'feed', 'change', 'labels_before', 'labels_after'],
+  csvCells: (change) => [change.key, change.feed, change.change, labelTexts(change.before), labelTexts(change.after)],
+};

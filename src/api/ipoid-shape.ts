@@ -1,5 +1,6 @@
 import type { StoredRecord } from '../store/types.ts';
-import type { IpoidRecord, ListItem } from './schemas.ts';
+import type { Change } from '../history/changes.ts';
+import type { ChangeItem, IpoidRecord, ListItem } from './schemas.ts';
 
 /**
  * A stored record in IPoid's own shape (contract §1), for the address `ip`. Missing fields
@@ -60,4 +61,14 @@ export function ipoidAnswer(records: StoredRecord[], ip: string): IpoidRecord {
 export function listItem(stored: StoredRecord): ListItem {
   const { ip, ...fields } = ipoidRecord(stored, stored.key);
   return { ip, feed: stored.feed, ...fields };
+}
+
+/** A change as the changes route answers it: the key, and its record before and after in IPoid's shape. */
+export function changeItem(change: Change): ChangeItem {
+  const shape = (record: StoredRecord | null) => {
+    if (record === null) return null;
+    const { ip: _ip, feed: _feed, ...fields } = listItem(record);
+    return fields;
+  };
+  return { ip: change.key, feed: change.feed, change: change.change, before: shape(change.before), after: shape(change.after) };
 }

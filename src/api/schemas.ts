@@ -178,14 +178,64 @@ export const ListItem = Type.Object(
 );
 export type ListItem = Static<typeof ListItem>;
 
+const ChangedRecord = Type.Union([Type.Object(storedFields, { additionalProperties: false }), Type.Null()]);
+
+export const CHANGE_KINDS = ['added', 'removed', 'changed'] as const;
+
+export const ChangeItem = Type.Object(
+  {
+    ip: Type.String({ description: 'the stored key: an address, or a CIDR network for IPv6 network feeds' }),
+    feed: Type.Union(FEED_TYPES.map((f) => Type.Literal(f))),
+    change: Type.Union(CHANGE_KINDS.map((c) => Type.Literal(c))),
+    before: ChangedRecord,
+    after: ChangedRecord,
+  },
+  {
+    additionalProperties: false,
+    description: 'a key whose record differs between the two days: its record on each (null: not in the feed)',
+  },
+);
+export type ChangeItem = Static<typeof ChangeItem>;
+
+export const ChangesPage = Type.Object(
+  { changes: Type.Array(ChangeItem), next: Type.Union([Type.String(), Type.Null()]) },
+  { additionalProperties: false },
+);
+
+const dayParam = (description: string) => Type.String({ maxLength: 10, description });
+
+export const ChangesQuery = Type.Object(
+  {
+    ...ListQuery.properties,
+    since: dayParam('YYYY-MM-DD: changes after the end of this feed day (within the kept history)'),
+    until: Type.Optional(dayParam('YYYY-MM-DD: up to the end of this feed day (default: the newest data)')),
+  },
+  { additionalProperties: false },
+);
+export type ChangesQuery = ListQuery & { since: string; until?: string };
+
+export const LabelsQuery = Type.Object(
+  { since: Type.Optional(dayParam("YYYY-MM-DD: also each label's count at the end of that feed day, and what came and went since")) },
+  { additionalProperties: false },
+);
+
 export const ListPage = Type.Object({
   ips: Type.Array(ListItem),
   next: Type.Union([Type.String(), Type.Null()], { description: 'cursor of the next page (also in the Link header); null on the last' }),
 });
 
-const LabelCounts = Type.Array(Type.Object({ value: Type.String(), count: Type.Integer() }), {
-  description: 'most common first',
-});
+const since = (description: string) => Type.Optional(Type.Integer({ description }));
+
+const LabelCounts = Type.Array(
+  Type.Object({
+    value: Type.String(),
+    count: Type.Integer(),
+    then: since('with since: records carrying it at the end of that day'),
+    added: since('with since: records that carry it now and did not then'),
+    removed: since('with since: records that carried it then and do not now'),
+  }),
+  { description: 'most common first' },
+);
 
 export const LabelsAnswer = Type.Object(Object.fromEntries(LABEL_KINDS.map((kind) => [PARAM_OF_KIND[kind], LabelCounts])), {
   description: "each list filter parameter's known values, with how many stored records carry each",

@@ -9,6 +9,7 @@ import { allowOrigins } from './cors.ts';
 import { errorHandler, formatValidationError, notFoundHandler } from './errors.ts';
 import { registerMetrics } from './metrics.ts';
 import { answerUnsupported, clientErrorHandler, httpOptions, noSniff, requireHost } from './protocol.ts';
+import { changesRoutes } from './routes/changes.ts';
 import { contextRoutes } from './routes/context.ts';
 import { healthRoutes } from './routes/health.ts';
 import { historyRoutes } from './routes/history.ts';
@@ -91,7 +92,7 @@ export function buildServer({ store, logger, config }: ServerOptions) {
   const guarded = guardStore(store);
   registerMetrics(app, guarded);
   app.register(healthRoutes, { store: guarded, readyMaxAgeSeconds: config.readyMaxAgeSeconds ?? null });
-  for (const routes of [ipRoutes, historyRoutes, contextRoutes, searchRoutes, listRoutes, labelsRoutes]) {
+  for (const routes of [ipRoutes, historyRoutes, contextRoutes, searchRoutes, listRoutes, changesRoutes, labelsRoutes]) {
     app.register(routes, { store: guarded });
   }
   app.register(openapiRoutes);

@@ -41,11 +41,13 @@ export function guardStore(store: Store): Store {
     historyDays: store.historyDays,
     dataDays: guard(store.dataDays.bind(store), LOOKUP_TIMEOUT_MS),
     pastOf: guard(store.pastOf.bind(store), LOOKUP_TIMEOUT_MS),
+    changedKeys: guard(store.changedKeys.bind(store), SCAN_TIMEOUT_MS),
     lookup: guard(store.lookup.bind(store), LOOKUP_TIMEOUT_MS),
     lookupMany: guard(store.lookupMany.bind(store), LOOKUP_TIMEOUT_MS),
     feedStatus: guard(store.feedStatus.bind(store), LOOKUP_TIMEOUT_MS),
     list: guard(store.list.bind(store), SCAN_TIMEOUT_MS),
     labelCounts: guard(store.labelCounts.bind(store), SCAN_TIMEOUT_MS),
+    labels: guard(store.labels.bind(store), LOOKUP_TIMEOUT_MS),
     importRuns: guard(store.importRuns.bind(store), SCAN_TIMEOUT_MS),
     // The API never imports; an import has no deadline.
     beginImport: (feed) => store.beginImport(feed),

@@ -11,6 +11,9 @@ export const LABEL_COUNTS_SQL = `
     JOIN label l ON l.id = c.label_id
    ORDER BY l.kind, c.count DESC, l.value`;
 
+/** Every label with its id. */
+export const LABELS_SQL = 'SELECT id, kind, value FROM label';
+
 /**
  * What goes into import_gone beside a gone record's key: its import_gone column and the
  * expression over ip_data `d` that fills it. A store copies what it needs to delete the

@@ -3,6 +3,7 @@ import type { FeedType } from '../feed/feed-types.ts';
 import type { CanonicalIp } from '../feed/ip.ts';
 import type { FeedRecord, LabelKind, SkippedLine } from '../feed/record.ts';
 import type { SpurRecord } from '../feed/schema.ts';
+import type { FeedDay } from '../history/feed-day.ts';
 import type { KeyPast } from '../history/timeline.ts';
 import type { DataDay } from '../history/window.ts';
 
@@ -38,6 +39,13 @@ export interface ListPage {
   records: StoredRecord[];
   /** Cursor for the following page; absent on the last page. */
   next?: string;
+}
+
+/** A label as the store numbers it (ip_data.label_ids and ip_history.label_ids hold these ids). */
+export interface StoredLabel {
+  id: number;
+  kind: LabelKind;
+  value: string;
 }
 
 export interface LabelCount {
@@ -179,6 +187,24 @@ export interface AddressPast {
   keys: KeyPast[];
 }
 
+/** Keys changed by imports filed after a feed day, one keyset page at a time. */
+export interface ChangedKeysQuery {
+  /** Changes of imports filed after this day. */
+  since: FeedDay;
+  /** Only keys whose whole range lies inside this network. */
+  within?: CanonicalIp;
+  /** Keys per page. */
+  limit: number;
+  /** Opaque keyset cursor from a previous page's `next`. */
+  after?: string;
+}
+
+export interface ChangedKeysPage {
+  /** In key order; each with its past rows filed after `since` (oldest first) and its record now. */
+  keys: KeyPast[];
+  next?: string;
+}
+
 /** Default of IPOID_HISTORY_DAYS: CheckUser's window. */
 export const DEFAULT_HISTORY_DAYS = 90;
 
@@ -195,6 +221,8 @@ export interface Store {
   list(query: ListQuery): Promise<ListPage>;
   /** Every label value with the number of stored records carrying it. */
   labelCounts(): Promise<LabelCount[]>;
+  /** Every label the store has numbered, carried now or not. */
+  labels(): Promise<StoredLabel[]>;
   /** The latest import runs, newest first. */
   importRuns(limit: number): Promise<ImportRun[]>;
   /** Every feed type with its latest successful import (null when never imported) and any newer refused one. */
@@ -205,6 +233,8 @@ export interface Store {
   dataDays(): Promise<DataDay[]>;
   /** The keys that hold `address` now or did in the kept history, with their past (history/timeline.ts). */
   pastOf(address: CanonicalIp): Promise<AddressPast>;
+  /** The keys that imports filed after `query.since` changed, in key order, with what they were since. */
+  changedKeys(query: ChangedKeysQuery): Promise<ChangedKeysPage>;
   /** Starts an import of one feed; throws ImportLockedError when another one is running. */
   beginImport(feed: FeedType): Promise<ImportTransaction>;
   close(): Promise<void>;

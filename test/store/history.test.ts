@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { networkContains, parseIp, parseIpOrNetwork } from '../../src/feed/ip.ts';
@@ -73,6 +74,30 @@ function expectedOn(day: Day, address: string): Record<string, unknown> | undefi
       best = { prefixLen: network.prefixLen, record };
   }
   return best?.record;
+}
+
+/** An independent diff of two days' files: "key added|removed|changed" in key order (address order, as the store sorts). */
+function diffOf(from: Day, to: Day): string[] {
+  const keys = [...new Set([...from.records.keys(), ...to.records.keys()])];
+  const order = (key: string) => {
+    const parsed = parseIpOrNetwork(key);
+    return `${parsed.bytes.toString('hex')}/${String(parsed.prefixLen).padStart(3, '0')}`;
+  };
+  keys.sort((a, b) => (order(a) < order(b) ? -1 : 1));
+  return keys.flatMap((key) => {
+    const before = from.records.get(key);
+    const after = to.records.get(key);
+    if (!before) return [`${key} added`];
+    if (!after) return [`${key} removed`];
+    return isDeepStrictEqual(before, after) ? [] : [`${key} changed`];
+  });
+}
+
+interface ChangeAnswer {
+  ip: string;
+  change: string;
+  before: { risks: string[] } | null;
+  after: { risks: string[] } | null;
 }
 
 /** Each key's first address: what a client asks about. */
@@ -199,6 +224,86 @@ forEachStore((target) => {
         ]),
       );
       assertError(await request(`${base}/feed/v1/ip/192.0.2.250/history`), 404);
+    });
+
+    test('changes between two days equal an independent diff of the two files, page by page and streamed', async () => {
+      const [, day2, , day4] = days as [Day, Day, Day, Day];
+      const expected = diffOf(day2, day4);
+      const walked: string[] = [];
+      let next: string | null = `${base}/feed/v1/changes?since=${day2.date}&until=${day4.date}&limit=7`;
+      while (next) {
+        const page = await request(next);
+        assert.equal(page.status, 200, page.text);
+        const { changes, next: cursor } = page.json as { changes: ChangeAnswer[]; next: string | null };
+        assert.ok(changes.length <= 7);
+        for (const change of changes) {
+          walked.push(`${change.ip} ${change.change}`);
+          const before = day2.records.get(change.ip);
+          const after = day4.records.get(change.ip);
+          assert.deepEqual(change.before?.risks ?? null, before ? (before.risks ?? []) : null, change.ip);
+          assert.deepEqual(change.after?.risks ?? null, after ? (after.risks ?? []) : null, change.ip);
+        }
+        next = cursor === null ? null : `${base}/feed/v1/changes?since=${day2.date}&until=${day4.date}&limit=7&cursor=${cursor}`;
+      }
+      assert.deepEqual(walked, expected);
+      const ndjson = await request(`${base}/feed/v1/changes?since=${day2.date}&until=${day4.date}&format=ndjson`);
+      assert.deepEqual(
+        ndjson.text
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as ChangeAnswer)
+          .map((c) => `${c.ip} ${c.change}`),
+        expected,
+      );
+      const csv = await request(`${base}/feed/v1/changes?since=${day2.date}&until=${day4.date}`, { headers: { accept: 'text/csv' } });
+      const rows = csv.text.trim().split('\r\n');
+      assert.equal(rows[0], 'ip,feed,change,labels_before,labels_after');
+      assert.equal(rows.length - 1, expected.length);
+    });
+
+    test('changes honour the label and prefix filters of the lists', async () => {
+      const [day1, , , , day5] = days as [Day, Day, Day, Day, Day];
+      const spam = (record: Record<string, unknown> | undefined) => ((record?.risks as string[] | undefined) ?? []).includes('SPAM');
+      const expected = diffOf(day1, day5).filter((line) => {
+        const key = line.split(' ')[0]!;
+        return spam(day1.records.get(key)) || spam(day5.records.get(key));
+      });
+      const answer = await request(`${base}/feed/v1/changes?since=${day1.date}&risk=SPAM&format=ndjson`);
+      const listed = answer.text
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as ChangeAnswer);
+      assert.deepEqual(
+        listed.map((c) => `${c.ip} ${c.change}`),
+        expected,
+      );
+      const inPrefix = await request(`${base}/feed/v1/changes?since=${day1.date}&prefix=198.51.100.0/24`);
+      assert.deepEqual(
+        (inPrefix.json as { changes: ChangeAnswer[] }).changes.map((c) => [c.ip, c.change, c.before?.risks, c.after?.risks]),
+        [[TRACKED, 'changed', ['TUNNEL'], ['SPAM']]],
+      );
+      assertError(await request(`${base}/feed/v1/changes?since=2026-10-01`), 400, /outside the kept window/);
+      assertError(await request(`${base}/feed/v1/changes?since=${day5.date}&until=${day1.date}`), 400, /until/);
+    });
+
+    test('label counts since a day: then, now, and what came and went, as the files count them', async () => {
+      const [, day2, , , day5] = days as [Day, Day, Day, Day, Day];
+      const risksOf = (day: Day, key: string): string[] => (day.records.get(key)?.risks as string[] | undefined) ?? [];
+      const keys = new Set([...day2.records.keys(), ...day5.records.keys()]);
+      const expected = new Map<string, { count: number; then: number; added: number; removed: number }>();
+      const entry = (risk: string) => expected.get(risk) ?? expected.set(risk, { count: 0, then: 0, added: 0, removed: 0 }).get(risk)!;
+      for (const key of keys) {
+        const then = risksOf(day2, key);
+        const now = risksOf(day5, key);
+        for (const risk of then) entry(risk).then++;
+        for (const risk of now) entry(risk).count++;
+        for (const risk of now) if (!then.includes(risk)) entry(risk).added++;
+        for (const risk of then) if (!now.includes(risk)) entry(risk).removed++;
+      }
+      const answer = await request(`${base}/feed/v1/labels?since=${day2.date}`);
+      assert.equal(answer.status, 200, answer.text);
+      const risks = (answer.json as { risk: ({ value: string } & Record<string, number>)[] }).risk;
+      assert.deepEqual(new Map(risks.map(({ value, ...counts }) => [value, counts])), expected);
     });
 
     test('a refused import leaves the history untouched', async () => {

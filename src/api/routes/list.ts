@@ -1,24 +1,13 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import Negotiator from 'negotiator';
-import { InvalidIpError, parseIpOrNetwork, type CanonicalIp } from '../../feed/ip.ts';
-import { LABEL_KINDS } from '../../feed/record.ts';
 import { listAll } from '../../store/list-all.ts';
-import type { LabelFilter, Store } from '../../store/types.ts';
-import { InputError, NotAcceptableError } from '../../errors.ts';
-import { CONTENT_TYPES, exportLines } from '../export.ts';
+import type { Store } from '../../store/types.ts';
+import { InputError } from '../../errors.ts';
+import { CONTENT_TYPES, exportItems, LIST_EXPORT } from '../export.ts';
 import { listItem } from '../ipoid-shape.ts';
-import {
-  errorResponses,
-  LABEL_FILTERS_MAX,
-  ListPage,
-  ListQuery,
-  PAGE_DEFAULT,
-  PAGE_MAX,
-  PARAM_OF_KIND,
-  type ListFormat,
-} from '../schemas.ts';
+import { formatAccepted, labelFilters, pageSize, prefix, started, withCursor } from '../list-params.ts';
+import { errorResponses, LABEL_FILTERS_MAX, ListPage, ListQuery, PAGE_DEFAULT, PAGE_MAX } from '../schemas.ts';
 
 /** Stored records by label and prefix: keyset pages of JSON, or the whole result streamed. */
 export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
@@ -59,7 +48,7 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
         if (query.limit !== undefined || query.cursor !== undefined) {
           throw new InputError(`limit and cursor page JSON answers; format ${format} streams the whole result`);
         }
-        const lines = await started(exportLines(listAll(store, filter), format));
+        const lines = await started(exportItems(listAll(store, filter), format, LIST_EXPORT));
         return reply.type(CONTENT_TYPES[format]).send(Readable.from(lines));
       }
       const page = await store.list({ ...filter, limit: pageSize(query.limit), after: query.cursor });
@@ -68,61 +57,3 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
     },
   );
 };
-
-function labelFilters(query: ListQuery): LabelFilter[] {
-  const filters = LABEL_KINDS.flatMap((kind) => [...new Set(query[PARAM_OF_KIND[kind]])].map((value) => ({ kind, value })));
-  if (filters.length > LABEL_FILTERS_MAX) {
-    throw new InputError(`at most ${LABEL_FILTERS_MAX} distinct label values in all parameters together, not ${filters.length}`);
-  }
-  return filters;
-}
-
-/** The page size `limit` asks for (its schema admits only digits). */
-function pageSize(limit: string | undefined): number {
-  if (limit === undefined) return PAGE_DEFAULT;
-  const size = Number(limit);
-  if (size < 1 || size > PAGE_MAX) throw new InputError(`querystring/limit must be from 1 to ${PAGE_MAX}`);
-  return size;
-}
-
-function prefix(text: string | undefined): CanonicalIp | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return parseIpOrNetwork(text);
-  } catch (err) {
-    throw err instanceof InvalidIpError ? new InputError(`invalid prefix: ${err.message}`) : err;
-  }
-}
-
-// The media types the list answers in, the default first.
-const OFFERED: Record<string, ListFormat> = { 'application/json': 'json', 'application/x-ndjson': 'ndjson', 'text/csv': 'csv' };
-
-/** The format the Accept header prefers (RFC 9110 negotiation); an empty header admits anything, as none does. */
-function formatAccepted(accept: string | undefined): ListFormat {
-  const type = new Negotiator({ headers: { accept: accept?.trim() || undefined } }).mediaType(Object.keys(OFFERED));
-  if (type === undefined) {
-    throw new NotAcceptableError(
-      `Accept admits none of the offered types: ${Object.keys(OFFERED).join(', ')} (or choose one with format=json, ndjson or csv)`,
-    );
-  }
-  return OFFERED[type]!;
-}
-
-function withCursor(url: string, cursor: string): string {
-  const next = new URL(url, 'http://ipoid.invalid');
-  next.searchParams.set('cursor', cursor);
-  return `${next.pathname}${next.search}`;
-}
-
-/**
- * Reads the first chunk before answering, so that a store failing at once answers 503
- * rather than a 200 cut short.
- */
-async function started<T>(iterator: AsyncGenerator<T>): Promise<AsyncGenerator<T>> {
-  const first = await iterator.next();
-  return (async function* () {
-    if (first.done) return;
-    yield first.value;
-    yield* iterator;
-  })();
-}

@@ -1,19 +1,23 @@
-import mariadb, { type Pool } from 'mariadb';
-import type { CanonicalIp } from '../../feed/ip.ts';
+import mariadb, { type Pool, type PoolConnection } from 'mariadb';
+import { lastAddress, type CanonicalIp } from '../../feed/ip.ts';
+import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { containingRecords, parseLengths, probePlan, probeStarts } from '../containment.ts';
 import { keysetPage } from '../page.ts';
 import { checkSchemaVersion, SCHEMA_VERSION_SQL } from '../schema-version.ts';
-import { DATA_DAYS_SQL, LABEL_COUNTS_SQL } from '../shared-sql.ts';
+import { DATA_DAYS_SQL, LABEL_COUNTS_SQL, LABELS_SQL } from '../shared-sql.ts';
 import { groupKeys, type KeyedPastRow } from '../../history/timeline.ts';
 import { toDataDay, type DataDay, type DataDayRow } from '../../history/window.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
 import {
   type AddressPast,
+  type ChangedKeysPage,
+  type ChangedKeysQuery,
   DEFAULT_HISTORY_DAYS,
   type FeedStatus,
   type ImportRun,
   type ImportTransaction,
   type LabelCount,
+  type StoredLabel,
   type ListPage,
   type ListQuery,
   ReadOnlyStoreError,
@@ -31,6 +35,9 @@ import { MARIADB_MIGRATIONS, migrate } from './mariadb-migrations.ts';
 export const RECORD_COLUMNS =
   'CAST(d.ip AS BINARY(16)) AS ip, d.prefix_len, d.feed_id, d.ip_text, d.context, UNIX_TIMESTAMP(d.last_updated) AS last_updated';
 
+/** The stored network lengths, as one text (see lookupSql for the CAST). */
+const LENGTHS_SQL = 'SELECT CAST(GROUP_CONCAT(DISTINCT prefix_len ORDER BY prefix_len) AS CHAR(512)) AS lengths FROM network_length';
+
 /**
  * One lookup statement for `starts` probe starts (see store/containment.ts): every record
  * starting at one of them, each a range of the primary key, plus the stored network lengths
@@ -42,7 +49,7 @@ export const RECORD_COLUMNS =
  */
 export function lookupSql(starts: number): string {
   return `SELECT ${RECORD_COLUMNS}, n.lengths
-    FROM (SELECT CAST(GROUP_CONCAT(DISTINCT prefix_len ORDER BY prefix_len) AS CHAR(512)) AS lengths FROM network_length) n
+    FROM (${LENGTHS_SQL}) n
     LEFT JOIN ip_data d ON d.ip IN (${Array.from({ length: starts }, () => '?').join(', ')})`;
 }
 
@@ -64,7 +71,16 @@ function paddedSize(count: number): number {
 
 type LookupRow = DataRow & { lengths: string | null };
 
-const LENGTHS_SQL = 'SELECT CAST(GROUP_CONCAT(DISTINCT prefix_len ORDER BY prefix_len) AS CHAR(512)) AS lengths FROM network_length';
+const PAST_SQL = `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len, feed_id, ended_on, state, label_ids,
+  UNIX_TIMESTAMP(last_updated) AS last_updated FROM ip_history`;
+const PAST_ORDER = 'ORDER BY feed_id, ip, prefix_len, ended_on';
+
+interface KeyRow {
+  ip: Buffer;
+  prefix_len: number;
+  feed_id: number;
+}
+const keyId = (key: KeyRow): string => `${key.feed_id}/${key.ip.toString('hex')}/${key.prefix_len}`;
 
 const RUN_COLUMNS = `r.id, r.feed_id, DATE_FORMAT(r.feed_date, '%Y-%m-%d') AS feed_date, r.data_date, r.file,
   UNIX_TIMESTAMP(r.started_at) AS started_at, UNIX_TIMESTAMP(r.finished_at) AS finished_at,
@@ -142,25 +158,22 @@ export class MariadbStore implements Store {
   /** The records starting at `starts`, and the stored network lengths, from one snapshot. */
   async #probe(starts: Buffer[]): Promise<{ rows: DataRow[]; lengths: number[] }> {
     if (starts.length <= MAX_PROBES) return probeResult([await this.#pool.execute<LookupRow[]>(...probeStatement(starts))]);
-    const conn = await this.#pool.getConnection();
-    try {
-      await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+    return this.#inSnapshot(async (conn) => {
       const parts: LookupRow[][] = [];
       for (let i = 0; i < starts.length; i += MAX_PROBES)
         parts.push(await conn.execute<LookupRow[]>(...probeStatement(starts.slice(i, i + MAX_PROBES))));
-      await conn.commit();
       return probeResult(parts);
-    } catch (err) {
-      await conn.rollback().catch(() => {});
-      throw err;
-    } finally {
-      await conn.release();
-    }
+    });
   }
 
   async list(query: ListQuery): Promise<ListPage> {
     const { sql, values } = listQuery(query, RECORD_COLUMNS);
     return keysetPage(await this.#pool.execute<DataRow[]>(sql, values), query.limit);
+  }
+
+  async labels(): Promise<StoredLabel[]> {
+    const rows = await this.#pool.execute<StoredLabel[]>(LABELS_SQL);
+    return rows.map(({ id, kind, value }) => ({ id, kind, value }));
   }
 
   async labelCounts(): Promise<LabelCount[]> {
@@ -190,27 +203,72 @@ export class MariadbStore implements Store {
     return (await this.#pool.execute<DataDayRow[]>(DATA_DAYS_SQL)).map(toDataDay);
   }
 
-  /** Three statements in one read-only snapshot: the lengths, then what lies at each probe start. */
+  /** In one read-only snapshot: the lengths, then what lies at each probe start, and the data days. */
   async pastOf(address: CanonicalIp): Promise<AddressPast> {
-    const conn = await this.#pool.getConnection();
-    try {
-      await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+    return this.#inSnapshot(async (conn) => {
       const [lengths] = await conn.execute<{ lengths: string | null }[]>(LENGTHS_SQL);
       const starts = probeStarts(address, parseLengths(lengths?.lengths ?? null));
-      const at = Array.from({ length: starts.length }, () => '?').join(', ');
+      const at = starts.map(() => '?').join(', ');
       const current = await conn.execute<(DataRow & { label_ids: string })[]>(
         `SELECT ${RECORD_COLUMNS}, d.label_ids FROM ip_data d WHERE d.ip IN (${at})`,
         starts,
       );
-      const past = await conn.execute<KeyedPastRow[]>(
-        `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len, feed_id, ended_on, state, label_ids,
-                UNIX_TIMESTAMP(last_updated) AS last_updated
-           FROM ip_history WHERE ip IN (${at}) ORDER BY feed_id, ip, prefix_len, ended_on`,
-        starts,
-      );
+      const past = await conn.execute<KeyedPastRow[]>(`${PAST_SQL} WHERE ip IN (${at}) ${PAST_ORDER}`, starts);
       const days = await conn.execute<DataDayRow[]>(DATA_DAYS_SQL);
-      await conn.commit();
       return { days: days.map(toDataDay), keys: groupKeys(current, past) };
+    });
+  }
+
+  async changedKeys(query: ChangedKeysQuery): Promise<ChangedKeysPage> {
+    const where = ['ended_on > ?'];
+    const values: unknown[] = [query.since];
+    if (query.within) {
+      where.push('ip BETWEEN ? AND ? AND prefix_len >= ?');
+      values.push(query.within.bytes, lastAddress(query.within.bytes, query.within.prefixLen), query.within.prefixLen);
+    }
+    if (query.after) {
+      const after = decodeCursor(query.after);
+      // Spelled out, not a row comparison, so that it becomes a range of the primary key.
+      where.push('(ip > ? OR (ip = ? AND (prefix_len > ? OR (prefix_len = ? AND feed_id > ?))))');
+      values.push(after.ip, after.ip, after.prefixLen, after.prefixLen, after.feedId);
+    }
+    return this.#inSnapshot(async (conn) => {
+      const rows = await conn.execute<KeyRow[]>(
+        `SELECT DISTINCT CAST(ip AS BINARY(16)) AS ip, prefix_len, feed_id FROM ip_history WHERE ${where.join(' AND ')}
+          ORDER BY ip, prefix_len, feed_id LIMIT ?`,
+        [...values, query.limit + 1],
+      );
+      const page = rows.slice(0, query.limit);
+      const last = page.at(-1);
+      const next =
+        rows.length > query.limit && last ? encodeCursor({ ip: last.ip, prefixLen: last.prefix_len, feedId: last.feed_id }) : undefined;
+      if (page.length === 0) return { keys: [], next };
+      const at = page.map(() => '?').join(', ');
+      const addresses = page.map((key) => key.ip);
+      const current = await conn.execute<(DataRow & { label_ids: string })[]>(
+        `SELECT ${RECORD_COLUMNS}, d.label_ids FROM ip_data d WHERE d.ip IN (${at})`,
+        addresses,
+      );
+      const past = await conn.execute<KeyedPastRow[]>(`${PAST_SQL} WHERE ip IN (${at}) AND ended_on > ? ${PAST_ORDER}`, [
+        ...addresses,
+        query.since,
+      ]);
+      // In the page's key order; the addresses' other keys (another prefix or feed) came along and are left out.
+      const read = new Map(
+        groupKeys(current, past).map((key) => [keyId({ ip: key.ip, prefix_len: key.prefixLen, feed_id: key.feedId }), key]),
+      );
+      return { keys: page.map((key) => read.get(keyId(key))!), next };
+    });
+  }
+
+  /** `read` on one connection, in one read-only snapshot. */
+  async #inSnapshot<T>(read: (conn: PoolConnection) => Promise<T>): Promise<T> {
+    const conn = await this.#pool.getConnection();
+    try {
+      await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+      const result = await read(conn);
+      await conn.commit();
+      return result;
     } catch (err) {
       await conn.rollback().catch(() => {});
       throw err;

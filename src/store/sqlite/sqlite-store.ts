@@ -1,19 +1,23 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { CanonicalIp } from '../../feed/ip.ts';
+import { lastAddress, type CanonicalIp } from '../../feed/ip.ts';
+import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { keysetPage } from '../page.ts';
-import { DATA_DAYS_SQL, LABEL_COUNTS_SQL } from '../shared-sql.ts';
+import { DATA_DAYS_SQL, LABEL_COUNTS_SQL, LABELS_SQL } from '../shared-sql.ts';
 import { groupKeys, type KeyedPastRow } from '../../history/timeline.ts';
 import { toDataDay, type DataDay, type DataDayRow } from '../../history/window.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
 import {
   type AddressPast,
+  type ChangedKeysPage,
+  type ChangedKeysQuery,
   DEFAULT_HISTORY_DAYS,
   type FeedStatus,
   type ImportRun,
   type ImportTransaction,
   type LabelCount,
+  type StoredLabel,
   type ListPage,
   type ListQuery,
   ReadOnlyStoreError,
@@ -34,6 +38,12 @@ export const SQLITE_LENGTHS_SQL = 'SELECT DISTINCT prefix_len FROM network_lengt
 /** The records starting at one probe start: a range of the ip_data_key index. */
 export const SQLITE_PROBE_SQL = `SELECT ${RECORD_COLUMNS} FROM ip_data d WHERE d.ip = ?`;
 
+interface KeyRow {
+  ip: Buffer;
+  prefix_len: number;
+  feed_id: number;
+}
+
 /** The embedded store: one SQLite file in WAL mode, so readers never wait for an import. */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -45,6 +55,7 @@ export class SqliteStore implements Store {
   readonly #readLookups: (addresses: readonly CanonicalIp[]) => StoredRecord[][];
   readonly #readFeedStatus: () => FeedStatus[];
   readonly #readPast: (address: CanonicalIp) => AddressPast;
+  readonly #readChanged: (keys: Database.Statement<unknown[], KeyRow>, params: unknown[], since: number, limit: number) => ChangedKeysPage;
   readonly #dataDays: Database.Statement<[], DataDayRow>;
   readonly historyDays: number;
 
@@ -88,6 +99,30 @@ export class SqliteStore implements Store {
     const past = this.#db.prepare<[Buffer], KeyedPastRow>(
       `SELECT ip, prefix_len, feed_id, ended_on, state, label_ids, last_updated FROM ip_history
         WHERE ip = ? ORDER BY feed_id, prefix_len, ended_on`,
+    );
+    const keyCurrent = this.#db.prepare<[Buffer, number, number], DataRow & { label_ids: string }>(
+      'SELECT ip, prefix_len, feed_id, ip_text, context, label_ids, last_updated FROM ip_data WHERE ip = ? AND prefix_len = ? AND feed_id = ?',
+    );
+    const keyPast = this.#db.prepare<[Buffer, number, number, number], KeyedPastRow>(
+      `SELECT ip, prefix_len, feed_id, ended_on, state, label_ids, last_updated FROM ip_history
+        WHERE ip = ? AND prefix_len = ? AND feed_id = ? AND ended_on > ? ORDER BY ended_on`,
+    );
+    this.#readChanged = this.#db.transaction(
+      (keys: Database.Statement<unknown[], KeyRow>, params: unknown[], since: number, limit: number): ChangedKeysPage => {
+        const rows = keys.all(...params);
+        const page = rows.slice(0, limit);
+        const last = page.at(-1);
+        return {
+          keys: page.map((key) => ({
+            feedId: key.feed_id,
+            ip: key.ip,
+            prefixLen: key.prefix_len,
+            current: keyCurrent.get(key.ip, key.prefix_len, key.feed_id) ?? null,
+            past: keyPast.all(key.ip, key.prefix_len, key.feed_id, since),
+          })),
+          next: rows.length > limit && last ? encodeCursor({ ip: last.ip, prefixLen: last.prefix_len, feedId: last.feed_id }) : undefined,
+        };
+      },
     );
     this.#readPast = this.#db.transaction((address: CanonicalIp) => {
       const starts = probeStarts(address, lengths.all());
@@ -135,6 +170,10 @@ export class SqliteStore implements Store {
     return keysetPage(this.#db.prepare<unknown[], DataRow>(sql).all(...params), query.limit);
   }
 
+  async labels(): Promise<StoredLabel[]> {
+    return this.#db.prepare<[], StoredLabel>(LABELS_SQL).all();
+  }
+
   async labelCounts(): Promise<LabelCount[]> {
     return this.#db.prepare<[], LabelCount>(LABEL_COUNTS_SQL).all();
   }
@@ -153,6 +192,26 @@ export class SqliteStore implements Store {
 
   async pastOf(address: CanonicalIp): Promise<AddressPast> {
     return this.#readPast(address);
+  }
+
+  async changedKeys(query: ChangedKeysQuery): Promise<ChangedKeysPage> {
+    const where = ['ended_on > ?'];
+    const params: unknown[] = [query.since];
+    if (query.within) {
+      where.push('ip BETWEEN ? AND ? AND prefix_len >= ?');
+      params.push(query.within.bytes, lastAddress(query.within.bytes, query.within.prefixLen), query.within.prefixLen);
+    }
+    if (query.after) {
+      const after = decodeCursor(query.after);
+      where.push('(ip, prefix_len, feed_id) > (?, ?, ?)');
+      params.push(after.ip, after.prefixLen, after.feedId);
+    }
+    // A range of ip_history's key in key order, skipping the states filed before `since`.
+    const keys = this.#db.prepare<unknown[], KeyRow>(
+      `SELECT DISTINCT ip, prefix_len, feed_id FROM ip_history WHERE ${where.join(' AND ')}
+        ORDER BY ip, prefix_len, feed_id LIMIT ?`,
+    );
+    return this.#readChanged(keys, [...params, query.limit + 1], query.since, query.limit);
   }
 
   async beginImport(feed: FeedType): Promise<ImportTransaction> {
