@@ -1,7 +1,6 @@
 import type { FeedType } from '../feed/feed-types.ts';
 import type { CanonicalIp } from '../feed/ip.ts';
 import { recordLabels } from '../feed/record.ts';
-import type { SpurRecord } from '../feed/schema.ts';
 import type { LabelCount, LabelFilter, Store, StoredRecord } from '../store/types.ts';
 import { feedDay, utcDate, type FeedDay } from './feed-day.ts';
 import { timelineOf, versionAt, versionRecord, type KeyPast } from './timeline.ts';
@@ -104,7 +103,7 @@ function matches(change: Change, filters: readonly LabelFilter[]): boolean {
   if (filters.length === 0) return true;
   const has = (record: StoredRecord | null): boolean => {
     if (record === null) return false;
-    const labels = new Set(recordLabels(record.context as SpurRecord).map(([kind, value]) => `${kind}\u0000${value}`));
+    const labels = new Set(recordLabels(record.context).map(([kind, value]) => `${kind}\u0000${value}`));
     return filters.every(({ kind, value }) => labels.has(`${kind}\u0000${value}`));
   };
   return has(change.before) || has(change.after);
