@@ -21,10 +21,10 @@ const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: Commands
   ],
   [['update'], async () => [(await import('./commands/update.ts')).updateCommand]],
   [
-    ['lookup', 'list'],
+    ['lookup', 'list', 'history', 'changes'],
     async () => {
-      const { lookupCommand, listCommand } = await import('./commands/query.ts');
-      return [lookupCommand, listCommand];
+      const { lookupCommand, listCommand, historyCommand, changesCommand } = await import('./commands/query.ts');
+      return [lookupCommand, listCommand, historyCommand, changesCommand];
     },
   ],
   [['generate'], async () => [(await import('./commands/generate.ts')).generateCommand]],

@@ -111,7 +111,9 @@ forEachStore((target) => {
           .sort(),
         [
           'GET /_info',
+          'GET /feed/v1/changes',
           'GET /feed/v1/ip/{ip}',
+          'GET /feed/v1/ip/{ip}/history',
           'GET /feed/v1/ips',
           'GET /feed/v1/labels',
           'GET /healthz',
