@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { dateOfDay, feedDay } from '../history/feed-day.ts';
+import type { Store } from '../store/types.ts';
+import { cached } from './cache.ts';
+import { FEED_DATE_HEADER } from './feed-date.ts';
+
+/** What the stored data is, as of the feeds' latest successful imports. */
+export interface DataVersion {
+  /** Changes with every import: the latest successful run of each feed. */
+  tag: string;
+  /** When the newest of those imports finished; null before any. */
+  lastModified: Date | null;
+  /** The newest feed date of those imports (YYYY-MM-DD); null before any. */
+  feedDate: string | null;
+}
+
+// Answers read the imports' state at most this often: an answer can name the previous import for up to a second after the next commits.
+const VERSION_TTL_MS = 1000;
+
+/** The data's version, read from the store at most once a second. */
+export function dataVersion(store: Store): () => Promise<DataVersion> {
+  return cached(async () => {
+    const imports = (await store.feedStatus()).flatMap((s) => (s.lastImport ? [s.lastImport] : []));
+    const newest = (dates: number[]) => (dates.length ? Math.max(...dates) : null);
+    const finished = newest(imports.map((run) => run.finishedAt.getTime()));
+    const day = newest(imports.map((run) => feedDay(run.dataDate)));
+    return {
+      tag: imports.map((run) => run.id).join('.') || '0',
+      lastModified: finished === null ? null : new Date(finished),
+      feedDate: day === null ? null : dateOfDay(day),
+    };
+  }, VERSION_TTL_MS);
+}
+
+/**
+ * Every data answer names the data it reflects: X-IPoid-Feed-Date (the newest feed date; a
+ * route answering for a past day names that day instead) and Last-Modified. A GET also carries
+ * an ETag (the data's version and the Accept header, which picks the format), and is answered
+ * 304 when If-None-Match holds it, or, without If-None-Match, when If-Modified-Since is not
+ * older than the data: exports and lists are then not read again.
+ */
+export function conditionalAnswers(app: FastifyInstance, version: () => Promise<DataVersion>): void {
+  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+    const current = await version();
+    if (current.feedDate) reply.header(FEED_DATE_HEADER, current.feedDate);
+    if (current.lastModified) reply.header('last-modified', current.lastModified.toUTCString());
+    if (request.method !== 'GET') return;
+    const etag = `W/"${current.tag}-${createHash('sha1')
+      .update(request.headers.accept ?? '')
+      .digest('hex')
+      .slice(0, 8)}"`;
+    reply.header('etag', etag);
+    if (notModified(request, etag, current.lastModified)) await reply.code(304).send();
+  });
+}
+
+function notModified(request: FastifyRequest, etag: string, lastModified: Date | null): boolean {
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (ifNoneMatch !== undefined) {
+    const tags = ifNoneMatch.split(',').map((tag) => tag.trim().replace(/^W\//, ''));
+    return tags.includes('*') || tags.includes(etag.replace(/^W\//, ''));
+  }
+  const since = Date.parse(request.headers['if-modified-since'] ?? '');
+  // HTTP dates have whole seconds.
+  return lastModified !== null && !Number.isNaN(since) && Math.floor(lastModified.getTime() / 1000) * 1000 <= since;
+}
