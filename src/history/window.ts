@@ -49,3 +49,26 @@ export interface DataDayRow {
 }
 
 export const toDataDay = (row: DataDayRow): DataDay => ({ feed: feedName(row.feed_id), day: row.data_date, records: row.records });
+
+/** The id of the newest import run: the data days change only with it. */
+export const LATEST_RUN_SQL = 'SELECT MAX(id) AS id FROM import_run';
+
+/** The data days as of the newest import run, kept while no run is added: lookups of the past read them every time. */
+export class DataDaysCache {
+  #latestRun: number | null = -1;
+  #days: DataDay[] = [];
+
+  /** Whether the days kept are those of the data whose newest import run is `latestRun`. */
+  holds(latestRun: number | null): boolean {
+    return latestRun === this.#latestRun;
+  }
+
+  keep(latestRun: number | null, rows: readonly DataDayRow[]): void {
+    this.#latestRun = latestRun;
+    this.#days = rows.map(toDataDay);
+  }
+
+  get days(): DataDay[] {
+    return this.#days;
+  }
+}

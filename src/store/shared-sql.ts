@@ -98,5 +98,14 @@ export const fileHistorySql = (ignore: string): string => `
   INSERT ${ignore} INTO ip_history (ip, prefix_len, feed_id, ended_on, state, label_ids, last_updated)
   SELECT ip, prefix_len, ?, ?, state, label_ids, last_updated FROM import_history ORDER BY ip, prefix_len`;
 
-/** Drops a feed's (`?`) states that ended on or before a day (`?`): no day of the window needs them. */
-export const PRUNE_HISTORY_SQL = 'DELETE FROM ip_history WHERE feed_id = ? AND ended_on <= ?';
+/** Journals a part of the keys filed for a feed (`?`) on a day (`?`): history/key-journal.ts. Parameters: feed, day, keys, feed, day. */
+export const JOURNAL_KEYS_SQL = `
+  INSERT INTO ip_history_day (feed_id, ended_on, part, key_list)
+  SELECT ?, ?, COALESCE(MAX(part), -1) + 1, ? FROM ip_history_day WHERE feed_id = ? AND ended_on = ?`;
+
+/** The journaled keys of a feed's (`?`) days on or before a day (`?`): the states to prune. */
+export const PRUNABLE_KEYS_SQL = 'SELECT ended_on, key_list FROM ip_history_day WHERE feed_id = ? AND ended_on <= ?';
+
+export const PRUNE_STATE_SQL = 'DELETE FROM ip_history WHERE ip = ? AND prefix_len = ? AND feed_id = ? AND ended_on = ?';
+
+export const PRUNE_JOURNAL_SQL = 'DELETE FROM ip_history_day WHERE feed_id = ? AND ended_on <= ?';

@@ -20,7 +20,10 @@ import {
   fileHistorySql,
   HOLDS_LENGTH_SQL,
   LATEST_DATA_DAY_SQL,
-  PRUNE_HISTORY_SQL,
+  JOURNAL_KEYS_SQL,
+  PRUNABLE_KEYS_SQL,
+  PRUNE_JOURNAL_SQL,
+  PRUNE_STATE_SQL,
   RESTATE_SQL,
   sameDaySql,
   STORED_HASHES_SQL,
@@ -30,6 +33,7 @@ import { dropLeftovers, MariadbFirstLoad } from './mariadb-first-load.ts';
 import { LabelIds } from './mariadb-label-ids.ts';
 import { addDays, feedDay, type FeedDay } from '../../history/feed-day.ts';
 import { encodeState, restate } from '../../history/state-codec.ts';
+import { decodeKeys, encodeKeys, KEYS_PER_PART, type HistoryKey } from '../../history/key-journal.ts';
 
 const KEY_COLUMNS = 'ip INET6 NOT NULL, prefix_len TINYINT UNSIGNED NOT NULL';
 // A record's columns, in the order of MariadbImport#dataValues; last_updated travels as unix seconds.
@@ -365,9 +369,34 @@ export class MariadbImport implements ImportTransaction {
       if (state !== row.kept) await this.#conn.execute(RESTATE_SQL, [state, row.ip, row.prefix_len, this.#feedId, day]);
     }
     await this.#conn.query(fileHistorySql('IGNORE'), [this.#feedId, day]);
-    // The window's first day needs only the states that ended after it.
-    await this.#conn.execute(PRUNE_HISTORY_SQL, [this.#feedId, addDays(day, -(this.#historyDays - 1))]);
+    await this.#journalKeys(day);
+    await this.#prune(addDays(day, -(this.#historyDays - 1)));
     return day;
+  }
+
+  /** Journals the keys filed today, a part at a time in key order (history/key-journal.ts). */
+  async #journalKeys(day: FeedDay): Promise<void> {
+    let after: HistoryKey | undefined;
+    for (;;) {
+      const keys = await this.#conn.query<HistoryKey[]>(
+        `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len FROM import_history
+          ${after ? 'WHERE ip > ? OR (ip = ? AND prefix_len > ?)' : ''} ORDER BY ip, prefix_len LIMIT ${KEYS_PER_PART}`,
+        after ? [after.ip, after.ip, after.prefix_len] : [],
+      );
+      if (keys.length === 0) return;
+      await this.#conn.execute(JOURNAL_KEYS_SQL, [this.#feedId, day, encodeKeys(keys), this.#feedId, day]);
+      after = keys.at(-1);
+    }
+  }
+
+  /** Deletes the states filed on or before `last`, day by day as the journal lists them: the window's first day needs only the states that ended after it. */
+  async #prune(last: FeedDay): Promise<void> {
+    const days = await this.#conn.query<{ ended_on: number; key_list: Buffer }[]>(PRUNABLE_KEYS_SQL, [this.#feedId, last]);
+    for (const { ended_on, key_list } of days) {
+      const rows = decodeKeys(key_list).map((key) => [key.ip, key.prefix_len, this.#feedId, ended_on]);
+      if (rows.length) await this.#conn.batch(PRUNE_STATE_SQL, rows);
+    }
+    await this.#conn.execute(PRUNE_JOURNAL_SQL, [this.#feedId, last]);
   }
 
   /**

@@ -193,8 +193,15 @@ export const MARIADB_MIGRATIONS: readonly (readonly Statement[])[] = [
       label_ids    JSON             COMMENT 'its label ids, as ip_data.label_ids',
       last_updated TIMESTAMP        NULL DEFAULT NULL COMMENT 'its last_updated',
       PRIMARY KEY (ip, prefix_len, feed_id, ended_on),
-      KEY ip_history_ended (feed_id, ended_on),
       CONSTRAINT ip_history_feed FOREIGN KEY (feed_id) REFERENCES feed (id)
+    ) ${TABLE}`,
+    `CREATE TABLE IF NOT EXISTS ip_history_day (
+      feed_id  TINYINT UNSIGNED NOT NULL,
+      ended_on INT UNSIGNED     NOT NULL,
+      part     INT UNSIGNED     NOT NULL,
+      key_list LONGBLOB         NOT NULL COMMENT 'the keys the day filed states for, sorted (ip, prefix_len), deflated (history/key-journal.ts): what the prune deletes',
+      PRIMARY KEY (feed_id, ended_on, part),
+      CONSTRAINT ip_history_day_feed FOREIGN KEY (feed_id) REFERENCES feed (id)
     ) ${TABLE}`,
     `ALTER TABLE import_run ADD COLUMN IF NOT EXISTS data_date INT UNSIGNED
        COMMENT 'YYYYMMDD: the feed day history files the run under' AFTER feed_date`,

@@ -6,7 +6,7 @@ import { keysetPage } from '../page.ts';
 import { checkSchemaVersion, SCHEMA_VERSION_SQL } from '../schema-version.ts';
 import { DATA_DAYS_SQL, LABEL_COUNTS_SQL, LABELS_SQL } from '../shared-sql.ts';
 import { groupKeys, type KeyedPastRow } from '../../history/timeline.ts';
-import { toDataDay, type DataDay, type DataDayRow } from '../../history/window.ts';
+import { DataDaysCache, LATEST_RUN_SQL, type DataDay, type DataDayRow } from '../../history/window.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
 import {
   type AddressPast,
@@ -121,6 +121,7 @@ export class MariadbStore implements Store {
   readonly #options: ConnectionOptions;
   readonly #readOnly: boolean;
   readonly historyDays: number;
+  readonly #dataDays = new DataDaysCache();
   /** The network lengths the last lookup found stored; lookups probe these. */
   #lengths: number[] = [];
 
@@ -200,7 +201,15 @@ export class MariadbStore implements Store {
   }
 
   async dataDays(): Promise<DataDay[]> {
-    return (await this.#pool.execute<DataDayRow[]>(DATA_DAYS_SQL)).map(toDataDay);
+    return this.#inSnapshot((conn) => this.#readDataDays(conn));
+  }
+
+  /** The data days of the connection's snapshot: read again only when an import run was added. */
+  async #readDataDays(conn: PoolConnection): Promise<DataDay[]> {
+    const [latest] = await conn.execute<{ id: number | null }[]>(LATEST_RUN_SQL);
+    const id = latest?.id ?? null;
+    if (!this.#dataDays.holds(id)) this.#dataDays.keep(id, await conn.execute<DataDayRow[]>(DATA_DAYS_SQL));
+    return this.#dataDays.days;
   }
 
   /** In one read-only snapshot: the lengths, then what lies at each probe start, and the data days. */
@@ -214,8 +223,7 @@ export class MariadbStore implements Store {
         starts,
       );
       const past = await conn.execute<KeyedPastRow[]>(`${PAST_SQL} WHERE ip IN (${at}) ${PAST_ORDER}`, starts);
-      const days = await conn.execute<DataDayRow[]>(DATA_DAYS_SQL);
-      return { days: days.map(toDataDay), keys: groupKeys(current, past) };
+      return { days: await this.#readDataDays(conn), keys: groupKeys(current, past) };
     });
   }
 

@@ -2,7 +2,17 @@ import type Database from 'better-sqlite3';
 import type { CanonicalIp } from '../../feed/ip.ts';
 import { addDays, type FeedDay } from '../../history/feed-day.ts';
 import { encodeState, restate } from '../../history/state-codec.ts';
-import { fileHistorySql, LATEST_DATA_DAY_SQL, PRUNE_HISTORY_SQL, RESTATE_SQL, sameDaySql } from '../shared-sql.ts';
+import { decodeKeys, encodeKeys, KEYS_PER_PART, type HistoryKey } from '../../history/key-journal.ts';
+import {
+  fileHistorySql,
+  JOURNAL_KEYS_SQL,
+  LATEST_DATA_DAY_SQL,
+  PRUNABLE_KEYS_SQL,
+  PRUNE_JOURNAL_SQL,
+  PRUNE_STATE_SQL,
+  RESTATE_SQL,
+  sameDaySql,
+} from '../shared-sql.ts';
 
 /** A stored record as an import replaces it. */
 export interface ReplacedRow {
@@ -47,7 +57,13 @@ export class SqliteHistory {
       sameDay: db.prepare<[number, number], SameDayRow>(sameDaySql('s.ip')),
       restate: db.prepare<[Buffer, Buffer, number, number, number]>(RESTATE_SQL),
       file: db.prepare<[number, number]>(fileHistorySql('OR IGNORE')),
-      prune: db.prepare<[number, number]>(PRUNE_HISTORY_SQL),
+      stagedKeys: db.prepare<[Buffer, number, number], HistoryKey>(
+        'SELECT ip, prefix_len FROM temp.import_history WHERE (ip, prefix_len) > (?, ?) ORDER BY ip, prefix_len LIMIT ?',
+      ),
+      journal: db.prepare<[number, number, Buffer, number, number]>(JOURNAL_KEYS_SQL),
+      prunable: db.prepare<[number, number], { ended_on: number; key_list: Buffer }>(PRUNABLE_KEYS_SQL),
+      pruneState: db.prepare<[Buffer, number, number, number]>(PRUNE_STATE_SQL),
+      pruneJournal: db.prepare<[number, number]>(PRUNE_JOURNAL_SQL),
     };
   }
 
@@ -84,8 +100,27 @@ export class SqliteHistory {
       if (state !== row.kept) this.#stmt.restate.run(state, row.ip, row.prefix_len, this.#feedId, day);
     }
     this.#stmt.file.run(this.#feedId, day);
-    // The window's first day needs only the states that ended after it.
-    this.#stmt.prune.run(this.#feedId, addDays(day, -(this.#keepDays - 1)));
+    this.#journal(day);
+    this.#prune(addDays(day, -(this.#keepDays - 1)));
     return day;
+  }
+
+  /** Journals the keys filed today, a part at a time in key order. */
+  #journal(day: FeedDay): void {
+    let after: HistoryKey = { ip: Buffer.alloc(0), prefix_len: 0 };
+    for (;;) {
+      const keys = this.#stmt.stagedKeys.all(after.ip, after.prefix_len, KEYS_PER_PART);
+      if (keys.length === 0) return;
+      this.#stmt.journal.run(this.#feedId, day, encodeKeys(keys), this.#feedId, day);
+      after = keys.at(-1)!;
+    }
+  }
+
+  /** Deletes the states filed on or before `last`, day by day as the journal lists them: the window's first day needs only the states that ended after it. */
+  #prune(last: FeedDay): void {
+    for (const { ended_on, key_list } of this.#stmt.prunable.all(this.#feedId, last)) {
+      for (const key of decodeKeys(key_list)) this.#stmt.pruneState.run(key.ip, key.prefix_len, this.#feedId, ended_on);
+    }
+    this.#stmt.pruneJournal.run(this.#feedId, last);
   }
 }

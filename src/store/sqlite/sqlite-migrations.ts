@@ -199,7 +199,14 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     last_updated INTEGER,           -- its last_updated
     PRIMARY KEY (ip, prefix_len, feed_id, ended_on)
   ) WITHOUT ROWID;
-  CREATE INDEX ip_history_ended ON ip_history (feed_id, ended_on);
+  -- The keys each day filed states for (history/key-journal.ts): what the prune deletes.
+  CREATE TABLE ip_history_day (
+    feed_id  INTEGER NOT NULL REFERENCES feed (id),
+    ended_on INTEGER NOT NULL,
+    part     INTEGER NOT NULL,
+    key_list BLOB    NOT NULL,  -- sorted (ip, prefix_len) keys, deflated
+    PRIMARY KEY (feed_id, ended_on, part)
+  );
   ALTER TABLE import_run ADD COLUMN data_date INTEGER;  -- YYYYMMDD: the feed day history files the run under
   UPDATE import_run SET data_date = CAST(strftime('%Y%m%d', COALESCE(feed_date, date(started_at, 'unixepoch'))) AS INTEGER);
   `,

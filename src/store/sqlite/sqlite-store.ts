@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { keysetPage } from '../page.ts';
 import { DATA_DAYS_SQL, LABEL_COUNTS_SQL, LABELS_SQL } from '../shared-sql.ts';
 import { groupKeys, type KeyedPastRow } from '../../history/timeline.ts';
-import { toDataDay, type DataDay, type DataDayRow } from '../../history/window.ts';
+import { DataDaysCache, LATEST_RUN_SQL, type DataDay, type DataDayRow } from '../../history/window.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
 import {
   type AddressPast,
@@ -56,7 +56,8 @@ export class SqliteStore implements Store {
   readonly #readFeedStatus: () => FeedStatus[];
   readonly #readPast: (address: CanonicalIp) => AddressPast;
   readonly #readChanged: (keys: Database.Statement<unknown[], KeyRow>, params: unknown[], since: number, limit: number) => ChangedKeysPage;
-  readonly #dataDays: Database.Statement<[], DataDayRow>;
+  /** Inside a read transaction: the data days of its snapshot. */
+  readonly #readDataDays: () => DataDay[];
   readonly historyDays: number;
 
   constructor(path: string, options: StoreOptions = {}) {
@@ -92,7 +93,14 @@ export class SqliteStore implements Store {
       );
     });
 
-    this.#dataDays = this.#db.prepare(DATA_DAYS_SQL);
+    const dataDays = this.#db.prepare<[], DataDayRow>(DATA_DAYS_SQL);
+    const latestRun = this.#db.prepare<[], number | null>(LATEST_RUN_SQL).pluck();
+    const cache = new DataDaysCache();
+    this.#readDataDays = () => {
+      const latest = latestRun.get() ?? null;
+      if (!cache.holds(latest)) cache.keep(latest, dataDays.all());
+      return cache.days;
+    };
     const current = this.#db.prepare<[Buffer], DataRow & { label_ids: string }>(
       'SELECT ip, prefix_len, feed_id, ip_text, context, label_ids, last_updated FROM ip_data WHERE ip = ?',
     );
@@ -127,7 +135,7 @@ export class SqliteStore implements Store {
     this.#readPast = this.#db.transaction((address: CanonicalIp) => {
       const starts = probeStarts(address, lengths.all());
       return {
-        days: this.#dataDays.all().map(toDataDay),
+        days: this.#readDataDays(),
         keys: groupKeys(
           starts.flatMap((start) => current.all(start)),
           starts.flatMap((start) => past.all(start)),
@@ -187,7 +195,7 @@ export class SqliteStore implements Store {
   }
 
   async dataDays(): Promise<DataDay[]> {
-    return this.#dataDays.all().map(toDataDay);
+    return this.#db.transaction(this.#readDataDays)();
   }
 
   async pastOf(address: CanonicalIp): Promise<AddressPast> {
