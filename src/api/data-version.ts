@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dateOfDay, feedDay } from '../history/feed-day.ts';
 import type { Store } from '../store/types.ts';
-import { cached } from './cache.ts';
 import { FEED_DATE_HEADER } from './feed-date.ts';
 
 /** What the stored data is, as of the feeds' latest successful imports. */
@@ -15,22 +14,51 @@ export interface DataVersion {
   feedDate: string | null;
 }
 
-// Answers read the imports' state at most this often: an answer can name the previous import for up to a second after the next commits.
+// How old the version an answer names may be: an answer can name the previous import for about a second after the next commits.
 const VERSION_TTL_MS = 1000;
 
-/** The data's version, read from the store at most once a second. */
-export function dataVersion(store: Store): () => Promise<DataVersion> {
-  return cached(async () => {
-    const imports = (await store.feedStatus()).flatMap((s) => (s.lastImport ? [s.lastImport] : []));
-    const newest = (dates: number[]) => (dates.length ? Math.max(...dates) : null);
-    const finished = newest(imports.map((run) => run.finishedAt.getTime()));
-    const day = newest(imports.map((run) => feedDay(run.dataDate)));
-    return {
-      tag: imports.map((run) => run.id).join('.') || '0',
-      lastModified: finished === null ? null : new Date(finished),
-      feedDate: day === null ? null : dateOfDay(day),
+/**
+ * The data's version as last read from the store, read again in the background once it is a
+ * second old: an answer never waits for it, so a database that does not answer delays no
+ * answer twice (the answer's own read fails it fast).
+ */
+export class DataVersions {
+  readonly #read: () => Promise<DataVersion>;
+  #known: DataVersion | undefined;
+  #readAt = 0;
+  #reading: Promise<void> | undefined;
+
+  constructor(store: Store) {
+    this.#read = async () => {
+      const imports = (await store.feedStatus()).flatMap((s) => (s.lastImport ? [s.lastImport] : []));
+      const newest = (dates: number[]) => (dates.length ? Math.max(...dates) : null);
+      const finished = newest(imports.map((run) => run.finishedAt.getTime()));
+      const day = newest(imports.map((run) => feedDay(run.dataDate)));
+      return {
+        tag: imports.map((run) => run.id).join('.') || '0',
+        lastModified: finished === null ? null : new Date(finished),
+        feedDate: day === null ? null : dateOfDay(day),
+      };
     };
-  }, VERSION_TTL_MS);
+  }
+
+  /** Reads the version now (the server does at start); a failure leaves the last one known. */
+  refresh(): Promise<void> {
+    this.#reading ??= this.#read()
+      .then((version) => {
+        this.#known = version;
+        this.#readAt = Date.now();
+      })
+      .catch(() => undefined)
+      .finally(() => (this.#reading = undefined));
+    return this.#reading;
+  }
+
+  /** The version last read (undefined before any read succeeded); starts a new read when it is a second old. */
+  known(): DataVersion | undefined {
+    if (Date.now() - this.#readAt >= VERSION_TTL_MS) void this.refresh();
+    return this.#known;
+  }
 }
 
 /**
@@ -40,9 +68,11 @@ export function dataVersion(store: Store): () => Promise<DataVersion> {
  * 304 when If-None-Match holds it, or, without If-None-Match, when If-Modified-Since is not
  * older than the data: exports and lists are then not read again.
  */
-export function conditionalAnswers(app: FastifyInstance, version: () => Promise<DataVersion>): void {
+export function conditionalAnswers(app: FastifyInstance, versions: DataVersions): void {
+  app.addHook('onReady', () => versions.refresh());
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
-    const current = await version();
+    const current = versions.known();
+    if (!current) return;
     if (current.feedDate) reply.header(FEED_DATE_HEADER, current.feedDate);
     if (current.lastModified) reply.header('last-modified', current.lastModified.toUTCString());
     if (request.method !== 'GET') return;

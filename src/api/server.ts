@@ -6,7 +6,7 @@ import type { Store } from '../store/types.ts';
 import { bearerAuth } from './auth.ts';
 import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ServerConfig } from './config.ts';
 import { allowOrigins } from './cors.ts';
-import { conditionalAnswers, dataVersion } from './data-version.ts';
+import { conditionalAnswers, DataVersions } from './data-version.ts';
 import { errorHandler, formatValidationError, notFoundHandler } from './errors.ts';
 import { registerMetrics } from './metrics.ts';
 import { answerUnsupported, clientErrorHandler, httpOptions, noSniff, requireHost } from './protocol.ts';
@@ -93,12 +93,11 @@ export function buildServer({ store, logger, config }: ServerOptions) {
   const guarded = guardStore(store);
   registerMetrics(app, guarded);
   app.register(healthRoutes, { store: guarded, readyMaxAgeSeconds: config.readyMaxAgeSeconds ?? null });
-  const version = dataVersion(guarded);
   // The data routes, in a context of their own: they name the data version they answer from.
   app.register(async (data) => {
-    conditionalAnswers(data, version);
+    conditionalAnswers(data, new DataVersions(guarded));
     for (const routes of [ipRoutes, historyRoutes, contextRoutes, searchRoutes, listRoutes, changesRoutes, labelsRoutes]) {
-      await data.register(routes, { store: guarded, version });
+      await data.register(routes, { store: guarded });
     }
   });
   app.register(openapiRoutes);

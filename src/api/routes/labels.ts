@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LABEL_KINDS } from '../../feed/record.ts';
 import type { Store } from '../../store/types.ts';
 import { cachedPerVersion } from '../cache.ts';
-import type { DataVersion } from '../data-version.ts';
 import { errorResponses, LabelsAnswer, LabelsQuery, PARAM_OF_KIND } from '../schemas.ts';
 import { checkSpan, labelCountsSince, type LabelSince } from '../../history/changes.ts';
 import { parseFeedDay, type FeedDay } from '../../history/feed-day.ts';
@@ -11,13 +10,10 @@ import { parseFeedDay, type FeedDay } from '../../history/feed-day.ts';
 const SINCE_DAYS_CACHED = 8;
 
 /** The known label values with their counts, so users can discover what to filter on. */
-export const labelsRoutes: FastifyPluginAsyncTypebox<{ store: Store; version: () => Promise<DataVersion> }> = async (
-  app,
-  { store, version },
-) => {
+export const labelsRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
   // Counting scans every label row (seconds at millions of records) and only an import
   // changes the counts: count once per set of latest imports.
-  const importsVersion = async () => (await version()).tag;
+  const importsVersion = async () => (await store.feedStatus()).map((s) => s.lastImport?.id ?? 0).join(',');
   const labelCounts = cachedPerVersion(importsVersion, () => store.labelCounts());
   // Reads every key changed since the day: once per set of latest imports and day asked.
   const sinceCache = new Map<FeedDay, () => Promise<LabelSince[]>>();
