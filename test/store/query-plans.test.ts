@@ -12,7 +12,9 @@ import { connect, connectionOptions } from '../../src/store/mariadb/mariadb-conn
 import { SQLITE_HASH_SQL } from '../../src/store/sqlite/sqlite-import.ts';
 import { DELETE_GONE_LABELS_SQL, INSERT_NEW_LABELS_SQL, SqliteLabelChanges } from '../../src/store/sqlite/sqlite-label-changes.ts';
 import { sqliteListQuery } from '../../src/store/sqlite/sqlite-list-query.ts';
-import { SQLITE_PROBE_SQL } from '../../src/store/sqlite/sqlite-store.ts';
+import { SQLITE_PAST_SQL, SQLITE_PROBE_SQL, sqliteChangedKeysSql } from '../../src/store/sqlite/sqlite-store.ts';
+import { encodeCursor } from '../../src/store/cursor.ts';
+import { PRUNE_STATE_SQL } from '../../src/store/shared-sql.ts';
 import type { ListQuery } from '../../src/store/types.ts';
 import { quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { forEachStore, freshStore } from '../helpers/stores.ts';
@@ -61,6 +63,24 @@ forEachStore((target) => {
       const detail = plan(SQLITE_PROBE_SQL, [address.bytes]);
       assert.match(detail, /SEARCH d USING INDEX ip_data_key \(ip=\?\)/);
       noScanNoSort(detail);
+    });
+
+    test("history: a page of changed keys is a range of ip_history's key in order; a key's past and a prune are key lookups", () => {
+      const changed = sqliteChangedKeysSql({
+        since: 20260101,
+        within: prefix,
+        after: encodeCursor({ ip: prefix.bytes, prefixLen: 128, feedId: 1 }),
+        limit: 10,
+      });
+      const pageDetail = plan(changed.sql, changed.params);
+      assert.match(pageDetail, /SEARCH ip_history USING PRIMARY KEY/);
+      noScanNoSort(pageDetail);
+      const past = plan(SQLITE_PAST_SQL, [address.bytes]);
+      assert.match(past, /SEARCH ip_history USING PRIMARY KEY \(ip=\?\)/);
+      noScanNoSort(past);
+      const prune = plan(PRUNE_STATE_SQL, [address.bytes, 128, 1, 20260101]);
+      assert.match(prune, /SEARCH ip_history USING PRIMARY KEY \(ip=\? AND prefix_len=\? AND feed_id=\? AND ended_on=\?\)/);
+      noScanNoSort(prune);
     });
 
     test('a list page with a label scans ip_label by its key, in order', () => {

@@ -73,7 +73,7 @@ type LookupRow = DataRow & { lengths: string | null };
 
 const PAST_SQL = `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len, feed_id, ended_on, state, label_ids,
   UNIX_TIMESTAMP(last_updated) AS last_updated FROM ip_history`;
-const PAST_ORDER = 'ORDER BY feed_id, ip, prefix_len, ended_on';
+const PAST_ORDER = 'ORDER BY ip, prefix_len, feed_id, ended_on'; // the primary key's order
 
 interface KeyRow {
   ip: Buffer;

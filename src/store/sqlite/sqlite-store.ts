@@ -38,6 +38,32 @@ export const SQLITE_LENGTHS_SQL = 'SELECT DISTINCT prefix_len FROM network_lengt
 /** The records starting at one probe start: a range of the ip_data_key index. */
 export const SQLITE_PROBE_SQL = `SELECT ${RECORD_COLUMNS} FROM ip_data d WHERE d.ip = ?`;
 
+/** A key's past rows, oldest first within each key: a range of ip_history's primary key. */
+export const SQLITE_PAST_SQL = `SELECT ip, prefix_len, feed_id, ended_on, state, label_ids, last_updated FROM ip_history
+  WHERE ip = ? ORDER BY prefix_len, feed_id, ended_on`;
+
+/**
+ * A page of the keys with states filed after `since` (one more than the limit: is there a
+ * next page?): a range of ip_history's primary key in key order from the cursor, skipping
+ * the states filed before.
+ */
+export function sqliteChangedKeysSql(query: ChangedKeysQuery): { sql: string; params: unknown[] } {
+  const where = ['ended_on > ?'];
+  const params: unknown[] = [query.since];
+  if (query.within) {
+    where.push('ip BETWEEN ? AND ? AND prefix_len >= ?');
+    params.push(query.within.bytes, lastAddress(query.within.bytes, query.within.prefixLen), query.within.prefixLen);
+  }
+  if (query.after) {
+    const after = decodeCursor(query.after);
+    where.push('(ip, prefix_len, feed_id) > (?, ?, ?)');
+    params.push(after.ip, after.prefixLen, after.feedId);
+  }
+  params.push(query.limit + 1);
+  const sql = `SELECT DISTINCT ip, prefix_len, feed_id FROM ip_history WHERE ${where.join(' AND ')} ORDER BY ip, prefix_len, feed_id LIMIT ?`;
+  return { sql, params };
+}
+
 interface KeyRow {
   ip: Buffer;
   prefix_len: number;
@@ -104,10 +130,7 @@ export class SqliteStore implements Store {
     const current = this.#db.prepare<[Buffer], DataRow & { label_ids: string }>(
       'SELECT ip, prefix_len, feed_id, ip_text, context, label_ids, last_updated FROM ip_data WHERE ip = ?',
     );
-    const past = this.#db.prepare<[Buffer], KeyedPastRow>(
-      `SELECT ip, prefix_len, feed_id, ended_on, state, label_ids, last_updated FROM ip_history
-        WHERE ip = ? ORDER BY feed_id, prefix_len, ended_on`,
-    );
+    const past = this.#db.prepare<[Buffer], KeyedPastRow>(SQLITE_PAST_SQL);
     const keyCurrent = this.#db.prepare<[Buffer, number, number], DataRow & { label_ids: string }>(
       'SELECT ip, prefix_len, feed_id, ip_text, context, label_ids, last_updated FROM ip_data WHERE ip = ? AND prefix_len = ? AND feed_id = ?',
     );
@@ -203,23 +226,8 @@ export class SqliteStore implements Store {
   }
 
   async changedKeys(query: ChangedKeysQuery): Promise<ChangedKeysPage> {
-    const where = ['ended_on > ?'];
-    const params: unknown[] = [query.since];
-    if (query.within) {
-      where.push('ip BETWEEN ? AND ? AND prefix_len >= ?');
-      params.push(query.within.bytes, lastAddress(query.within.bytes, query.within.prefixLen), query.within.prefixLen);
-    }
-    if (query.after) {
-      const after = decodeCursor(query.after);
-      where.push('(ip, prefix_len, feed_id) > (?, ?, ?)');
-      params.push(after.ip, after.prefixLen, after.feedId);
-    }
-    // A range of ip_history's key in key order, skipping the states filed before `since`.
-    const keys = this.#db.prepare<unknown[], KeyRow>(
-      `SELECT DISTINCT ip, prefix_len, feed_id FROM ip_history WHERE ${where.join(' AND ')}
-        ORDER BY ip, prefix_len, feed_id LIMIT ?`,
-    );
-    return this.#readChanged(keys, [...params, query.limit + 1], query.since, query.limit);
+    const { sql, params } = sqliteChangedKeysSql(query);
+    return this.#readChanged(this.#db.prepare<unknown[], KeyRow>(sql), params, query.since, query.limit);
   }
 
   async beginImport(feed: FeedType): Promise<ImportTransaction> {
