@@ -14,7 +14,7 @@ import { DELETE_GONE_LABELS_SQL, INSERT_NEW_LABELS_SQL, SqliteLabelChanges } fro
 import { sqliteListQuery } from '../../src/store/sqlite/sqlite-list-query.ts';
 import { SQLITE_PAST_SQL, SQLITE_PROBE_SQL, sqliteChangedKeysSql } from '../../src/store/sqlite/sqlite-store.ts';
 import { encodeCursor } from '../../src/store/cursor.ts';
-import { PRUNE_STATE_SQL } from '../../src/store/shared-sql.ts';
+import { PRUNE_STATE_SQL, sameDaySql } from '../../src/store/shared-sql.ts';
 import type { ListQuery } from '../../src/store/types.ts';
 import { quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { forEachStore, freshStore } from '../helpers/stores.ts';
@@ -81,6 +81,12 @@ forEachStore((target) => {
       const prune = plan(PRUNE_STATE_SQL, [address.bytes, 128, 1, 20260101]);
       assert.match(prune, /SEARCH ip_history USING PRIMARY KEY \(ip=\? AND prefix_len=\? AND feed_id=\? AND ended_on=\?\)/);
       noScanNoSort(prune);
+      // A second import of a day probes ip_history by each staged key, never scans it.
+      db.exec(`CREATE TEMP TABLE IF NOT EXISTS import_history (ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, state BLOB,
+        label_ids TEXT, last_updated INTEGER, PRIMARY KEY (ip, prefix_len)) WITHOUT ROWID`);
+      const sameDay = plan(sameDaySql('s.ip', 'CROSS JOIN'), [1, 20260101]);
+      assert.match(sameDay, /SEARCH h USING PRIMARY KEY \(ip=\? AND prefix_len=\? AND feed_id=\? AND ended_on=\?\)/);
+      assert.doesNotMatch(sameDay, /SCAN h/);
     });
 
     test('a list page with a label scans ip_label by its key, in order', () => {

@@ -357,13 +357,18 @@ export class MariadbImport implements ImportTransaction {
    * that no kept day needs. Answers the day the run is filed under.
    */
   async #fileHistory(runDay: FeedDay): Promise<FeedDay> {
-    const [latest] = await this.#conn.execute<{ day: number | null }[]>(LATEST_DATA_DAY_SQL, [this.#feedId]);
-    const day = Math.max(runDay, latest?.day ?? 0);
+    const [row] = await this.#conn.execute<{ day: number | null }[]>(LATEST_DATA_DAY_SQL, [this.#feedId]);
+    const latest = row?.day ?? 0;
+    const day = Math.max(runDay, latest);
     if (this.#historyDays <= 0) return day;
-    const sameDay = await this.#conn.query<{ ip: Buffer; prefix_len: number; staged: Buffer | null; kept: Buffer; next: string | null }[]>(
-      sameDaySql('CAST(s.ip AS BINARY(16))'),
-      [this.#feedId, day],
-    );
+    // Only a second import of the day finds states filed under it.
+    const sameDay =
+      latest === day
+        ? await this.#conn.query<{ ip: Buffer; prefix_len: number; staged: Buffer | null; kept: Buffer; next: string | null }[]>(
+            sameDaySql('CAST(s.ip AS BINARY(16))', 'STRAIGHT_JOIN'),
+            [this.#feedId, day],
+          )
+        : [];
     for (const row of sameDay) {
       const state = restate(row.kept, row.staged, row.next);
       if (state !== row.kept) await this.#conn.execute(RESTATE_SQL, [state, row.ip, row.prefix_len, this.#feedId, day]);

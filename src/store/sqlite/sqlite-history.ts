@@ -54,7 +54,7 @@ export class SqliteHistory {
       stageGone: db.prepare(`INSERT INTO temp.import_history (ip, prefix_len, state, label_ids, last_updated)
         SELECT ip, prefix_len, ipoid_past_state(context), label_ids, last_updated FROM temp.import_gone`),
       latestDay: db.prepare<[number], number | null>(LATEST_DATA_DAY_SQL).pluck(),
-      sameDay: db.prepare<[number, number], SameDayRow>(sameDaySql('s.ip')),
+      sameDay: db.prepare<[number, number], SameDayRow>(sameDaySql('s.ip', 'CROSS JOIN')),
       restate: db.prepare<[Buffer, Buffer, number, number, number]>(RESTATE_SQL),
       file: db.prepare<[number, number]>(fileHistorySql('OR IGNORE')),
       stagedKeys: db.prepare<[Buffer, number, number], HistoryKey>(
@@ -92,10 +92,12 @@ export class SqliteHistory {
    * prunes the feed's states no kept day needs. Answers the day the run is filed under.
    */
   file(runDay: FeedDay): FeedDay {
-    const day = Math.max(runDay, this.#stmt.latestDay.get(this.#feedId) ?? 0);
+    const latest = this.#stmt.latestDay.get(this.#feedId) ?? 0;
+    const day = Math.max(runDay, latest);
     if (!this.keeping) return day;
-    // Read whole before writing: better-sqlite3 runs nothing else while a statement iterates.
-    for (const row of this.#stmt.sameDay.all(this.#feedId, day)) {
+    // Only a second import of the day finds states filed under it. Read whole before
+    // writing: better-sqlite3 runs nothing else while a statement iterates.
+    for (const row of latest === day ? this.#stmt.sameDay.all(this.#feedId, day) : []) {
       const state = restate(row.kept, row.staged, row.next);
       if (state !== row.kept) this.#stmt.restate.run(state, row.ip, row.prefix_len, this.#feedId, day);
     }
