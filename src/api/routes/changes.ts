@@ -1,14 +1,11 @@
-import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import { allChanges, changesPage, checkSpan } from '../../history/changes.ts';
 import { parseFeedDay } from '../../history/feed-day.ts';
 import type { Store } from '../../store/types.ts';
-import { InputError } from '../../errors.ts';
-import { CHANGES_EXPORT, CONTENT_TYPES, exportItems } from '../export.ts';
+import { CHANGES_EXPORT } from '../export.ts';
 import { changeItem } from '../ipoid-shape.ts';
-import { formatAccepted, labelFilters, pageSize, prefix, started, withCursor } from '../list-params.ts';
-import { ChangesPage, ChangesQuery, errorResponses } from '../schemas.ts';
+import { formatAccepted, labelFilters, linkNext, listingResponses, pageSize, prefix, sendWhole } from '../list-params.ts';
+import { ChangesPage, ChangesQuery } from '../schemas.ts';
 
 /** What changed between two feed days: keyset pages of JSON, or the whole result streamed (issue 11). */
 export const changesRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
@@ -26,17 +23,7 @@ export const changesRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
           '400 for a day outside the kept history.',
         tags: ['ipoid'],
         querystring: ChangesQuery,
-        response: {
-          200: {
-            description: 'A page, or the streamed result',
-            content: {
-              'application/json': { schema: ChangesPage },
-              'application/x-ndjson': { schema: Type.Unsafe<Readable>({ type: 'string', description: 'one change per line' }) },
-              'text/csv': { schema: Type.Unsafe<Readable>({ type: 'string', description: 'a header row, then one row per change' }) },
-            },
-          },
-          ...errorResponses(400, 401, 406, 503),
-        },
+        response: listingResponses(ChangesPage, 'change'),
       },
     },
     async (request, reply) => {
@@ -46,15 +33,9 @@ export const changesRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
       await checkSpan(store, since, until);
       const filter = { since, until, labels: labelFilters(query), within: prefix(query.prefix) };
       const format = query.format ?? formatAccepted(request.headers.accept);
-      if (format !== 'json') {
-        if (query.limit !== undefined || query.cursor !== undefined) {
-          throw new InputError(`limit and cursor page JSON answers; format ${format} streams the whole result`);
-        }
-        const lines = await started(exportItems(allChanges(store, filter), format, CHANGES_EXPORT));
-        return reply.type(CONTENT_TYPES[format]).send(Readable.from(lines));
-      }
+      if (format !== 'json') return sendWhole(reply, query, format, allChanges(store, filter), CHANGES_EXPORT);
       const page = await changesPage(store, { ...filter, limit: pageSize(query.limit), after: query.cursor });
-      if (page.next) reply.header('link', `<${withCursor(request.url, page.next)}>; rel="next"`);
+      linkNext(reply, request.url, page.next);
       return { changes: page.changes.map(changeItem), next: page.next ?? null };
     },
   );

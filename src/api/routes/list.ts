@@ -1,13 +1,10 @@
-import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import { listAll } from '../../store/list-all.ts';
 import type { Store } from '../../store/types.ts';
-import { InputError } from '../../errors.ts';
-import { CONTENT_TYPES, exportItems, LIST_EXPORT } from '../export.ts';
+import { LIST_EXPORT } from '../export.ts';
 import { listItem } from '../ipoid-shape.ts';
-import { formatAccepted, labelFilters, pageSize, prefix, started, withCursor } from '../list-params.ts';
-import { errorResponses, LABEL_FILTERS_MAX, ListPage, ListQuery, PAGE_DEFAULT, PAGE_MAX } from '../schemas.ts';
+import { formatAccepted, labelFilters, linkNext, listingResponses, pageSize, prefix, sendWhole } from '../list-params.ts';
+import { LABEL_FILTERS_MAX, ListPage, ListQuery, PAGE_DEFAULT, PAGE_MAX } from '../schemas.ts';
 
 /** Stored records by label and prefix: keyset pages of JSON, or the whole result streamed. */
 export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
@@ -27,32 +24,16 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
           `than ${LABEL_FILTERS_MAX} distinct label values in all.`,
         tags: ['ipoid'],
         querystring: ListQuery,
-        response: {
-          200: {
-            description: 'A page, or the streamed result',
-            content: {
-              'application/json': { schema: ListPage },
-              'application/x-ndjson': { schema: Type.Unsafe<Readable>({ type: 'string', description: 'one list item per line' }) },
-              'text/csv': { schema: Type.Unsafe<Readable>({ type: 'string', description: 'a header row, then one row per record' }) },
-            },
-          },
-          ...errorResponses(400, 401, 406, 503),
-        },
+        response: listingResponses(ListPage, 'list item'),
       },
     },
     async (request, reply) => {
       const query = request.query as ListQuery;
       const filter = { labels: labelFilters(query), within: prefix(query.prefix) };
       const format = query.format ?? formatAccepted(request.headers.accept);
-      if (format !== 'json') {
-        if (query.limit !== undefined || query.cursor !== undefined) {
-          throw new InputError(`limit and cursor page JSON answers; format ${format} streams the whole result`);
-        }
-        const lines = await started(exportItems(listAll(store, filter), format, LIST_EXPORT));
-        return reply.type(CONTENT_TYPES[format]).send(Readable.from(lines));
-      }
+      if (format !== 'json') return sendWhole(reply, query, format, listAll(store, filter), LIST_EXPORT);
       const page = await store.list({ ...filter, limit: pageSize(query.limit), after: query.cursor });
-      if (page.next) reply.header('link', `<${withCursor(request.url, page.next)}>; rel="next"`);
+      linkNext(reply, request.url, page.next);
       return { ips: page.records.map(listItem), next: page.next ?? null };
     },
   );
