@@ -1,3 +1,7 @@
+import { lastAddress } from '../feed/ip.ts';
+import { decodeCursor, type CursorKey } from './cursor.ts';
+import type { ChangedKeysQuery } from './types.ts';
+
 /*
  * Statements both stores run as they are: the tables and their column names are the same
  * in both schemas, and these use no dialect's own syntax. (SQLite finds the import's
@@ -111,3 +115,28 @@ export const PRUNABLE_KEYS_SQL = 'SELECT ended_on, key_list FROM ip_history_day 
 export const PRUNE_STATE_SQL = 'DELETE FROM ip_history WHERE ip = ? AND prefix_len = ? AND feed_id = ? AND ended_on = ?';
 
 export const PRUNE_JOURNAL_SQL = 'DELETE FROM ip_history_day WHERE feed_id = ? AND ended_on <= ?';
+
+/** How a store spells "after the cursor's key" over (ip, prefix_len, feed_id). */
+export type KeysetAfter = (after: CursorKey) => { sql: string; values: unknown[] };
+
+/**
+ * A page of the keys with states filed after `since` (one more than the limit: is there a
+ * next page?): a range of ip_history's primary key in key order from the cursor, skipping the
+ * states filed before.
+ */
+export function changedKeysSql(query: ChangedKeysQuery, ip: string, keysetAfter: KeysetAfter): { sql: string; values: unknown[] } {
+  const where = ['ended_on > ?'];
+  const values: unknown[] = [query.since];
+  if (query.within) {
+    where.push('ip BETWEEN ? AND ? AND prefix_len >= ?');
+    values.push(query.within.bytes, lastAddress(query.within.bytes, query.within.prefixLen), query.within.prefixLen);
+  }
+  if (query.after) {
+    const after = keysetAfter(decodeCursor(query.after));
+    where.push(after.sql);
+    values.push(...after.values);
+  }
+  values.push(query.limit + 1);
+  const sql = `SELECT DISTINCT ${ip} AS ip, prefix_len, feed_id FROM ip_history WHERE ${where.join(' AND ')} ORDER BY ip, prefix_len, feed_id LIMIT ?`;
+  return { sql, values };
+}

@@ -72,7 +72,7 @@ forEachStore((target) => {
         after: encodeCursor({ ip: prefix.bytes, prefixLen: 128, feedId: 1 }),
         limit: 10,
       });
-      const pageDetail = plan(changed.sql, changed.params);
+      const pageDetail = plan(changed.sql, changed.values);
       assert.match(pageDetail, /SEARCH ip_history USING PRIMARY KEY/);
       noScanNoSort(pageDetail);
       const past = plan(SQLITE_PAST_SQL, [address.bytes]);

@@ -1,10 +1,10 @@
 import mariadb, { type Pool, type PoolConnection } from 'mariadb';
-import { lastAddress, type CanonicalIp } from '../../feed/ip.ts';
-import { decodeCursor, encodeCursor } from '../cursor.ts';
+import type { CanonicalIp } from '../../feed/ip.ts';
+import { encodeCursor } from '../cursor.ts';
 import { containingRecords, parseLengths, probePlan, probeStarts } from '../containment.ts';
 import { keysetPage } from '../page.ts';
 import { checkSchemaVersion, SCHEMA_VERSION_SQL } from '../schema-version.ts';
-import { DATA_DAYS_SQL, LABEL_COUNTS_SQL, LABELS_SQL } from '../shared-sql.ts';
+import { changedKeysSql, DATA_DAYS_SQL, LABEL_COUNTS_SQL, LABELS_SQL } from '../shared-sql.ts';
 import { groupKeys, type KeyedPastRow } from '../../history/timeline.ts';
 import { DataDaysCache, LATEST_RUN_SQL, type DataDay, type DataDayRow } from '../../history/window.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
@@ -228,24 +228,13 @@ export class MariadbStore implements Store {
   }
 
   async changedKeys(query: ChangedKeysQuery): Promise<ChangedKeysPage> {
-    const where = ['ended_on > ?'];
-    const values: unknown[] = [query.since];
-    if (query.within) {
-      where.push('ip BETWEEN ? AND ? AND prefix_len >= ?');
-      values.push(query.within.bytes, lastAddress(query.within.bytes, query.within.prefixLen), query.within.prefixLen);
-    }
-    if (query.after) {
-      const after = decodeCursor(query.after);
-      // Spelled out, not a row comparison, so that it becomes a range of the primary key.
-      where.push('(ip > ? OR (ip = ? AND (prefix_len > ? OR (prefix_len = ? AND feed_id > ?))))');
-      values.push(after.ip, after.ip, after.prefixLen, after.prefixLen, after.feedId);
-    }
+    // The keyset spelled out, not a row comparison, so that it becomes a range of the primary key.
+    const { sql, values } = changedKeysSql(query, 'CAST(ip AS BINARY(16))', (after) => ({
+      sql: '(ip > ? OR (ip = ? AND (prefix_len > ? OR (prefix_len = ? AND feed_id > ?))))',
+      values: [after.ip, after.ip, after.prefixLen, after.prefixLen, after.feedId],
+    }));
     return this.#inSnapshot(async (conn) => {
-      const rows = await conn.execute<KeyRow[]>(
-        `SELECT DISTINCT CAST(ip AS BINARY(16)) AS ip, prefix_len, feed_id FROM ip_history WHERE ${where.join(' AND ')}
-          ORDER BY ip, prefix_len, feed_id LIMIT ?`,
-        [...values, query.limit + 1],
-      );
+      const rows = await conn.execute<KeyRow[]>(sql, values);
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
       const next =

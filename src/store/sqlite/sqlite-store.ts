@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { lastAddress, type CanonicalIp } from '../../feed/ip.ts';
-import { decodeCursor, encodeCursor } from '../cursor.ts';
+import type { CanonicalIp } from '../../feed/ip.ts';
+import { encodeCursor } from '../cursor.ts';
 import { keysetPage } from '../page.ts';
-import { DATA_DAYS_SQL, LABEL_COUNTS_SQL, LABELS_SQL } from '../shared-sql.ts';
+import { changedKeysSql, DATA_DAYS_SQL, LABEL_COUNTS_SQL, LABELS_SQL } from '../shared-sql.ts';
 import { groupKeys, type KeyedPastRow } from '../../history/timeline.ts';
 import { DataDaysCache, LATEST_RUN_SQL, type DataDay, type DataDayRow } from '../../history/window.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
@@ -42,27 +42,12 @@ export const SQLITE_PROBE_SQL = `SELECT ${RECORD_COLUMNS} FROM ip_data d WHERE d
 export const SQLITE_PAST_SQL = `SELECT ip, prefix_len, feed_id, ended_on, state, label_ids, last_updated FROM ip_history
   WHERE ip = ? ORDER BY prefix_len, feed_id, ended_on`;
 
-/**
- * A page of the keys with states filed after `since` (one more than the limit: is there a
- * next page?): a range of ip_history's primary key in key order from the cursor, skipping
- * the states filed before.
- */
-export function sqliteChangedKeysSql(query: ChangedKeysQuery): { sql: string; params: unknown[] } {
-  const where = ['ended_on > ?'];
-  const params: unknown[] = [query.since];
-  if (query.within) {
-    where.push('ip BETWEEN ? AND ? AND prefix_len >= ?');
-    params.push(query.within.bytes, lastAddress(query.within.bytes, query.within.prefixLen), query.within.prefixLen);
-  }
-  if (query.after) {
-    const after = decodeCursor(query.after);
-    where.push('(ip, prefix_len, feed_id) > (?, ?, ?)');
-    params.push(after.ip, after.prefixLen, after.feedId);
-  }
-  params.push(query.limit + 1);
-  const sql = `SELECT DISTINCT ip, prefix_len, feed_id FROM ip_history WHERE ${where.join(' AND ')} ORDER BY ip, prefix_len, feed_id LIMIT ?`;
-  return { sql, params };
-}
+/** A page of changed keys (shared-sql.ts), with SQLite's row-value keyset. */
+export const sqliteChangedKeysSql = (query: ChangedKeysQuery) =>
+  changedKeysSql(query, 'ip', (after) => ({
+    sql: '(ip, prefix_len, feed_id) > (?, ?, ?)',
+    values: [after.ip, after.prefixLen, after.feedId],
+  }));
 
 interface KeyRow {
   ip: Buffer;
@@ -226,8 +211,8 @@ export class SqliteStore implements Store {
   }
 
   async changedKeys(query: ChangedKeysQuery): Promise<ChangedKeysPage> {
-    const { sql, params } = sqliteChangedKeysSql(query);
-    return this.#readChanged(this.#db.prepare<unknown[], KeyRow>(sql), params, query.since, query.limit);
+    const { sql, values } = sqliteChangedKeysSql(query);
+    return this.#readChanged(this.#db.prepare<unknown[], KeyRow>(sql), values, query.since, query.limit);
   }
 
   async beginImport(feed: FeedType): Promise<ImportTransaction> {
