@@ -330,6 +330,24 @@ forEachStore((target) => {
     }
   });
 
+  test("a file older than the feed's newest day is filed under the newest: the days before stay as they were", async () => {
+    const days = await writeDays();
+    const { store, close } = await freshStore(target);
+    const { app, base } = await serve(store);
+    try {
+      for (const day of days.slice(0, 2)) await importDay(store, day);
+      // Day 3's file, dated a day before the newest import: history cannot go back.
+      const run = await importDay(store, days[2]!, days[0]!.date);
+      assert.equal(run.dataDate, days[0]!.date, 'the run says what it was given');
+      const [filed] = await store.importRuns(1);
+      assert.equal(filed?.dataDate, days[1]!.date, 'the store filed it under the newest day');
+      await assertEveryDay(base, days.slice(0, 3), [days[0]!, { ...days[2]!, date: days[1]!.date }]);
+    } finally {
+      await app.close();
+      await close();
+    }
+  });
+
   test('a second import on the same feed day: that day answers the later one, the days before stay', async () => {
     const days = await writeDays();
     const { store, close } = await freshStore(target);

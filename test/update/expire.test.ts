@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { parseIp } from '../../src/feed/ip.ts';
 import { importFeed } from '../../src/import/importer.ts';
+import { lookupAsOf } from '../../src/history/as-of.ts';
+import { feedDay } from '../../src/history/feed-day.ts';
 import type { Store } from '../../src/store/types.ts';
 import { expireStaleFeeds } from '../../src/update/expire.ts';
 import { quietLogger, SAMPLE_FEED } from '../helpers/fixtures.ts';
@@ -31,6 +33,13 @@ forEachStore((target) => {
     assert.equal(run?.records, 0);
     assert.equal(run?.deleted, 10);
     assert.match(run?.error ?? '', /^expired: data 10\.5 days old, more than IPOID_MAX_FEED_AGE_DAYS=7$/);
+    // History files the removal under the day it happened: the days before still had the data.
+    assert.equal(run?.dataDate, '2026-11-25');
+    const before = await lookupAsOf(store, parseIp('1.1.1.1'), feedDay('2026-11-20'));
+    assert.deepEqual(
+      before.found.map((f) => f.record.feed),
+      ['anonymous'],
+    );
   });
 
   test('expiry is not repeated, and a larger limit keeps everything', async () => {
