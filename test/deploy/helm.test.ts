@@ -42,6 +42,7 @@ test('the API is probed on its health routes and served by the Service', () => {
   assert.equal(envOf(api).get('IPOID_PORT')?.value, '8080');
   assert.equal(envOf(api).get('IPOID_HOST')?.value, '0.0.0.0');
   assert.equal(envOf(api).get('IPOID_DB_POOL_SIZE')?.value, '20');
+  assert.equal(envOf(api).get('IPOID_HISTORY_DAYS')?.value, '90');
   const service = byKind(defaults.objects, 'Service');
   assert.deepEqual(service.spec.selector, deployment.spec.template.metadata.labels);
   assert.deepEqual(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels);
@@ -77,6 +78,7 @@ test('the CronJob runs `ipoid update` twice a day, never two at once, within lim
   assert.deepEqual([String(update.resources.limits.cpu), update.resources.limits.memory], ['2', '4Gi']);
   const env = envOf(update);
   assert.equal(env.get('IPOID_FEEDS')?.value, 'anonymous');
+  assert.equal(env.get('IPOID_HISTORY_DAYS')?.value, '90', 'the job prunes to the window the API answers for');
   // The download directory is an emptyDir of bounded size; the token a file from the Secret.
   const downloads = update.volumeMounts.find((m: { mountPath: string }) => m.mountPath === env.get('IPOID_DOWNLOAD_DIR')?.value);
   const volume = pod.volumes.find((v: { name: string }) => v.name === downloads?.name);
