@@ -116,7 +116,7 @@ export const PRUNE_STATE_SQL = 'DELETE FROM ip_history WHERE ip = ? AND prefix_l
 
 export const PRUNE_JOURNAL_SQL = 'DELETE FROM ip_history_day WHERE feed_id = ? AND ended_on <= ?';
 
-/** How a store spells "after the cursor's key" over (ip, prefix_len, feed_id). */
+/** How a store spells "after the cursor's key" over ip_history `h`'s (ip, prefix_len, feed_id). */
 export type KeysetAfter = (after: CursorKey) => { sql: string; values: unknown[] };
 
 /**
@@ -125,10 +125,11 @@ export type KeysetAfter = (after: CursorKey) => { sql: string; values: unknown[]
  * states filed before.
  */
 export function changedKeysSql(query: ChangedKeysQuery, ip: string, keysetAfter: KeysetAfter): { sql: string; values: unknown[] } {
-  const where = ['ended_on > ?'];
+  // Columns named through `h`: MariaDB would order by the select list's `ip` (a CAST), with a sort.
+  const where = ['h.ended_on > ?'];
   const values: unknown[] = [query.since];
   if (query.within) {
-    where.push('ip BETWEEN ? AND ? AND prefix_len >= ?');
+    where.push('h.ip BETWEEN ? AND ? AND h.prefix_len >= ?');
     values.push(query.within.bytes, lastAddress(query.within.bytes, query.within.prefixLen), query.within.prefixLen);
   }
   if (query.after) {
@@ -137,6 +138,8 @@ export function changedKeysSql(query: ChangedKeysQuery, ip: string, keysetAfter:
     values.push(...after.values);
   }
   values.push(query.limit + 1);
-  const sql = `SELECT DISTINCT ${ip} AS ip, prefix_len, feed_id FROM ip_history WHERE ${where.join(' AND ')} ORDER BY ip, prefix_len, feed_id LIMIT ?`;
+  // GROUP BY the key's columns, not DISTINCT over the select list: MariaDB would put a CAST's values in a temporary table.
+  const sql = `SELECT ${ip} AS ip, h.prefix_len, h.feed_id FROM ip_history h WHERE ${where.join(' AND ')}
+    GROUP BY h.ip, h.prefix_len, h.feed_id ORDER BY h.ip, h.prefix_len, h.feed_id LIMIT ?`;
   return { sql, values };
 }

@@ -7,7 +7,7 @@ import { runGenerate } from '../../src/generator/index.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import { listQuery } from '../../src/store/mariadb/mariadb-list-query.ts';
 import { storedHashesSql } from '../../src/store/mariadb/mariadb-import.ts';
-import { lookupSql, RECORD_COLUMNS } from '../../src/store/mariadb/mariadb-store.ts';
+import { lookupSql, mariadbChangedKeysSql, RECORD_COLUMNS } from '../../src/store/mariadb/mariadb-store.ts';
 import { connect, connectionOptions } from '../../src/store/mariadb/mariadb-connection.ts';
 import { SQLITE_HASH_SQL } from '../../src/store/sqlite/sqlite-import.ts';
 import { DELETE_GONE_LABELS_SQL, INSERT_NEW_LABELS_SQL, SqliteLabelChanges } from '../../src/store/sqlite/sqlite-label-changes.ts';
@@ -24,6 +24,7 @@ import { forEachStore, freshStore } from '../helpers/stores.ts';
  * uses the index its comment promises, with no full scan of a big table and no sort.
  */
 const feed = join(tempDir(), 'feed.json.gz');
+const nextDay = join(tempDir(), 'next-day.json.gz');
 const address = parseIp('2001:db8::1');
 const prefix = parseNetwork('10.0.0.0/8');
 const risk = { kind: 'risk', value: 'TUNNEL' } as const;
@@ -31,6 +32,7 @@ const page = (query: Partial<ListQuery>): ListQuery => ({ labels: [], limit: 100
 
 before(async () => {
   await runGenerate({ count: 3000, seed: 7, out: feed });
+  await runGenerate({ from: feed, churn: 0.05, seed: 8, out: nextDay });
 });
 
 forEachStore((target) => {
@@ -39,7 +41,9 @@ forEachStore((target) => {
   before(async () => {
     const opened = await freshStore(target);
     ({ url, close } = opened);
-    await importFeed(opened.store, feed, { feed: 'anonymous', logger: quietLogger });
+    await importFeed(opened.store, feed, { feed: 'anonymous', feedDate: '2026-11-01', logger: quietLogger });
+    // A second day, so that ip_history holds states.
+    await importFeed(opened.store, nextDay, { feed: 'anonymous', feedDate: '2026-11-02', logger: quietLogger });
   });
   after(async () => close());
 
@@ -73,7 +77,7 @@ forEachStore((target) => {
         limit: 10,
       });
       const pageDetail = plan(changed.sql, changed.values);
-      assert.match(pageDetail, /SEARCH ip_history USING PRIMARY KEY/);
+      assert.match(pageDetail, /SEARCH h USING PRIMARY KEY/);
       noScanNoSort(pageDetail);
       const past = plan(SQLITE_PAST_SQL, [address.bytes]);
       assert.match(past, /SEARCH ip_history USING PRIMARY KEY \(ip=\?\)/);
@@ -144,7 +148,7 @@ forEachStore((target) => {
     const plan = async (sql: string, values: unknown[]): Promise<PlanRow[]> => {
       const conn = await connect(connectionOptions(url));
       try {
-        await conn.query('ANALYZE TABLE ip_data, ip_label, label');
+        await conn.query('ANALYZE TABLE ip_data, ip_label, label, ip_history');
         return await conn.query<PlanRow[]>(`EXPLAIN ${sql}`, values);
       } finally {
         await conn.end();
@@ -166,6 +170,14 @@ forEachStore((target) => {
       assert.equal(row.key, key, JSON.stringify(row));
       assert.ok(types.includes(row.type), JSON.stringify(row));
     };
+
+    test("history: a page of changed keys is a range of ip_history's key in key order, without a sort", async () => {
+      const cursor = encodeCursor({ ip: prefix.bytes, prefixLen: 128, feedId: 1 });
+      const { sql, values } = mariadbChangedKeysSql({ since: 20261101, after: cursor, limit: 10 });
+      const rows = await plan(sql, values);
+      usesIndex(table(rows, 'h'), 'PRIMARY', ['range', 'index']);
+      noFullScanNoSort(rows);
+    });
 
     test('a lookup is ranges of the primary key, without a temporary table', async () => {
       const starts = [address.bytes, parseIp('10.1.2.3').bytes, parseIp('10.1.2.0').bytes, parseIp('2001:db8::').bytes];

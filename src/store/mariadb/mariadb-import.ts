@@ -384,8 +384,8 @@ export class MariadbImport implements ImportTransaction {
     let after: HistoryKey | undefined;
     for (;;) {
       const keys = await this.#conn.query<HistoryKey[]>(
-        `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len FROM import_history
-          ${after ? 'WHERE ip > ? OR (ip = ? AND prefix_len > ?)' : ''} ORDER BY ip, prefix_len LIMIT ${KEYS_PER_PART}`,
+        `SELECT CAST(s.ip AS BINARY(16)) AS ip, s.prefix_len FROM import_history s
+          ${after ? 'WHERE s.ip > ? OR (s.ip = ? AND s.prefix_len > ?)' : ''} ORDER BY s.ip, s.prefix_len LIMIT ${KEYS_PER_PART}`,
         after ? [after.ip, after.ip, after.prefix_len] : [],
       );
       if (keys.length === 0) return;

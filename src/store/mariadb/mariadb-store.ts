@@ -71,9 +71,17 @@ function paddedSize(count: number): number {
 
 type LookupRow = DataRow & { lengths: string | null };
 
-const PAST_SQL = `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len, feed_id, ended_on, state, label_ids,
-  UNIX_TIMESTAMP(last_updated) AS last_updated FROM ip_history`;
-const PAST_ORDER = 'ORDER BY ip, prefix_len, feed_id, ended_on'; // the primary key's order
+// Columns named through `h`: an unqualified ORDER BY ip would sort by the select list's CAST.
+const PAST_SQL = `SELECT CAST(h.ip AS BINARY(16)) AS ip, h.prefix_len, h.feed_id, h.ended_on, h.state, h.label_ids,
+  UNIX_TIMESTAMP(h.last_updated) AS last_updated FROM ip_history h`;
+const PAST_ORDER = 'ORDER BY h.ip, h.prefix_len, h.feed_id, h.ended_on'; // the primary key's order
+
+/** A page of changed keys (shared-sql.ts); the keyset spelled out, not a row comparison, so that it becomes a range of the primary key. */
+export const mariadbChangedKeysSql = (query: ChangedKeysQuery) =>
+  changedKeysSql(query, 'CAST(h.ip AS BINARY(16))', (after) => ({
+    sql: '(h.ip > ? OR (h.ip = ? AND (h.prefix_len > ? OR (h.prefix_len = ? AND h.feed_id > ?))))',
+    values: [after.ip, after.ip, after.prefixLen, after.prefixLen, after.feedId],
+  }));
 
 interface KeyRow {
   ip: Buffer;
@@ -222,17 +230,13 @@ export class MariadbStore implements Store {
         `SELECT ${RECORD_COLUMNS}, d.label_ids FROM ip_data d WHERE d.ip IN (${at})`,
         starts,
       );
-      const past = await conn.execute<KeyedPastRow[]>(`${PAST_SQL} WHERE ip IN (${at}) ${PAST_ORDER}`, starts);
+      const past = await conn.execute<KeyedPastRow[]>(`${PAST_SQL} WHERE h.ip IN (${at}) ${PAST_ORDER}`, starts);
       return { days: await this.#readDataDays(conn), keys: groupKeys(current, past) };
     });
   }
 
   async changedKeys(query: ChangedKeysQuery): Promise<ChangedKeysPage> {
-    // The keyset spelled out, not a row comparison, so that it becomes a range of the primary key.
-    const { sql, values } = changedKeysSql(query, 'CAST(ip AS BINARY(16))', (after) => ({
-      sql: '(ip > ? OR (ip = ? AND (prefix_len > ? OR (prefix_len = ? AND feed_id > ?))))',
-      values: [after.ip, after.ip, after.prefixLen, after.prefixLen, after.feedId],
-    }));
+    const { sql, values } = mariadbChangedKeysSql(query);
     return this.#inSnapshot(async (conn) => {
       const rows = await conn.execute<KeyRow[]>(sql, values);
       const page = rows.slice(0, query.limit);
@@ -246,7 +250,7 @@ export class MariadbStore implements Store {
         `SELECT ${RECORD_COLUMNS}, d.label_ids FROM ip_data d WHERE d.ip IN (${at})`,
         addresses,
       );
-      const past = await conn.execute<KeyedPastRow[]>(`${PAST_SQL} WHERE ip IN (${at}) AND ended_on > ? ${PAST_ORDER}`, [
+      const past = await conn.execute<KeyedPastRow[]>(`${PAST_SQL} WHERE h.ip IN (${at}) AND h.ended_on > ? ${PAST_ORDER}`, [
         ...addresses,
         query.since,
       ]);
