@@ -56,8 +56,13 @@ export class DataVersions {
 
   /** The version last read (undefined before any read succeeded); starts a new read when it is a second old. */
   known(): DataVersion | undefined {
-    if (Date.now() - this.#readAt >= VERSION_TTL_MS) void this.refresh();
+    if (this.stale) void this.refresh();
     return this.#known;
+  }
+
+  /** A second old or more: after a quiet night it may name the day before the last import. */
+  get stale(): boolean {
+    return Date.now() - this.#readAt >= VERSION_TTL_MS;
   }
 }
 
@@ -71,6 +76,10 @@ export class DataVersions {
 export function conditionalAnswers(app: FastifyInstance, versions: DataVersions): void {
   app.addHook('onReady', () => versions.refresh());
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+    // Only a client that may be answered 304 waits for a stale version to be read again: a
+    // 304 from an old version would hide a whole import from it.
+    const conditional = request.headers['if-none-match'] !== undefined || request.headers['if-modified-since'] !== undefined;
+    if (conditional && versions.stale) await versions.refresh();
     const current = versions.known();
     if (!current) return;
     if (current.feedDate) reply.header(FEED_DATE_HEADER, current.feedDate);
@@ -81,7 +90,7 @@ export function conditionalAnswers(app: FastifyInstance, versions: DataVersions)
       .digest('hex')
       .slice(0, 8)}"`;
     reply.header('etag', etag);
-    if (notModified(request, etag, current.lastModified)) await reply.code(304).send();
+    if (!versions.stale && notModified(request, etag, current.lastModified)) await reply.code(304).send();
   });
 }
 

@@ -5,6 +5,7 @@ import type { LabelCount, LabelFilter, Store, StoredRecord } from '../store/type
 import { feedDay, utcDate, type FeedDay } from './feed-day.ts';
 import { timelineOf, versionAt, versionRecord, type KeyPast } from './timeline.ts';
 import { checkInWindow, historyWindow } from './window.ts';
+import { setImmediate } from 'node:timers/promises';
 import { InputError } from '../errors.ts';
 import { encodeCursor } from '../store/cursor.ts';
 
@@ -70,6 +71,7 @@ export async function changesPage(store: Store, query: ChangesQuery): Promise<Ch
     }
     after = page.next;
     if (!after) return { changes };
+    await setImmediate(); // SQLite reads synchronously: let other requests in between pages
   }
 }
 
@@ -137,6 +139,7 @@ export async function labelCountsSince(store: Store, since: FeedDay): Promise<La
       for (const id of then) if (!current.includes(id)) bump(removed, id);
     }
     after = page.next;
+    await setImmediate(); // SQLite reads synchronously: let other requests in between pages
   } while (after);
   const result: LabelSince[] = [];
   for (const [id, { kind, value }] of byId) {

@@ -8,6 +8,8 @@ export interface DataDay {
   day: FeedDay;
   /** Records the feed held after it. */
   records: number;
+  /** Every run of the day kept the states it replaced; the days before one that did not cannot be answered. */
+  kept: boolean;
 }
 
 /** The feed days history answers for: from the first kept day to the newest import's. */
@@ -18,13 +20,15 @@ export interface HistoryWindow {
 
 /**
  * The kept window: `keepDays` days up to the newest feed day any feed was imported for, but
- * not before the first import. Null before any import.
+ * not before the first import, nor before the last day of a run that kept no history (an
+ * import before the upgrade, or with IPOID_HISTORY_DAYS=0). Null before any import.
  */
 export function historyWindow(days: readonly DataDay[], keepDays: number): HistoryWindow | null {
   if (days.length === 0) return null;
   const to = Math.max(...days.map((d) => d.day));
   const first = Math.min(...days.map((d) => d.day));
-  return { from: Math.max(first, addDays(to, -(Math.max(keepDays, 1) - 1))), to };
+  const unkept = days.filter((d) => !d.kept).map((d) => d.day);
+  return { from: Math.max(first, addDays(to, -(Math.max(keepDays, 1) - 1)), ...unkept), to };
 }
 
 /** An InputError unless `day` lies in the window (a day after its end is the newest data, unless still to come). */
@@ -46,9 +50,15 @@ export interface DataDayRow {
   feed_id: number;
   data_date: number;
   records: number;
+  history_kept: number;
 }
 
-export const toDataDay = (row: DataDayRow): DataDay => ({ feed: feedName(row.feed_id), day: row.data_date, records: row.records });
+export const toDataDay = (row: DataDayRow): DataDay => ({
+  feed: feedName(row.feed_id),
+  day: row.data_date,
+  records: row.records,
+  kept: Number(row.history_kept) === 1,
+});
 
 /** The id of the newest import run: the data days change only with it. */
 export const LATEST_RUN_SQL = 'SELECT MAX(id) AS id FROM import_run';

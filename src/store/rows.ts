@@ -75,14 +75,15 @@ export function toImportRun(row: RunRow): ImportRun {
 
 /** The import_run columns a run is written to; `runValues` gives their values in this order. */
 export const RUN_INSERT_COLUMNS =
-  'feed_id, feed_date, data_date, file, started_at, finished_at, lines_read, lines_skipped, inserted, updated, deleted, records, status, error, skipped_sample';
+  'feed_id, feed_date, data_date, history_kept, file, started_at, finished_at, lines_read, lines_skipped, inserted, updated, deleted, records, status, error, skipped_sample';
 
-/** A run's values for RUN_INSERT_COLUMNS, times in unix seconds; `dataDay` as the store filed it. */
-export function runValues(run: ImportRunSummary, dataDay: FeedDay = feedDay(run.dataDate)): (string | number | null)[] {
+/** A run's values for RUN_INSERT_COLUMNS, times in unix seconds; `dataDay` as the store filed it, `kept` whether its history was. */
+export function runValues(run: ImportRunSummary, dataDay: FeedDay = feedDay(run.dataDate), kept = false): (string | number | null)[] {
   return [
     FEED_IDS[run.feed],
     run.feedDate,
     dataDay,
+    kept ? 1 : 0,
     run.file,
     unixSeconds(run.startedAt),
     unixSeconds(run.finishedAt),

@@ -78,10 +78,14 @@ export const COUNT_STORED_SQL = 'SELECT COUNT(*) AS n FROM ip_data WHERE feed_id
 /** The feed's (`?`) latest data day: a run is never filed before it, so a key's states stay in order. */
 export const LATEST_DATA_DAY_SQL = "SELECT MAX(data_date) AS day FROM import_run WHERE feed_id = ? AND status = 'succeeded'";
 
-/** Each feed day with data: the last successful run of each feed on each day, oldest first. */
+/** Whether any import succeeded before: a first load then stages its keys as added (the days before did not have them). */
+export const ANY_RUN_SQL = "SELECT 1 AS any_run FROM import_run WHERE status = 'succeeded' LIMIT 1";
+
+/** Each feed day with data: the last successful run of each feed on each day, and whether every run of the day kept its history; oldest first. */
 export const DATA_DAYS_SQL = `
-  SELECT r.feed_id, r.data_date, r.records FROM import_run r
-   WHERE r.id IN (SELECT MAX(s.id) FROM import_run s WHERE s.status = 'succeeded' GROUP BY s.feed_id, s.data_date)
+  SELECT r.feed_id, r.data_date, r.records, k.kept AS history_kept FROM import_run r
+    JOIN (SELECT MAX(s.id) AS id, MIN(s.history_kept) AS kept FROM import_run s
+           WHERE s.status = 'succeeded' GROUP BY s.feed_id, s.data_date) k ON k.id = r.id
    ORDER BY r.data_date, r.feed_id`;
 
 /**

@@ -8,7 +8,9 @@ import { networkContains, parseIp, parseIpOrNetwork } from '../../src/feed/ip.ts
 import { runGenerate } from '../../src/generator/index.ts';
 import { ImportRefusedError, importFeed } from '../../src/import/importer.ts';
 import type { Store } from '../../src/store/types.ts';
-import { quietLogger, tempDir } from '../helpers/fixtures.ts';
+import { jsonLinesFeed, quietLogger, tempDir } from '../helpers/fixtures.ts';
+import { openStore } from '../../src/store/open.ts';
+import { expireStaleFeeds } from '../../src/update/expire.ts';
 import { assertError, request, serve } from '../helpers/http.ts';
 import { forEachStore, freshStore, serverConnection, type StoreTarget } from '../helpers/stores.ts';
 
@@ -327,6 +329,74 @@ forEachStore((target) => {
     } finally {
       await app.close();
       await close();
+    }
+  });
+
+  test('a feed loaded after others, or again after its data expired: its keys are added that day', async () => {
+    const { store, close } = await freshStore(target);
+    const { app, base } = await serve(store);
+    const load = (feed: 'anonymous' | 'anonymous-residential', records: object[], feedDate: string) =>
+      importFeed(store, jsonLinesFeed(records), { feed, feedDate, logger: quietLogger, force: true });
+    try {
+      await load('anonymous', [{ ip: '192.0.2.1', risks: ['TUNNEL'] }], '2026-11-01');
+      await load('anonymous-residential', [{ ip: '198.51.100.9', risks: ['SPAM'] }], '2026-11-02');
+      const changes = async (query: string) =>
+        ((await request(`${base}/feed/v1/changes?${query}`)).json as { changes: ChangeAnswer[] }).changes.map((c) => `${c.ip} ${c.change}`);
+      assert.deepEqual(await changes('since=2026-11-01'), ['198.51.100.9 added']);
+      const risks = ((await request(`${base}/feed/v1/labels?since=2026-11-01`)).json as { risk: { value: string }[] }).risk;
+      assert.deepEqual(
+        risks.find((l) => l.value === 'SPAM'),
+        { value: 'SPAM', count: 1, then: 0, added: 1, removed: 0 },
+      );
+      // The residential feed expires on the 10th, and is loaded again on the 15th.
+      await expireStaleFeeds(store, 3, quietLogger, new Date('2026-11-10T12:00:00Z'));
+      await load('anonymous', [{ ip: '192.0.2.1', risks: ['TUNNEL'] }], '2026-11-12');
+      await load('anonymous-residential', [{ ip: '198.51.100.9', risks: ['SPAM'] }], '2026-11-15');
+      assert.deepEqual(await changes('since=2026-11-02&until=2026-11-12'), ['198.51.100.9 removed']);
+      assert.deepEqual(await changes('since=2026-11-12'), ['198.51.100.9 added']);
+      assert.equal((await request(`${base}/feed/v1/ip/198.51.100.9?at=2026-11-13`)).status, 404);
+      const history = (await request(`${base}/feed/v1/ip/198.51.100.9/history`)).json as {
+        records: { versions: { first: string; last: string }[] }[];
+      };
+      assert.deepEqual(
+        history.records[0]!.versions.map((v) => [v.first, v.last]),
+        [
+          ['2026-11-02', '2026-11-02'],
+          ['2026-11-15', '2026-11-15'],
+        ],
+      );
+    } finally {
+      await app.close();
+      await close();
+    }
+  });
+
+  test('days before history was kept (IPOID_HISTORY_DAYS=0, or before the upgrade) are outside the window', async () => {
+    const days = await writeDays();
+    const db = await target.createDatabase();
+    const importWith = async (historyDays: number, day: Day) => {
+      const store = await openStore(db.url, { historyDays });
+      try {
+        await importDay(store, day);
+      } finally {
+        await store.close();
+      }
+    };
+    try {
+      await importWith(0, days[0]!);
+      await importWith(0, days[1]!);
+      await importWith(90, days[2]!);
+      const store = await openStore(db.url, { historyDays: 90 });
+      const { app, base } = await serve(store);
+      try {
+        assertError(await request(`${base}/feed/v1/ip/${TRACKED}?at=2026-11-01`), 400, /kept from 2026-11-02 to 2026-11-03/);
+        await assertEveryDay(base, days.slice(0, 3), days.slice(1, 3));
+      } finally {
+        await app.close();
+        await store.close();
+      }
+    } finally {
+      await db.drop();
     }
   });
 

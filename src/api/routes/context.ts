@@ -4,6 +4,7 @@ import { DtQuery, errorResponses, IpParams, ref, SpurContext } from '../schemas.
 import { parseRequestedIp } from '../../feed/ip.ts';
 import { parseFeedDay } from '../../history/feed-day.ts';
 import { lookupAsOf } from '../../history/as-of.ts';
+import { reflects } from '../feed-date.ts';
 import { sendStoredJson } from './as-stored.ts';
 import { rejectPathsUnder } from './ip-path.ts';
 import { lookupAll, notInData } from './lookup.ts';
@@ -31,8 +32,9 @@ export const contextRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
       const { dt } = request.query;
       if (dt !== undefined) {
         const { address, key } = parseRequestedIp(request.params.ip);
-        const { found } = await lookupAsOf(store, address, parseFeedDay(dt, 'dt'));
+        const { found, newestDay } = await lookupAsOf(store, address, parseFeedDay(dt, 'dt'));
         const [first] = found;
+        reflects(reply, first?.day ?? newestDay);
         if (!first) return reply.code(404).send(notInData(key));
         return sendStoredJson(reply.header('x-result-dt', String(first.day)), first.record.json);
       }

@@ -38,7 +38,7 @@ export const labelsRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (
           '("added") and lost ("removed") it since: NORD_VPN +312 −40.',
         tags: ['ipoid'],
         querystring: LabelsQuery,
-        response: { 200: LabelsAnswer, ...errorResponses(401, 503) },
+        response: { 200: LabelsAnswer, ...errorResponses(400, 401, 503) },
       },
     },
     async (request) => {

@@ -1,5 +1,6 @@
 import type { Connection } from 'mariadb';
 import type { FeedRecord } from '../../feed/record.ts';
+import { ANY_RUN_SQL } from '../shared-sql.ts';
 import type { LoadDuplicate } from '../types.ts';
 
 /** The tables a first load builds anew and switches in, together. */
@@ -101,6 +102,9 @@ export class MariadbFirstLoad {
   /** Starts a first load when ip_data is empty (no feed holds anything); else undefined. */
   static async begin(conn: Connection, feedId: number): Promise<MariadbFirstLoad | undefined> {
     if ((await conn.query<unknown[]>('SELECT 1 FROM ip_data LIMIT 1')).length) return undefined;
+    // A store that imported before (its feeds since expired) keeps history, which a load
+    // switched in by DDL, outside the transaction, would not: it loads as any import.
+    if ((await conn.query<unknown[]>(ANY_RUN_SQL)).length) return undefined;
     const [labels] = await conn.query<{ id: number }[]>('SELECT COALESCE(MAX(id), 0) AS id FROM label');
     const definitions = { ip_data: await definition(conn, 'ip_data'), ip_label: await definition(conn, 'ip_label') };
     // From here on the statements commit on their own: DDL ends the import's transaction.

@@ -17,6 +17,7 @@ import {
   COUNT_STORED_SQL,
   GONE_LENGTHS_SQL,
   hashRange,
+  ANY_RUN_SQL,
   fileHistorySql,
   HOLDS_LENGTH_SQL,
   LATEST_DATA_DAY_SQL,
@@ -99,6 +100,8 @@ export class MariadbImport implements ImportTransaction {
   readonly #labels: LabelIds;
   readonly #lengths = new NetworkLengthTracker();
   readonly #historyDays: number;
+  /** Whether the store had a successful import before this one (asked by a first load). */
+  #everImported: boolean | undefined;
   // Writes queued without waiting (#send), so that the server applies one batch while the
   // importer parses the next. Calls that depend on them first wait for them (#settle), so
   // a failed write fails the import before it can commit.
@@ -210,11 +213,11 @@ export class MariadbImport implements ImportTransaction {
     }
     const duplicates = await this.markSeen(records);
     const repeated = new Set(duplicates.map((d) => d.record));
-    // A first load of the feed: it held nothing before, which the runs say; no history to stage.
-    await this.#insert(
-      records.filter((record) => !repeated.has(record)),
-      now,
-    );
+    // The feed held nothing: the keys are added, which history records unless nothing was ever imported.
+    this.#everImported ??= (await this.#conn.query<unknown[]>(ANY_RUN_SQL)).length > 0;
+    const fresh = records.filter((record) => !repeated.has(record));
+    if (this.#everImported) await this.insert(fresh, now);
+    else await this.#insert(fresh, now);
     return duplicates;
   }
 
@@ -482,8 +485,8 @@ export class MariadbImport implements ImportTransaction {
   async #recordRun(run: ImportRunSummary, day?: FeedDay): Promise<void> {
     await this.#conn.execute(
       `INSERT INTO import_run (${RUN_INSERT_COLUMNS})
-       VALUES (?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      runValues(run, day),
+       VALUES (?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      runValues(run, day, this.#historyDays > 0),
     );
   }
 

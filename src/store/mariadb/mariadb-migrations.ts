@@ -206,6 +206,8 @@ export const MARIADB_MIGRATIONS: readonly (readonly Statement[])[] = [
     `ALTER TABLE import_run ADD COLUMN IF NOT EXISTS data_date INT UNSIGNED
        COMMENT 'YYYYMMDD: the feed day history files the run under' AFTER feed_date`,
     `UPDATE import_run SET data_date = DATE_FORMAT(COALESCE(feed_date, DATE(started_at)), '%Y%m%d') WHERE data_date IS NULL`,
+    `ALTER TABLE import_run ADD COLUMN IF NOT EXISTS history_kept TINYINT UNSIGNED NOT NULL DEFAULT 0
+       COMMENT '1: the run kept the states it replaced; days before one that did not cannot be answered' AFTER data_date`,
   ],
 ];
 

@@ -4,6 +4,7 @@ import { addDays, type FeedDay } from '../../history/feed-day.ts';
 import { encodeState, restate } from '../../history/state-codec.ts';
 import { decodeKeys, encodeKeys, KEYS_PER_PART, type HistoryKey } from '../../history/key-journal.ts';
 import {
+  ANY_RUN_SQL,
   fileHistorySql,
   JOURNAL_KEYS_SQL,
   LATEST_DATA_DAY_SQL,
@@ -54,6 +55,10 @@ export class SqliteHistory {
       stageGone: db.prepare(`INSERT INTO temp.import_history (ip, prefix_len, state, label_ids, last_updated)
         SELECT ip, prefix_len, ipoid_past_state(context), label_ids, last_updated FROM temp.import_gone`),
       latestDay: db.prepare<[number], number | null>(LATEST_DATA_DAY_SQL).pluck(),
+      anyRun: db.prepare<[], number>(ANY_RUN_SQL).pluck(),
+      stageLoaded: db.prepare<[number]>(
+        'INSERT INTO temp.import_history (ip, prefix_len) SELECT ip, prefix_len FROM ip_data WHERE feed_id = ?',
+      ),
       sameDay: db.prepare<[number, number], SameDayRow>(sameDaySql('s.ip', 'CROSS JOIN')),
       restate: db.prepare<[Buffer, Buffer, number, number, number]>(RESTATE_SQL),
       file: db.prepare<[number, number]>(fileHistorySql('OR IGNORE')),
@@ -80,6 +85,14 @@ export class SqliteHistory {
   replaced(address: CanonicalIp, old: ReplacedRow, json: string): void {
     if (!this.keeping) return;
     this.#stmt.stage.run(address.bytes, address.prefixLen, encodeState(old.context, json), old.label_ids, old.last_updated);
+  }
+
+  /**
+   * A first load's keys, all added: staged unless nothing was ever imported (history then
+   * begins with this load, and no earlier day is asked for).
+   */
+  loaded(): void {
+    if (this.keeping && this.#stmt.anyRun.get() !== undefined) this.#stmt.stageLoaded.run(this.#feedId);
   }
 
   /** The keys in import_gone (with their context, label_ids and last_updated), which the import removes. */

@@ -178,6 +178,7 @@ export class SqliteImport implements ImportTransaction {
 
   async finishLoad(visit: (duplicate: LoadDuplicate) => void): Promise<void> {
     this.#firstLoad?.finish(visit);
+    this.#history.loaded();
   }
 
   async forEachStoredHash(visit: (hash: Buffer) => void): Promise<void> {
@@ -267,6 +268,6 @@ export class SqliteImport implements ImportTransaction {
   }
 
   #recordRun(run: ImportRunSummary, day?: FeedDay): void {
-    this.#stmt.recordRun.run(...runValues(run, day));
+    this.#stmt.recordRun.run(...runValues(run, day, this.#history.keeping));
   }
 }

@@ -208,6 +208,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (feed_id, ended_on, part)
   );
   ALTER TABLE import_run ADD COLUMN data_date INTEGER;  -- YYYYMMDD: the feed day history files the run under
+  -- 1: the run kept the states it replaced; days before a run that did not (this one's
+  -- predecessors, or IPOID_HISTORY_DAYS=0) cannot be answered.
+  ALTER TABLE import_run ADD COLUMN history_kept INTEGER NOT NULL DEFAULT 0;
   UPDATE import_run SET data_date = CAST(strftime('%Y%m%d', COALESCE(feed_date, date(started_at, 'unixepoch'))) AS INTEGER);
   `,
 ];
