@@ -1,6 +1,6 @@
 import { feedName, type FeedType } from '../feed/feed-types.ts';
 import type { CanonicalIp } from '../feed/ip.ts';
-import { recordLabels, type LabelKind } from '../feed/record.ts';
+import { labelKey, recordLabels, type LabelKind } from '../feed/record.ts';
 import type { SpurRecord } from '../feed/schema.ts';
 import type { Store, StoredRecord } from '../store/types.ts';
 import { dateOfDay, feedDay, utcDate, type FeedDay } from './feed-day.ts';
@@ -87,7 +87,7 @@ function keyHistory(timeline: KeyTimeline, days: readonly DataDay[], window: His
     const context = JSON.parse(version.json) as SpurRecord;
     versions.push({ first: dateOfDay(first), last: dateOfDay(last), lastUpdated: version.lastUpdated, json: version.json });
     for (const [kind, value] of recordLabels(context)) {
-      const id = `${kind}\u0000${value}`;
+      const id = labelKey([kind, value]);
       const span = labels.get(id);
       if (span) span.lastSeen = dateOfDay(last);
       else labels.set(id, { kind, value, firstSeen: dateOfDay(first), lastSeen: dateOfDay(last) });

@@ -1,6 +1,6 @@
 import type { FeedType } from '../feed/feed-types.ts';
 import type { CanonicalIp } from '../feed/ip.ts';
-import { recordLabels } from '../feed/record.ts';
+import { labelKey, recordLabels } from '../feed/record.ts';
 import type { LabelCount, LabelFilter, Store, StoredRecord } from '../store/types.ts';
 import { feedDay, utcDate, type FeedDay } from './feed-day.ts';
 import { timelineOf, versionAt, versionRecord, type KeyPast } from './timeline.ts';
@@ -105,8 +105,8 @@ function matches(change: Change, filters: readonly LabelFilter[]): boolean {
   if (filters.length === 0) return true;
   const has = (record: StoredRecord | null): boolean => {
     if (record === null) return false;
-    const labels = new Set(recordLabels(record.context).map(([kind, value]) => `${kind}\u0000${value}`));
-    return filters.every(({ kind, value }) => labels.has(`${kind}\u0000${value}`));
+    const labels = new Set(recordLabels(record.context).map(labelKey));
+    return filters.every(({ kind, value }) => labels.has(labelKey([kind, value])));
   };
   return has(change.before) || has(change.after);
 }
@@ -124,7 +124,7 @@ export interface LabelSince extends LabelCount {
  */
 export async function labelCountsSince(store: Store, since: FeedDay): Promise<LabelSince[]> {
   const byId = new Map((await store.labels()).map((label) => [label.id, label]));
-  const now = new Map((await store.labelCounts()).map((c) => [`${c.kind}\u0000${c.value}`, c.count]));
+  const now = new Map((await store.labelCounts()).map((c) => [labelKey([c.kind, c.value]), c.count]));
   const added = new Map<number, number>();
   const removed = new Map<number, number>();
   const bump = (counts: Map<number, number>, id: number): void => void counts.set(id, (counts.get(id) ?? 0) + 1);
@@ -143,7 +143,7 @@ export async function labelCountsSince(store: Store, since: FeedDay): Promise<La
   } while (after);
   const result: LabelSince[] = [];
   for (const [id, { kind, value }] of byId) {
-    const count = now.get(`${kind}\u0000${value}`) ?? 0;
+    const count = now.get(labelKey([kind, value])) ?? 0;
     const gained = added.get(id) ?? 0;
     const lost = removed.get(id) ?? 0;
     const then = count - gained + lost;

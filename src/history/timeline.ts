@@ -27,7 +27,6 @@ export interface KeyPast {
 export interface Version {
   /** The record's JSON; null while the key was not in the feed. */
   json: string | null;
-  labelIds: number[];
   lastUpdated: number | null;
   /** The feed day it began; null when that is older than the kept history. */
   from: FeedDay | null;
@@ -37,8 +36,6 @@ export interface Version {
 
 export interface KeyTimeline {
   feed: FeedType;
-  feedId: number;
-  prefixLen: number;
   /** The key's canonical text (an address, or addr/len). */
   key: string;
   /** Oldest first; the last is the key's state now. */
@@ -52,7 +49,6 @@ export function timelineOf(key: KeyPast): KeyTimeline {
   let next: string | null = current?.context ?? null;
   versions.push({
     json: next,
-    labelIds: current ? (JSON.parse(current.label_ids) as number[]) : [],
     lastUpdated: current?.last_updated ?? null,
     from: past.at(-1)?.ended_on ?? null,
     until: null,
@@ -62,7 +58,6 @@ export function timelineOf(key: KeyPast): KeyTimeline {
     const json = row.state === null ? null : decodeState(row.state, next);
     versions.push({
       json,
-      labelIds: row.label_ids === null ? [] : (JSON.parse(row.label_ids) as number[]),
       lastUpdated: row.last_updated,
       from: i > 0 ? past[i - 1]!.ended_on : null,
       until: row.ended_on,
@@ -72,8 +67,6 @@ export function timelineOf(key: KeyPast): KeyTimeline {
   versions.reverse();
   return {
     feed: feedName(key.feedId),
-    feedId: key.feedId,
-    prefixLen: key.prefixLen,
     key: current?.ip_text ?? keyText(key.ip, key.prefixLen),
     versions,
   };
