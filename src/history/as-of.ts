@@ -3,7 +3,7 @@ import type { CanonicalIp } from '../feed/ip.ts';
 import { labelKey, recordLabels, type LabelKind } from '../feed/record.ts';
 import type { SpurRecord } from '../feed/schema.ts';
 import type { Store, StoredRecord } from '../store/types.ts';
-import { dateOfDay, feedDay, utcDate, type FeedDay } from './feed-day.ts';
+import { dateOfDay, today, type FeedDay } from './feed-day.ts';
 import { containingKeys, timelineOf, versionAt, versionRecord, type KeyTimeline } from './timeline.ts';
 import { checkInWindow, historyWindow, snapshotDay, type DataDay, type HistoryWindow } from './window.ts';
 
@@ -14,8 +14,6 @@ export interface RecordsAsOf {
   /** The newest feed day any feed's data on that day came from (null: no feed held data then). */
   newestDay: FeedDay | null;
 }
-
-const today = (): FeedDay => feedDay(utcDate(new Date()));
 
 /**
  * What `lookup` answered at the end of feed day `day`: each feed as its last import on or

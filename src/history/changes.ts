@@ -2,7 +2,7 @@ import type { FeedType } from '../feed/feed-types.ts';
 import type { CanonicalIp } from '../feed/ip.ts';
 import { labelKey, recordLabels } from '../feed/record.ts';
 import type { LabelCount, LabelFilter, Store, StoredRecord } from '../store/types.ts';
-import { feedDay, utcDate, type FeedDay } from './feed-day.ts';
+import { today, type FeedDay } from './feed-day.ts';
 import { timelineOf, versionAt, versionRecord, type KeyPast } from './timeline.ts';
 import { checkInWindow, historyWindow } from './window.ts';
 import { setImmediate } from 'node:timers/promises';
@@ -42,10 +42,9 @@ export interface ChangesPage {
 /** An InputError unless `since` (and `until`, after it) lie in the kept window. */
 export async function checkSpan(store: Store, since: FeedDay, until: FeedDay | undefined): Promise<void> {
   const window = historyWindow(await store.dataDays(), store.historyDays);
-  const today = feedDay(utcDate(new Date()));
-  checkInWindow(since, window, today, 'since');
+  checkInWindow(since, window, today(), 'since');
   if (until === undefined) return;
-  checkInWindow(until, window, today, 'until');
+  checkInWindow(until, window, today(), 'until');
   if (until < since) throw new InputError('until must not be before since');
 }
 

@@ -16,6 +16,9 @@ export const utcDate = (at: Date): string => at.toISOString().slice(0, 10);
 
 export const feedDay = (date: string): FeedDay => Number(date.replaceAll('-', ''));
 
+/** Today's UTC day: no later day can be asked for. */
+export const today = (): FeedDay => feedDay(utcDate(new Date()));
+
 export function dateOfDay(day: FeedDay): string {
   const text = String(day);
   return `${text.slice(0, 4)}-${text.slice(4, 6)}-${text.slice(6, 8)}`;

@@ -98,11 +98,14 @@ export function versionRecord(timeline: KeyTimeline, version: Version): StoredRe
 /** A PastRow with its key, as stores read them. */
 export type KeyedPastRow = PastRow & { ip: Buffer; prefix_len: number; feed_id: number };
 
+/** One key of one feed as a map key. */
+export const keyId = (feedId: number, ip: Buffer, prefixLen: number): string => `${feedId}/${ip.toString('hex')}/${prefixLen}`;
+
 /** The rows read at an address's probe starts, grouped by key. `past` must come oldest first within each key. */
 export function groupKeys(current: readonly (DataRow & { label_ids: string })[], past: readonly KeyedPastRow[]): KeyPast[] {
   const keys = new Map<string, KeyPast>();
   const keyOf = (row: { ip: Buffer; prefix_len: number; feed_id: number }): KeyPast => {
-    const id = `${row.feed_id}/${row.ip.toString('hex')}/${row.prefix_len}`;
+    const id = keyId(row.feed_id, row.ip, row.prefix_len);
     let key = keys.get(id);
     if (!key) {
       key = { feedId: row.feed_id, ip: row.ip, prefixLen: row.prefix_len, current: null, past: [] };

@@ -5,7 +5,7 @@ import { containingRecords, parseLengths, probePlan, probeStarts } from '../cont
 import { keysetPage } from '../page.ts';
 import { checkSchemaVersion, SCHEMA_VERSION_SQL } from '../schema-version.ts';
 import { changedKeysSql, DATA_DAYS_SQL, LABEL_COUNTS_SQL, LABELS_SQL } from '../shared-sql.ts';
-import { groupKeys, type KeyedPastRow } from '../../history/timeline.ts';
+import { groupKeys, keyId, type KeyedPastRow } from '../../history/timeline.ts';
 import { DataDaysCache, LATEST_RUN_SQL, type DataDay, type DataDayRow } from '../../history/window.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
 import {
@@ -88,7 +88,6 @@ interface KeyRow {
   prefix_len: number;
   feed_id: number;
 }
-const keyId = (key: KeyRow): string => `${key.feed_id}/${key.ip.toString('hex')}/${key.prefix_len}`;
 
 const RUN_COLUMNS = `r.id, r.feed_id, DATE_FORMAT(r.feed_date, '%Y-%m-%d') AS feed_date, r.data_date, r.file,
   UNIX_TIMESTAMP(r.started_at) AS started_at, UNIX_TIMESTAMP(r.finished_at) AS finished_at,
@@ -255,10 +254,8 @@ export class MariadbStore implements Store {
         query.since,
       ]);
       // In the page's key order; the addresses' other keys (another prefix or feed) came along and are left out.
-      const read = new Map(
-        groupKeys(current, past).map((key) => [keyId({ ip: key.ip, prefix_len: key.prefixLen, feed_id: key.feedId }), key]),
-      );
-      return { keys: page.map((key) => read.get(keyId(key))!), next };
+      const read = new Map(groupKeys(current, past).map((key) => [keyId(key.feedId, key.ip, key.prefixLen), key]));
+      return { keys: page.map((key) => read.get(keyId(key.feed_id, key.ip, key.prefix_len))!), next };
     });
   }
 
