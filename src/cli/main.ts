@@ -20,6 +20,7 @@ const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: Commands
     },
   ],
   [['update'], async () => [(await import('./commands/update.ts')).updateCommand]],
+  [['follow'], async () => [(await import('./commands/follow.ts')).followCommand]],
   [
     ['lookup', 'list', 'history', 'changes'],
     async () => {

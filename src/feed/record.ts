@@ -45,16 +45,26 @@ export type ParsedLine = { ok: true; record: FeedRecord } | { ok: false; skip: S
 
 const validate = new Ajv({ allErrors: false, strict: true }).compile<SpurRecord>(SpurRecordSchema);
 
+const skipLine = (line: number, reason: string): ParsedLine => ({ ok: false, skip: { line, reason } });
+
 /** Validates and normalises one feed line (without its newline). Never throws. */
 export function parseFeedLine(text: string, line: number): ParsedLine {
-  const skip = (reason: string): ParsedLine => ({ ok: false, skip: { line, reason } });
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
     // V8 quotes the line in its message, possibly half of a surrogate pair.
-    return skip(`invalid JSON: ${wellFormed((err as Error).message)}`);
+    return skipLine(line, `invalid JSON: ${wellFormed((err as Error).message)}`);
   }
+  return feedRecordOf(value, line, text);
+}
+
+/**
+ * Validates and normalises a record as JSON.parse gave it (a feed line's, or a realtime merge's
+ * result). Its stored JSON is `text` when the record needed no rewriting, else its serialisation.
+ */
+export function feedRecordOf(value: unknown, line: number, text?: string): ParsedLine {
+  const skip = (reason: string): ParsedLine => skipLine(line, reason);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return skip(`not a JSON object (${Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value})`);
   }
@@ -75,7 +85,7 @@ export function parseFeedLine(text: string, line: number): ParsedLine {
   }
   const context = withCanonicalAddress(record, address);
   // The line itself is the stored JSON when it needed no rewriting: no second serialisation.
-  const json = context === record ? text.trim() : JSON.stringify(context);
+  const json = context === record && text !== undefined ? text.trim() : JSON.stringify(context);
   // md5 is a change detector here, not a security boundary: fast and 16 bytes.
   const hash = digest('md5', json, 'buffer');
   return { ok: true, record: { line, address, context, json, hash, labels: recordLabels(record) } };

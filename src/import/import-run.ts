@@ -1,7 +1,7 @@
 import type { SkippedLine } from '../feed/record.ts';
 import type { Logger } from '../log.ts';
 import type { FeedType } from '../feed/feed-types.ts';
-import type { ImportRunSummary, ImportStatus } from '../store/types.ts';
+import type { ImportRunSummary, ImportStatus, RunKind } from '../store/types.ts';
 import type { ImportProgress } from './progress.ts';
 import { utcDate } from '../history/feed-day.ts';
 
@@ -31,8 +31,14 @@ export class ImportRunRecord {
     readonly feedDate: string | null,
     readonly file: string | null,
     readonly logger: Logger,
+    /** A realtime slot's time (realtime/): the run merges that slot, filed under its day. */
+    readonly slot: Date | null = null,
   ) {
-    this.dataDate = feedDate ?? utcDate(this.startedAt);
+    this.dataDate = slot ? utcDate(slot) : (feedDate ?? utcDate(this.startedAt));
+  }
+
+  get kind(): RunKind {
+    return this.slot ? 'realtime' : 'full';
   }
 
   /** When the import began: also the `last_updated` of every record it writes. */
@@ -66,6 +72,8 @@ export class ImportRunRecord {
     const applied = status !== 'failed';
     return {
       feed: this.feed,
+      kind: this.kind,
+      slot: this.slot,
       feedDate: this.feedDate,
       dataDate: this.dataDate,
       file: this.file,

@@ -4,6 +4,7 @@ import { saveBody, type StallLimits } from './download.ts';
 import { IncompleteDownloadError, SpurAuthError, SpurHttpError, withCause } from './errors.ts';
 import { VERSION } from '../version.ts';
 import { retryAfterMs, spurRetryPolicy, withRetries, type RetryPolicy } from './retry.ts';
+import { parseSlotPath, slotOf, slotPath } from '../realtime/slot.ts';
 
 export interface SpurSettings extends StallLimits {
   /** Where Spur's API lives, e.g. https://feeds.spur.us; the only origin that receives the token. */
@@ -26,6 +27,12 @@ export interface LatestFeed {
 
 const MAX_REDIRECTS = 5;
 const USER_AGENT = `ipoid/${VERSION}`;
+
+/** The slot of an RFC 3339 time; undefined when it is not one. */
+function realtimeDate(text: string): Date | undefined {
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : slotOf(new Date(at));
+}
 
 /** A URL as it may be logged: signed storage URLs carry credentials in their query string. */
 export function safeUrl(url: URL | string): string {
@@ -75,6 +82,29 @@ export class SpurClient {
       }
       return { location: new URL(location, url).toString(), date };
     });
+  }
+
+  /** The newest realtime slot Spur has published for the feed (`realtime/latest`). */
+  realtimeLatest(feedType: FeedType): Promise<Date> {
+    const url = new URL(`v2/${feedType}/realtime/latest`, this.#base);
+    return withRetries(`asking Spur for the latest ${feedType} realtime file`, this.#retry, this.#logger, async () => {
+      const res = await this.#get(url, AbortSignal.timeout(this.#settings.requestTimeoutMs));
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        throw new SpurHttpError(`${safeUrl(url)} answered ${res.status} instead of the latest realtime file`, res.status);
+      }
+      const body = (await res.json().catch(() => null)) as { json?: { date?: unknown; location?: unknown } } | null;
+      const { date, location } = body?.json ?? {};
+      // The location names the file exactly; the date is the fallback (Spur's example uses either).
+      const slot = (typeof location === 'string' && parseSlotPath(location)) || (typeof date === 'string' && realtimeDate(date));
+      if (!slot) throw new SpurHttpError(`${safeUrl(url)} answered no realtime file's date or location`, res.status);
+      return slot;
+    });
+  }
+
+  /** The URL of a realtime slot's file. */
+  realtimeFile(feedType: FeedType, slot: Date): string {
+    return new URL(`v2/${feedType}/realtime/${slotPath(slot)}.json.gz`, this.#base).toString();
   }
 
   /** Downloads the file to `destPath` (overwritten on each try); answers its size in bytes. */

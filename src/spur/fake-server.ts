@@ -20,7 +20,10 @@ export interface FakeSpurFaults {
 }
 
 export interface FakeSpurOptions {
-  /** FEEDS/{feed_type}/{YYYYMMDD}/feed.json.gz; the latest date is the greatest directory name. */
+  /**
+   * FEEDS/{feed_type}/{YYYYMMDD}/feed.json.gz; the latest date is the greatest directory name.
+   * Realtime files: FEEDS/{feed_type}/realtime/{YYYYMMDD}/{HHMM}.json.gz, the latest the greatest name.
+   */
   dir: string;
   /** The token every request must carry; null serves without one, like a pre-signed storage URL. */
   token: string | null;
@@ -50,11 +53,30 @@ export interface FakeSpur {
 }
 
 const ROUTE = /^\/v2\/([a-z0-9-]+)\/(?:(latest\.json\.gz)|(latest)|(\d{8})\/feed\.json\.gz)$/;
+const REALTIME_ROUTE = /^\/v2\/([a-z0-9-]+)\/realtime\/(?:(latest\.json\.gz)|(latest)|(\d{8}\/\d{4})\.json\.gz)$/;
 
-async function latestDate(dir: string, feed: string): Promise<string | undefined> {
-  const dates = (await readdir(join(dir, feed)).catch(() => [])).filter((name) => /^\d{8}$/.test(name));
-  return dates.sort().at(-1);
+/** The greatest name in a directory that matches, if any. */
+async function greatest(dir: string, pattern: RegExp): Promise<string | undefined> {
+  const names = (await readdir(dir).catch(() => [])).filter((name) => pattern.test(name));
+  return names.sort().at(-1);
 }
+
+const latestDate = (dir: string, feed: string): Promise<string | undefined> => greatest(join(dir, feed), /^\d{8}$/);
+
+/** YYYYMMDD/HHMM of the newest realtime file of a feed. */
+async function latestSlot(dir: string, feed: string): Promise<string | undefined> {
+  const realtime = join(dir, feed, 'realtime');
+  const dates = (await readdir(realtime).catch(() => [])).filter((name) => /^\d{8}$/.test(name)).sort();
+  for (const date of dates.reverse()) {
+    const file = await greatest(join(realtime, date), /^\d{4}\.json\.gz$/);
+    if (file) return `${date}/${file.slice(0, 4)}`;
+  }
+  return undefined;
+}
+
+/** 20261130/1205 as RFC 3339: 2026-11-30T12:05:00Z. */
+const slotTime = (slot: string): string =>
+  `${slot.slice(0, 4)}-${slot.slice(4, 6)}-${slot.slice(6, 8)}T${slot.slice(9, 11)}:${slot.slice(11, 13)}:00Z`;
 
 const isoTime = (date: string): string => `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T00:00:00Z`;
 
@@ -82,10 +104,11 @@ export async function startFakeSpur(options: FakeSpurOptions): Promise<FakeSpur>
       requests.push(seen(status));
       res.writeHead(status, headers).end(body);
     };
-    const route = ROUTE.exec(path);
+    const realtime = REALTIME_ROUTE.exec(path);
+    const route = realtime ?? ROUTE.exec(path);
     if (req.method !== 'GET' || !route) return answer(404);
     if (options.token !== null && req.headers.token !== options.token) return answer(401, {}, 'invalid token');
-    const [, feed = '', redirect, json, fileDate] = route;
+    const [, feed = '', redirect, json, named] = route;
     const faults = options.faults?.[feed] ?? {};
     const failed = failures.get(path) ?? 0;
     if (failed < (faults.failFirst ?? 0)) {
@@ -96,17 +119,27 @@ export async function startFakeSpur(options: FakeSpurOptions): Promise<FakeSpur>
         'injected failure',
       );
     }
-    const date = fileDate ?? (await latestDate(options.dir, feed));
-    if (!date) return answer(404);
-    if (redirect) {
-      const location = `${options.fileOrigin ?? ''}/v2/${feed}/${date}/feed.json.gz`;
-      return answer(302, { location, 'x-feed-generation-date': date });
+    let feedFile: string;
+    if (realtime) {
+      const slot = named ?? (await latestSlot(options.dir, feed));
+      if (!slot) return answer(404);
+      const location = `${options.fileOrigin ?? ''}/v2/${feed}/realtime/${slot}.json.gz`;
+      if (redirect) return answer(302, { location });
+      if (json) return answer(200, { 'content-type': 'application/json' }, JSON.stringify({ json: { date: slotTime(slot), location } }));
+      feedFile = join(options.dir, feed, 'realtime', `${slot}.json.gz`);
+    } else {
+      const date = named ?? (await latestDate(options.dir, feed));
+      if (!date) return answer(404);
+      if (redirect) {
+        const location = `${options.fileOrigin ?? ''}/v2/${feed}/${date}/feed.json.gz`;
+        return answer(302, { location, 'x-feed-generation-date': date });
+      }
+      if (json) {
+        const body = { json: { location: `${date}/feed.json.gz`, date, generated_at: isoTime(date), available_at: isoTime(date) } };
+        return answer(200, { 'content-type': 'application/json' }, JSON.stringify(body));
+      }
+      feedFile = join(options.dir, feed, date, 'feed.json.gz');
     }
-    if (json) {
-      const body = { json: { location: `${date}/feed.json.gz`, date, generated_at: isoTime(date), available_at: isoTime(date) } };
-      return answer(200, { 'content-type': 'application/json' }, JSON.stringify(body));
-    }
-    const feedFile = join(options.dir, feed, date, 'feed.json.gz');
     const size = await stat(feedFile).then(
       (s) => s.size,
       () => null,

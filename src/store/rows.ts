@@ -2,7 +2,7 @@ import type { SkippedLine } from '../feed/record.ts';
 import type { SpurRecord } from '../feed/schema.ts';
 import { FEED_IDS, feedName } from '../feed/feed-types.ts';
 import { dateOfDay, feedDay, type FeedDay } from '../history/feed-day.ts';
-import type { ImportRun, ImportRunSummary, ImportStatus, StoredRecord } from './types.ts';
+import type { ImportRun, ImportRunSummary, ImportStatus, RealtimeBase, RunKind, StoredRecord } from './types.ts';
 
 /*
  * Rows as both stores read and write them: each store's SQL converts its own column types
@@ -36,6 +36,8 @@ export function toStoredRecord(row: DataRow): StoredRecord {
 export interface RunRow {
   id: number;
   feed_id: number;
+  kind: RunKind;
+  slot: number | null;
   feed_date: string | null;
   data_date: number;
   file: string | null;
@@ -56,6 +58,8 @@ export function toImportRun(row: RunRow): ImportRun {
   return {
     id: row.id,
     feed: feedName(row.feed_id),
+    kind: row.kind,
+    slot: row.slot === null ? null : new Date(row.slot * 1000),
     feedDate: row.feed_date,
     dataDate: dateOfDay(row.data_date),
     file: row.file,
@@ -75,7 +79,7 @@ export function toImportRun(row: RunRow): ImportRun {
 
 /** The import_run columns a run is written to; `runValues` gives their values in this order. */
 export const RUN_INSERT_COLUMNS =
-  'feed_id, feed_date, data_date, history_kept, file, started_at, finished_at, lines_read, lines_skipped, inserted, updated, deleted, records, status, error, skipped_sample';
+  'feed_id, feed_date, data_date, history_kept, file, started_at, finished_at, lines_read, lines_skipped, inserted, updated, deleted, records, status, error, skipped_sample, kind, slot';
 
 /** A run's values for RUN_INSERT_COLUMNS, times in unix seconds; `dataDay` as the store filed it, `kept` whether its history was. */
 export function runValues(run: ImportRunSummary, dataDay: FeedDay = feedDay(run.dataDate), kept = false): (string | number | null)[] {
@@ -96,5 +100,19 @@ export function runValues(run: ImportRunSummary, dataDay: FeedDay = feedDay(run.
     run.status,
     run.error,
     JSON.stringify(run.skippedSample),
+    run.kind,
+    run.slot === null ? null : unixSeconds(run.slot),
   ];
+}
+
+/** The rows of LATEST_FULL_RUN_SQL and latestSlotSql (shared-sql.ts), slot in unix seconds. */
+export function toRealtimeBase(
+  full: { id: number; data_date: number; records: number } | undefined,
+  latest: { slot: number; records: number } | undefined,
+): RealtimeBase {
+  return {
+    full: full ? { id: full.id, day: full.data_date, records: full.records } : null,
+    lastSlot: latest ? new Date(latest.slot * 1000) : null,
+    records: latest?.records ?? full?.records ?? 0,
+  };
 }

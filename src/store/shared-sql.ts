@@ -66,6 +66,17 @@ export const HOLDS_LENGTH_SQL = `
 /** A feed's record hashes (`?`) in order: a range of ip_data_hash. */
 export const STORED_HASHES_SQL = 'SELECT record_hash FROM ip_data WHERE feed_id = ? ORDER BY record_hash';
 
+/*
+ * Realtime (realtime/): a slot follows the feed's latest successful full import and the
+ * slots merged since, which the import reads under the lock (import_run_feed_kind).
+ */
+export const LATEST_FULL_RUN_SQL = `SELECT id, data_date, records FROM import_run
+  WHERE feed_id = ? AND kind = 'full' AND status = 'succeeded' ORDER BY id DESC LIMIT 1`;
+
+/** The newest slot a feed (`?`) merged after a run id (`?`), with the records it left; `slot` as a store reads its column in unix seconds. */
+export const latestSlotSql = (slot: string): string => `SELECT ${slot} AS slot, records FROM import_run
+  WHERE feed_id = ? AND kind = 'realtime' AND status = 'succeeded' AND id > ? ORDER BY id DESC LIMIT 1`;
+
 /** How many records a feed (`?`) holds. */
 export const COUNT_STORED_SQL = 'SELECT COUNT(*) AS n FROM ip_data WHERE feed_id = ?';
 

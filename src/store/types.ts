@@ -60,9 +60,15 @@ export interface LabelCount {
  */
 export type ImportStatus = 'succeeded' | 'failed' | 'refused';
 
+/** `full`: a feed file imported by diff; `realtime`: one of Spur's 5-minute slots merged into the stored records (realtime/). */
+export type RunKind = 'full' | 'realtime';
+
 /** What one import run did, as recorded in `import_run`. */
 export interface ImportRunSummary {
   feed: FeedType;
+  kind: RunKind;
+  /** A realtime run's slot: the UTC time its file is named after; null for a full import. */
+  slot: Date | null;
   /** YYYY-MM-DD of the feed's generation, when known. */
   feedDate: string | null;
   /**
@@ -75,7 +81,7 @@ export interface ImportRunSummary {
   finishedAt: Date;
   linesRead: number;
   skipped: number;
-  /** What the run applied; for a refused run, what it would have applied. */
+  /** What the run applied; for a refused run, what it would have applied. A realtime run's inserted are the records its slot created, its updated those it merged into. */
   inserted: number;
   updated: number;
   deleted: number;
@@ -91,15 +97,28 @@ export interface ImportRun extends ImportRunSummary {
   id: number;
 }
 
-/** What is stored for one feed: its latest successful import, if any. */
+/** What is stored for one feed: its latest successful full import, if any, and the realtime slots merged since. */
 export interface FeedStatus {
   feed: FeedType;
+  /** The latest successful full import (a feed file, or the expiry of the feed's data). */
   lastImport: ImportRun | null;
+  /** The newest realtime slot merged since `lastImport`; null when none was. */
+  lastRealtime: ImportRun | null;
   /**
    * The latest refused import when it is newer than `lastImport`: the feed's newest file is
    * waiting for someone to look at it (and force it). Null once a later import succeeded.
    */
   lastRefused: ImportRun | null;
+}
+
+/** What a realtime slot would follow, as the import transaction reads it under the import lock. */
+export interface RealtimeBase {
+  /** The feed's latest successful full import: the feed day it is filed under and the records it left; null when none. */
+  full: { id: number; day: FeedDay; records: number } | null;
+  /** The newest slot merged since that import; null when none was. */
+  lastSlot: Date | null;
+  /** Records the feed holds now. */
+  records: number;
 }
 
 /** A duplicate key within one import: the later line loses to the first. */
@@ -136,6 +155,10 @@ export interface ImportTransaction {
   /** Ends a first load: drops the later lines' records of repeated keys (visiting each) and builds what load deferred. */
   finishLoad(visit: (duplicate: LoadDuplicate) => void): Promise<void>;
   update(records: FeedRecord[], now: Date): Promise<void>;
+  /** The stored JSON (StoredRecord.json) of each record of the batch that this feed holds, by `recordKey`; what realtime merges into. */
+  storedJson(records: FeedRecord[]): Promise<Map<string, string>>;
+  /** The full import and the slots a realtime slot would follow (realtime/): read under the lock, so two followers agree. */
+  realtimeBase(): Promise<RealtimeBase>;
   /** Calls `visit` with the record_hash of every record this feed holds, in ascending byte order. */
   forEachStoredHash(visit: (hash: Buffer) => void): Promise<void>;
   /**

@@ -79,6 +79,22 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, { allo
   return value;
 }
 
+/** What `ipoid follow` and `ipoid update --realtime` need beyond the update's settings. */
+export interface FollowConfig extends UpdateConfig {
+  /** How often Spur is asked for a new realtime file (IPOID_REALTIME_POLL_SECONDS). */
+  pollSeconds: number;
+}
+
+export const DEFAULT_REALTIME_FEEDS = 'anonymous-residential';
+
+/** The feeds followed are `feedsOption` (--feed), else IPOID_REALTIME_FEEDS: those whose proxies rotate within hours. */
+export function loadFollowConfig(env: NodeJS.ProcessEnv = process.env, feedsOption?: string): FollowConfig {
+  return {
+    ...loadUpdateConfig(env, feedsOption ?? (env.IPOID_REALTIME_FEEDS || DEFAULT_REALTIME_FEEDS)),
+    pollSeconds: positive(env, 'IPOID_REALTIME_POLL_SECONDS', 60),
+  };
+}
+
 /** `feedsOption` (the command line's --feed) overrides IPOID_FEEDS. */
 export function loadUpdateConfig(env: NodeJS.ProcessEnv = process.env, feedsOption?: string): UpdateConfig {
   return {

@@ -48,7 +48,7 @@ export async function updateFeeds(options: UpdateOptions): Promise<FeedUpdateRes
   return results;
 }
 
-async function updateFeed(feed: FeedType, options: UpdateOptions): Promise<FeedUpdateResult> {
+export async function updateFeed(feed: FeedType, options: UpdateOptions): Promise<FeedUpdateResult> {
   const started = performance.now();
   const seconds = (): number => Math.round(performance.now() - started) / 1000;
   let feedDate: string | null = null;
@@ -96,7 +96,7 @@ function diskError(err: unknown, downloadDir: string): unknown {
 }
 
 /** One line per feed, so a CronJob's log says at a glance what each feed did. */
-function logResult(logger: Logger, { feed, status, feedDate, run, error, seconds }: FeedUpdateResult): void {
+export function logResult(logger: Logger, { feed, status, feedDate, run, error, seconds }: FeedUpdateResult): void {
   if (error) {
     logger.error({ feed, status, feedDate, error: error.message, seconds }, 'feed update');
     return;

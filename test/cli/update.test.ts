@@ -106,6 +106,8 @@ forEachStore((target) => {
       const counts = { linesRead: 0, skipped: 0, inserted: 0, updated: 0, deleted: 0, records: 0 };
       await held.rollback({
         feed: 'anonymous',
+        kind: 'full',
+        slot: null,
         feedDate: null,
         dataDate: '2026-01-01',
         file: null,

@@ -17,6 +17,8 @@ import { databaseTables, definitionsOf, forEachStore, freshStore, readOnlyUser, 
 
 const abandoned = (): ImportRunSummary => ({
   feed: 'anonymous',
+  kind: 'full',
+  slot: null,
   feedDate: null,
   dataDate: '2026-01-01',
   file: null,

@@ -1,6 +1,6 @@
 import type { Connection, UpsertResult } from 'mariadb';
 import type { FeedRecord } from '../../feed/record.ts';
-import { RUN_INSERT_COLUMNS, runValues, unixSeconds } from '../rows.ts';
+import { RUN_INSERT_COLUMNS, runValues, toRealtimeBase, unixSeconds } from '../rows.ts';
 import {
   ImportLockedError,
   recordKey,
@@ -8,6 +8,7 @@ import {
   type ImportRunSummary,
   type ImportTransaction,
   type LoadDuplicate,
+  type RealtimeBase,
 } from '../types.ts';
 import { NetworkLengthTracker } from '../containment.ts';
 import { labelChanges } from '../label-changes.ts';
@@ -21,6 +22,8 @@ import {
   fileHistorySql,
   HOLDS_LENGTH_SQL,
   LATEST_DATA_DAY_SQL,
+  LATEST_FULL_RUN_SQL,
+  latestSlotSql,
   JOURNAL_KEYS_SQL,
   PRUNABLE_KEYS_SQL,
   PRUNE_JOURNAL_SQL,
@@ -53,6 +56,7 @@ function addressList(records: FeedRecord[]): { sql: string; values: Buffer[] } {
 /** What the import reads of stored records: their hash (to diff), or what an update replaces. */
 const STORED_COLUMNS = {
   hash: 'record_hash',
+  json: 'context',
   replaced: 'context, label_ids, UNIX_TIMESTAMP(last_updated) AS last_updated',
 } as const;
 
@@ -256,6 +260,22 @@ export class MariadbImport implements ImportTransaction {
       `UPDATE ip_data SET ${DATA_COLUMNS.map((c) => `${c} = ${placeholder(c)}`).join(', ')} WHERE ${KEY_MATCH}`,
       records.map((r, i) => [...this.#dataValues(r, JSON.stringify(labelIds[i]), now), ...keys[i]!]),
     );
+  }
+
+  async storedJson(records: FeedRecord[]): Promise<Map<string, string>> {
+    if (records.length === 0) return new Map();
+    await this.#settle();
+    const rows = await this.#storedRows<{ context: string }>('json', records);
+    return new Map(rows.map((row) => [rowKey(row), row.context]));
+  }
+
+  async realtimeBase(): Promise<RealtimeBase> {
+    await this.#settle();
+    const [full] = await this.#conn.execute<{ id: number; data_date: number; records: number }[]>(LATEST_FULL_RUN_SQL, [this.#feedId]);
+    const [latest] = full
+      ? await this.#conn.execute<{ slot: number; records: number }[]>(latestSlotSql('UNIX_TIMESTAMP(slot)'), [this.#feedId, full.id])
+      : [];
+    return toRealtimeBase(full, latest && { slot: Number(latest.slot), records: latest.records });
   }
 
   async forEachStoredHash(visit: (hash: Buffer) => void): Promise<void> {
@@ -485,7 +505,7 @@ export class MariadbImport implements ImportTransaction {
   async #recordRun(run: ImportRunSummary, day?: FeedDay): Promise<void> {
     await this.#conn.execute(
       `INSERT INTO import_run (${RUN_INSERT_COLUMNS})
-       VALUES (?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?))`,
       runValues(run, day, this.#historyDays > 0),
     );
   }

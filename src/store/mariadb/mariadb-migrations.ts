@@ -209,6 +209,15 @@ export const MARIADB_MIGRATIONS: readonly (readonly Statement[])[] = [
     `ALTER TABLE import_run ADD COLUMN IF NOT EXISTS history_kept TINYINT UNSIGNED NOT NULL DEFAULT 0
        COMMENT '1: the run kept the states it replaced; days before one that did not cannot be answered' AFTER data_date`,
   ],
+  [
+    // Realtime (realtime/): a run is a full file's diffing import, or one of Spur's 5-minute
+    // slots merged into it. Which slots a feed has had since its full file comes from here.
+    `ALTER TABLE import_run
+       ADD COLUMN IF NOT EXISTS kind ENUM('full', 'realtime') NOT NULL DEFAULT 'full' AFTER feed_id,
+       ADD COLUMN IF NOT EXISTS slot TIMESTAMP NULL DEFAULT NULL
+         COMMENT 'realtime: the slot (its file''s YYYYMMDD/HHMM, UTC)' AFTER data_date,
+       ADD KEY IF NOT EXISTS import_run_feed_kind (feed_id, kind, status, id)`,
+  ],
 ];
 
 // Long enough for another process to finish applying a migration; short enough to report a stuck one.

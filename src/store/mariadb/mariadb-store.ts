@@ -15,6 +15,8 @@ import {
   DEFAULT_HISTORY_DAYS,
   type FeedStatus,
   type ImportRun,
+  type ImportStatus,
+  type RunKind,
   type ImportTransaction,
   type LabelCount,
   type StoredLabel,
@@ -89,25 +91,30 @@ interface KeyRow {
   feed_id: number;
 }
 
-const RUN_COLUMNS = `r.id, r.feed_id, DATE_FORMAT(r.feed_date, '%Y-%m-%d') AS feed_date, r.data_date, r.file,
+const RUN_COLUMNS = `r.id, r.feed_id, r.kind, UNIX_TIMESTAMP(r.slot) AS slot, DATE_FORMAT(r.feed_date, '%Y-%m-%d') AS feed_date, r.data_date, r.file,
   UNIX_TIMESTAMP(r.started_at) AS started_at, UNIX_TIMESTAMP(r.finished_at) AS finished_at,
   r.lines_read, r.lines_skipped, r.inserted, r.updated, r.deleted, r.records, r.status, r.error, r.skipped_sample`;
 
 const IMPORT_RUNS_SQL = `SELECT ${RUN_COLUMNS} FROM import_run r ORDER BY r.id DESC LIMIT ?`;
 
-// Every feed with its latest successful run, if any, then each feed's latest refused run when
-// newer than that: one statement, so one snapshot. Each MAX is one dive into
-// import_run_feed_status (feed_id, status, id).
-const latestRunId = (status: string) => `(SELECT MAX(s.id) FROM import_run s WHERE s.feed_id = f.id AND s.status = '${status}')`;
+// Every feed with its latest successful full run, if any, then each feed's latest realtime
+// and refused runs when newer than that: one statement, so one snapshot. Each MAX is one
+// dive into import_run_feed_kind (feed_id, kind, status, id).
+const latestRunId = (kind: RunKind, status: ImportStatus) =>
+  `(SELECT MAX(s.id) FROM import_run s WHERE s.feed_id = f.id AND s.kind = '${kind}' AND s.status = '${status}')`;
+const laterRun = (role: FeedRunRole, kind: RunKind, status: ImportStatus) => `
+  SELECT '${role}' AS role, f.id AS feed, ${RUN_COLUMNS}
+    FROM feed f
+    STRAIGHT_JOIN import_run r ON r.id = ${latestRunId(kind, status)} -- feeds first, then a primary-key lookup
+   WHERE r.id > COALESCE(${latestRunId('full', 'succeeded')}, 0)`;
 const FEED_STATUS_SQL = `
-  SELECT 0 AS refused, f.id AS feed, ${RUN_COLUMNS}
+  SELECT 'full' AS role, f.id AS feed, ${RUN_COLUMNS}
     FROM feed f
-    LEFT JOIN import_run r ON r.id = ${latestRunId('succeeded')}
-  UNION ALL
-  SELECT 1 AS refused, f.id AS feed, ${RUN_COLUMNS}
-    FROM feed f
-    STRAIGHT_JOIN import_run r ON r.id = ${latestRunId('refused')} -- feeds first, then a primary-key lookup
-   WHERE r.id > COALESCE(${latestRunId('succeeded')}, 0)`;
+    LEFT JOIN import_run r ON r.id = ${latestRunId('full', 'succeeded')}
+  UNION ALL ${laterRun('realtime', 'realtime', 'succeeded')}
+  UNION ALL ${laterRun('refused', 'full', 'refused')}`;
+/** Which of a feed's runs a row of FEED_STATUS_SQL is. */
+type FeedRunRole = 'full' | 'realtime' | 'refused';
 
 // MediaWiki gives IPoid one second and the API's store guard fails a lookup after 800 ms:
 // with the server down or every connection busy that long, a read fails (503) rather than
@@ -195,14 +202,14 @@ export class MariadbStore implements Store {
   }
 
   async feedStatus(): Promise<FeedStatus[]> {
-    const rows = await this.#pool.execute<(RunRow & { feed: number; refused: 0 | 1 })[]>(FEED_STATUS_SQL);
-    const byFeed = (refused: 0 | 1) =>
-      new Map(rows.filter((row) => Number(row.refused) === refused && row.id !== null).map((row) => [row.feed, toImportRun(row)]));
-    const latest = byFeed(0);
-    const refused = byFeed(1);
+    const rows = await this.#pool.execute<(RunRow & { feed: number; role: FeedRunRole })[]>(FEED_STATUS_SQL);
+    const byFeed = (role: FeedRunRole) =>
+      new Map(rows.filter((row) => row.role === role && row.id !== null).map((row) => [row.feed, toImportRun(row)]));
+    const [latest, realtime, refused] = [byFeed('full'), byFeed('realtime'), byFeed('refused')];
     return FEED_TYPES.map((feed) => ({
       feed,
       lastImport: latest.get(FEED_IDS[feed]) ?? null,
+      lastRealtime: realtime.get(FEED_IDS[feed]) ?? null,
       lastRefused: refused.get(FEED_IDS[feed]) ?? null,
     }));
   }

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { labelKey, type FeedRecord, type Label } from '../../feed/record.ts';
-import { RUN_INSERT_COLUMNS, runValues, unixSeconds } from '../rows.ts';
+import { RUN_INSERT_COLUMNS, runValues, toRealtimeBase, unixSeconds } from '../rows.ts';
 import {
   ImportLockedError,
   recordKey,
@@ -8,6 +8,7 @@ import {
   type ImportRunSummary,
   type ImportTransaction,
   type LoadDuplicate,
+  type RealtimeBase,
 } from '../types.ts';
 import { IMPORT_CACHE_KIB, SORT_CACHE_KIB } from './sqlite-cache.ts';
 import { SqliteFirstLoad } from './sqlite-first-load.ts';
@@ -23,6 +24,8 @@ import {
   GONE_LENGTHS_SQL,
   hashRange,
   HOLDS_LENGTH_SQL,
+  LATEST_FULL_RUN_SQL,
+  latestSlotSql,
   STORED_HASHES_SQL,
 } from '../shared-sql.ts';
 
@@ -114,6 +117,9 @@ export class SqliteImport implements ImportTransaction {
       dropLength: db.prepare<[number, number]>('DELETE FROM network_length WHERE feed_id = ? AND prefix_len = ?'),
       addLength: db.prepare<[number, number]>('INSERT OR IGNORE INTO network_length (feed_id, prefix_len) VALUES (?, ?)'),
       count: db.prepare<[number], { n: number }>(COUNT_STORED_SQL),
+      storedJson: db.prepare<[Buffer, number, number], string>(`SELECT context FROM ip_data WHERE ${keyMatch}`).pluck(),
+      latestFull: db.prepare<[number], { id: number; data_date: number; records: number }>(LATEST_FULL_RUN_SQL),
+      latestSlot: db.prepare<[number, number], { slot: number; records: number }>(latestSlotSql('slot')),
       recordRun: db.prepare(
         `INSERT INTO import_run (${RUN_INSERT_COLUMNS}) VALUES (${RUN_INSERT_COLUMNS.split(',')
           .map(() => '?')
@@ -164,6 +170,20 @@ export class SqliteImport implements ImportTransaction {
       this.#history.replaced(record.address, old, record.json);
       this.#stmt.update.run(text, record.json, JSON.stringify(labelIds[i]), record.hash, at, bytes, prefixLen, this.#feedId);
     });
+  }
+
+  async storedJson(records: FeedRecord[]): Promise<Map<string, string>> {
+    const stored = new Map<string, string>();
+    for (const { address } of records) {
+      const json = this.#stmt.storedJson.get(address.bytes, address.prefixLen, this.#feedId);
+      if (json !== undefined) stored.set(recordKey(address), json);
+    }
+    return stored;
+  }
+
+  async realtimeBase(): Promise<RealtimeBase> {
+    const full = this.#stmt.latestFull.get(this.#feedId);
+    return toRealtimeBase(full, full && this.#stmt.latestSlot.get(this.#feedId, full.id));
   }
 
   async load(records: FeedRecord[], now: Date): Promise<Duplicate[]> {

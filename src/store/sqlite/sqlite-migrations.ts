@@ -213,6 +213,13 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE import_run ADD COLUMN history_kept INTEGER NOT NULL DEFAULT 0;
   UPDATE import_run SET data_date = CAST(strftime('%Y%m%d', COALESCE(feed_date, date(started_at, 'unixepoch'))) AS INTEGER);
   `,
+  // Realtime (realtime/): a run is a full file's diffing import, or one of Spur's 5-minute
+  // slots merged into it. Which slots a feed has had since its full file comes from here.
+  `
+  ALTER TABLE import_run ADD COLUMN kind TEXT NOT NULL DEFAULT 'full' CHECK (kind IN ('full', 'realtime'));
+  ALTER TABLE import_run ADD COLUMN slot INTEGER;  -- realtime: unix seconds of the slot (its file's YYYYMMDD/HHMM, UTC)
+  CREATE INDEX import_run_feed_kind ON import_run (feed_id, kind, status, id);
+  `,
 ];
 
 /** A read-only store cannot migrate: it fails at start when the file's schema is older than this code reads. */

@@ -15,7 +15,9 @@ import {
   DEFAULT_HISTORY_DAYS,
   type FeedStatus,
   type ImportRun,
+  type ImportStatus,
   type ImportTransaction,
+  type RunKind,
   type LabelCount,
   type StoredLabel,
   type ListPage,
@@ -151,18 +153,25 @@ export class SqliteStore implements Store {
       };
     });
 
-    // Both are one descent of import_run_feed_status (feed_id, status, id).
-    const latest = this.#db.prepare<[number], RunRow>(
-      `SELECT * FROM import_run WHERE feed_id = ? AND status = 'succeeded' ORDER BY id DESC LIMIT 1`,
-    );
-    const refusedSince = this.#db.prepare<[number, number], RunRow>(
-      `SELECT * FROM import_run WHERE feed_id = ? AND status = 'refused' AND id > ? ORDER BY id DESC LIMIT 1`,
-    );
+    // Each one descent of import_run_feed_kind (feed_id, kind, status, id).
+    const latestOf = (kind: RunKind, status: ImportStatus) =>
+      this.#db.prepare<[number, number], RunRow>(
+        `SELECT * FROM import_run WHERE feed_id = ? AND kind = '${kind}' AND status = '${status}' AND id > ? ORDER BY id DESC LIMIT 1`,
+      );
+    const latest = latestOf('full', 'succeeded');
+    const refusedSince = latestOf('full', 'refused');
+    const realtimeSince = latestOf('realtime', 'succeeded');
+    const run = (row: RunRow | undefined) => (row ? toImportRun(row) : null);
     this.#readFeedStatus = this.#db.transaction(() =>
       FEED_TYPES.map((feed) => {
-        const row = latest.get(FEED_IDS[feed]);
-        const refused = refusedSince.get(FEED_IDS[feed], row?.id ?? 0);
-        return { feed, lastImport: row ? toImportRun(row) : null, lastRefused: refused ? toImportRun(refused) : null };
+        const row = latest.get(FEED_IDS[feed], 0);
+        const since = row?.id ?? 0;
+        return {
+          feed,
+          lastImport: run(row),
+          lastRealtime: run(realtimeSince.get(FEED_IDS[feed], since)),
+          lastRefused: run(refusedSince.get(FEED_IDS[feed], since)),
+        };
       }),
     );
   }

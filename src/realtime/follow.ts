@@ -1,0 +1,143 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FeedType } from '../feed/feed-types.ts';
+import type { SpurClient } from '../spur/client.ts';
+import { SpurAuthError, SpurHttpError } from '../spur/errors.ts';
+import { ImportLockedError } from '../store/types.ts';
+import { logResult, updateFeed, type FeedUpdateResult, type UpdateOptions } from '../update/update.ts';
+import { applySlot } from './apply-slot.ts';
+import { nextSlot, slotsBetween, slotText } from './slot.ts';
+
+export interface FollowOptions extends Omit<UpdateOptions, 'feeds' | 'client'> {
+  /** The feeds followed: each gets its new full files and, between them, its realtime slots. */
+  feeds: readonly FeedType[];
+  client: Pick<SpurClient, 'latestFeed' | 'downloadFeed' | 'realtimeLatest' | 'realtimeFile'>;
+  /** Ends `run`, and a pass between two slots (SIGTERM). */
+  signal?: AbortSignal;
+}
+
+/** What one pass did with a feed's realtime slots. */
+export interface RealtimeResult {
+  /** Slots merged in this pass. */
+  applied: number;
+  /** Slots Spur answered 404 for: logged and skipped. */
+  missing: number;
+  /** The newest slot the feed has merged since its full file (this pass or before); null when none. */
+  newestSlot: Date | null;
+  /** Why the pass stopped before the newest slot (it goes on from there next time). */
+  error?: Error;
+  /** Nothing to follow yet: the feed has no full file imported. */
+  waiting?: boolean;
+}
+
+export interface FollowResult {
+  feed: FeedType;
+  /** The full file's update (the daily job's). */
+  full: FeedUpdateResult;
+  realtime: RealtimeResult;
+}
+
+/**
+ * Keeps feeds fresh within minutes (../shared/spec/spur-feed.md, realtime updates): each pass
+ * applies a feed's new full file when Spur has one (by diff, as `ipoid update`), then merges,
+ * in order, every realtime slot since 00:00 UTC of that file's date that the store has not
+ * merged yet. What was merged is read from the store, so a restart, a second follower or a
+ * CronJob picks up where the last left off.
+ */
+export class Follower {
+  readonly #options: FollowOptions;
+  /** Slots found missing (404) by this process, not asked for again. */
+  readonly #missing = new Map<FeedType, Set<number>>();
+
+  constructor(options: FollowOptions) {
+    this.#options = options;
+  }
+
+  /** One pass over every feed (`ipoid update --realtime`). A refused token stops it: no later request can pass. */
+  async pass(): Promise<FollowResult[]> {
+    const results: FollowResult[] = [];
+    for (const feed of this.#options.feeds) {
+      const full = await updateFeed(feed, { ...this.#options, feeds: [feed] });
+      if (full.error instanceof SpurAuthError) throw full.error;
+      if (full.status !== 'up-to-date') logResult(this.#options.logger, full);
+      results.push({ feed, full, realtime: await this.#catchUp(feed) });
+    }
+    return results;
+  }
+
+  /**
+   * Passes every `pollMs` until the signal aborts (`ipoid follow`). A failed pass (Spur or the
+   * database away) is logged and the next one catches up; only a refused token ends it.
+   */
+  async run(pollMs: number): Promise<void> {
+    const { logger, signal } = this.#options;
+    while (!signal?.aborted) {
+      try {
+        await this.pass();
+      } catch (err) {
+        if (err instanceof SpurAuthError) throw err;
+        logger.error({ error: (err as Error).message }, 'follow pass failed; trying again at the next poll');
+      }
+      await sleep(pollMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  /** Merges the feed's slots due since its full file, up to Spur's newest, stopping at the first that fails. */
+  async #catchUp(feed: FeedType): Promise<RealtimeResult> {
+    const { store, logger, client, signal } = this.#options;
+    const status = (await store.feedStatus()).find((s) => s.feed === feed)!;
+    const full = status.lastImport;
+    const result: RealtimeResult = { applied: 0, missing: 0, newestSlot: status.lastRealtime?.slot ?? null };
+    if (!full || full.records === 0) return { ...result, waiting: true };
+    const first = result.newestSlot ? nextSlot(result.newestSlot) : new Date(`${full.dataDate}T00:00:00Z`);
+    let dir: string | undefined;
+    try {
+      const latest = await client.realtimeLatest(feed);
+      const missing = this.#missingOf(feed);
+      for (const slot of slotsBetween(first, latest)) {
+        if (signal?.aborted) break;
+        if (missing.has(slot.getTime())) continue;
+        dir ??= await mkdtemp(join(this.#options.downloadDir, `ipoid-${feed}-realtime-`));
+        const file = join(dir, 'slot.json.gz');
+        try {
+          await client.downloadFeed(client.realtimeFile(feed, slot), file);
+        } catch (err) {
+          if (!(err instanceof SpurHttpError && err.status === 404)) throw err;
+          missing.add(slot.getTime());
+          result.missing += 1;
+          logger.warn({ feed, slot: slotText(slot) }, 'realtime slot missing (404): skipped');
+          continue;
+        }
+        const { maxSkippedRatio } = this.#options;
+        const outcome = await applySlot(store, file, { feed, slot, follows: full.id, logger, maxSkippedRatio });
+        if (outcome.status === 'applied') {
+          const { inserted: created, updated: merged, skipped, finishedAt, startedAt } = outcome.run;
+          const ms = finishedAt.getTime() - startedAt.getTime();
+          logger.info({ feed, slot: slotText(slot), created, merged, skipped, ms }, 'realtime slot merged');
+          result.applied += 1;
+        } else {
+          logger.info({ feed, slot: slotText(slot), status: outcome.status }, 'realtime slot not merged');
+          // Another process imported a full file meanwhile: the next pass starts from its date.
+          if (outcome.status !== 'applied-already') break;
+        }
+        result.newestSlot = slot;
+      }
+    } catch (err) {
+      if (err instanceof SpurAuthError) throw err;
+      result.error = err as Error;
+      const message =
+        err instanceof ImportLockedError ? 'another import is running: realtime goes on at the next poll' : 'realtime stopped';
+      logger.warn({ feed, error: (err as Error).message }, message);
+    } finally {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    }
+    return result;
+  }
+
+  #missingOf(feed: FeedType): Set<number> {
+    let missing = this.#missing.get(feed);
+    if (!missing) this.#missing.set(feed, (missing = new Set()));
+    return missing;
+  }
+}
