@@ -24,7 +24,7 @@ const isEmpty = (value: unknown): boolean =>
  * Merging is associative: two updates of one key may be merged together first.
  */
 export function mergeRecord(stored: SpurRecord | undefined, update: SpurRecord): SpurRecord {
-  return (mergeObject(stored, update, '') ?? {}) as SpurRecord;
+  return mergeObject(stored, update, '') ?? {};
 }
 
 function mergeObject(stored: JsonObject | undefined, update: JsonObject, path: string): JsonObject | undefined {
@@ -51,14 +51,14 @@ const equalScalar = (a: unknown, b: unknown): boolean =>
   a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
 
 function union(stored: unknown, values: unknown[]): unknown {
-  const list = Array.isArray(stored) ? stored : [];
+  const list: unknown[] = Array.isArray(stored) ? stored : [];
   const present = new Set(list);
   const added = values.filter((value) => !isEmpty(value) && !present.has(value) && present.add(value));
   return added.length ? [...list, ...added] : stored;
 }
 
 function addTunnels(stored: unknown, tunnels: unknown[]): unknown {
-  const list = Array.isArray(stored) ? stored : [];
+  const list: unknown[] = Array.isArray(stored) ? stored : [];
   const operators = new Set(list.map((tunnel) => (isObject(tunnel) ? tunnel.operator : undefined)));
   const added = tunnels.filter((tunnel) => {
     if (!isObject(tunnel) || operators.has(tunnel.operator)) return false;
