@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dateOfDay, feedDay } from '../history/feed-day.ts';
 import type { Store } from '../store/types.ts';
+import { servedRuns } from '../store/feed-status.ts';
 import { FEED_DATE_HEADER } from './feed-date.ts';
 
-/** What the stored data is, as of the feeds' latest successful imports. */
+/** What the stored data is, as of the feeds' latest successful imports and realtime slots. */
 export interface DataVersion {
-  /** Changes with every import: the latest successful run of each feed. */
+  /** Changes with every import and realtime slot: the runs whose data is served. */
   tag: string;
   /** When the newest of those imports finished; null before any. */
   lastModified: Date | null;
@@ -30,10 +31,12 @@ export class DataVersions {
 
   constructor(store: Store) {
     this.#read = async () => {
-      const imports = (await store.feedStatus()).flatMap((s) => (s.lastImport ? [s.lastImport] : []));
+      const statuses = await store.feedStatus();
+      const imports = statuses.flatMap(servedRuns);
       const newest = (dates: number[]) => (dates.length ? Math.max(...dates) : null);
       const finished = newest(imports.map((run) => run.finishedAt.getTime()));
-      const day = newest(imports.map((run) => feedDay(run.dataDate)));
+      // The feed files' date: a realtime slot after midnight does not make a file of the new day.
+      const day = newest(statuses.flatMap((s) => (s.lastImport ? [feedDay(s.lastImport.dataDate)] : [])));
       return {
         tag: imports.map((run) => run.id).join('.') || '0',
         lastModified: finished === null ? null : new Date(finished),

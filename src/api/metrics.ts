@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FeedStatus, ImportRun, Store } from '../store/types.ts';
 import { cached } from './cache.ts';
+import { feedRecords, realtimeLagSeconds } from '../store/feed-status.ts';
 
 // Scrapes read the feeds' status at most this often, whatever the number of scrapers.
 const FEED_STATUS_TTL_MS = 5000;
@@ -62,7 +63,18 @@ export function registerMetrics(app: FastifyInstance, store: Store): void {
   feedGauge('ipoid_feed_last_import_timestamp_seconds', 'When the last successful import of the feed finished', ['feed'], (g, feed, run) =>
     g.set({ feed }, run.finishedAt.getTime() / 1000),
   );
-  feedGauge('ipoid_feed_records', 'Records stored for the feed', ['feed'], (g, feed, run) => g.set({ feed }, run.records));
+  statusGauge('ipoid_feed_records', 'Records stored for the feed', ['feed'], (g, status) => {
+    if (status.lastImport) g.set({ feed: status.feed }, feedRecords(status));
+  });
+  statusGauge(
+    'ipoid_feed_realtime_lag_seconds',
+    "Now minus the newest realtime slot merged since the feed's full file (ipoid follow); absent until one is",
+    ['feed'],
+    (g, status) => {
+      const lag = realtimeLagSeconds(status);
+      if (lag !== null) g.set({ feed: status.feed }, lag);
+    },
+  );
   feedGauge(
     'ipoid_feed_last_import_changes',
     'Records the last successful import inserted, updated and deleted',

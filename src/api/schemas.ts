@@ -284,15 +284,30 @@ export const Info = Type.Object({
     Type.Object({
       feed: Type.String(),
       feedDate: Nullable(Type.String({ description: 'YYYY-MM-DD the feed was generated, when known' })),
-      ageSeconds: Nullable(Type.Integer({ description: 'age of the data: since its feed date, else since its import' })),
+      ageSeconds: Nullable(
+        Type.Integer({ description: 'age of the data: since its newest realtime slot, else its feed date, else its import' }),
+      ),
+      records: Type.Integer({ description: 'records stored for the feed now' }),
       lastImport: Nullable(
         Type.Object({
           finishedAt: Type.String({ format: 'date-time' }),
           inserted: Type.Integer(),
           updated: Type.Integer(),
           deleted: Type.Integer(),
-          records: Type.Integer({ description: 'records stored for the feed' }),
+          records: Type.Integer({ description: 'records stored for the feed once the full import was done' }),
         }),
+      ),
+      realtime: Nullable(
+        Type.Object(
+          {
+            slot: Type.String({ format: 'date-time', description: "the slot's time (its file's YYYYMMDD/HHMM, UTC)" }),
+            lagSeconds: Type.Integer({ description: 'now minus the slot' }),
+            finishedAt: Type.String({ format: 'date-time' }),
+            created: Type.Integer({ description: 'records the slot created' }),
+            merged: Type.Integer({ description: 'stored records the slot merged into' }),
+          },
+          { description: 'the newest realtime slot merged since the full import (ipoid follow); null when none' },
+        ),
       ),
       refused: Nullable(
         Type.Object(

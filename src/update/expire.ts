@@ -1,5 +1,5 @@
 import type { Logger } from '../log.ts';
-import { feedAgeSeconds } from '../store/feed-age.ts';
+import { feedAgeSeconds, feedRecords } from '../store/feed-status.ts';
 import type { FeedType } from '../feed/feed-types.ts';
 import { ImportRunRecord } from '../import/import-run.ts';
 import type { Store } from '../store/types.ts';
@@ -21,13 +21,15 @@ const DAY_SECONDS = 86_400;
  */
 export async function expireStaleFeeds(store: Store, maxAgeDays: number, logger: Logger, now = new Date()): Promise<ExpiredFeed[]> {
   const expired: ExpiredFeed[] = [];
-  for (const { feed, lastImport } of await store.feedStatus()) {
-    if (!lastImport || lastImport.records === 0) continue;
-    const ageDays = feedAgeSeconds(lastImport, now) / DAY_SECONDS;
+  for (const status of await store.feedStatus()) {
+    const { feed, lastImport } = status;
+    if (!lastImport || feedRecords(status) === 0) continue;
+    // Realtime slots keep a feed fresh between its full files.
+    const ageDays = feedAgeSeconds(status, now) / DAY_SECONDS;
     if (ageDays <= maxAgeDays) continue;
     const tx = await store.beginImport(feed);
     const run = new ImportRunRecord(feed, lastImport.feedDate, null, logger);
-    run.storedBefore = lastImport.records;
+    run.storedBefore = feedRecords(status);
     run.dataDate = utcDate(now); // the data went today, not on the stale feed's day
     try {
       run.counts.deleted = await tx.deleteUnseen();

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { feedAgeSeconds } from '../../store/feed-age.ts';
+import { feedAgeSeconds, feedRecords, feedSummary } from '../../store/feed-status.ts';
 import type { FeedStatus, Store } from '../../store/types.ts';
 import { errorBody } from '../errors.ts';
 import { errorResponses, Health, Info, Ready } from '../schemas.ts';
@@ -11,13 +11,14 @@ const open = { open: true };
 
 /** Why the API should not take traffic, or null when it may. */
 function notReadyReason(statuses: FeedStatus[], maxAgeSeconds: number | null, now: Date): string | null {
-  const holding = statuses.filter((s) => s.lastImport && s.lastImport.records > 0);
+  const holding = statuses.filter((s) => feedRecords(s) > 0);
   if (holding.length === 0) return 'no feed data: nothing imported yet, or all of it expired';
   if (maxAgeSeconds === null) return null;
-  const stale = holding.filter((s) => feedAgeSeconds(s.lastImport!, now) > maxAgeSeconds);
+  // A realtime slot counts as fresh data.
+  const stale = holding.filter((s) => feedAgeSeconds(s, now) > maxAgeSeconds);
   if (stale.length === 0) return null;
   const hours = (seconds: number) => (seconds / 3600).toFixed(1);
-  return `stale data: ${stale.map((s) => `${s.feed} is ${hours(feedAgeSeconds(s.lastImport!, now))} h old`).join(', ')} (limit ${hours(maxAgeSeconds)} h)`;
+  return `stale data: ${stale.map((s) => `${s.feed} is ${hours(feedAgeSeconds(s, now))} h old`).join(', ')} (limit ${hours(maxAgeSeconds)} h)`;
 }
 
 /** Refused imports: the data served is still valid (the previous file's), but a person must look. */
@@ -72,26 +73,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ store: Store; readyMaxAge
       name: 'ipoid' as const,
       version: VERSION,
       store: store.kind,
-      feeds: (await store.feedStatus()).map(({ feed, lastImport: run, lastRefused: refused }) => ({
-        feed,
-        feedDate: run?.feedDate ?? null,
-        ageSeconds: run ? feedAgeSeconds(run) : null,
-        lastImport: run && {
-          finishedAt: run.finishedAt.toISOString(),
-          inserted: run.inserted,
-          updated: run.updated,
-          deleted: run.deleted,
-          records: run.records,
-        },
-        refused: refused && {
-          startedAt: refused.startedAt.toISOString(),
-          feedDate: refused.feedDate,
-          inserted: refused.inserted,
-          updated: refused.updated,
-          deleted: refused.deleted,
-          error: refused.error ?? '',
-        },
-      })),
+      feeds: (await store.feedStatus()).map((status) => feedSummary(status)),
     }),
   );
 };

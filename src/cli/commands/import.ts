@@ -6,6 +6,7 @@ import { FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
 import { importFeed, ImportRefusedError } from '../../import/importer.ts';
 import { parseChangeRatio, parseSkippedRatio } from '../../import/limits.ts';
 import type { ImportRunSummary } from '../../store/types.ts';
+import { feedSummary } from '../../store/feed-status.ts';
 import { printJson, withStore } from '../run.ts';
 
 /** A YYYYMMDD or YYYY-MM-DD date in the file's name, as Spur names its files. */
@@ -103,10 +104,12 @@ export const importCommand = new Command('import')
   });
 
 export const importsCommand = new Command('imports')
-  .description('list the latest import runs, newest first, as JSON lines')
+  .description('list the latest import runs (full files and realtime slots), newest first, as JSON lines')
   .option('--limit <n>', 'how many runs', (v) => Number.parseInt(v, 10), 20)
-  .action(async (opts: { limit: number }) => {
+  .option('--feeds', "instead, one line per feed: its full file's date, its age, its newest realtime slot (as /_info)")
+  .action(async (opts: { limit: number; feeds?: boolean }) => {
     await withStore(async ({ store }) => {
-      for (const run of await store.importRuns(opts.limit)) printJson(run);
+      if (opts.feeds) for (const status of await store.feedStatus()) printJson(feedSummary(status));
+      else for (const run of await store.importRuns(opts.limit)) printJson(run);
     });
   });
