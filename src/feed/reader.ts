@@ -36,9 +36,13 @@ export async function* readRawLines(input: Readable | string, maxLineBytes = DEF
 
 /**
  * Validates one raw line: a record, or a skip with its reason; undefined for a blank line.
- * A cut last line is a FeedReadError.
+ * A cut last line is a FeedReadError. `parse` reads the line's text (a realtime file's partial records have their own).
  */
-export function parseRawLine(raw: RawLine, maxLineBytes = DEFAULT_MAX_LINE_BYTES): ParsedLine | undefined {
+export function parseRawLine(
+  raw: RawLine,
+  maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+  parse: (text: string, line: number) => ParsedLine = parseFeedLine,
+): ParsedLine | undefined {
   const skip = (reason: string): ParsedLine => ({ ok: false, skip: { line: raw.line, reason } });
   if ('tooLong' in raw) return skip(`line longer than ${maxLineBytes} bytes (${raw.tooLong})`);
   // Decoding would turn bad bytes into U+FFFD: the record stored would not be the line.
@@ -50,7 +54,7 @@ export function parseRawLine(raw: RawLine, maxLineBytes = DEFAULT_MAX_LINE_BYTES
     // An editor's byte order mark opens the file, not its first record.
     if (raw.line === 1 && text.startsWith(BYTE_ORDER_MARK)) text = text.slice(BYTE_ORDER_MARK.length);
     if (text.trim() === '') return undefined;
-    parsed = parseFeedLine(text, raw.line);
+    parsed = parse(text, raw.line);
   }
   if (raw.unterminated && !parsed.ok) throw truncated(parsed.skip);
   return parsed;

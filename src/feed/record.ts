@@ -49,6 +49,11 @@ const skipLine = (line: number, reason: string): ParsedLine => ({ ok: false, ski
 
 /** Validates and normalises one feed line (without its newline). Never throws. */
 export function parseFeedLine(text: string, line: number): ParsedLine {
+  return parseJsonLine(text, line, (value) => feedRecordOf(value, line, text));
+}
+
+/** The line's JSON value handed to `record`, or a skip when it is not JSON. */
+export function parseJsonLine(text: string, line: number, record: (value: unknown) => ParsedLine): ParsedLine {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -56,7 +61,7 @@ export function parseFeedLine(text: string, line: number): ParsedLine {
     // V8 quotes the line in its message, possibly half of a surrogate pair.
     return skipLine(line, `invalid JSON: ${wellFormed((err as Error).message)}`);
   }
-  return feedRecordOf(value, line, text);
+  return record(value);
 }
 
 /**

@@ -9,6 +9,7 @@ import { checkSkippedRatio, DEFAULT_MAX_SKIPPED_RATIO, tooManySkipped } from '..
 import type { Logger } from '../log.ts';
 import { recordKey, type ImportRunSummary, type ImportTransaction, type RealtimeBase, type Store } from '../store/types.ts';
 import { mergeRecord } from './merge.ts';
+import { parsePartialLine } from './partial-line.ts';
 
 export interface ApplySlotOptions {
   feed: FeedType;
@@ -90,7 +91,7 @@ async function readSlot(file: string, run: ImportRunRecord, maxLineBytes?: numbe
   const updates = new Map<string, FeedRecord>();
   for await (const raw of readRawLines(file, maxLineBytes)) {
     run.counts.linesRead = raw.line;
-    const parsed = parseRawLine(raw, maxLineBytes);
+    const parsed = parseRawLine(raw, maxLineBytes, parsePartialLine);
     if (!parsed) continue;
     if (!parsed.ok) {
       run.skip(parsed.skip);

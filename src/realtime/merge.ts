@@ -15,7 +15,7 @@ const UNION_LISTS: ReadonlySet<string> = new Set(['risks', 'services', 'client.b
 const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** What the update does not say: it leaves the stored value alone. (null counts as absent, an empty list as nothing to add.) */
-const isEmpty = (value: unknown): boolean =>
+export const isEmpty = (value: unknown): boolean =>
   value === undefined || value === null || value === '' || value === 0 || (Array.isArray(value) && value.length === 0);
 
 /**
