@@ -1,3 +1,5 @@
+import type { RealtimeChanges } from '../store/types.ts';
+
 /*
  * The two limits that keep a bad file from wiping good data. Skipped lines are not imported,
  * and every stored record missing from the feed is deleted, so a mostly broken file, or a
@@ -52,17 +54,26 @@ export function tooManySkipped(skipped: number, lines: number, maxRatio: number)
 /**
  * Why an import that would delete `deleted` and update `updated` of the `stored` records the
  * feed held before it must not be applied without force, or undefined when it may. A feed that
- * held nothing has nothing to lose. Inserts are not counted: they remove nothing.
+ * held nothing has nothing to lose. Inserts are not counted: they remove nothing. Neither is
+ * undoing what realtime slots did since the last full file (`realtime`): a full file replaces
+ * it, as Spur intends; only the change from the last full file can tell a broken one.
  */
 export function tooManyChanges(
   { deleted, updated }: { deleted: number; updated: number },
   stored: number,
   maxRatio: number,
+  realtime: RealtimeChanges = { created: 0, merged: 0 },
 ): string | undefined {
-  const changed = deleted + updated;
-  if (stored === 0 || changed / stored <= maxRatio) return undefined;
+  const fromFile = {
+    deleted: Math.max(0, deleted - realtime.created),
+    updated: Math.max(0, updated - realtime.merged),
+    stored: stored - realtime.created,
+  };
+  const changed = fromFile.deleted + fromFile.updated;
+  if (fromFile.stored <= 0 || changed / fromFile.stored <= maxRatio) return undefined;
+  const slots = realtime.created + realtime.merged > 0 ? ', beyond what realtime slots created and merged since the last full file' : '';
   return (
-    `it would delete ${deleted} and update ${updated} of the ${stored} stored records (${percent(changed / stored)}), ` +
+    `it would delete ${deleted} and update ${updated} of the ${stored} stored records (${percent(changed / fromFile.stored)}${slots}), ` +
     `more than the limit of ${percent(maxRatio)} (IPOID_MAX_CHANGE_RATIO)`
   );
 }

@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import { recordKey, type ImportRunSummary, type ImportTransaction, type RealtimeBase, type Store } from '../store/types.ts';
 import { mergeRecord } from './merge.ts';
 import { parsePartialLine } from './partial-line.ts';
+import { slotText } from './slot.ts';
 
 export interface ApplySlotOptions {
   feed: FeedType;
@@ -52,6 +53,7 @@ export async function applySlot(store: Store, file: string, options: ApplySlotOp
       return { status: due };
     }
     run.storedBefore = base.records;
+    options.logger.debug({ feed: options.feed, slot: slotText(options.slot) }, 'realtime slot merging');
     const updates = await readSlot(file, run, options.maxLineBytes);
     const broken = tooManySkipped(run.counts.skipped, run.counts.valid + run.counts.skipped, maxSkippedRatio);
     if (broken) throw new Error(broken);

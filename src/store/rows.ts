@@ -105,14 +105,17 @@ export function runValues(run: ImportRunSummary, dataDay: FeedDay = feedDay(run.
   ];
 }
 
-/** The rows of LATEST_FULL_RUN_SQL and latestSlotSql (shared-sql.ts), slot in unix seconds. */
+/** The rows of LATEST_FULL_RUN_SQL, latestSlotSql and REALTIME_SUMS_SQL (shared-sql.ts), slot in unix seconds. */
 export function toRealtimeBase(
   full: { id: number; data_date: number; records: number } | undefined,
   latest: { slot: number; records: number } | undefined,
+  sums: { created: number | string | null; merged: number | string | null } | undefined,
 ): RealtimeBase {
   return {
     full: full ? { id: full.id, day: full.data_date, records: full.records } : null,
     lastSlot: latest ? new Date(latest.slot * 1000) : null,
     records: latest?.records ?? full?.records ?? 0,
+    // MariaDB's SUM is a DECIMAL, which the connector hands over as text.
+    sinceFull: { created: Number(sums?.created ?? 0), merged: Number(sums?.merged ?? 0) },
   };
 }

@@ -77,6 +77,10 @@ export const LATEST_FULL_RUN_SQL = `SELECT id, data_date, records FROM import_ru
 export const latestSlotSql = (slot: string): string => `SELECT ${slot} AS slot, records FROM import_run
   WHERE feed_id = ? AND kind = 'realtime' AND status = 'succeeded' AND id > ? ORDER BY id DESC LIMIT 1`;
 
+/** What a feed's (`?`) slots merged after a run id (`?`) did in all. */
+export const REALTIME_SUMS_SQL = `SELECT SUM(inserted) AS created, SUM(updated) AS merged FROM import_run
+  WHERE feed_id = ? AND kind = 'realtime' AND status = 'succeeded' AND id > ?`;
+
 /** How many records a feed (`?`) holds. */
 export const COUNT_STORED_SQL = 'SELECT COUNT(*) AS n FROM ip_data WHERE feed_id = ?';
 

@@ -119,6 +119,13 @@ export interface RealtimeBase {
   lastSlot: Date | null;
   /** Records the feed holds now. */
   records: number;
+  /** What the slots merged since the full import did in all: records created, and merges into stored records (a record may count more than once). */
+  sinceFull: RealtimeChanges;
+}
+
+export interface RealtimeChanges {
+  created: number;
+  merged: number;
 }
 
 /** A duplicate key within one import: the later line loses to the first. */

@@ -66,7 +66,7 @@ forEachStore((target) => {
   };
   const counts = (outcome: SlotOutcome) => {
     assert.equal(outcome.status, 'applied');
-    const { inserted, updated, skipped } = (outcome).run;
+    const { inserted, updated, skipped } = outcome.run;
     return { created: inserted, merged: updated, skipped };
   };
 

@@ -24,6 +24,7 @@ import {
   LATEST_DATA_DAY_SQL,
   LATEST_FULL_RUN_SQL,
   latestSlotSql,
+  REALTIME_SUMS_SQL,
   JOURNAL_KEYS_SQL,
   PRUNABLE_KEYS_SQL,
   PRUNE_JOURNAL_SQL,
@@ -272,10 +273,11 @@ export class MariadbImport implements ImportTransaction {
   async realtimeBase(): Promise<RealtimeBase> {
     await this.#settle();
     const [full] = await this.#conn.execute<{ id: number; data_date: number; records: number }[]>(LATEST_FULL_RUN_SQL, [this.#feedId]);
-    const [latest] = full
-      ? await this.#conn.execute<{ slot: number; records: number }[]>(latestSlotSql('UNIX_TIMESTAMP(slot)'), [this.#feedId, full.id])
-      : [];
-    return toRealtimeBase(full, latest && { slot: Number(latest.slot), records: latest.records });
+    if (!full) return toRealtimeBase(undefined, undefined, undefined);
+    const since = [this.#feedId, full.id];
+    const [latest] = await this.#conn.execute<{ slot: number; records: number }[]>(latestSlotSql('UNIX_TIMESTAMP(slot)'), since);
+    const [sums] = await this.#conn.execute<{ created: string | null; merged: string | null }[]>(REALTIME_SUMS_SQL, since);
+    return toRealtimeBase(full, latest && { slot: Number(latest.slot), records: latest.records }, sums);
   }
 
   async forEachStoredHash(visit: (hash: Buffer) => void): Promise<void> {

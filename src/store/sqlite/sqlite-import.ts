@@ -26,6 +26,7 @@ import {
   HOLDS_LENGTH_SQL,
   LATEST_FULL_RUN_SQL,
   latestSlotSql,
+  REALTIME_SUMS_SQL,
   STORED_HASHES_SQL,
 } from '../shared-sql.ts';
 
@@ -120,6 +121,7 @@ export class SqliteImport implements ImportTransaction {
       storedJson: db.prepare<[Buffer, number, number], string>(`SELECT context FROM ip_data WHERE ${keyMatch}`).pluck(),
       latestFull: db.prepare<[number], { id: number; data_date: number; records: number }>(LATEST_FULL_RUN_SQL),
       latestSlot: db.prepare<[number, number], { slot: number; records: number }>(latestSlotSql('slot')),
+      realtimeSums: db.prepare<[number, number], { created: number | null; merged: number | null }>(REALTIME_SUMS_SQL),
       recordRun: db.prepare(
         `INSERT INTO import_run (${RUN_INSERT_COLUMNS}) VALUES (${RUN_INSERT_COLUMNS.split(',')
           .map(() => '?')
@@ -183,7 +185,11 @@ export class SqliteImport implements ImportTransaction {
 
   async realtimeBase(): Promise<RealtimeBase> {
     const full = this.#stmt.latestFull.get(this.#feedId);
-    return toRealtimeBase(full, full && this.#stmt.latestSlot.get(this.#feedId, full.id));
+    return toRealtimeBase(
+      full,
+      full && this.#stmt.latestSlot.get(this.#feedId, full.id),
+      full && this.#stmt.realtimeSums.get(this.#feedId, full.id),
+    );
   }
 
   async load(records: FeedRecord[], now: Date): Promise<Duplicate[]> {
