@@ -1,7 +1,6 @@
-import type { SpurRecord } from '../feed/schema.ts';
 import { neighborAddress, type AddressKey } from './addresses.ts';
 import { generateRecordLines, type GenerateSummary } from './generate.ts';
-import { lineAddress, quickAddress, validatedRecord, type LineAddress } from './line-address.ts';
+import { parseRecord, type ParsedRecord } from './line-address.ts';
 import { eachLine, lineBlocks } from './line-blocks.ts';
 import { changeRecord, neighborRecord } from './mutations.ts';
 import { indexPreviousFeed, type PreviousFeed } from './previous.ts';
@@ -128,29 +127,4 @@ async function* nextDay(from: string, previous: PreviousFeed, share: number, str
     if (packer.ready) yield* packer.take();
   }
   yield* packer.take(true);
-}
-
-interface ParsedRecord {
-  /** The record with its address in canonical form. */
-  context: SpurRecord;
-  address: LineAddress;
-}
-
-/**
- * A line the first pass took for a record, parsed: with JSON.parse when its address key can
- * be read quickly (the address is canonical already; the line is valid UTF-8, being a
- * record), else as the importer parses it (the first pass, which validated it, loaded the
- * validator).
- */
-function parseRecord(from: string, bytes: Buffer, start: number, end: number, line: number, unterminated: boolean): ParsedRecord {
-  const address = quickAddress(bytes, start, end, true);
-  if (address === undefined) {
-    const record = validatedRecord(bytes, start, end, line, unterminated)!; // a record to the first pass
-    return { context: record.context, address: lineAddress(record) };
-  }
-  try {
-    return { context: JSON.parse(bytes.toString('utf8', start, end)) as SpurRecord, address };
-  } catch {
-    throw new Error(`previous feed ${from} line ${line} starts like a record but is none: fix or drop the line`);
-  }
 }

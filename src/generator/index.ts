@@ -1,8 +1,10 @@
 import { resolve } from 'node:path';
 import { generateLines, type GenerateSummary } from './generate.ts';
+import type { RealtimeOptions, RealtimeSummary } from './realtime.ts';
 import { writeChunks, writeLines } from './writer.ts';
 
 export type { GenerateSummary } from './generate.ts';
+export type { RealtimeOptions, RealtimeSummary } from './realtime.ts';
 export { generateFeed } from './generate.ts';
 export { writeFeed } from './writer.ts';
 
@@ -35,4 +37,11 @@ export async function runGenerate(opts: RunGenerateOptions): Promise<GenerateSum
   const { summary, chunks } = await churnFeed({ from: opts.from, churn: opts.churn ?? DEFAULT_CHURN, seed: opts.seed });
   await writeChunks(chunks, opts.out);
   return summary;
+}
+
+/** The CLI's realtime entry: writes `slots` realtime files of updates to the day file `from` (realtime.ts). */
+export async function runRealtime(opts: RealtimeOptions): Promise<RealtimeSummary> {
+  // Loaded here for the same reason as next-day mode: it reads the day file as that mode reads the previous feed.
+  const { generateRealtime } = await import('./realtime.ts');
+  return generateRealtime(opts);
 }

@@ -2,6 +2,7 @@ import { maskBytes, type CanonicalIp } from '../feed/ip.ts';
 import { DEFAULT_MAX_LINE_BYTES } from '../feed/lines.ts';
 import type { parseRawLine } from '../feed/reader.ts';
 import type { FeedRecord } from '../feed/record.ts';
+import type { SpurRecord } from '../feed/schema.ts';
 import { canonicalIpv6Bytes } from './ipv6.ts';
 
 /** A line's address: a single IPv4 address (an `ip`, or a /32 `network`) as a number, anything else as a CanonicalIp. */
@@ -126,4 +127,30 @@ function decimal(bytes: Buffer, from: number, to: number): number {
 function startsWith(block: Buffer, start: number, prefix: Buffer): boolean {
   for (let i = 0; i < prefix.length; i++) if (block[start + i] !== prefix[i]) return false;
   return true;
+}
+
+/** A record line of a feed indexed by previous.ts, parsed. */
+export interface ParsedRecord {
+  /** The record with its address in canonical form. */
+  context: SpurRecord;
+  address: LineAddress;
+}
+
+/**
+ * A line the first pass (indexPreviousFeed) took for a record, parsed: with JSON.parse when
+ * its address key can be read quickly (the address is canonical already; the line is valid
+ * UTF-8, being a record), else as the importer parses it (the first pass, which validated
+ * it, loaded the validator).
+ */
+export function parseRecord(from: string, bytes: Buffer, start: number, end: number, line: number, unterminated: boolean): ParsedRecord {
+  const address = quickAddress(bytes, start, end, true);
+  if (address === undefined) {
+    const record = validatedRecord(bytes, start, end, line, unterminated)!; // a record to the first pass
+    return { context: record.context, address: lineAddress(record) };
+  }
+  try {
+    return { context: JSON.parse(bytes.toString('utf8', start, end)) as SpurRecord, address };
+  } catch {
+    throw new Error(`feed ${from} line ${line} starts like a record but is none: fix or drop the line`);
+  }
 }

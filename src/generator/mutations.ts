@@ -44,7 +44,8 @@ export function neighborRecord(source: SpurRecord, address: string): SpurRecord 
   return record;
 }
 
-function otherCount(count: number, rng: Random): number {
+/** A client count other than `count`: up or down by as much as half of it, never below 0 nor above INT32_MAX. */
+export function otherCount(count: number, rng: Random): number {
   const delta = rng.int(1, Math.max(1, Math.ceil(count / 2)));
   const down = count - delta;
   return down >= 0 && (count + delta > INT32_MAX || rng.chance(0.5)) ? down : count + delta;

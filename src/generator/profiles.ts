@@ -77,7 +77,7 @@ function tunnelProfile(rng: Random): ClusterProfile {
   };
 }
 
-function residentialProfile(rng: Random): ClusterProfile {
+export function residentialProfile(rng: Random): ClusterProfile {
   const isp = rng.pickWeighted(ISPS);
   return {
     as: { number: isp.number, organization: isp.organization },

@@ -139,7 +139,7 @@ function joinChosen(base: string, table: JsonChances, rng: Random): string {
   return joined;
 }
 
-function placeFields(place: Place): { city: string; state?: string; country: string } {
+export function placeFields(place: Place): { city: string; state?: string; country: string } {
   return place.state === undefined
     ? { city: place.city, country: place.country }
     : { city: place.city, state: place.state, country: place.country };

@@ -17,18 +17,22 @@ const MAX_UTF8_PER_UNIT = 3;
  */
 const GZIP_OPTIONS = { level: constants.Z_BEST_SPEED, chunkSize: 256 * 1024, writableHighWaterMark: 4 * CHUNK_BYTES };
 
-/** Packs lines and runs of whole lines into chunks of CHUNK_BYTES. */
+/** Packs lines and runs of whole lines into chunks of CHUNK_BYTES (or `chunkBytes`: smaller ones waste less where many packers fill at once). */
 export class ChunkPacker {
-  private chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  private chunk: Buffer;
   private used = 0;
   private filled: Buffer[] = [];
+
+  constructor(private readonly chunkBytes = CHUNK_BYTES) {
+    this.chunk = Buffer.allocUnsafe(chunkBytes);
+  }
 
   /** Appends one line, given without its newline. */
   line(text: string): void {
     const room = text.length * MAX_UTF8_PER_UNIT + 1;
-    if (this.used + room > CHUNK_BYTES) {
+    if (this.used + room > this.chunkBytes) {
       if (this.used > 0) this.seal();
-      if (room > CHUNK_BYTES) {
+      if (room > this.chunkBytes) {
         this.filled.push(Buffer.from(`${text}\n`));
         return;
       }
@@ -40,8 +44,8 @@ export class ChunkPacker {
   /** Appends `source[start, end)` (whole lines, newlines included) byte for byte. */
   bytes(source: Buffer, start: number, end: number): void {
     while (start < end) {
-      if (this.used === CHUNK_BYTES) this.seal();
-      const copied = source.copy(this.chunk, this.used, start, Math.min(end, start + CHUNK_BYTES - this.used));
+      if (this.used === this.chunkBytes) this.seal();
+      const copied = source.copy(this.chunk, this.used, start, Math.min(end, start + this.chunkBytes - this.used));
       this.used += copied;
       start += copied;
     }
@@ -62,7 +66,7 @@ export class ChunkPacker {
 
   private seal(): void {
     this.filled.push(this.chunk.subarray(0, this.used));
-    this.chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    this.chunk = Buffer.allocUnsafe(this.chunkBytes);
     this.used = 0;
   }
 }
