@@ -13,6 +13,7 @@ import { residentialProfile } from './profiles.ts';
 import { createRandom, mapWeighted, weighted, type Random, type Weighted } from './random.ts';
 import { clusterJson, placeFields, recordLine, type ClusterJson } from './records.ts';
 import { ChunkPacker, writeChunks } from './writer.ts';
+import { SLOT_MS, slotPath } from '../realtime/slot.ts';
 
 /*
  * Spur's realtime files (../shared/spec/spur-feed.md): between two full files, a partial
@@ -34,7 +35,6 @@ export const DEFAULT_RECORDS_PER_SLOT = 10_000;
 /** Updates one pass over the day file keeps for the slots it writes (some 60 bytes each). */
 export const DEFAULT_PASS_LINES = 3_000_000;
 
-const SLOT_MS = 5 * 60_000;
 /** Share of the lines whose key is in the day file; the rest are new proxies. */
 const EXISTING_SHARE = 0.85;
 /** Lines beyond one per picked key: a key that changes again in a later slot. */
@@ -124,10 +124,7 @@ function firstSlot(from: string, date: string | undefined): number {
 }
 
 /** out/YYYYMMDD/HHMM.json.gz for the slot starting at `at`. */
-function slotFile(out: string, at: Date): string {
-  const iso = at.toISOString(); // YYYY-MM-DDTHH:MM:…
-  return resolve(out, iso.slice(0, 10).replaceAll('-', ''), `${iso.slice(11, 13)}${iso.slice(14, 16)}.json.gz`);
-}
+const slotFile = (out: string, at: Date): string => resolve(out, `${slotPath(at)}.json.gz`);
 
 /** How many lines of the day file get updates, and how many updates each (on average). */
 interface Plan {
