@@ -17,6 +17,8 @@ export interface Child {
   exited: Promise<string>;
   /** The first match of `pattern` in its stderr (line by line); rejects if it exits first. */
   stderrMatch(pattern: RegExp): Promise<RegExpExecArray>;
+  /** Calls `listener` with each later line of its stderr. */
+  onStderrLine(listener: (line: string) => void): void;
 }
 
 /** `ipoid ARGS` with these variables on top of the environment. */
@@ -39,6 +41,7 @@ export function spawnTs(file: string, args: string[], env: Record<string, string
   let stderrTail = '';
   let partialLine = '';
   const watchers: { pattern: RegExp; resolve: (m: RegExpExecArray) => void }[] = [];
+  const listeners: ((line: string) => void)[] = [];
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => {
     const text = d.toString();
@@ -46,6 +49,7 @@ export function spawnTs(file: string, args: string[], env: Record<string, string
     const lines = (partialLine + text).split('\n');
     partialLine = lines.pop()!;
     for (const line of lines) {
+      for (const listener of listeners) listener(line);
       for (const watcher of [...watchers]) {
         const m = watcher.pattern.exec(line);
         if (!m) continue;
@@ -65,6 +69,7 @@ export function spawnTs(file: string, args: string[], env: Record<string, string
     process: child,
     spawnedAt,
     exited,
+    onStderrLine: (listener) => listeners.push(listener),
     stderrMatch: (pattern) =>
       new Promise((resolve, reject) => {
         watchers.push({ pattern, resolve });

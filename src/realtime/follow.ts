@@ -110,10 +110,12 @@ export class Follower {
           continue;
         }
         const { maxSkippedRatio } = this.#options;
+        const started = performance.now();
         const outcome = await applySlot(store, file, { feed, slot, follows: full.id, logger, maxSkippedRatio });
         if (outcome.status === 'applied') {
-          const { inserted: created, updated: merged, skipped, finishedAt, startedAt } = outcome.run;
-          const ms = finishedAt.getTime() - startedAt.getTime();
+          const { inserted: created, updated: merged, skipped } = outcome.run;
+          // The whole merge: the lock, reading the file, the transaction and its commit.
+          const ms = Math.round(performance.now() - started);
           logger.info({ feed, slot: slotText(slot), created, merged, skipped, ms }, 'realtime slot merged');
           result.applied += 1;
         } else {
