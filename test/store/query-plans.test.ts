@@ -14,7 +14,7 @@ import { DELETE_GONE_LABELS_SQL, INSERT_NEW_LABELS_SQL, SqliteLabelChanges } fro
 import { sqliteListQuery } from '../../src/store/sqlite/sqlite-list-query.ts';
 import { SQLITE_PAST_SQL, SQLITE_PROBE_SQL, sqliteChangedKeysSql } from '../../src/store/sqlite/sqlite-store.ts';
 import { encodeCursor } from '../../src/store/cursor.ts';
-import { PRUNE_STATE_SQL, sameDaySql } from '../../src/store/shared-sql.ts';
+import { LATEST_FULL_RUN_SQL, latestSlotSql, PRUNE_STATE_SQL, REALTIME_SUMS_SQL, sameDaySql } from '../../src/store/shared-sql.ts';
 import type { ListQuery } from '../../src/store/types.ts';
 import { quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { forEachStore, freshStore } from '../helpers/stores.ts';
@@ -62,6 +62,18 @@ forEachStore((target) => {
       assert.doesNotMatch(detail, /TEMP B-TREE/, detail);
     };
     const riskId = () => (db.prepare('SELECT id FROM label WHERE kind = ? AND value = ?').get(risk.kind, risk.value) as { id: number }).id;
+
+    test("realtime: a slot's base (the full import, the newest slot, what slots did since) is a range of import_run_feed_kind", () => {
+      for (const [sql, params] of [
+        [LATEST_FULL_RUN_SQL, [1]],
+        [latestSlotSql('slot'), [1, 0]],
+        [REALTIME_SUMS_SQL, [1, 0]],
+      ] as const) {
+        const detail = plan(sql, [...params]);
+        assert.match(detail, /SEARCH import_run USING (COVERING )?INDEX import_run_feed_kind/, detail);
+        noScanNoSort(detail);
+      }
+    });
 
     test('a lookup probe is one range of ip_data_key', () => {
       const detail = plan(SQLITE_PROBE_SQL, [address.bytes]);
@@ -170,6 +182,20 @@ forEachStore((target) => {
       assert.equal(row.key, key, JSON.stringify(row));
       assert.ok(types.includes(row.type), JSON.stringify(row));
     };
+
+    test("realtime: a slot's base (the full import, the newest slot, what slots did since) is an index range of import_run", async () => {
+      for (const [sql, values] of [
+        [LATEST_FULL_RUN_SQL, [1]],
+        [latestSlotSql('UNIX_TIMESTAMP(slot)'), [1, 0]],
+        [REALTIME_SUMS_SQL, [1, 0]],
+      ] as const) {
+        const rows = await plan(sql, [...values]);
+        // On the test's two runs InnoDB may take (feed_id, status, id) instead: still no scan and no sort.
+        const run = table(rows, 'import_run');
+        assert.ok(['import_run_feed_kind', 'import_run_feed_status'].includes(run.key ?? ''), JSON.stringify(run));
+        noFullScanNoSort(rows);
+      }
+    });
 
     test("history: a page of changed keys is a range of ip_history's key in key order, without a sort", async () => {
       const cursor = encodeCursor({ ip: prefix.bytes, prefixLen: 128, feedId: 1 });
