@@ -87,3 +87,18 @@ volumes:
       # 0440 in octal: readable by the pod's group (fsGroup) only.
       defaultMode: 288
 {{- end -}}
+
+{{/* The realtime follower's container (values: follower), after its name and args: the same in both modes. */}}
+{{- define "ipoid.followerContainer" -}}
+env:
+  - name: IPOID_REALTIME_FEEDS
+    value: {{ join "," .Values.follower.feeds | quote }}
+  - name: IPOID_REALTIME_POLL_SECONDS
+    value: {{ .Values.follower.pollSeconds | quote }}
+  - name: IPOID_LOG_LEVEL
+    value: {{ .Values.follower.logLevel | quote }}
+  {{- include "ipoid.importerEnv" . | nindent 2 }}
+resources:
+  {{- toYaml .Values.follower.resources | nindent 2 }}
+{{ include "ipoid.importerContainer" . }}
+{{- end -}}
