@@ -22,10 +22,20 @@ const podSpecOf = (object: Record<string, any>): Record<string, any> =>
   object.kind === 'CronJob' ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec;
 const envOf = (container: Record<string, any>): Map<string, EnvVar> => new Map((container.env as EnvVar[]).map((e) => [e.name, e]));
 
+const componentOf = (object: Record<string, any>): string => object.metadata.labels['app.kubernetes.io/component'];
+/** The follower's objects in a rendering: none unless follower.enabled. */
+const followerOf = (objects: RenderedObject[]): Record<string, any>[] =>
+  objects.filter((o) => componentOf(o.object) === 'follower').map((o) => o.object);
+
 const defaults = renderChart(CHART);
 const deployment = byKind(defaults.objects, 'Deployment');
 const cronJob = byKind(defaults.objects, 'CronJob');
-const workloads = [deployment, cronJob];
+
+const followerValues = { enabled: true, feeds: ['anonymous-residential', 'anonymous-residential-ipv6'], pollSeconds: 30, logLevel: 'debug' };
+const followerDeployment = renderChart(CHART, { follower: followerValues });
+const followerCronJob = renderChart(CHART, { follower: { ...followerValues, mode: 'cronjob', schedule: '*/10 * * * *' } });
+const followers = [...followerOf(followerDeployment.objects), ...followerOf(followerCronJob.objects)];
+const workloads = [deployment, cronJob, ...followers];
 
 test('the default values render a Deployment, a Service and a CronJob, and no Secret', () => {
   assert.deepEqual(defaults.objects.map((o) => o.object.kind).sort(), ['CronJob', 'Deployment', 'Service']);
@@ -92,12 +102,13 @@ test('the CronJob runs `ipoid update` twice a day, never two at once, within lim
 test('the API reads the replica as the reader; the CronJob writes the primary as the importer', () => {
   const [api] = podSpecOf(deployment).containers;
   const [update] = podSpecOf(cronJob).containers;
+  const followerContainers = followers.map((f) => podSpecOf(f).containers[0]);
   assert.equal(envOf(api).get('IPOID_DB_READ_URL')?.value, 'mariadb://ipoid_reader:$(DB_READER_PASSWORD)@mariadb-replica:3306/ipoid');
   assert.equal(envOf(api).has('IPOID_DB_URL'), false);
   assert.equal(envOf(api).has('IPOID_CORS_ORIGINS'), false, 'CORS stays off unless configured');
   assert.equal(envOf(update).get('IPOID_DB_URL')?.value, 'mariadb://ipoid_importer:$(DB_IMPORTER_PASSWORD)@mariadb-primary:3306/ipoid');
   // A $(VAR) reference only expands when VAR is defined earlier in the list.
-  for (const container of [api, update]) {
+  for (const container of [api, update, ...followerContainers]) {
     const names = (container.env as EnvVar[]).map((e) => e.name);
     for (const [index, variable] of names.entries()) {
       for (const [, ref] of (envOf(container).get(variable)?.value ?? '').matchAll(/\$\(([A-Z_]+)\)/g)) {
@@ -110,7 +121,7 @@ test('the API reads the replica as the reader; the CronJob writes the primary as
 test('no secret is inlined: passwords and tokens come from secretKeyRef, and the Secrets are created only on request', () => {
   const secretValues = { spurToken: 'spur-7b1d', readerPassword: 'reader-93aa', importerPassword: 'importer-c5e0', apiTokens: 'api-1f4c,api-88b2' };
   const created = renderChart(CHART, { secrets: { create: true, ...secretValues }, api: { tokensSecret: { name: 'ipoid-api' } } });
-  for (const { objects } of [defaults, created]) {
+  for (const { objects } of [defaults, created, followerDeployment, followerCronJob]) {
     for (const workload of objects.filter((o) => o.object.kind !== 'Secret' && o.object.kind !== 'Service')) {
       for (const container of podSpecOf(workload.object).containers) {
         for (const variable of container.env as EnvVar[]) {
@@ -154,4 +165,81 @@ test('every environment variable the chart sets is one IPoid reads (or a passwor
       }
     }
   }
+});
+
+test('the default values render no follower, whatever follower.mode says', () => {
+  assert.deepEqual(followerOf(defaults.objects), []);
+  assert.ok(!defaults.text.includes('follower'), 'nothing of the follower in the default rendering');
+  assert.deepEqual(followerOf(renderChart(CHART, { follower: { mode: 'daemon' } }).objects), []);
+});
+
+/** The one object a follower rendering adds to the default ones: a `kind` named ipoid-follower. */
+function theFollower({ objects }: { objects: RenderedObject[] }, kind: string): Record<string, any> {
+  const kinds = (rendered: RenderedObject[]) => rendered.map((o) => o.object.kind).sort();
+  assert.deepEqual(kinds(objects), [...kinds(defaults.objects), kind].sort());
+  const [follower, ...others] = followerOf(objects);
+  assert.equal(others.length, 0, 'one follower object');
+  assert.equal(follower!.kind, kind);
+  assert.equal(follower!.metadata.name, 'ipoid-follower');
+  return follower!;
+}
+
+/**
+ * The follower runs `args` and imports as the update job does: the same database URL,
+ * password, token file, download directory and settings, within the update job's limits;
+ * its feeds, poll and log level are the values'.
+ */
+function assertImportsAsTheUpdateJob(follower: Record<string, any>, args: string[]): void {
+  const pod = podSpecOf(follower);
+  const [container] = pod.containers;
+  const [update] = podSpecOf(cronJob).containers;
+  assert.deepEqual(container.args, args);
+  const env = envOf(container);
+  for (const [name, variable] of envOf(update)) {
+    if (['IPOID_FEEDS', 'IPOID_LOG_LEVEL', 'IPOID_MAX_FEED_AGE_DAYS'].includes(name)) continue;
+    assert.deepEqual(env.get(name), variable, `${name} as in the update job`);
+  }
+  assert.equal(env.get('IPOID_DB_URL')?.value, 'mariadb://ipoid_importer:$(DB_IMPORTER_PASSWORD)@mariadb-primary:3306/ipoid');
+  assert.deepEqual(env.get('DB_IMPORTER_PASSWORD')?.valueFrom?.secretKeyRef, { name: 'ipoid-db', key: 'importer-password' });
+  assert.equal(env.has('IPOID_FEEDS'), false, 'the follower reads IPOID_REALTIME_FEEDS');
+  assert.equal(env.has('IPOID_MAX_FEED_AGE_DAYS'), false, "expiry stays the update job's");
+  assert.deepEqual(container.volumeMounts, update.volumeMounts);
+  assert.deepEqual(pod.volumes, podSpecOf(cronJob).volumes);
+  assert.equal(container.image, update.image);
+  assert.equal(env.get('IPOID_REALTIME_FEEDS')?.value, 'anonymous-residential,anonymous-residential-ipv6');
+  assert.equal(env.get('IPOID_REALTIME_POLL_SECONDS')?.value, '30');
+  assert.equal(env.get('IPOID_LOG_LEVEL')?.value, 'debug');
+  assert.deepEqual(container.resources.limits, update.resources.limits);
+  assert.ok(pod.terminationGracePeriodSeconds >= 60, 'time to finish a slot');
+}
+
+test('follower.enabled=true adds a one-replica Deployment running `ipoid follow`, replaced by Recreate, importing as the update job', () => {
+  const follower = theFollower(followerDeployment, 'Deployment');
+  assert.equal(follower.spec.replicas, 1);
+  assert.deepEqual(follower.spec.strategy, { type: 'Recreate' });
+  assert.deepEqual(follower.spec.selector.matchLabels, follower.spec.template.metadata.labels);
+  // The API's Service does not send requests to the follower, nor does the API's selector count it.
+  const labels = follower.spec.template.metadata.labels as Record<string, string>;
+  const selects = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+  assert.equal(selects(byKind(followerDeployment.objects, 'Service').spec.selector), false);
+  assert.equal(selects(deployment.spec.selector.matchLabels), false);
+  assertImportsAsTheUpdateJob(follower, ['follow']);
+});
+
+test('follower.mode=cronjob adds a second CronJob running `ipoid update --realtime` on its schedule, never two at once', () => {
+  const follower = theFollower(followerCronJob, 'CronJob');
+  assert.equal(follower.spec.schedule, '*/10 * * * *');
+  assert.equal(follower.spec.concurrencyPolicy, 'Forbid');
+  assert.equal(podSpecOf(follower).restartPolicy, 'Never');
+  assert.ok(follower.spec.jobTemplate.spec.activeDeadlineSeconds > 0);
+  assertImportsAsTheUpdateJob(follower, ['update', '--realtime']);
+  const byDefault = theFollower(renderChart(CHART, { follower: { enabled: true, mode: 'cronjob' } }), 'CronJob');
+  assert.equal(byDefault.spec.schedule, '*/5 * * * *');
+});
+
+test('an unknown follower.mode fails the render', () => {
+  assert.throws(
+    () => renderChart(CHART, { follower: { enabled: true, mode: 'daemonset' } }),
+    /follower\.mode must be deployment or cronjob, not "daemonset"/,
+  );
 });

@@ -113,6 +113,8 @@ class Renderer {
     trimSuffix: (suffix, s) => (String(s).endsWith(String(suffix)) ? String(s).slice(0, -String(suffix).length) : s),
     printf: (format, ...args) => String(format).replace(/%s/g, () => String(args.shift())),
     required: (message, v) => (isEmpty(v) ? fail(String(message)) : v),
+    eq: (a, b) => a === b,
+    fail: (message) => fail(String(message)),
   };
 
   render(nodes: Node[], dot: Scope): string {
