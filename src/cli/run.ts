@@ -33,3 +33,15 @@ export function reportError(err: unknown, logger: Logger): void {
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
+
+/**
+ * Aborts on SIGTERM or SIGINT, for a job that stops between two units of work (a realtime
+ * slot is merged whole or not at all). In a container the process is PID 1, which a signal
+ * without a handler does not stop.
+ */
+export function stopSignal(): AbortSignal {
+  const stop = new AbortController();
+  const abort = () => stop.abort();
+  process.once('SIGTERM', abort).once('SIGINT', abort);
+  return stop.signal;
+}

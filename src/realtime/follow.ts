@@ -58,6 +58,7 @@ export class Follower {
   async pass(): Promise<FollowResult[]> {
     const results: FollowResult[] = [];
     for (const feed of this.#options.feeds) {
+      if (this.#options.signal?.aborted) break;
       const full = await updateFeed(feed, { ...this.#options, feeds: [feed] });
       if (full.error instanceof SpurAuthError) throw full.error;
       if (full.status !== 'up-to-date') logResult(this.#options.logger, full);

@@ -4,7 +4,7 @@ import { InputError } from '../../errors.ts';
 import { Follower } from '../../realtime/follow.ts';
 import { SpurClient } from '../../spur/client.ts';
 import { loadFollowConfig, type FollowConfig } from '../../update/config.ts';
-import { reportError, withStore } from '../run.ts';
+import { reportError, stopSignal, withStore } from '../run.ts';
 
 export const followCommand = new Command('follow')
   .description(
@@ -20,14 +20,10 @@ export const followCommand = new Command('follow')
       return;
     }
     await withStore(async ({ store, logger }) => {
-      // SIGTERM (a Deployment's rollout) ends it between two slots: a slot is merged whole or not at all.
-      const stop = new AbortController();
-      const abort = () => stop.abort();
-      process.once('SIGTERM', abort).once('SIGINT', abort);
       const { feeds, downloadDir, maxSkippedRatio, maxChangeRatio, pollSeconds } = config;
       const client = new SpurClient(config.spur, logger);
       logger.info({ feeds, pollSeconds }, 'following feeds');
-      await new Follower({ store, feeds, client, downloadDir, maxSkippedRatio, maxChangeRatio, logger, signal: stop.signal }).run(
+      await new Follower({ store, feeds, client, downloadDir, maxSkippedRatio, maxChangeRatio, logger, signal: stopSignal() }).run(
         pollSeconds * 1000,
       );
       logger.info('follow stopped');

@@ -8,7 +8,7 @@ import { SpurClient } from '../../spur/client.ts';
 import { loadFollowConfig, loadUpdateConfig, type UpdateConfig } from '../../update/config.ts';
 import { expireStaleFeeds } from '../../update/expire.ts';
 import { updateFeeds, type FeedUpdateResult } from '../../update/update.ts';
-import { printJson, reportError, withStore } from '../run.ts';
+import { printJson, reportError, stopSignal, withStore } from '../run.ts';
 
 /**
  * Of the feeds' failures, the most telling decides the exit status: a bad token, then a
@@ -63,8 +63,9 @@ export const updateCommand = new Command('update')
       const { feeds, downloadDir, maxSkippedRatio, maxChangeRatio } = config;
       const options = { store, feeds, client, downloadDir, maxSkippedRatio, maxChangeRatio, force: opts.force, logger };
       if (opts.realtime) {
-        // Expiry stays the daily job's: this pass may run every few minutes.
-        const results = await new Follower(options).pass();
+        // Expiry stays the daily job's: this pass may run every few minutes. SIGTERM (a
+        // CronJob's pod stopped) ends the pass between two slots, as it ends `follow`.
+        const results = await new Follower({ ...options, signal: stopSignal() }).pass();
         for (const { full, realtime } of results) report(full, realtime);
         process.exitCode = exitCode(results.flatMap(({ full, realtime }) => [full.error, realtime.error].filter((e) => e !== undefined)));
         return;
