@@ -12,7 +12,9 @@ const count = (v: string): number => {
 };
 
 export const fakeSpurCommand = new Command('fake-spur')
-  .description("serve FEEDS/{feed_type}/{YYYYMMDD}/feed.json.gz over Spur's download protocol on loopback, for local development")
+  .description(
+    "serve FEEDS/{feed_type}/{YYYYMMDD}/feed.json.gz and FEEDS/{feed_type}/realtime/{YYYYMMDD}/{HHMM}.json.gz over Spur's download protocol on loopback, for local development",
+  )
   .requiredOption('--dir <feeds>', 'feeds directory')
   .option('--port <port>', 'port (0: any free one)', count, 8081)
   .option('--token <token>', 'token to require (default: a random one, printed)')
