@@ -68,7 +68,7 @@ export function registerMetrics(app: FastifyInstance, store: Store): void {
   });
   statusGauge(
     'ipoid_feed_realtime_lag_seconds',
-    "Now minus the newest realtime slot merged since the feed's full file (ipoid follow); absent until one is",
+    'Now minus the newest realtime slot ever merged into the feed (ipoid follow); absent for a feed that never had one',
     ['feed'],
     (g, status) => {
       const lag = realtimeLagSeconds(status);

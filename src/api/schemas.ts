@@ -301,12 +301,15 @@ export const Info = Type.Object({
         Type.Object(
           {
             slot: Type.String({ format: 'date-time', description: "the slot's time (its file's YYYYMMDD/HHMM, UTC)" }),
+            sinceFullFile: Type.Boolean({
+              description: 'merged since the full import (its data is served); false: the full file replaced it',
+            }),
             lagSeconds: Type.Integer({ description: 'now minus the slot' }),
             finishedAt: Type.String({ format: 'date-time' }),
             created: Type.Integer({ description: 'records the slot created' }),
             merged: Type.Integer({ description: 'stored records the slot merged into' }),
           },
-          { description: 'the newest realtime slot merged since the full import (ipoid follow); null when none' },
+          { description: 'the newest realtime slot merged (ipoid follow); null when none ever was' },
         ),
       ),
       refused: Nullable(

@@ -100,12 +100,11 @@ export async function importFeed(store: Store, source: string | Readable, option
   let refusal: string | undefined;
   try {
     run.storedBefore = await tx.countStored(); // inside the try: a failure rolls back
-    const { sinceFull: realtime } = await tx.realtimeBase();
     let stored = await diffFeed(tx, input, run, options.maxLineBytes, progress);
     checkWholeFeed(run, maxSkippedRatio);
     run.counts.deleted = stored ? await tx.deleteUnseen(stored.unmatched()) : 0;
     stored = undefined; // its memory (12 bytes a stored record) is free for the commit's sorts
-    refusal = options.force ? undefined : tooManyChanges(run.counts, run.storedBefore, maxChangeRatio, realtime);
+    refusal = options.force ? undefined : tooManyChanges(run.counts, run.storedBefore, maxChangeRatio, tx.realtimeReplaced());
     // A dry run answers the records the import would leave, refused or not.
     outcome = refusal
       ? run.summary('refused', `${refusal}; ${HOW_TO_FORCE}`, options.dryRun ? run.recordsIfApplied : run.storedBefore)

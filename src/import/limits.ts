@@ -1,5 +1,3 @@
-import type { RealtimeChanges } from '../store/types.ts';
-
 /*
  * The two limits that keep a bad file from wiping good data. Skipped lines are not imported,
  * and every stored record missing from the feed is deleted, so a mostly broken file, or a
@@ -62,18 +60,13 @@ export function tooManyChanges(
   { deleted, updated }: { deleted: number; updated: number },
   stored: number,
   maxRatio: number,
-  realtime: RealtimeChanges = { created: 0, merged: 0 },
+  realtime = 0,
 ): string | undefined {
-  const fromFile = {
-    deleted: Math.max(0, deleted - realtime.created),
-    updated: Math.max(0, updated - realtime.merged),
-    stored: stored - realtime.created,
-  };
-  const changed = fromFile.deleted + fromFile.updated;
-  if (fromFile.stored <= 0 || changed / fromFile.stored <= maxRatio) return undefined;
-  const slots = realtime.created + realtime.merged > 0 ? ', beyond what realtime slots created and merged since the last full file' : '';
+  const changed = deleted + updated - realtime;
+  if (stored === 0 || changed / stored <= maxRatio) return undefined;
+  const slots = realtime > 0 ? `, leaving out the ${realtime} that realtime slots wrote since the last full file` : '';
   return (
-    `it would delete ${deleted} and update ${updated} of the ${stored} stored records (${percent(changed / fromFile.stored)}${slots}), ` +
+    `it would delete ${deleted} and update ${updated} of the ${stored} stored records (${percent(changed / stored)}${slots}), ` +
     `more than the limit of ${percent(maxRatio)} (IPOID_MAX_CHANGE_RATIO)`
   );
 }

@@ -28,10 +28,15 @@ export interface ApplySlotOptions {
  * What became of a slot: merged (`applied`), or left alone because the store has it already
  * (`applied-already`: it or a later slot was merged since the feed's full file), because it is
  * older than that full file (`before-full-file`: the file holds it), because the feed has no
- * full file for it to follow (`no-full-file`), or because a full file other than the one it
- * was planned to follow came in meanwhile (`full-file-changed`).
+ * full file for it to follow (`no-full-file`), because a full file other than the one it
+ * was planned to follow came in meanwhile (`full-file-changed`), or because it failed
+ * MAX_SLOT_FAILURES times already (`given-up`: a file that cannot be merged must not hold
+ * back the slots after it until the next full file).
  */
-export type SlotStatus = 'applied' | 'applied-already' | 'before-full-file' | 'no-full-file' | 'full-file-changed';
+export type SlotStatus = 'applied' | 'applied-already' | 'before-full-file' | 'no-full-file' | 'full-file-changed' | 'given-up';
+
+/** Failed merges of one slot (recorded runs) after which it is skipped. */
+export const MAX_SLOT_FAILURES = 3;
 export type SlotOutcome = { status: 'applied'; run: ImportRunSummary } | { status: Exclude<SlotStatus, 'applied'> };
 
 /**
@@ -46,7 +51,7 @@ export async function applySlot(store: Store, file: string, options: ApplySlotOp
   const tx = await store.beginImport(options.feed);
   const run = new ImportRunRecord(options.feed, null, file, options.logger, options.slot);
   try {
-    const base = await tx.realtimeBase();
+    const base = await tx.realtimeBase(options.slot);
     const due = slotDue(base, options.slot, options.follows);
     if (due !== 'due') {
       await tx.discard();
@@ -82,6 +87,7 @@ function slotDue(base: RealtimeBase, slot: Date, follows: number | undefined): '
   if (follows !== undefined && base.full.id !== follows) return 'full-file-changed';
   if (slot.getTime() < Date.parse(dateOfDay(base.full.day))) return 'before-full-file';
   if (base.lastSlot && slot <= base.lastSlot) return 'applied-already';
+  if (base.failures >= MAX_SLOT_FAILURES) return 'given-up';
   return 'due';
 }
 

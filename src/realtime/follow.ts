@@ -6,8 +6,12 @@ import type { SpurClient } from '../spur/client.ts';
 import { SpurAuthError, SpurHttpError } from '../spur/errors.ts';
 import { ImportLockedError } from '../store/types.ts';
 import { logResult, updateFeed, type FeedUpdateResult, type UpdateOptions } from '../update/update.ts';
-import { applySlot } from './apply-slot.ts';
+import { applySlot, MAX_SLOT_FAILURES } from './apply-slot.ts';
+import { realtimeSinceFull } from '../store/feed-status.ts';
 import { nextSlot, slotsBetween, slotText } from './slot.ts';
+
+/** How long a follower leaves a full file alone after it failed to download or import. */
+const FULL_RETRY_MS = 15 * 60_000;
 
 export interface FollowOptions extends Omit<UpdateOptions, 'feeds' | 'client'> {
   /** The feeds followed: each gets its new full files and, between them, its realtime slots. */
@@ -23,6 +27,8 @@ export interface RealtimeResult {
   applied: number;
   /** Slots Spur answered 404 for: logged and skipped. */
   missing: number;
+  /** Slots skipped after failing to merge MAX_SLOT_FAILURES times. */
+  givenUp: number;
   /** The newest slot the feed has merged since its full file (this pass or before); null when none. */
   newestSlot: Date | null;
   /** Why the pass stopped before the newest slot (it goes on from there next time). */
@@ -49,6 +55,8 @@ export class Follower {
   readonly #options: FollowOptions;
   /** Slots found missing (404) by this process, not asked for again. */
   readonly #missing = new Map<FeedType, Set<number>>();
+  /** When each feed's full file last failed to import: it is not tried again for FULL_RETRY_MS. */
+  readonly #fullFailedAt = new Map<FeedType, number>();
 
   constructor(options: FollowOptions) {
     this.#options = options;
@@ -59,9 +67,8 @@ export class Follower {
     const results: FollowResult[] = [];
     for (const feed of this.#options.feeds) {
       if (this.#options.signal?.aborted) break;
-      const full = await updateFeed(feed, { ...this.#options, feeds: [feed] });
+      const full = await this.#updateFull(feed);
       if (full.error instanceof SpurAuthError) throw full.error;
-      if (full.status !== 'up-to-date') logResult(this.#options.logger, full);
       results.push({ feed, full, realtime: await this.#catchUp(feed) });
     }
     return results;
@@ -84,14 +91,31 @@ export class Follower {
     }
   }
 
+  /**
+   * The daily job's update of the feed's full file, every pass: a file the change limit
+   * refused is not diffed again (a person must look, then force it), and after a failure the
+   * file is left alone for FULL_RETRY_MS, so that realtime is not held up behind it every poll.
+   */
+  async #updateFull(feed: FeedType): Promise<FeedUpdateResult> {
+    const failedAt = this.#fullFailedAt.get(feed);
+    if (failedAt !== undefined && performance.now() - failedAt < FULL_RETRY_MS)
+      return { feed, status: 'failed', feedDate: null, error: new Error('the last try failed: tried again later'), seconds: 0 };
+    const full = await updateFeed(feed, { ...this.#options, feeds: [feed], retryRefused: false });
+    if (full.status === 'failed') this.#fullFailedAt.set(feed, performance.now());
+    else this.#fullFailedAt.delete(feed);
+    if (full.status !== 'up-to-date' && failedAt === undefined) logResult(this.#options.logger, full);
+    return full;
+  }
+
   /** Merges the feed's slots due since its full file, up to Spur's newest, stopping at the first that fails. */
   async #catchUp(feed: FeedType): Promise<RealtimeResult> {
     const { store, logger, client, signal } = this.#options;
     const status = (await store.feedStatus()).find((s) => s.feed === feed)!;
     const full = status.lastImport;
-    const result: RealtimeResult = { applied: 0, missing: 0, newestSlot: status.lastRealtime?.slot ?? null };
+    const result: RealtimeResult = { applied: 0, missing: 0, givenUp: 0, newestSlot: realtimeSinceFull(status)?.slot ?? null };
     if (!full || full.records === 0) return { ...result, waiting: true };
-    const first = result.newestSlot ? nextSlot(result.newestSlot) : new Date(`${full.dataDate}T00:00:00Z`);
+    // From 00:00 UTC of the file's date (not the day its run was filed under, which slots after midnight may have moved on).
+    const first = result.newestSlot ? nextSlot(result.newestSlot) : new Date(`${full.feedDate ?? full.dataDate}T00:00:00Z`);
     let dir: string | undefined;
     try {
       const latest = await client.realtimeLatest(feed);
@@ -105,6 +129,8 @@ export class Follower {
           await client.downloadFeed(client.realtimeFile(feed, slot), file);
         } catch (err) {
           if (!(err instanceof SpurHttpError && err.status === 404)) throw err;
+          // The newest slot Spur names may not be readable yet (a CDN's lag): it is asked for again at the next poll.
+          if (slot >= latest) break;
           missing.add(slot.getTime());
           result.missing += 1;
           logger.warn({ feed, slot: slotText(slot) }, 'realtime slot missing (404): skipped');
@@ -113,16 +139,21 @@ export class Follower {
         const { maxSkippedRatio } = this.#options;
         const started = performance.now();
         const outcome = await applySlot(store, file, { feed, slot, follows: full.id, logger, maxSkippedRatio });
+        if (outcome.status === 'given-up') {
+          result.givenUp += 1;
+          logger.error({ feed, slot: slotText(slot), failures: MAX_SLOT_FAILURES }, 'realtime slot failed to merge too often: skipped');
+          continue;
+        }
         if (outcome.status === 'applied') {
           const { inserted: created, updated: merged, skipped } = outcome.run;
           // The whole merge: the lock, reading the file, the transaction and its commit.
           const ms = Math.round(performance.now() - started);
           logger.info({ feed, slot: slotText(slot), created, merged, skipped, ms }, 'realtime slot merged');
           result.applied += 1;
-        } else {
-          logger.info({ feed, slot: slotText(slot), status: outcome.status }, 'realtime slot not merged');
-          // Another process imported a full file meanwhile: the next pass starts from its date.
-          if (outcome.status !== 'applied-already') break;
+        } else if (outcome.status !== 'applied-already') {
+          // The feed's full file is not the one this pass planned from: the next pass starts from the new one's date.
+          logger.info({ feed, slot: slotText(slot), status: outcome.status }, 'realtime slot not merged: the full file changed');
+          break;
         }
         result.newestSlot = slot;
       }

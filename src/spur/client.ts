@@ -95,8 +95,10 @@ export class SpurClient {
       }
       const body = (await res.json().catch(() => null)) as { json?: { date?: unknown; location?: unknown } } | null;
       const { date, location } = body?.json ?? {};
-      // The location names the file exactly; the date is the fallback (Spur's example uses either).
-      const slot = (typeof location === 'string' && parseSlotPath(location)) || (typeof date === 'string' && realtimeDate(date));
+      // The location's path names the file exactly (a signed URL's query string aside); the date is the fallback.
+      const slot =
+        (typeof location === 'string' && parseSlotPath(new URL(location, url).pathname)) ||
+        (typeof date === 'string' && realtimeDate(date));
       if (!slot) throw new SpurHttpError(`${safeUrl(url)} answered no realtime file's date or location`, res.status);
       return slot;
     });

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseSlotPath, SLOT_MS, slotPath } from '../realtime/slot.ts';
 
 /** Misbehaviour to inject for one feed type. */
 export interface FakeSpurFaults {
@@ -17,6 +18,10 @@ export interface FakeSpurFaults {
   cutAfterBytes?: number;
   /** Send the file at this rate (bytes/s), in ten pieces a second. */
   trickleBytesPerSecond?: number;
+  /** realtime/latest names a slot this many 5-minute steps after the newest file (published, but not readable yet). */
+  realtimeLatestAhead?: number;
+  /** Refuse the token (401) on realtime paths only. */
+  refuseRealtime?: boolean;
 }
 
 export interface FakeSpurOptions {
@@ -63,13 +68,13 @@ async function greatest(dir: string, pattern: RegExp): Promise<string | undefine
 
 const latestDate = (dir: string, feed: string): Promise<string | undefined> => greatest(join(dir, feed), /^\d{8}$/);
 
-/** YYYYMMDD/HHMM of the newest realtime file of a feed. */
-async function latestSlot(dir: string, feed: string): Promise<string | undefined> {
+/** YYYYMMDD/HHMM of the newest realtime file of a feed, or of the slot `ahead` 5-minute steps after it. */
+async function latestSlot(dir: string, feed: string, ahead = 0): Promise<string | undefined> {
   const realtime = join(dir, feed, 'realtime');
   const dates = (await readdir(realtime).catch(() => [])).filter((name) => /^\d{8}$/.test(name)).sort();
   for (const date of dates.reverse()) {
     const file = await greatest(join(realtime, date), /^\d{4}\.json\.gz$/);
-    if (file) return `${date}/${file.slice(0, 4)}`;
+    if (file) return slotPath(new Date(parseSlotPath(`${date}/${file.slice(0, 4)}`)!.getTime() + ahead * SLOT_MS));
   }
   return undefined;
 }
@@ -110,6 +115,7 @@ export async function startFakeSpur(options: FakeSpurOptions): Promise<FakeSpur>
     if (options.token !== null && req.headers.token !== options.token) return answer(401, {}, 'invalid token');
     const [, feed = '', redirect, json, named] = route;
     const faults = options.faults?.[feed] ?? {};
+    if (realtime && faults.refuseRealtime) return answer(401, {}, 'invalid token');
     const failed = failures.get(path) ?? 0;
     if (failed < (faults.failFirst ?? 0)) {
       failures.set(path, failed + 1);
@@ -121,7 +127,7 @@ export async function startFakeSpur(options: FakeSpurOptions): Promise<FakeSpur>
     }
     let feedFile: string;
     if (realtime) {
-      const slot = named ?? (await latestSlot(options.dir, feed));
+      const slot = named ?? (await latestSlot(options.dir, feed, json ? (faults.realtimeLatestAhead ?? 0) : 0));
       if (!slot) return answer(404);
       const location = `${options.fileOrigin ?? ''}/v2/${feed}/realtime/${slot}.json.gz`;
       if (redirect) return answer(302, { location });

@@ -2,33 +2,41 @@ import type { FeedStatus, ImportRun } from './types.ts';
 
 const secondsSince = (since: number, now: Date): number => Math.max(0, Math.floor((now.getTime() - since) / 1000));
 
+/** The newest realtime slot merged since the feed's full import: its records are the ones served. */
+export const realtimeSinceFull = ({ lastImport, lastRealtime }: Pick<FeedStatus, 'lastImport' | 'lastRealtime'>): ImportRun | null =>
+  lastRealtime && lastImport && lastRealtime.id > lastImport.id ? lastRealtime : null;
+
 /**
  * How old a feed's data is: from its newest realtime slot merged since its full file, else
  * from the day Spur generated that file (midnight UTC) when the run knows that date, else
  * from when the run finished. The update job expires data by this age, and the API reports
- * it and can refuse readiness on it: one definition for all.
+ * it and can refuse readiness on it: one definition for all. (A new full file makes the data
+ * as old as its date until the follower has merged the day's slots again.)
  */
-export function feedAgeSeconds(
-  { lastImport: run, lastRealtime }: Pick<FeedStatus, 'lastImport' | 'lastRealtime'>,
-  now = new Date(),
-): number {
-  if (lastRealtime?.slot) return secondsSince(lastRealtime.slot.getTime(), now);
+export function feedAgeSeconds(status: Pick<FeedStatus, 'lastImport' | 'lastRealtime'>, now = new Date()): number {
+  const slot = realtimeSinceFull(status)?.slot;
+  if (slot) return secondsSince(slot.getTime(), now);
+  const run = status.lastImport;
   if (!run) return 0;
   return secondsSince(run.feedDate ? Date.parse(`${run.feedDate}T00:00:00Z`) : run.finishedAt.getTime(), now);
 }
 
-/** Seconds from the newest realtime slot merged since the feed's full file to now; null when none was. */
+/**
+ * Now minus the newest realtime slot ever merged; null for a feed that never had one. It
+ * says whether realtime files keep coming, so a new full file does not reset it: a follower
+ * that stops after one keeps the lag growing, for an alert to see.
+ */
 export function realtimeLagSeconds({ lastRealtime }: Pick<FeedStatus, 'lastRealtime'>, now = new Date()): number | null {
   return lastRealtime?.slot ? secondsSince(lastRealtime.slot.getTime(), now) : null;
 }
 
-/** Records the feed holds: as its newest run (a realtime slot or the full import) left them. */
-export const feedRecords = ({ lastImport, lastRealtime }: Pick<FeedStatus, 'lastImport' | 'lastRealtime'>): number =>
-  (lastRealtime ?? lastImport)?.records ?? 0;
+/** Records the feed holds: as its newest run (a realtime slot since the full import, or that import) left them. */
+export const feedRecords = (status: Pick<FeedStatus, 'lastImport' | 'lastRealtime'>): number =>
+  (realtimeSinceFull(status) ?? status.lastImport)?.records ?? 0;
 
-/** The runs whose data the store serves for the feed: its full import and its newest realtime slot since. */
-export const servedRuns = ({ lastImport, lastRealtime }: Pick<FeedStatus, 'lastImport' | 'lastRealtime'>): ImportRun[] =>
-  [lastImport, lastRealtime].filter((run) => run !== null);
+/** The runs that make the data served: the feed's full import and the newest realtime slot since. */
+export const servedRuns = (status: Pick<FeedStatus, 'lastImport' | 'lastRealtime'>): ImportRun[] =>
+  [status.lastImport, realtimeSinceFull(status)].filter((run) => run !== null);
 
 /** A feed's data as /_info and `ipoid imports --feeds` describe it: its full file, its freshness, its newest realtime slot. */
 export function feedSummary(status: FeedStatus, now = new Date()) {
@@ -48,7 +56,8 @@ export function feedSummary(status: FeedStatus, now = new Date()) {
     realtime: slot?.slot
       ? {
           slot: slot.slot.toISOString(),
-          lagSeconds: secondsSince(slot.slot.getTime(), now),
+          sinceFullFile: slot === realtimeSinceFull(status),
+          lagSeconds: realtimeLagSeconds(status, now)!,
           finishedAt: slot.finishedAt.toISOString(),
           created: slot.inserted,
           merged: slot.updated,

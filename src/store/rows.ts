@@ -105,17 +105,24 @@ export function runValues(run: ImportRunSummary, dataDay: FeedDay = feedDay(run.
   ];
 }
 
-/** The rows of LATEST_FULL_RUN_SQL, latestSlotSql and REALTIME_SUMS_SQL (shared-sql.ts), slot in unix seconds. */
+/** A latestFullRunSql row (shared-sql.ts), times in unix seconds. */
+export interface FullRunRow {
+  id: number;
+  file_day: number;
+  started_at: number;
+  records: number;
+}
+
+/** The rows of latestFullRunSql, latestSlotSql and slotFailuresSql (shared-sql.ts), times in unix seconds. */
 export function toRealtimeBase(
-  full: { id: number; data_date: number; records: number } | undefined,
+  full: FullRunRow | undefined,
   latest: { slot: number; records: number } | undefined,
-  sums: { created: number | string | null; merged: number | string | null } | undefined,
+  failures: number,
 ): RealtimeBase {
   return {
-    full: full ? { id: full.id, day: full.data_date, records: full.records } : null,
-    lastSlot: latest ? new Date(latest.slot * 1000) : null,
+    full: full ? { id: full.id, day: Number(full.file_day), startedAt: Number(full.started_at), records: full.records } : null,
+    lastSlot: latest ? new Date(Number(latest.slot) * 1000) : null,
     records: latest?.records ?? full?.records ?? 0,
-    // MariaDB's SUM is a DECIMAL, which the connector hands over as text.
-    sinceFull: { created: Number(sums?.created ?? 0), merged: Number(sums?.merged ?? 0) },
+    failures: Number(failures),
   };
 }

@@ -70,16 +70,21 @@ export const STORED_HASHES_SQL = 'SELECT record_hash FROM ip_data WHERE feed_id 
  * Realtime (realtime/): a slot follows the feed's latest successful full import and the
  * slots merged since, which the import reads under the lock (import_run_feed_kind).
  */
-export const LATEST_FULL_RUN_SQL = `SELECT id, data_date, records FROM import_run
-  WHERE feed_id = ? AND kind = 'full' AND status = 'succeeded' ORDER BY id DESC LIMIT 1`;
+export const latestFullRunSql = ({ fileDay, startedAt }: { fileDay: string; startedAt: string }): string => `
+  SELECT id, ${fileDay} AS file_day, ${startedAt} AS started_at, records FROM import_run
+   WHERE feed_id = ? AND kind = 'full' AND status = 'succeeded' ORDER BY id DESC LIMIT 1`;
 
 /** The newest slot a feed (`?`) merged after a run id (`?`), with the records it left; `slot` as a store reads its column in unix seconds. */
 export const latestSlotSql = (slot: string): string => `SELECT ${slot} AS slot, records FROM import_run
   WHERE feed_id = ? AND kind = 'realtime' AND status = 'succeeded' AND id > ? ORDER BY id DESC LIMIT 1`;
 
-/** What a feed's (`?`) slots merged after a run id (`?`) did in all. */
-export const REALTIME_SUMS_SQL = `SELECT SUM(inserted) AS created, SUM(updated) AS merged FROM import_run
-  WHERE feed_id = ? AND kind = 'realtime' AND status = 'succeeded' AND id > ?`;
+/** Failed runs of a feed's (`?`) slot (`slot`, as a store spells the slot's parameter). */
+export const slotFailuresSql = (slot: string): string => `SELECT COUNT(*) AS n FROM import_run
+  WHERE feed_id = ? AND kind = 'realtime' AND status = 'failed' AND slot = ${slot}`;
+
+/** Of the keys in import_gone, those the feed (`?`) last wrote after a time (`at`, as a store spells it). */
+export const goneWrittenAfterSql = (at: string): string => `SELECT COUNT(*) AS n FROM import_gone g
+  JOIN ip_data d ON d.ip = g.ip AND d.prefix_len = g.prefix_len AND d.feed_id = ? WHERE d.last_updated > ${at}`;
 
 /** How many records a feed (`?`) holds. */
 export const COUNT_STORED_SQL = 'SELECT COUNT(*) AS n FROM ip_data WHERE feed_id = ?';

@@ -102,7 +102,10 @@ export interface FeedStatus {
   feed: FeedType;
   /** The latest successful full import (a feed file, or the expiry of the feed's data). */
   lastImport: ImportRun | null;
-  /** The newest realtime slot merged since `lastImport`; null when none was. */
+  /**
+   * The newest realtime slot merged, before or since `lastImport` (store/feed-status.ts tells
+   * which); null when none ever was.
+   */
   lastRealtime: ImportRun | null;
   /**
    * The latest refused import when it is newer than `lastImport`: the feed's newest file is
@@ -113,19 +116,17 @@ export interface FeedStatus {
 
 /** What a realtime slot would follow, as the import transaction reads it under the import lock. */
 export interface RealtimeBase {
-  /** The feed's latest successful full import: the feed day it is filed under and the records it left; null when none. */
-  full: { id: number; day: FeedDay; records: number } | null;
+  /**
+   * The feed's latest successful full import: the day of its file (its feed date, else the day
+   * it is filed under), when it began (unix seconds) and the records it left; null when none.
+   */
+  full: { id: number; day: FeedDay; startedAt: number; records: number } | null;
   /** The newest slot merged since that import; null when none was. */
   lastSlot: Date | null;
   /** Records the feed holds now. */
   records: number;
-  /** What the slots merged since the full import did in all: records created, and merges into stored records (a record may count more than once). */
-  sinceFull: RealtimeChanges;
-}
-
-export interface RealtimeChanges {
-  created: number;
-  merged: number;
+  /** Failed runs of the slot asked for (realtime/apply-slot.ts gives up on a slot after a few). */
+  failures: number;
 }
 
 /** A duplicate key within one import: the later line loses to the first. */
@@ -164,8 +165,13 @@ export interface ImportTransaction {
   update(records: FeedRecord[], now: Date): Promise<void>;
   /** The stored JSON (StoredRecord.json) of each record of the batch that this feed holds, by `recordKey`; what realtime merges into. */
   storedJson(records: FeedRecord[]): Promise<Map<string, string>>;
-  /** The full import and the slots a realtime slot would follow (realtime/): read under the lock, so two followers agree. */
-  realtimeBase(): Promise<RealtimeBase>;
+  /** The full import and the slots a realtime `slot` would follow (realtime/): read under the lock, so two followers agree. */
+  realtimeBase(slot: Date): Promise<RealtimeBase>;
+  /**
+   * Of the records this import updated or deleted so far, those realtime slots wrote since the
+   * feed's last full import: a full file replaces them, which the change limit does not count.
+   */
+  realtimeReplaced(): number;
   /** Calls `visit` with the record_hash of every record this feed holds, in ascending byte order. */
   forEachStoredHash(visit: (hash: Buffer) => void): Promise<void>;
   /**

@@ -29,6 +29,8 @@ export interface UpdateOptions {
   maxChangeRatio?: number;
   /** Apply every feed's import whatever share of it changes. */
   force?: boolean;
+  /** false: a file whose import the change limit refused is not downloaded and diffed again (the follower, every minute). */
+  retryRefused?: boolean;
   logger: Logger;
 }
 
@@ -55,19 +57,27 @@ export async function updateFeed(feed: FeedType, options: UpdateOptions): Promis
   try {
     const latest = await options.client.latestFeed(feed);
     feedDate = `${latest.date.slice(0, 4)}-${latest.date.slice(4, 6)}-${latest.date.slice(6, 8)}`;
-    if (await importedSince(options.store, feed, feedDate)) return { feed, status: 'up-to-date', feedDate, seconds: seconds() };
+    const stored = (await options.store.feedStatus()).find((s) => s.feed === feed);
+    // ISO dates compare as strings; a later stored date (a manual import) is not rolled back.
+    const imported = stored?.lastImport?.feedDate;
+    if (imported != null && imported >= feedDate) return { feed, status: 'up-to-date', feedDate, seconds: seconds() };
+    const refused = stored?.lastRefused;
+    if (options.retryRefused === false && !options.force && refused?.feedDate === feedDate) {
+      return {
+        feed,
+        status: 'refused',
+        feedDate,
+        run: refused,
+        error: new ImportRefusedError(refused, refused.error ?? ''),
+        seconds: seconds(),
+      };
+    }
     const run = await downloadAndImport(feed, latest, feedDate, options);
     return { feed, status: 'imported', feedDate, run, seconds: seconds() };
   } catch (err) {
     if (err instanceof ImportRefusedError) return { feed, status: 'refused', feedDate, run: err.run, error: err, seconds: seconds() };
     return { feed, status: 'failed', feedDate, error: err as Error, seconds: seconds() };
   }
-}
-
-/** ISO dates compare as strings; a later stored date (a manual import) is not rolled back. */
-async function importedSince(store: Store, feed: FeedType, feedDate: string): Promise<boolean> {
-  const stored = (await store.feedStatus()).find((s) => s.feed === feed)?.lastImport?.feedDate;
-  return stored != null && stored >= feedDate;
 }
 
 async function downloadAndImport(feed: FeedType, latest: LatestFeed, feedDate: string, options: UpdateOptions): Promise<ImportRunSummary> {

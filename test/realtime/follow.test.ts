@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SpurRecord } from '../../src/feed/schema.ts';
 import { parseIp } from '../../src/feed/ip.ts';
-import { startFakeSpur, type FakeSpur } from '../../src/spur/fake-server.ts';
+import { startFakeSpur, type FakeSpur, type FakeSpurFaults } from '../../src/spur/fake-server.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { ImportRun, Store } from '../../src/store/types.ts';
 import { finished, jsonLines, runCli, spawnCli, waitForOutput } from '../helpers/cli.ts';
@@ -25,6 +25,7 @@ const [FIRST, SECOND] = [DAY_ONE[0]!.ip!, DAY_ONE[1]!.ip!];
 forEachStore((target) => {
   let db: TestDatabase;
   let spur: FakeSpur;
+  const faults: Partial<Record<string, FakeSpurFaults>> = {};
   const feedsDir = scratchDir();
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
     IPOID_DB_URL: db.url,
@@ -53,7 +54,11 @@ forEachStore((target) => {
 
   before(async () => {
     db = await target.createDatabase();
-    spur = await startFakeSpur({ dir: feedsDir, token: TOKEN });
+    spur = await startFakeSpur({ dir: feedsDir, token: TOKEN, faults });
+  });
+  // Faults are read at each request: a test sets them, and they end with it.
+  afterEach(() => {
+    delete faults[FEED];
   });
   after(async () => {
     await spur.close();
@@ -122,6 +127,7 @@ forEachStore((target) => {
       { ...(feed.realtime as object), lagSeconds: 0, finishedAt: '' },
       {
         slot: '2026-01-05T00:15:00.000Z',
+        sinceFullFile: true,
         lagSeconds: 0,
         finishedAt: '',
         created: 0,
@@ -231,17 +237,53 @@ forEachStore((target) => {
     assert.equal(await stored('198.51.100.1'), undefined);
   });
 
-  test('history keeps what a slot replaced: the day before answers the full file as it was', async () => {
-    const result = await runCli(['lookup', SECOND, '--at', '2026-01-05'], env());
+  test('slots after midnight, before the next full file, follow the last one; history keeps what each slot replaced', async () => {
+    publishSlot(feedsDir, FEED, '20260107/0005', [{ ip: SECOND, organization: 'Day three' }]);
+    const result = await oneShot();
     assert.equal(result.code, 0, result.stderr);
-    const [answer] = jsonLines(result.stdout);
-    // The end of 2026-01-05: its full file and all its slots.
-    assert.equal((answer!.context as SpurRecord).organization, 'Polled');
+    // 01-06 after its first slot was never published: 288 slots missing.
+    assert.deepEqual(jsonLines(result.stdout)[0]!.realtime, { applied: 1, missing: 288, newestSlot: '2026-01-07T00:05Z' });
+    const at = async (day: string) => {
+      const lookup = await runCli(['lookup', SECOND, '--at', day], env());
+      assert.equal(lookup.code, 0, lookup.stderr);
+      return (jsonLines(lookup.stdout)[0]!.context as SpurRecord).organization;
+    };
+    // Each day as its last run left it: 01-05 by its slots, 01-06 by its file and slot, 01-07 by a slot alone.
+    assert.deepEqual([await at('2026-01-05'), await at('2026-01-06'), await at('2026-01-07')], ['Polled', 'Day two', 'Day three']);
+  });
+
+  test('a slot Spur names as the newest before it can be read is not skipped: the next pass merges it', async () => {
+    publishSlot(feedsDir, FEED, '20260107/0010', [{ ip: FIRST, organization: 'Ten past' }]);
+    faults[FEED] = { realtimeLatestAhead: 1 };
+    const early = await oneShot();
+    assert.equal(early.code, 0, early.stderr);
+    assert.deepEqual(jsonLines(early.stdout)[0]!.realtime, { applied: 1, missing: 0, newestSlot: '2026-01-07T00:10Z' });
+    publishSlot(feedsDir, FEED, '20260107/0015', [{ ip: FIRST, organization: 'Quarter past' }]);
+    const later = await oneShot();
+    assert.deepEqual(jsonLines(later.stdout)[0]!.realtime, { applied: 1, missing: 0, newestSlot: '2026-01-07T00:15Z' });
+    assert.equal((await stored(FIRST))!.organization, 'Quarter past');
+  });
+
+  test('server errors on realtime requests are retried with backoff', async () => {
+    publishSlot(feedsDir, FEED, '20260107/0020', [{ ip: FIRST, organization: 'After retries' }]);
+    faults[FEED] = { failFirst: 2, failStatus: 503 };
+    const result = await oneShot();
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(jsonLines(result.stdout)[0]!.realtime, { applied: 1, missing: 0, newestSlot: '2026-01-07T00:20Z' });
+    assert.ok(spur.requests.some((r) => r.path.endsWith('realtime/20260107/0020.json.gz') && r.status === 503));
+    assert.equal((await stored(FIRST))!.organization, 'After retries');
   });
 
   test('a refused token stops a follower at once with a clear message', async () => {
     const result = await runCli(['follow'], env({ SPUR_API_TOKEN: 'wrong-token' }));
     assert.equal(result.code, 4, result.stderr);
     assert.match(result.stderr, /Spur refused access \(401\).*check SPUR_API_TOKEN/);
+  });
+
+  test('a token refused on realtime files only stops the follower too, rather than warn every minute', async () => {
+    faults[FEED] = { refuseRealtime: true };
+    const result = await runCli(['follow'], env());
+    assert.equal(result.code, 4, result.stderr);
+    assert.match(result.stderr, /Spur refused access \(401\) to .*\/realtime\/latest/);
   });
 });

@@ -6,6 +6,7 @@ import { utcDate } from '../../src/history/feed-day.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import { applySlot } from '../../src/realtime/apply-slot.ts';
 import { slotOf, slotPath } from '../../src/realtime/slot.ts';
+import { expireStaleFeeds } from '../../src/update/expire.ts';
 import type { Store } from '../../src/store/types.ts';
 import { jsonLinesFeed, quietLogger } from '../helpers/fixtures.ts';
 import { request, serve } from '../helpers/http.ts';
@@ -55,6 +56,8 @@ forEachStore((target) => {
     assert.equal((await applySlot(store, file, { feed: FEED, slot, logger: quietLogger })).status, 'applied');
 
     assert.equal((await request(`${base}/readyz`)).status, 200);
+    // Nor does the update job expire a feed that realtime keeps fresh, though its file is older than the limit.
+    assert.deepEqual(await expireStaleFeeds(store, 1, quietLogger), []);
     const info = (await request(`${base}/_info`)).json as { feeds: Record<string, unknown>[] };
     const feed = info.feeds.find((f) => f.feed === FEED)!;
     assert.equal(feed.feedDate, fileDate);

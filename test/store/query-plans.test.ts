@@ -6,16 +6,16 @@ import { parseIp, parseNetwork } from '../../src/feed/ip.ts';
 import { runGenerate } from '../../src/generator/index.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import { listQuery } from '../../src/store/mariadb/mariadb-list-query.ts';
-import { storedHashesSql } from '../../src/store/mariadb/mariadb-import.ts';
+import { MARIADB_REALTIME_SQL, storedHashesSql } from '../../src/store/mariadb/mariadb-import.ts';
 import { lookupSql, mariadbChangedKeysSql, RECORD_COLUMNS } from '../../src/store/mariadb/mariadb-store.ts';
 import { RUN_INSERT_COLUMNS as RUN_COLUMNS } from '../../src/store/rows.ts';
 import { connect, connectionOptions } from '../../src/store/mariadb/mariadb-connection.ts';
-import { SQLITE_HASH_SQL } from '../../src/store/sqlite/sqlite-import.ts';
+import { SQLITE_HASH_SQL, SQLITE_REALTIME_SQL } from '../../src/store/sqlite/sqlite-import.ts';
 import { DELETE_GONE_LABELS_SQL, INSERT_NEW_LABELS_SQL, SqliteLabelChanges } from '../../src/store/sqlite/sqlite-label-changes.ts';
 import { sqliteListQuery } from '../../src/store/sqlite/sqlite-list-query.ts';
 import { SQLITE_PAST_SQL, SQLITE_PROBE_SQL, sqliteChangedKeysSql } from '../../src/store/sqlite/sqlite-store.ts';
 import { encodeCursor } from '../../src/store/cursor.ts';
-import { LATEST_FULL_RUN_SQL, latestSlotSql, PRUNE_STATE_SQL, REALTIME_SUMS_SQL, sameDaySql } from '../../src/store/shared-sql.ts';
+import { PRUNE_STATE_SQL, sameDaySql } from '../../src/store/shared-sql.ts';
 import type { ListQuery } from '../../src/store/types.ts';
 import { quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { forEachStore, freshStore } from '../helpers/stores.ts';
@@ -64,11 +64,11 @@ forEachStore((target) => {
     };
     const riskId = () => (db.prepare('SELECT id FROM label WHERE kind = ? AND value = ?').get(risk.kind, risk.value) as { id: number }).id;
 
-    test("realtime: a slot's base (the full import, the newest slot, what slots did since) is a range of import_run_feed_kind", () => {
+    test("realtime: a slot's base (the full import, the newest slot, the slot's failures) is a range of import_run_feed_kind", () => {
       for (const [sql, params] of [
-        [LATEST_FULL_RUN_SQL, [1]],
-        [latestSlotSql('slot'), [1, 0]],
-        [REALTIME_SUMS_SQL, [1, 0]],
+        [SQLITE_REALTIME_SQL.latestFull, [1]],
+        [SQLITE_REALTIME_SQL.latestSlot, [1, 0]],
+        [SQLITE_REALTIME_SQL.slotFailures, [1, 1767225600]],
       ] as const) {
         const detail = plan(sql, [...params]);
         assert.match(detail, /SEARCH import_run USING (COVERING )?INDEX import_run_feed_kind/, detail);
@@ -184,7 +184,7 @@ forEachStore((target) => {
       assert.ok(types.includes(row.type), JSON.stringify(row));
     };
 
-    test("realtime: a slot's base (the full import, the newest slot, what slots did since) is an index range of import_run", async () => {
+    test("realtime: a slot's base (the full import, the newest slot, the slot's failures) is an index range of import_run", async () => {
       // A few days of slots of two feeds, as a follower leaves them, so that InnoDB's choice is the one it makes in use.
       const conn = await connect(connectionOptions(url));
       try {
@@ -197,9 +197,9 @@ forEachStore((target) => {
         await conn.end();
       }
       for (const [sql, values] of [
-        [LATEST_FULL_RUN_SQL, [1]],
-        [latestSlotSql('UNIX_TIMESTAMP(slot)'), [1, 2]],
-        [REALTIME_SUMS_SQL, [1, 2]],
+        [MARIADB_REALTIME_SQL.latestFull, [1]],
+        [MARIADB_REALTIME_SQL.latestSlot, [1, 2]],
+        [MARIADB_REALTIME_SQL.slotFailures, [1, 1767225600]],
       ] as const) {
         const rows = await plan(sql, [...values]);
         // (feed_id, status, id) serves too: no scan and no sort either way.

@@ -29,6 +29,7 @@ function report({ feed, status, feedDate, run, error, seconds }: FeedUpdateResul
     realtime: {
       applied: realtime.applied,
       missing: realtime.missing,
+      givenUp: realtime.givenUp || undefined,
       newestSlot: realtime.newestSlot && slotText(realtime.newestSlot),
       waiting: realtime.waiting,
       error: realtime.error?.message,

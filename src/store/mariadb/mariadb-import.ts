@@ -1,6 +1,6 @@
 import type { Connection, UpsertResult } from 'mariadb';
 import type { FeedRecord } from '../../feed/record.ts';
-import { RUN_INSERT_COLUMNS, runValues, toRealtimeBase, unixSeconds } from '../rows.ts';
+import { RUN_INSERT_COLUMNS, runValues, toRealtimeBase, unixSeconds, type FullRunRow } from '../rows.ts';
 import {
   ImportLockedError,
   recordKey,
@@ -22,9 +22,10 @@ import {
   fileHistorySql,
   HOLDS_LENGTH_SQL,
   LATEST_DATA_DAY_SQL,
-  LATEST_FULL_RUN_SQL,
+  goneWrittenAfterSql,
+  latestFullRunSql,
   latestSlotSql,
-  REALTIME_SUMS_SQL,
+  slotFailuresSql,
   JOURNAL_KEYS_SQL,
   PRUNABLE_KEYS_SQL,
   PRUNE_JOURNAL_SQL,
@@ -66,6 +67,16 @@ function storedColumnSql(columns: keyof typeof STORED_COLUMNS, count: number): s
   const addresses = Array.from({ length: count }, () => '?').join(', ');
   return `SELECT CAST(ip AS BINARY(16)) AS ip, prefix_len, ${STORED_COLUMNS[columns]} FROM ip_data WHERE feed_id = ? AND ip IN (${addresses})`;
 }
+
+/** What a realtime slot reads of import_run (shared-sql.ts), in MariaDB's spelling: times in unix seconds. */
+export const MARIADB_REALTIME_SQL = {
+  latestFull: latestFullRunSql({
+    fileDay: "COALESCE(DATE_FORMAT(feed_date, '%Y%m%d') + 0, data_date)",
+    startedAt: 'UNIX_TIMESTAMP(started_at)',
+  }),
+  latestSlot: latestSlotSql('UNIX_TIMESTAMP(slot)'),
+  slotFailures: slotFailuresSql('FROM_UNIXTIME(?)'),
+};
 
 /** The import's stored-hash lookup of `count` addresses. */
 export const storedHashesSql = (count: number): string => storedColumnSql('hash', count);
@@ -113,6 +124,8 @@ export class MariadbImport implements ImportTransaction {
   #pending: Promise<unknown> = Promise.resolve();
   /** A first load into an empty ip_data (null: the feed loads as any batch is applied); decided by the first load() call. */
   #firstLoad: MariadbFirstLoad | null | undefined;
+  #realtimeWrites: number | null | undefined;
+  #realtimeReplaced = 0;
 
   static async begin(options: ConnectionOptions, feedId: number, historyDays: number): Promise<MariadbImport> {
     const conn = await connect(options);
@@ -237,6 +250,8 @@ export class MariadbImport implements ImportTransaction {
     const keys = records.map((r) => [r.address.bytes, r.address.prefixLen, this.#feedId]);
     // Only the label rows that differ from the stored label_ids go and come.
     const old = new Map((await this.#storedRows<ReplacedRow>('replaced', records)).map((row) => [rowKey(row), row]));
+    const realtimeSince = await this.#realtimeSince();
+    if (realtimeSince !== null) for (const row of old.values()) if (Number(row.last_updated) > realtimeSince) this.#realtimeReplaced += 1;
     const stored = new Map([...old].map(([key, row]) => [key, labelIdList(row.label_ids)]));
     const labelIds = await this.#labelIdLists(records);
     const gone: unknown[][] = [];
@@ -270,14 +285,35 @@ export class MariadbImport implements ImportTransaction {
     return new Map(rows.map((row) => [rowKey(row), row.context]));
   }
 
-  async realtimeBase(): Promise<RealtimeBase> {
+  async realtimeBase(slot: Date): Promise<RealtimeBase> {
     await this.#settle();
-    const [full] = await this.#conn.execute<{ id: number; data_date: number; records: number }[]>(LATEST_FULL_RUN_SQL, [this.#feedId]);
-    if (!full) return toRealtimeBase(undefined, undefined, undefined);
-    const since = [this.#feedId, full.id];
-    const [latest] = await this.#conn.execute<{ slot: number; records: number }[]>(latestSlotSql('UNIX_TIMESTAMP(slot)'), since);
-    const [sums] = await this.#conn.execute<{ created: string | null; merged: string | null }[]>(REALTIME_SUMS_SQL, since);
-    return toRealtimeBase(full, latest && { slot: Number(latest.slot), records: latest.records }, sums);
+    const { full, latest } = await this.#latestRuns();
+    const [failures] = await this.#conn.execute<{ n: number }[]>(MARIADB_REALTIME_SQL.slotFailures, [this.#feedId, unixSeconds(slot)]);
+    return toRealtimeBase(full, latest, failures!.n);
+  }
+
+  realtimeReplaced(): number {
+    return this.#realtimeReplaced;
+  }
+
+  /** The feed's latest full import, and the newest slot merged since it. */
+  async #latestRuns(): Promise<{ full?: FullRunRow; latest?: { slot: number; records: number } }> {
+    const [full] = await this.#conn.execute<FullRunRow[]>(MARIADB_REALTIME_SQL.latestFull, [this.#feedId]);
+    if (!full) return {};
+    const [latest] = await this.#conn.execute<{ slot: number; records: number }[]>(MARIADB_REALTIME_SQL.latestSlot, [
+      this.#feedId,
+      full.id,
+    ]);
+    return { full, latest };
+  }
+
+  /** When the feed's last full import began, if realtime slots wrote records since (they were written after it); else null. */
+  async #realtimeSince(): Promise<number | null> {
+    if (this.#realtimeWrites === undefined) {
+      const { full, latest } = await this.#latestRuns();
+      this.#realtimeWrites = full && latest ? Number(full.started_at) : null;
+    }
+    return this.#realtimeWrites;
   }
 
   async forEachStoredHash(visit: (hash: Buffer) => void): Promise<void> {
@@ -292,6 +328,11 @@ export class MariadbImport implements ImportTransaction {
     else await this.#collectUnmatched(fingerprints);
     const gone = await this.#conn.query<{ prefix_len: number }[]>(GONE_LENGTHS_SQL);
     this.#lengths.gone(gone.map((row) => row.prefix_len));
+    const realtimeSince = await this.#realtimeSince();
+    if (realtimeSince !== null) {
+      const [written] = await this.#conn.execute<{ n: number }[]>(goneWrittenAfterSql('FROM_UNIXTIME(?)'), [this.#feedId, realtimeSince]);
+      this.#realtimeReplaced += Number(written!.n);
+    }
     if (this.#historyDays > 0) await this.#stageRemoved();
     // A text-protocol statement: MariaDB cannot prepare a DELETE that joins JSON_TABLE.
     await this.#conn.query(

@@ -97,22 +97,22 @@ const RUN_COLUMNS = `r.id, r.feed_id, r.kind, UNIX_TIMESTAMP(r.slot) AS slot, DA
 
 const IMPORT_RUNS_SQL = `SELECT ${RUN_COLUMNS} FROM import_run r ORDER BY r.id DESC LIMIT ?`;
 
-// Every feed with its latest successful full run, if any, then each feed's latest realtime
-// and refused runs when newer than that: one statement, so one snapshot. Each MAX is one
-// dive into import_run_feed_kind (feed_id, kind, status, id).
+// Every feed with its latest successful full run, if any, its latest realtime run, and its
+// latest refused run when newer than the full one: one statement, so one snapshot. Each MAX
+// is one dive into import_run_feed_kind (feed_id, kind, status, id).
 const latestRunId = (kind: RunKind, status: ImportStatus) =>
   `(SELECT MAX(s.id) FROM import_run s WHERE s.feed_id = f.id AND s.kind = '${kind}' AND s.status = '${status}')`;
-const laterRun = (role: FeedRunRole, kind: RunKind, status: ImportStatus) => `
+const latestRun = (role: FeedRunRole, kind: RunKind, status: ImportStatus, newerThanFull: boolean) => `
   SELECT '${role}' AS role, f.id AS feed, ${RUN_COLUMNS}
     FROM feed f
     STRAIGHT_JOIN import_run r ON r.id = ${latestRunId(kind, status)} -- feeds first, then a primary-key lookup
-   WHERE r.id > COALESCE(${latestRunId('full', 'succeeded')}, 0)`;
+   ${newerThanFull ? `WHERE r.id > COALESCE(${latestRunId('full', 'succeeded')}, 0)` : ''}`;
 const FEED_STATUS_SQL = `
   SELECT 'full' AS role, f.id AS feed, ${RUN_COLUMNS}
     FROM feed f
     LEFT JOIN import_run r ON r.id = ${latestRunId('full', 'succeeded')}
-  UNION ALL ${laterRun('realtime', 'realtime', 'succeeded')}
-  UNION ALL ${laterRun('refused', 'full', 'refused')}`;
+  UNION ALL ${latestRun('realtime', 'realtime', 'succeeded', false)}
+  UNION ALL ${latestRun('refused', 'full', 'refused', true)}`;
 /** Which of a feed's runs a row of FEED_STATUS_SQL is. */
 type FeedRunRole = 'full' | 'realtime' | 'refused';
 

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { labelKey, type FeedRecord, type Label } from '../../feed/record.ts';
-import { RUN_INSERT_COLUMNS, runValues, toRealtimeBase, unixSeconds } from '../rows.ts';
+import { RUN_INSERT_COLUMNS, runValues, toRealtimeBase, unixSeconds, type FullRunRow } from '../rows.ts';
 import {
   ImportLockedError,
   recordKey,
@@ -24,9 +24,10 @@ import {
   GONE_LENGTHS_SQL,
   hashRange,
   HOLDS_LENGTH_SQL,
-  LATEST_FULL_RUN_SQL,
+  goneWrittenAfterSql,
+  latestFullRunSql,
   latestSlotSql,
-  REALTIME_SUMS_SQL,
+  slotFailuresSql,
   STORED_HASHES_SQL,
 } from '../shared-sql.ts';
 
@@ -39,6 +40,13 @@ const RECORD_RUN_WAIT_MS = 2 * 60 * 60 * 1000;
  */
 const GONE_COPIES = { label_ids: 'd.label_ids' };
 const GONE_COPIES_WITH_HISTORY = { ...GONE_COPIES, context: 'd.context', last_updated: 'd.last_updated' };
+
+/** What a realtime slot reads of import_run (shared-sql.ts), in SQLite's spelling. */
+export const SQLITE_REALTIME_SQL = {
+  latestFull: latestFullRunSql({ fileDay: "COALESCE(CAST(REPLACE(feed_date, '-', '') AS INTEGER), data_date)", startedAt: 'started_at' }),
+  latestSlot: latestSlotSql('slot'),
+  slotFailures: slotFailuresSql('?'),
+};
 
 /** The import's stored-hash lookup: one key of ip_data_key. */
 export const SQLITE_HASH_SQL = 'SELECT record_hash FROM ip_data WHERE ip = ? AND prefix_len = ? AND feed_id = ?';
@@ -58,6 +66,8 @@ export class SqliteImport implements ImportTransaction {
   readonly #history: SqliteHistory;
   readonly #stmt;
   #firstLoad: SqliteFirstLoad | undefined;
+  #realtimeWrites: number | null | undefined;
+  #realtimeReplaced = 0;
 
   static begin(path: string, feedId: number, historyDays: number): SqliteImport {
     const db = new Database(path, { fileMustExist: true });
@@ -119,9 +129,10 @@ export class SqliteImport implements ImportTransaction {
       addLength: db.prepare<[number, number]>('INSERT OR IGNORE INTO network_length (feed_id, prefix_len) VALUES (?, ?)'),
       count: db.prepare<[number], { n: number }>(COUNT_STORED_SQL),
       storedJson: db.prepare<[Buffer, number, number], string>(`SELECT context FROM ip_data WHERE ${keyMatch}`).pluck(),
-      latestFull: db.prepare<[number], { id: number; data_date: number; records: number }>(LATEST_FULL_RUN_SQL),
-      latestSlot: db.prepare<[number, number], { slot: number; records: number }>(latestSlotSql('slot')),
-      realtimeSums: db.prepare<[number, number], { created: number | null; merged: number | null }>(REALTIME_SUMS_SQL),
+      latestFull: db.prepare<[number], FullRunRow>(SQLITE_REALTIME_SQL.latestFull),
+      latestSlot: db.prepare<[number, number], { slot: number; records: number }>(SQLITE_REALTIME_SQL.latestSlot),
+      slotFailures: db.prepare<[number, number], number>(SQLITE_REALTIME_SQL.slotFailures).pluck(),
+      goneWrittenAfter: db.prepare<[number, number], number>(goneWrittenAfterSql('?')).pluck(),
       recordRun: db.prepare(
         `INSERT INTO import_run (${RUN_INSERT_COLUMNS}) VALUES (${RUN_INSERT_COLUMNS.split(',')
           .map(() => '?')
@@ -165,9 +176,11 @@ export class SqliteImport implements ImportTransaction {
     const at = unixSeconds(now);
     this.#lengths.written(records);
     const labelIds = this.#labelIdLists(records);
+    const realtimeSince = this.#realtimeSince();
     records.forEach((record, i) => {
       const { bytes, prefixLen, text } = record.address;
       const old = this.#stmt.replaced.get(bytes, prefixLen, this.#feedId)!;
+      if (realtimeSince !== null && old.last_updated > realtimeSince) this.#realtimeReplaced += 1;
       this.#labels.replace(record.address, JSON.parse(old.label_ids) as number[], labelIds[i]!);
       this.#history.replaced(record.address, old, record.json);
       this.#stmt.update.run(text, record.json, JSON.stringify(labelIds[i]), record.hash, at, bytes, prefixLen, this.#feedId);
@@ -183,13 +196,26 @@ export class SqliteImport implements ImportTransaction {
     return stored;
   }
 
-  async realtimeBase(): Promise<RealtimeBase> {
+  async realtimeBase(slot: Date): Promise<RealtimeBase> {
     const full = this.#stmt.latestFull.get(this.#feedId);
     return toRealtimeBase(
       full,
       full && this.#stmt.latestSlot.get(this.#feedId, full.id),
-      full && this.#stmt.realtimeSums.get(this.#feedId, full.id),
+      this.#stmt.slotFailures.get(this.#feedId, unixSeconds(slot))!,
     );
+  }
+
+  realtimeReplaced(): number {
+    return this.#realtimeReplaced;
+  }
+
+  /** When the feed's last full import began, if realtime slots wrote records since (they were written after it); else null. */
+  #realtimeSince(): number | null {
+    if (this.#realtimeWrites === undefined) {
+      const full = this.#stmt.latestFull.get(this.#feedId);
+      this.#realtimeWrites = full && this.#stmt.latestSlot.get(this.#feedId, full.id) ? full.started_at : null;
+    }
+    return this.#realtimeWrites;
   }
 
   async load(records: FeedRecord[], now: Date): Promise<Duplicate[]> {
@@ -215,6 +241,8 @@ export class SqliteImport implements ImportTransaction {
     if (fingerprints === undefined) this.#stmt.collectGone.run(this.#feedId);
     else for (const fingerprint of fingerprints) this.#stmt.collectUnmatched.run(this.#feedId, ...hashRange(fingerprint));
     this.#lengths.gone(this.#stmt.goneLengths.all());
+    const realtimeSince = this.#realtimeSince();
+    if (realtimeSince !== null) this.#realtimeReplaced += this.#stmt.goneWrittenAfter.get(this.#feedId, realtimeSince)!;
     this.#labels.removeGone();
     this.#history.removed();
     return this.#stmt.deleteGone.run(this.#feedId).changes;

@@ -160,7 +160,7 @@ export class SqliteStore implements Store {
       );
     const latest = latestOf('full', 'succeeded');
     const refusedSince = latestOf('full', 'refused');
-    const realtimeSince = latestOf('realtime', 'succeeded');
+    const realtime = latestOf('realtime', 'succeeded');
     const run = (row: RunRow | undefined) => (row ? toImportRun(row) : null);
     this.#readFeedStatus = this.#db.transaction(() =>
       FEED_TYPES.map((feed) => {
@@ -169,7 +169,7 @@ export class SqliteStore implements Store {
         return {
           feed,
           lastImport: run(row),
-          lastRealtime: run(realtimeSince.get(FEED_IDS[feed], since)),
+          lastRealtime: run(realtime.get(FEED_IDS[feed], 0)),
           lastRefused: run(refusedSince.get(FEED_IDS[feed], since)),
         };
       }),
