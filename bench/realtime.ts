@@ -198,7 +198,7 @@ for (const store of values.stores.split(',')) figures.push(await benchStore(stor
 const ms = (n: number) => `${Math.round(n)} ms`;
 console.log(
   `\n## Realtime: ${count(records)} records, ${slots} slots of ${count(perSlot)} (${machine(
-    values.stores.includes('mariadb') ? await mariadbServer() : 'SQLite',
+    values.stores.includes('mariadb') ? await mariadbServer() : 'not used',
   )})\n`,
 );
 console.log(
