@@ -60,16 +60,18 @@ export async function applySlot(store: Store, file: string, options: ApplySlotOp
     run.storedBefore = base.records;
     options.logger.debug({ feed: options.feed, slot: slotText(options.slot) }, 'realtime slot merging');
     const updates = await readSlot(file, run, options.maxLineBytes);
+    // Stamped after the full import's second, so that the change limit of the next full file can tell the slots' records apart.
+    const stamp = new Date(Math.max(run.startedAt.getTime(), (base.full!.startedAt + 1) * 1000));
     const broken = tooManySkipped(run.counts.skipped, run.counts.valid + run.counts.skipped, maxSkippedRatio);
     if (broken) throw new Error(broken);
     let batch: FeedRecord[] = [];
     for (const update of updates.values()) {
       batch.push(update);
       if (batch.length < BATCH_SIZE) continue;
-      await mergeBatch(tx, batch, run);
+      await mergeBatch(tx, batch, run, stamp);
       batch = [];
     }
-    await mergeBatch(tx, batch, run);
+    await mergeBatch(tx, batch, run, stamp);
     const outcome = run.summary('succeeded', null);
     await tx.commit(outcome);
     return { status: 'applied', run: outcome };
@@ -78,6 +80,24 @@ export async function applySlot(store: Store, file: string, options: ApplySlotOp
     await tx.rollback(failed).catch((rollbackError: unknown) => options.logger.error({ err: rollbackError }, 'rollback failed'));
     throw new ImportFailedError(failed, { cause: err });
   }
+}
+
+/**
+ * Records a failed run for a slot whose file could not be read whole (a corrupt file, which
+ * downloading again brings back as it is): answers the slot's failures, this one included.
+ */
+export async function recordSlotFailure(store: Store, options: ApplySlotOptions, error: Error): Promise<number> {
+  const tx = await store.beginImport(options.feed);
+  const run = new ImportRunRecord(options.feed, null, null, options.logger, options.slot);
+  let failures = 1;
+  try {
+    const base = await tx.realtimeBase(options.slot);
+    run.storedBefore = base.records;
+    failures += base.failures;
+  } finally {
+    await tx.rollback(run.summary('failed', error.message));
+  }
+  return failures;
 }
 
 /** Whether the slot follows the feed's full file and the slots merged since it. */
@@ -115,7 +135,7 @@ async function readSlot(file: string, run: ImportRunRecord, maxLineBytes?: numbe
 }
 
 /** Merges a batch of updates into the stored records: creates the keys not stored, rewrites those the merge changes. */
-async function mergeBatch(tx: ImportTransaction, updates: FeedRecord[], run: ImportRunRecord): Promise<void> {
+async function mergeBatch(tx: ImportTransaction, updates: FeedRecord[], run: ImportRunRecord, stamp: Date): Promise<void> {
   if (updates.length === 0) return;
   const stored = await tx.storedJson(updates);
   const created: FeedRecord[] = [];
@@ -132,8 +152,8 @@ async function mergeBatch(tx: ImportTransaction, updates: FeedRecord[], run: Imp
     }
     (before ? merged : created).push(parsed.record);
   }
-  if (created.length) await tx.insert(created, run.startedAt);
-  if (merged.length) await tx.update(merged, run.startedAt);
+  if (created.length) await tx.insert(created, stamp);
+  if (merged.length) await tx.update(merged, stamp);
   run.counts.inserted += created.length;
   run.counts.updated += merged.length;
 }

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FeedType } from '../feed/feed-types.ts';
 import type { SpurClient } from '../spur/client.ts';
-import { SpurAuthError, SpurHttpError } from '../spur/errors.ts';
+import { CorruptFileError, SpurAuthError, SpurHttpError } from '../spur/errors.ts';
 import { ImportLockedError } from '../store/types.ts';
 import { logResult, updateFeed, type FeedUpdateResult, type UpdateOptions } from '../update/update.ts';
-import { applySlot, MAX_SLOT_FAILURES } from './apply-slot.ts';
+import { applySlot, MAX_SLOT_FAILURES, recordSlotFailure } from './apply-slot.ts';
 import { realtimeSinceFull } from '../store/feed-status.ts';
 import { nextSlot, slotsBetween, slotText } from './slot.ts';
 
@@ -57,6 +57,8 @@ export class Follower {
   readonly #missing = new Map<FeedType, Set<number>>();
   /** When each feed's full file last failed to import: it is not tried again for FULL_RETRY_MS. */
   readonly #fullFailedAt = new Map<FeedType, number>();
+  /** The file date whose refusal was last logged, per feed. */
+  readonly #refusalLogged = new Map<FeedType, string | null>();
 
   constructor(options: FollowOptions) {
     this.#options = options;
@@ -103,7 +105,12 @@ export class Follower {
     const full = await updateFeed(feed, { ...this.#options, feeds: [feed], retryRefused: false });
     if (full.status === 'failed') this.#fullFailedAt.set(feed, performance.now());
     else this.#fullFailedAt.delete(feed);
-    if (full.status !== 'up-to-date' && failedAt === undefined) logResult(this.#options.logger, full);
+    // A refused file is answered at every pass without a download: said once per file.
+    const refusal = full.status === 'refused' ? full.feedDate : undefined;
+    if (full.status !== 'up-to-date' && (refusal === undefined || this.#refusalLogged.get(feed) !== refusal)) {
+      logResult(this.#options.logger, full);
+    }
+    if (refusal !== undefined) this.#refusalLogged.set(feed, refusal);
     return full;
   }
 
@@ -125,9 +132,17 @@ export class Follower {
         if (missing.has(slot.getTime())) continue;
         dir ??= await mkdtemp(join(this.#options.downloadDir, `ipoid-${feed}-realtime-`));
         const file = join(dir, 'slot.json.gz');
+        const { maxSkippedRatio } = this.#options;
         try {
           await client.downloadFeed(client.realtimeFile(feed, slot), file);
         } catch (err) {
+          if (err instanceof CorruptFileError) {
+            // Recorded as a failed run, so that a file Spur keeps serving broken is given up like one that cannot be merged.
+            if ((await recordSlotFailure(store, { feed, slot, logger }, err)) < MAX_SLOT_FAILURES) throw err;
+            result.givenUp += 1;
+            logger.error({ feed, slot: slotText(slot), error: err.message }, 'realtime slot failed too often: skipped');
+            continue;
+          }
           if (!(err instanceof SpurHttpError && err.status === 404)) throw err;
           // The newest slot Spur names may not be readable yet (a CDN's lag): it is asked for again at the next poll.
           if (slot >= latest) break;
@@ -136,12 +151,11 @@ export class Follower {
           logger.warn({ feed, slot: slotText(slot) }, 'realtime slot missing (404): skipped');
           continue;
         }
-        const { maxSkippedRatio } = this.#options;
         const started = performance.now();
         const outcome = await applySlot(store, file, { feed, slot, follows: full.id, logger, maxSkippedRatio });
         if (outcome.status === 'given-up') {
           result.givenUp += 1;
-          logger.error({ feed, slot: slotText(slot), failures: MAX_SLOT_FAILURES }, 'realtime slot failed to merge too often: skipped');
+          logger.error({ feed, slot: slotText(slot), failures: MAX_SLOT_FAILURES }, 'realtime slot failed too often: skipped');
           continue;
         }
         if (outcome.status === 'applied') {

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { IncompleteDownloadError, isDiskError, withCause } from './errors.ts';
+import { CorruptFileError, IncompleteDownloadError, isDiskError, withCause } from './errors.ts';
 
 export interface StallLimits {
   /** The window over which progress is measured. */
@@ -86,6 +86,6 @@ async function verifyGzip(path: string): Promise<void> {
   try {
     await pipeline(createReadStream(path), createGunzip(), sink);
   } catch (err) {
-    throw new IncompleteDownloadError(`the download is not a complete gzip file: ${(err as Error).message}`, { cause: err });
+    throw new CorruptFileError(`the download is not a complete gzip file: ${(err as Error).message}`, { cause: err });
   }
 }

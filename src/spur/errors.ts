@@ -26,6 +26,9 @@ export class IncompleteDownloadError extends IpoidError {
   }
 }
 
+/** The whole file came, but it is not a gzip stream that decompresses to its end: trying again brings the same bytes. */
+export class CorruptFileError extends IncompleteDownloadError {}
+
 /** An error's message with its cause's: fetch says only "fetch failed" or "terminated" on its own. */
 export function withCause(err: unknown): string {
   const { message, cause } = err as Error;

@@ -78,6 +78,10 @@ export const latestFullRunSql = ({ fileDay, startedAt }: { fileDay: string; star
 export const latestSlotSql = (slot: string): string => `SELECT ${slot} AS slot, records FROM import_run
   WHERE feed_id = ? AND kind = 'realtime' AND status = 'succeeded' AND id > ? ORDER BY id DESC LIMIT 1`;
 
+/** Records a feed's (`?`) slots merged after a run id (`?`) created. */
+export const REALTIME_CREATED_SQL = `SELECT COALESCE(SUM(inserted), 0) AS n FROM import_run
+  WHERE feed_id = ? AND kind = 'realtime' AND status = 'succeeded' AND id > ?`;
+
 /** Failed runs of a feed's (`?`) slot (`slot`, as a store spells the slot's parameter). */
 export const slotFailuresSql = (slot: string): string => `SELECT COUNT(*) AS n FROM import_run
   WHERE feed_id = ? AND kind = 'realtime' AND status = 'failed' AND slot = ${slot}`;

@@ -8,6 +8,7 @@ import { openStore } from '../../src/store/open.ts';
 import type { ImportRun, Store } from '../../src/store/types.ts';
 import { finished, jsonLines, runCli, spawnCli, waitForOutput } from '../helpers/cli.ts';
 import { publishFullFile, publishSlot, publishTruncatedSlot } from '../helpers/realtime.ts';
+import { MAX_SLOT_FAILURES } from '../../src/realtime/apply-slot.ts';
 import { storedSnapshot } from '../helpers/snapshot.ts';
 import { scratchDir, TOKEN } from '../helpers/spur-feeds.ts';
 import { forEachStore, type TestDatabase } from '../helpers/stores.ts';
@@ -272,6 +273,21 @@ forEachStore((target) => {
     assert.deepEqual(jsonLines(result.stdout)[0]!.realtime, { applied: 1, missing: 0, newestSlot: '2026-01-07T00:20Z' });
     assert.ok(spur.requests.some((r) => r.path.endsWith('realtime/20260107/0020.json.gz') && r.status === 503));
     assert.equal((await stored(FIRST))!.organization, 'After retries');
+  });
+
+  test(`a slot Spur keeps serving corrupt is given up after ${MAX_SLOT_FAILURES} tries, and the slots after it are merged`, async () => {
+    publishTruncatedSlot(feedsDir, FEED, '20260107/0025', [{ ip: FIRST, organization: 'Never' }]);
+    publishSlot(feedsDir, FEED, '20260107/0030', [{ ip: FIRST, organization: 'Half past' }]);
+    for (let pass = 1; pass < MAX_SLOT_FAILURES; pass++) {
+      const failed = await oneShot();
+      assert.equal(failed.code, 1, failed.stderr);
+      assert.equal((jsonLines(failed.stdout)[0]!.realtime as { newestSlot: string }).newestSlot, '2026-01-07T00:20Z');
+    }
+    const result = await oneShot();
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(jsonLines(result.stdout)[0]!.realtime, { applied: 1, missing: 0, givenUp: 1, newestSlot: '2026-01-07T00:30Z' });
+    assert.match(result.stderr, /realtime slot failed too often: skipped/);
+    assert.equal((await stored(FIRST))!.organization, 'Half past');
   });
 
   test('a refused token stops a follower at once with a clear message', async () => {

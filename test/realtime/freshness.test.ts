@@ -91,4 +91,21 @@ forEachStore((target) => {
     assert.equal(answer.status, 200);
     assert.deepEqual((answer.json as Record<string, { risks: string[] }>)['192.0.2.1']!.risks, ['SPAM']);
   });
+
+  test("a newer full file replaces the slots' data: their slot is no longer what the data's age counts from, but the lag stays", async () => {
+    const nextDate = utcDate(new Date(Date.now() - DAY_MS));
+    await importFeed(store, jsonLinesFeed([{ ip: '192.0.2.1', organization: 'Org' }]), {
+      feed: FEED,
+      feedDate: nextDate,
+      logger: quietLogger,
+    });
+    const feed = ((await request(`${base}/_info`)).json as { feeds: Record<string, unknown>[] }).feeds.find((f) => f.feed === FEED)!;
+    assert.equal(feed.feedDate, nextDate);
+    assert.equal(feed.records, 1);
+    assert.ok(Number(feed.ageSeconds) >= DAY_MS / 1000 - 60, `age ${String(feed.ageSeconds)}`);
+    const realtime = feed.realtime as { slot: string; sinceFullFile: boolean; lagSeconds: number };
+    assert.deepEqual([realtime.slot, realtime.sinceFullFile], [slot.toISOString(), false]);
+    assert.ok(realtime.lagSeconds >= 600 && realtime.lagSeconds < HOUR_MS / 1000);
+    assert.equal((await request(`${base}/readyz`)).status, 503);
+  });
 });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { SpurRecord } from '../../src/feed/schema.ts';
 import { parseIp } from '../../src/feed/ip.ts';
 import { importFeed, ImportRefusedError } from '../../src/import/importer.ts';
@@ -37,8 +36,6 @@ forEachStore((target) => {
     test("the change limit leaves out the records slots wrote, counted once each, not the slots' merges", async () => {
       const day = Array.from({ length: 100 }, (_, i) => record(i));
       await importDay(day, '2026-01-02');
-      // Records are stamped in whole seconds: the slots' records must be later than the file's.
-      await sleep(1000);
       // Thirty merges into one record, and one record created.
       for (let n = 0; n < 30; n++) {
         const slot = slotPath(new Date(Date.parse('2026-01-02T00:00:00Z') + n * 300_000));
@@ -62,18 +59,18 @@ forEachStore((target) => {
     });
 
     test("a full file forced after midnight replays from its own date, though its run is filed under the next day's", async () => {
-      // 01-03's file was refused all day; slots went on past midnight, on 01-03's data.
+      // Slots went on past midnight on 01-03's file; then a corrected 01-03 file is forced in.
       assert.equal((await apply(FEED, '20260104/0005', [{ ip: record(1).ip, risks: ['SPAM'] }])).status, 'applied');
       await importDay(
-        Array.from({ length: 100 }, (_, i) => record(i, 'Day four')),
-        '2026-01-04',
+        Array.from({ length: 100 }, (_, i) => record(i, 'Corrected')),
+        '2026-01-03',
         true,
       );
       const status = (await store.feedStatus()).find((s) => s.feed === FEED)!;
-      assert.equal(status.lastImport!.feedDate, '2026-01-04');
-      // The slots of 01-04 come after the file of 01-04.
-      assert.equal((await apply(FEED, '20260104/1200', [{ ip: record(2).ip, risks: ['TUNNEL'] }])).status, 'applied');
-      assert.deepEqual((await store.lookup(parseIp(record(2).ip!)))[0]!.context, { ...record(2, 'Day four'), risks: ['TUNNEL'] });
+      assert.deepEqual([status.lastImport!.feedDate, status.lastImport!.dataDate], ['2026-01-03', '2026-01-04']);
+      // The slots of 01-03 come after the file of 01-03.
+      assert.equal((await apply(FEED, '20260103/1200', [{ ip: record(2).ip, risks: ['TUNNEL'] }])).status, 'applied');
+      assert.deepEqual((await store.lookup(parseIp(record(2).ip!)))[0]!.context, { ...record(2, 'Corrected'), risks: ['TUNNEL'] });
     });
 
     test(`a slot that fails to merge ${MAX_SLOT_FAILURES} times is given up, and the next one is merged`, async () => {

@@ -25,6 +25,7 @@ import {
   goneWrittenAfterSql,
   latestFullRunSql,
   latestSlotSql,
+  REALTIME_CREATED_SQL,
   slotFailuresSql,
   JOURNAL_KEYS_SQL,
   PRUNABLE_KEYS_SQL,
@@ -37,6 +38,7 @@ import {
 import { connect, getLock, lockName, type ConnectionOptions } from './mariadb-connection.ts';
 import { dropLeftovers, MariadbFirstLoad } from './mariadb-first-load.ts';
 import { LabelIds } from './mariadb-label-ids.ts';
+import { RealtimeReplaced } from '../realtime-replaced.ts';
 import { addDays, feedDay, type FeedDay } from '../../history/feed-day.ts';
 import { encodeState, restate } from '../../history/state-codec.ts';
 import { decodeKeys, encodeKeys, KEYS_PER_PART, type HistoryKey } from '../../history/key-journal.ts';
@@ -124,8 +126,8 @@ export class MariadbImport implements ImportTransaction {
   #pending: Promise<unknown> = Promise.resolve();
   /** A first load into an empty ip_data (null: the feed loads as any batch is applied); decided by the first load() call. */
   #firstLoad: MariadbFirstLoad | null | undefined;
-  #realtimeWrites: number | null | undefined;
-  #realtimeReplaced = 0;
+  /** What slots wrote since the last full import, which the change limit leaves out; null when none did; read at the first change. */
+  #realtime: RealtimeReplaced | null | undefined;
 
   static async begin(options: ConnectionOptions, feedId: number, historyDays: number): Promise<MariadbImport> {
     const conn = await connect(options);
@@ -250,8 +252,8 @@ export class MariadbImport implements ImportTransaction {
     const keys = records.map((r) => [r.address.bytes, r.address.prefixLen, this.#feedId]);
     // Only the label rows that differ from the stored label_ids go and come.
     const old = new Map((await this.#storedRows<ReplacedRow>('replaced', records)).map((row) => [rowKey(row), row]));
-    const realtimeSince = await this.#realtimeSince();
-    if (realtimeSince !== null) for (const row of old.values()) if (Number(row.last_updated) > realtimeSince) this.#realtimeReplaced += 1;
+    const realtime = await this.#realtimeWrites();
+    for (const row of old.values()) realtime?.updated(Number(row.last_updated));
     const stored = new Map([...old].map(([key, row]) => [key, labelIdList(row.label_ids)]));
     const labelIds = await this.#labelIdLists(records);
     const gone: unknown[][] = [];
@@ -293,7 +295,7 @@ export class MariadbImport implements ImportTransaction {
   }
 
   realtimeReplaced(): number {
-    return this.#realtimeReplaced;
+    return this.#realtime?.count ?? 0;
   }
 
   /** The feed's latest full import, and the newest slot merged since it. */
@@ -307,13 +309,15 @@ export class MariadbImport implements ImportTransaction {
     return { full, latest };
   }
 
-  /** When the feed's last full import began, if realtime slots wrote records since (they were written after it); else null. */
-  async #realtimeSince(): Promise<number | null> {
-    if (this.#realtimeWrites === undefined) {
+  async #realtimeWrites(): Promise<RealtimeReplaced | null> {
+    if (this.#realtime === undefined) {
       const { full, latest } = await this.#latestRuns();
-      this.#realtimeWrites = full && latest ? Number(full.started_at) : null;
+      if (full && latest) {
+        const [created] = await this.#conn.execute<{ n: number }[]>(REALTIME_CREATED_SQL, [this.#feedId, full.id]);
+        this.#realtime = new RealtimeReplaced(Number(full.started_at), Number(created!.n));
+      } else this.#realtime = null;
     }
-    return this.#realtimeWrites;
+    return this.#realtime;
   }
 
   async forEachStoredHash(visit: (hash: Buffer) => void): Promise<void> {
@@ -328,10 +332,10 @@ export class MariadbImport implements ImportTransaction {
     else await this.#collectUnmatched(fingerprints);
     const gone = await this.#conn.query<{ prefix_len: number }[]>(GONE_LENGTHS_SQL);
     this.#lengths.gone(gone.map((row) => row.prefix_len));
-    const realtimeSince = await this.#realtimeSince();
-    if (realtimeSince !== null) {
-      const [written] = await this.#conn.execute<{ n: number }[]>(goneWrittenAfterSql('FROM_UNIXTIME(?)'), [this.#feedId, realtimeSince]);
-      this.#realtimeReplaced += Number(written!.n);
+    const realtime = await this.#realtimeWrites();
+    if (realtime) {
+      const [written] = await this.#conn.execute<{ n: number }[]>(goneWrittenAfterSql('FROM_UNIXTIME(?)'), [this.#feedId, realtime.since]);
+      realtime.gone(Number(written!.n));
     }
     if (this.#historyDays > 0) await this.#stageRemoved();
     // A text-protocol statement: MariaDB cannot prepare a DELETE that joins JSON_TABLE.

@@ -14,6 +14,7 @@ import { IMPORT_CACHE_KIB, SORT_CACHE_KIB } from './sqlite-cache.ts';
 import { SqliteFirstLoad } from './sqlite-first-load.ts';
 import { SqliteLabelChanges } from './sqlite-label-changes.ts';
 import { SqliteHistory, type ReplacedRow } from './sqlite-history.ts';
+import { RealtimeReplaced } from '../realtime-replaced.ts';
 import { feedDay, type FeedDay } from '../../history/feed-day.ts';
 
 import { NetworkLengthTracker } from '../containment.ts';
@@ -27,6 +28,7 @@ import {
   goneWrittenAfterSql,
   latestFullRunSql,
   latestSlotSql,
+  REALTIME_CREATED_SQL,
   slotFailuresSql,
   STORED_HASHES_SQL,
 } from '../shared-sql.ts';
@@ -66,8 +68,8 @@ export class SqliteImport implements ImportTransaction {
   readonly #history: SqliteHistory;
   readonly #stmt;
   #firstLoad: SqliteFirstLoad | undefined;
-  #realtimeWrites: number | null | undefined;
-  #realtimeReplaced = 0;
+  /** What slots wrote since the last full import, which the change limit leaves out; null when none did; read at the first change. */
+  #realtime: RealtimeReplaced | null | undefined;
 
   static begin(path: string, feedId: number, historyDays: number): SqliteImport {
     const db = new Database(path, { fileMustExist: true });
@@ -133,6 +135,7 @@ export class SqliteImport implements ImportTransaction {
       latestSlot: db.prepare<[number, number], { slot: number; records: number }>(SQLITE_REALTIME_SQL.latestSlot),
       slotFailures: db.prepare<[number, number], number>(SQLITE_REALTIME_SQL.slotFailures).pluck(),
       goneWrittenAfter: db.prepare<[number, number], number>(goneWrittenAfterSql('?')).pluck(),
+      realtimeCreated: db.prepare<[number, number], number>(REALTIME_CREATED_SQL).pluck(),
       recordRun: db.prepare(
         `INSERT INTO import_run (${RUN_INSERT_COLUMNS}) VALUES (${RUN_INSERT_COLUMNS.split(',')
           .map(() => '?')
@@ -176,11 +179,11 @@ export class SqliteImport implements ImportTransaction {
     const at = unixSeconds(now);
     this.#lengths.written(records);
     const labelIds = this.#labelIdLists(records);
-    const realtimeSince = this.#realtimeSince();
+    const realtime = this.#realtimeWrites();
     records.forEach((record, i) => {
       const { bytes, prefixLen, text } = record.address;
       const old = this.#stmt.replaced.get(bytes, prefixLen, this.#feedId)!;
-      if (realtimeSince !== null && old.last_updated > realtimeSince) this.#realtimeReplaced += 1;
+      realtime?.updated(old.last_updated);
       this.#labels.replace(record.address, JSON.parse(old.label_ids) as number[], labelIds[i]!);
       this.#history.replaced(record.address, old, record.json);
       this.#stmt.update.run(text, record.json, JSON.stringify(labelIds[i]), record.hash, at, bytes, prefixLen, this.#feedId);
@@ -206,16 +209,18 @@ export class SqliteImport implements ImportTransaction {
   }
 
   realtimeReplaced(): number {
-    return this.#realtimeReplaced;
+    return this.#realtime?.count ?? 0;
   }
 
-  /** When the feed's last full import began, if realtime slots wrote records since (they were written after it); else null. */
-  #realtimeSince(): number | null {
-    if (this.#realtimeWrites === undefined) {
+  #realtimeWrites(): RealtimeReplaced | null {
+    if (this.#realtime === undefined) {
       const full = this.#stmt.latestFull.get(this.#feedId);
-      this.#realtimeWrites = full && this.#stmt.latestSlot.get(this.#feedId, full.id) ? full.started_at : null;
+      this.#realtime =
+        full && this.#stmt.latestSlot.get(this.#feedId, full.id)
+          ? new RealtimeReplaced(full.started_at, this.#stmt.realtimeCreated.get(this.#feedId, full.id)!)
+          : null;
     }
-    return this.#realtimeWrites;
+    return this.#realtime;
   }
 
   async load(records: FeedRecord[], now: Date): Promise<Duplicate[]> {
@@ -241,8 +246,8 @@ export class SqliteImport implements ImportTransaction {
     if (fingerprints === undefined) this.#stmt.collectGone.run(this.#feedId);
     else for (const fingerprint of fingerprints) this.#stmt.collectUnmatched.run(this.#feedId, ...hashRange(fingerprint));
     this.#lengths.gone(this.#stmt.goneLengths.all());
-    const realtimeSince = this.#realtimeSince();
-    if (realtimeSince !== null) this.#realtimeReplaced += this.#stmt.goneWrittenAfter.get(this.#feedId, realtimeSince)!;
+    const realtime = this.#realtimeWrites();
+    realtime?.gone(this.#stmt.goneWrittenAfter.get(this.#feedId, realtime.since)!);
     this.#labels.removeGone();
     this.#history.removed();
     return this.#stmt.deleteGone.run(this.#feedId).changes;
