@@ -23,6 +23,7 @@ import { importFeed } from '../src/import/importer.ts';
 import { createLogger } from '../src/log.ts';
 import { nextSlot, slotPath } from '../src/realtime/slot.ts';
 import { readRawLines } from '../src/feed/reader.ts';
+import { realtimeSinceFull } from '../src/store/feed-status.ts';
 import { openStore } from '../src/store/open.ts';
 import { drive, singleLookups, startServer, WARMUP_SECONDS, type Measured } from './api-load.ts';
 import { HIT_RATIO, sampleAddresses } from './api-data.ts';
@@ -87,7 +88,7 @@ async function resetStore(url: string, dayFile: string): Promise<void> {
   const store = await openStore(url);
   try {
     const status = (await store.feedStatus()).find((s) => s.feed === FEED)!;
-    if (status.lastImport?.feedDate === FEED_DATE && !status.lastRealtime) return;
+    if (status.lastImport?.feedDate === FEED_DATE && !realtimeSinceFull(status)) return;
     log(status.lastImport ? 'diffing the store back to the day file' : 'loading the day file');
     await importFeed(store, dayFile, { feed: FEED, feedDate: FEED_DATE, logger: createLogger('warn'), progress: true, force: true });
   } finally {
