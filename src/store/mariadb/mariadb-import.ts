@@ -439,10 +439,12 @@ export class MariadbImport implements ImportTransaction {
             [this.#feedId, day],
           )
         : [];
-    for (const row of sameDay) {
+    // One bulk command: realtime slots re-take many states a day, a round trip each would be seconds.
+    const restated = sameDay.flatMap((row) => {
       const state = restate(row.kept, row.staged, row.next);
-      if (state !== row.kept) await this.#conn.execute(RESTATE_SQL, [state, row.ip, row.prefix_len, this.#feedId, day]);
-    }
+      return state === row.kept ? [] : [[state, row.ip, row.prefix_len, this.#feedId, day]];
+    });
+    if (restated.length) await this.#conn.batch(RESTATE_SQL, restated);
     await this.#conn.query(fileHistorySql('IGNORE'), [this.#feedId, day]);
     await this.#journalKeys(day);
     await this.#prune(addDays(day, -(this.#historyDays - 1)));
