@@ -1,7 +1,7 @@
 /*
  * Realtime benchmark (issue 12). For each store, a generated day of `records` records is the
- * full file of `anonymous-residential` (imported once, then reused: a store that merged slots
- * in an earlier run is diffed back to the file first), and the generator's realtime slots of
+ * full file of `anonymous-residential` (loaded once, then reused: a store that merged slots
+ * in an earlier run is loaded again), and the generator's realtime slots of
  * that day are served by the fake Spur server. It reports:
  *   - catch-up: `ipoid update --realtime` merging the whole day's slots, each slot's merge
  *     time (from the follower's log) and the whole catch-up, with `GET /feed/v1/ip/{ip}` at
@@ -27,7 +27,7 @@ import { realtimeSinceFull } from '../src/store/feed-status.ts';
 import { openStore } from '../src/store/open.ts';
 import { drive, singleLookups, startServer, WARMUP_SECONDS, type Measured } from './api-load.ts';
 import { HIT_RATIO, sampleAddresses } from './api-data.ts';
-import { benchDatabaseUrl, mariadbServer } from './databases.ts';
+import { benchDatabaseUrl, freshDatabase, mariadbServer } from './databases.ts';
 import { benchFeed, OUT } from './feeds.ts';
 import { spawnIpoid } from './ipoid-process.ts';
 import { peakRssMb, pollPeak } from './measure.ts';
@@ -83,14 +83,23 @@ function spurDir(dayFile: string, slotsDir: string): { dir: string; publishDir: 
   return { dir, publishDir: join(dir, FEED, 'realtime') };
 }
 
-/** The store holds the day file as its full file and no slot since: loaded once, diffed back after an earlier run. */
+/**
+ * The store holds the day file as its full file and no slot since: loaded once, and loaded
+ * again into a new database after a run merged slots. (Diffing it back instead would file every
+ * key the slots changed under the day the next run's slots are filed under too, and each slot
+ * would then re-take the day's state of nearly all its keys, which a real day does not.)
+ */
 async function resetStore(url: string, dayFile: string): Promise<void> {
-  const store = await openStore(url);
+  let store = await openStore(url);
   try {
     const status = (await store.feedStatus()).find((s) => s.feed === FEED)!;
     if (status.lastImport?.feedDate === FEED_DATE && !realtimeSinceFull(status)) return;
-    log(status.lastImport ? 'diffing the store back to the day file' : 'loading the day file');
-    await importFeed(store, dayFile, { feed: FEED, feedDate: FEED_DATE, logger: createLogger('warn'), progress: true, force: true });
+    if (status.lastImport) {
+      await store.close();
+      store = await openStore(await freshDatabase(url));
+    }
+    log('loading the day file');
+    await importFeed(store, dayFile, { feed: FEED, feedDate: FEED_DATE, logger: createLogger('warn'), progress: true });
   } finally {
     await store.close();
   }
