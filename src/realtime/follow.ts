@@ -103,7 +103,8 @@ export class Follower {
     if (failedAt !== undefined && performance.now() - failedAt < FULL_RETRY_MS)
       return { feed, status: 'failed', feedDate: null, error: new Error('the last try failed: tried again later'), seconds: 0 };
     const full = await updateFeed(feed, { ...this.#options, feeds: [feed], retryRefused: false });
-    if (full.status === 'failed') this.#fullFailedAt.set(feed, performance.now());
+    // Another import holding the lock is no failure of the file: it is tried again at the next pass.
+    if (full.status === 'failed' && !(full.error instanceof ImportLockedError)) this.#fullFailedAt.set(feed, performance.now());
     else this.#fullFailedAt.delete(feed);
     // A refused file is answered at every pass without a download: said once per file.
     const refusal = full.status === 'refused' ? full.feedDate : undefined;
