@@ -12,7 +12,16 @@ export interface ServerConfig {
   keepAliveTimeoutMs?: number;
   /** Browser origins allowed to read answers (CORS); empty: no CORS headers at all. */
   corsOrigins?: readonly string[];
+  /**
+   * Where single and batch lookups read: `memory`, an index of the current data in this
+   * process (lookup/), or `database`, the store itself. Default: database (IPOID_LOOKUP_INDEX
+   * defaults to memory for `ipoid serve`).
+   */
+  lookupIndex?: LookupIndexMode;
 }
+
+export const LOOKUP_INDEX_MODES = ['memory', 'database'] as const;
+export type LookupIndexMode = (typeof LOOKUP_INDEX_MODES)[number];
 
 /** The API's settings from the environment (documented in the README). */
 export interface ApiConfig extends ServerConfig {
@@ -50,7 +59,15 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     historyDays: loadConfig(env).historyDays,
     readOnly: Boolean(readUrl),
     dbPoolSize: parsePoolSize(env.IPOID_DB_POOL_SIZE),
+    lookupIndex: parseLookupIndex(env.IPOID_LOOKUP_INDEX),
   };
+}
+
+function parseLookupIndex(text: string | undefined): LookupIndexMode {
+  if (text === undefined || text === '') return 'memory';
+  const mode = LOOKUP_INDEX_MODES.find((m) => m === text);
+  if (!mode) throw new Error(`IPOID_LOOKUP_INDEX must be ${LOOKUP_INDEX_MODES.join(' or ')}, not ${JSON.stringify(text)}`);
+  return mode;
 }
 
 function parsePoolSize(text: string | undefined): number | undefined {

@@ -1,19 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { dateOfDay, feedDay } from '../history/feed-day.ts';
 import type { Store } from '../store/types.ts';
-import { servedRuns } from '../store/feed-status.ts';
+import { dataVersionOf, type DataVersion } from '../store/feed-status.ts';
 import { FEED_DATE_HEADER } from './feed-date.ts';
-
-/** What the stored data is, as of the feeds' latest successful imports and realtime slots. */
-export interface DataVersion {
-  /** Changes with every import and realtime slot: the runs whose data is served. */
-  tag: string;
-  /** When the newest of those imports finished; null before any. */
-  lastModified: Date | null;
-  /** The newest feed date of those imports (YYYY-MM-DD); null before any. */
-  feedDate: string | null;
-}
 
 // How old the version an answer names may be: an answer can name the previous import for about a second after the next commits.
 const VERSION_TTL_MS = 1000;
@@ -30,19 +19,7 @@ export class DataVersions {
   #reading: Promise<void> | undefined;
 
   constructor(store: Store) {
-    this.#read = async () => {
-      const statuses = await store.feedStatus();
-      const imports = statuses.flatMap(servedRuns);
-      const newest = (dates: number[]) => (dates.length ? Math.max(...dates) : null);
-      const finished = newest(imports.map((run) => run.finishedAt.getTime()));
-      // The feed files' date: a realtime slot after midnight does not make a file of the new day.
-      const day = newest(statuses.flatMap((s) => (s.lastImport ? [feedDay(s.lastImport.dataDate)] : [])));
-      return {
-        tag: imports.map((run) => run.id).join('.') || '0',
-        lastModified: finished === null ? null : new Date(finished),
-        feedDate: day === null ? null : dateOfDay(day),
-      };
-    };
+    this.#read = async () => dataVersionOf(await store.feedStatus());
   }
 
   /** Reads the version now (the server does at start); a failure leaves the last one known. */

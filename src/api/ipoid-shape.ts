@@ -1,19 +1,30 @@
+import type { FeedType } from '../feed/feed-types.ts';
+import type { SpurRecord } from '../feed/schema.ts';
 import type { StoredRecord } from '../store/types.ts';
 import type { Change } from '../history/changes.ts';
 import type { ChangeItem, IpoidRecord, ListItem } from './schemas.ts';
 
+/** A record's fields in IPoid's shape (contract §1), without the address, its time and its origin. */
+export type RecordFields = Omit<IpoidRecord, 'ip' | 'last_updated' | 'network' | 'feeds'>;
+
+/** What one record gives an answer: where it is from, when it last changed, and its fields. */
+export interface ShapedRecord {
+  feed: FeedType;
+  /** The stored key: the address, or "addr/len" for a network. */
+  key: string;
+  lastUpdated: number;
+  fields: RecordFields;
+}
+
 /**
- * A stored record in IPoid's own shape (contract §1), for the address `ip`. Missing fields
- * read as the empty value the MediaWiki client expects ("", 0, []); the concentration's
- * geohash, skew and density appear only when the feed has them.
+ * A Spur object's fields in IPoid's shape. Missing fields read as the empty value the
+ * MediaWiki client expects ("", 0, []); the concentration's geohash, skew and density appear
+ * only when the feed has them.
  */
-export function ipoidRecord(stored: StoredRecord, ip: string): IpoidRecord {
-  const { context } = stored;
+export function recordFields(context: SpurRecord): RecordFields {
   const client = context.client;
   const conc = client?.concentration;
-  // The contract's key order, then the optional fields (the schema serializer's order too).
   return {
-    ip,
     org: context.organization ?? context.as?.organization ?? '',
     client_count: client?.count ?? 0,
     types: client?.types ?? [],
@@ -23,15 +34,46 @@ export function ipoidRecord(stored: StoredRecord, ip: string): IpoidRecord {
     countries: client?.countries ?? 0,
     location_country: context.location?.country ?? '',
     risks: context.risks ?? [],
-    last_updated: stored.lastUpdated,
     proxies: client?.proxies ?? [],
     behaviors: client?.behaviors ?? [],
     tunnels: (context.tunnels ?? []).flatMap((t) => (t.operator === undefined ? [] : [t.operator])),
     ...(conc?.geohash === undefined ? {} : { conc_geohash: conc.geohash }),
     ...(conc?.skew === undefined ? {} : { conc_skew: conc.skew }),
     ...(conc?.density === undefined ? {} : { conc_density: conc.density }),
+  };
+}
+
+export const shaped = (stored: StoredRecord): ShapedRecord => ({
+  feed: stored.feed,
+  key: stored.key,
+  lastUpdated: stored.lastUpdated,
+  fields: recordFields(stored.context),
+});
+
+/** A record in IPoid's own shape (contract §1), for the address `ip`. */
+export function ipoidRecord(record: ShapedRecord, ip: string): IpoidRecord {
+  const f = record.fields;
+  // The contract's key order, then the optional fields (the schema serializer's order too).
+  return {
+    ip,
+    org: f.org,
+    client_count: f.client_count,
+    types: f.types,
+    conc_city: f.conc_city,
+    conc_state: f.conc_state,
+    conc_country: f.conc_country,
+    countries: f.countries,
+    location_country: f.location_country,
+    risks: f.risks,
+    last_updated: record.lastUpdated,
+    proxies: f.proxies,
+    behaviors: f.behaviors,
+    tunnels: f.tunnels,
+    ...(f.conc_geohash === undefined ? {} : { conc_geohash: f.conc_geohash }),
+    ...(f.conc_skew === undefined ? {} : { conc_skew: f.conc_skew }),
+    ...(f.conc_density === undefined ? {} : { conc_density: f.conc_density }),
     // Answering for an address, a network's record names the network; listed, a record is its own key.
-    ...(stored.key.includes('/') && stored.key !== ip ? { network: stored.key } : {}),
+    ...(record.key.includes('/') && record.key !== ip ? { network: record.key } : {}),
   };
 }
 
@@ -43,15 +85,16 @@ const LIST_FIELDS = ['types', 'risks', 'proxies', 'behaviors', 'tunnels'] as con
  * prefix length, longest first, then by feed).
  * Labels are the union of all records', in that order; single values come from the first
  * record; last_updated is the latest. With more than one record, `feeds` names them all.
+ * The records' arrays are never modified: the lookup index shares them between records.
  */
-export function ipoidAnswer(records: StoredRecord[], ip: string): IpoidRecord {
+export function ipoidAnswer(records: readonly ShapedRecord[], ip: string): IpoidRecord {
   const [first, ...others] = records;
   if (!first) throw new Error('ipoidAnswer needs at least one record');
   const answer = ipoidRecord(first, ip);
   if (others.length === 0) return answer;
-  for (const other of others.map((r) => ipoidRecord(r, ip))) {
-    for (const field of LIST_FIELDS) answer[field] = [...new Set([...answer[field], ...other[field]])];
-    answer.last_updated = Math.max(answer.last_updated, other.last_updated);
+  for (const other of others) {
+    for (const field of LIST_FIELDS) answer[field] = [...new Set([...answer[field], ...other.fields[field]])];
+    answer.last_updated = Math.max(answer.last_updated, other.lastUpdated);
   }
   answer.feeds = [...new Set(records.map((r) => r.feed))];
   return answer;
@@ -59,7 +102,7 @@ export function ipoidAnswer(records: StoredRecord[], ip: string): IpoidRecord {
 
 /** A stored record as the list route answers it: keyed by what is stored, with its feed. */
 export function listItem(stored: StoredRecord): ListItem {
-  const { ip, ...fields } = ipoidRecord(stored, stored.key);
+  const { ip, ...fields } = ipoidRecord(shaped(stored), stored.key);
   return { ip, feed: stored.feed, ...fields };
 }
 

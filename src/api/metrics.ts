@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { IndexHolder, IndexState } from '../lookup/index-holder.ts';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FeedStatus, ImportRun, Store } from '../store/types.ts';
 import { cached } from './cache.ts';
@@ -14,7 +15,7 @@ const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
  * and latency per route pattern (never the raw URL, which would be a label per IP), the
  * feeds' last imports and record counts, and the default process metrics. Served at /metrics.
  */
-export function registerMetrics(app: FastifyInstance, store: Store): void {
+export function registerMetrics(app: FastifyInstance, store: Store, index: IndexHolder | undefined): void {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
@@ -38,6 +39,8 @@ export function registerMetrics(app: FastifyInstance, store: Store): void {
     duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     done();
   });
+
+  if (index) lookupIndexGauges(index, registers);
 
   const feedStatus = cached(() => store.feedStatus(), FEED_STATUS_TTL_MS);
   const statusGauge = (name: string, help: string, labelNames: string[], set: (gauge: Gauge, status: FeedStatus) => void) =>
@@ -108,4 +111,23 @@ export function registerMetrics(app: FastifyInstance, store: Store): void {
       },
     );
   });
+}
+
+function lookupIndexGauges(index: IndexHolder, registers: Registry[]): void {
+  const gauge = (name: string, help: string, value: (state: IndexState) => number | null) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const current = value(index.state);
+        if (current !== null) this.set(current);
+      },
+    });
+  gauge('ipoid_lookup_index_records', 'Records in the in-memory lookup index', (s) => s.records);
+  gauge('ipoid_lookup_index_bytes', "Memory of the lookup index's arrays", (s) => s.bytes);
+  gauge('ipoid_lookup_index_build_seconds', 'How long the last build of the lookup index took', (s) => s.buildSeconds);
+  gauge('ipoid_lookup_index_building', '1 while a build of newer data runs (lookups read the database meanwhile)', (s) =>
+    Number(s.building),
+  );
 }

@@ -327,4 +327,16 @@ export const Info = Type.Object({
       ),
     }),
   ),
+  lookupIndex: Nullable(
+    Type.Object(
+      {
+        records: Type.Integer({ description: 'records the index holds' }),
+        bytes: Type.Integer({ description: "memory of the index's arrays" }),
+        builtAt: Nullable(Type.String({ format: 'date-time' })),
+        buildSeconds: Nullable(Type.Number({ description: 'how long the last build took' })),
+        building: Type.Boolean({ description: 'a build of newer data is running (lookups read the database meanwhile)' }),
+      },
+      { description: 'the in-memory lookup index (IPOID_LOOKUP_INDEX=memory); null when lookups read the database' },
+    ),
+  ),
 });

@@ -21,6 +21,8 @@ import { openapiRoutes } from './routes/openapi.ts';
 import { searchRoutes } from './routes/search.ts';
 import { SHARED_SCHEMAS } from './schemas.ts';
 import { guardStore } from './store-guard.ts';
+import { IndexHolder } from '../lookup/index-holder.ts';
+import { Lookups } from './lookups.ts';
 import { VERSION } from '../version.ts';
 
 export interface ServerOptions {
@@ -91,12 +93,17 @@ export function buildServer({ store, logger, config }: ServerOptions) {
   }
 
   const guarded = guardStore(store);
-  registerMetrics(app, guarded);
-  app.register(healthRoutes, { store: guarded, readyMaxAgeSeconds: config.readyMaxAgeSeconds ?? null });
+  const index = config.lookupIndex === 'memory' ? new IndexHolder(store.url, logger.child({ component: 'lookup-index' })) : undefined;
+  registerMetrics(app, guarded, index);
+  app.register(healthRoutes, { store: guarded, readyMaxAgeSeconds: config.readyMaxAgeSeconds ?? null, index });
   // The data routes, in a context of their own: they name the data version they answer from.
   app.register(async (data) => {
-    conditionalAnswers(data, new DataVersions(guarded));
-    for (const routes of [ipRoutes, historyRoutes, contextRoutes, searchRoutes, listRoutes, changesRoutes, labelsRoutes]) {
+    const versions = new DataVersions(guarded);
+    conditionalAnswers(data, versions);
+    const lookups = new Lookups(guarded, versions, index);
+    lookups.followVersions(data);
+    await data.register(ipRoutes, { store: guarded, lookups });
+    for (const routes of [historyRoutes, contextRoutes, searchRoutes, listRoutes, changesRoutes, labelsRoutes]) {
       await data.register(routes, { store: guarded });
     }
   });

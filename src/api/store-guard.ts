@@ -38,6 +38,7 @@ export function guardStore(store: Store): Store {
     };
   return {
     kind: store.kind,
+    url: store.url,
     historyDays: store.historyDays,
     dataDays: guard(store.dataDays.bind(store), LOOKUP_TIMEOUT_MS),
     pastOf: guard(store.pastOf.bind(store), LOOKUP_TIMEOUT_MS),
@@ -49,6 +50,8 @@ export function guardStore(store: Store): Store {
     labelCounts: guard(store.labelCounts.bind(store), SCAN_TIMEOUT_MS),
     labels: guard(store.labels.bind(store), LOOKUP_TIMEOUT_MS),
     importRuns: guard(store.importRuns.bind(store), SCAN_TIMEOUT_MS),
+    // The lookup index's builder reads everything, in the background.
+    scanRecords: (visit) => store.scanRecords(visit),
     // The API never imports; an import has no deadline.
     beginImport: (feed) => store.beginImport(feed),
     close: () => store.close(),

@@ -1,3 +1,4 @@
+import { dateOfDay, feedDay } from '../history/feed-day.ts';
 import type { FeedStatus, ImportRun } from './types.ts';
 
 const secondsSince = (since: number, now: Date): number => Math.max(0, Math.floor((now.getTime() - since) / 1000));
@@ -37,6 +38,29 @@ export const feedRecords = (status: Pick<FeedStatus, 'lastImport' | 'lastRealtim
 /** The runs that make the data served: the feed's full import and the newest realtime slot since. */
 export const servedRuns = (status: Pick<FeedStatus, 'lastImport' | 'lastRealtime'>): ImportRun[] =>
   [status.lastImport, realtimeSinceFull(status)].filter((run) => run !== null);
+
+/** What the stored data is, as of the feeds' latest successful imports and realtime slots. */
+export interface DataVersion {
+  /** Changes with every import and realtime slot: the runs whose data is served. */
+  tag: string;
+  /** When the newest of those imports finished; null before any. */
+  lastModified: Date | null;
+  /** The newest feed date of those imports (YYYY-MM-DD); null before any. */
+  feedDate: string | null;
+}
+
+export function dataVersionOf(statuses: readonly FeedStatus[]): DataVersion {
+  const imports = statuses.flatMap(servedRuns);
+  const newest = (dates: number[]) => (dates.length ? Math.max(...dates) : null);
+  const finished = newest(imports.map((run) => run.finishedAt.getTime()));
+  // The feed files' date: a realtime slot after midnight does not make a file of the new day.
+  const day = newest(statuses.flatMap((s) => (s.lastImport ? [feedDay(s.lastImport.dataDate)] : [])));
+  return {
+    tag: imports.map((run) => run.id).join('.') || '0',
+    lastModified: finished === null ? null : new Date(finished),
+    feedDate: day === null ? null : dateOfDay(day),
+  };
+}
 
 /** A feed's data as /_info and `ipoid imports --feeds` describe it: its full file, its freshness, its newest realtime slot. */
 export function feedSummary(status: FeedStatus, now = new Date()) {

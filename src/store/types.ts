@@ -6,6 +6,7 @@ import type { SpurRecord } from '../feed/schema.ts';
 import type { FeedDay } from '../history/feed-day.ts';
 import type { KeyPast } from '../history/timeline.ts';
 import type { DataDay } from '../history/window.ts';
+import type { DataRow } from './rows.ts';
 
 /** One stored IP or network as one feed knows it. */
 export interface StoredRecord {
@@ -246,6 +247,8 @@ export const DEFAULT_HISTORY_DAYS = 90;
 
 export interface Store {
   readonly kind: 'sqlite' | 'mariadb';
+  /** The URL that opens this store again: a second handle on the same data (the lookup index builds through one in a worker thread). */
+  readonly url: string;
   /**
    * Records for the address itself and for every stored network containing it (networks may
    * nest), in all feeds: its own first, then networks from the longest prefix, ties by feed id.
@@ -253,6 +256,12 @@ export interface Store {
   lookup(address: CanonicalIp): Promise<StoredRecord[]>;
   /** `lookup` for each address, all read from one snapshot (never half an import). */
   lookupMany(addresses: CanonicalIp[]): Promise<StoredRecord[][]>;
+  /**
+   * Every stored record, in key order (address bytes, prefix length, feed id), and the feeds'
+   * status, all read from one snapshot: what the API's lookup index is built from (lookup/).
+   * SQLite reads synchronously: call it off the event loop (a worker thread).
+   */
+  scanRecords(visit: (row: DataRow) => void): Promise<FeedStatus[]>;
   /** Records matching every filter, ordered by address, one keyset page at a time. */
   list(query: ListQuery): Promise<ListPage>;
   /** Every label value with the number of stored records carrying it. */

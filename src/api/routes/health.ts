@@ -1,3 +1,4 @@
+import type { IndexHolder, IndexState } from '../../lookup/index-holder.ts';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { feedAgeSeconds, feedRecords, feedSummary } from '../../store/feed-status.ts';
 import type { FeedStatus, Store } from '../../store/types.ts';
@@ -28,10 +29,15 @@ function refusalWarnings(statuses: FeedStatus[]): string[] {
   );
 }
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ store: Store; readyMaxAgeSeconds: number | null }> = async (
-  app,
-  { store, readyMaxAgeSeconds },
-) => {
+function indexSummary({ records, bytes, builtAt, buildSeconds, building }: IndexState) {
+  return { records, bytes, builtAt: builtAt?.toISOString() ?? null, buildSeconds, building };
+}
+
+export const healthRoutes: FastifyPluginAsyncTypebox<{
+  store: Store;
+  readyMaxAgeSeconds: number | null;
+  index: IndexHolder | undefined;
+}> = async (app, { store, readyMaxAgeSeconds, index }) => {
   app.get(
     '/healthz',
     { config: open, schema: { summary: 'The process is up', tags: ['health'], response: { 200: Health } } },
@@ -74,6 +80,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ store: Store; readyMaxAge
       version: VERSION,
       store: store.kind,
       feeds: (await store.feedStatus()).map((status) => feedSummary(status)),
+      lookupIndex: index ? indexSummary(index.state) : null,
     }),
   );
 };

@@ -1,21 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { InvalidIpError, parseRequestedIp, type CanonicalIp } from '../../feed/ip.ts';
 import type { FastifyReply } from 'fastify';
-import type { Store, StoredRecord } from '../../store/types.ts';
+import type { Store } from '../../store/types.ts';
 import { parseFeedDay } from '../../history/feed-day.ts';
 import { lookupAsOf } from '../../history/as-of.ts';
 import { reflects } from '../feed-date.ts';
 import { InputError } from '../../errors.ts';
 import { quoted } from '../errors.ts';
-import { ipoidAnswer } from '../ipoid-shape.ts';
+import { ipoidAnswer, shaped, type ShapedRecord } from '../ipoid-shape.ts';
+import type { Lookups } from '../lookups.ts';
 import { AtQuery, BatchAnswer, BatchBody, BATCH_MAX, errorResponses, IpAnswer, IpParams, type IpoidRecord } from '../schemas.ts';
 import { rejectPathsUnder } from './ip-path.ts';
-import { lookupAll, notInData } from './lookup.ts';
+import { notInData } from './lookup.ts';
 
 const INVALID_LISTED = 5;
 
 /** IPoid's own routes (contract §1): one address, and many in one request. */
-export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
+export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store; lookups: Lookups }> = async (app, { store, lookups }) => {
   app.get(
     '/feed/v1/ip/:ip',
     {
@@ -41,19 +42,25 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app,
     },
     async (request, reply) => {
       const { at } = request.query;
-      const { key, records } = at === undefined ? await lookupAll(store, request.params.ip) : await lookupAt(reply, request.params.ip, at);
+      const { key, records } = at === undefined ? await lookupNow(request.params.ip) : await lookupAt(reply, request.params.ip, at);
       if (records.length === 0) return reply.code(404).send(notInData(key));
       return { [key]: ipoidAnswer(records, key) };
     },
   );
   rejectPathsUnder(app, '/feed/v1/ip/');
 
+  async function lookupNow(ip: string): Promise<{ key: string; records: ShapedRecord[] }> {
+    const { address, key } = parseRequestedIp(ip);
+    const [records] = await lookups.lookupMany([address]);
+    return { key, records: records! };
+  }
+
   /** The address's records as of a past day; the answer names the feed day it reflects. */
-  async function lookupAt(reply: FastifyReply, ip: string, at: string): Promise<{ key: string; records: StoredRecord[] }> {
+  async function lookupAt(reply: FastifyReply, ip: string, at: string): Promise<{ key: string; records: ShapedRecord[] }> {
     const { address, key } = parseRequestedIp(ip);
     const { found, newestDay } = await lookupAsOf(store, address, parseFeedDay(at, 'at'));
     reflects(reply, newestDay);
-    return { key, records: found.map((f) => f.record) };
+    return { key, records: found.map((f) => shaped(f.record)) };
   }
 
   app.post(
@@ -73,7 +80,7 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app,
     },
     async (request) => {
       const requested = parseAll(request.body.ips);
-      const found = await store.lookupMany([...requested.values()]);
+      const found = await lookups.lookupMany([...requested.values()]);
       const answer: Record<string, IpoidRecord | null> = {};
       [...requested.keys()].forEach((key, i) => {
         const records = found[i]!;

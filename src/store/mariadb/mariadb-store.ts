@@ -143,10 +143,14 @@ export class MariadbStore implements Store {
     const connection = connectionOptions(url);
     if (options.readOnly) await checkSchema(connection);
     else await prepareDatabase(connection);
-    return new MariadbStore(connection, options);
+    return new MariadbStore(url, connection, options);
   }
 
-  private constructor(options: ConnectionOptions, { readOnly = false, poolSize = DEFAULT_POOL_SIZE, historyDays }: StoreOptions) {
+  private constructor(
+    readonly url: string,
+    options: ConnectionOptions,
+    { readOnly = false, poolSize = DEFAULT_POOL_SIZE, historyDays }: StoreOptions,
+  ) {
     this.#options = options;
     this.#readOnly = readOnly;
     this.historyDays = historyDays ?? DEFAULT_HISTORY_DAYS;
@@ -201,17 +205,17 @@ export class MariadbStore implements Store {
     return rows.map(toImportRun);
   }
 
+  /** Streams the whole table on a connection of its own, in the snapshot the feeds' status was read in. */
+  async scanRecords(visit: (row: DataRow) => void): Promise<FeedStatus[]> {
+    return this.#inSnapshot(async (conn) => {
+      const statuses = await feedStatusOf(conn);
+      for await (const row of conn.queryStream(SCAN_SQL) as AsyncIterable<DataRow>) visit(row);
+      return statuses;
+    });
+  }
+
   async feedStatus(): Promise<FeedStatus[]> {
-    const rows = await this.#pool.execute<(RunRow & { feed: number; role: FeedRunRole })[]>(FEED_STATUS_SQL);
-    const byFeed = (role: FeedRunRole) =>
-      new Map(rows.filter((row) => row.role === role && row.id !== null).map((row) => [row.feed, toImportRun(row)]));
-    const [latest, realtime, refused] = [byFeed('full'), byFeed('realtime'), byFeed('refused')];
-    return FEED_TYPES.map((feed) => ({
-      feed,
-      lastImport: latest.get(FEED_IDS[feed]) ?? null,
-      lastRealtime: realtime.get(FEED_IDS[feed]) ?? null,
-      lastRefused: refused.get(FEED_IDS[feed]) ?? null,
-    }));
+    return feedStatusOf(this.#pool);
   }
 
   async dataDays(): Promise<DataDay[]> {
@@ -291,6 +295,23 @@ export class MariadbStore implements Store {
     await this.#pool.end();
   }
 }
+
+/** Every feed's latest runs (FEED_STATUS_SQL), through the pool or in a connection's snapshot. */
+async function feedStatusOf(db: Pick<Pool, 'execute'>): Promise<FeedStatus[]> {
+  const rows = await db.execute<(RunRow & { feed: number; role: FeedRunRole })[]>(FEED_STATUS_SQL);
+  const byFeed = (role: FeedRunRole) =>
+    new Map(rows.filter((row) => row.role === role && row.id !== null).map((row) => [row.feed, toImportRun(row)]));
+  const [latest, realtime, refused] = [byFeed('full'), byFeed('realtime'), byFeed('refused')];
+  return FEED_TYPES.map((feed) => ({
+    feed,
+    lastImport: latest.get(FEED_IDS[feed]) ?? null,
+    lastRealtime: realtime.get(FEED_IDS[feed]) ?? null,
+    lastRefused: refused.get(FEED_IDS[feed]) ?? null,
+  }));
+}
+
+// Every record in primary-key order, for the lookup index (store/types.ts scanRecords).
+const SCAN_SQL = `SELECT ${RECORD_COLUMNS} FROM ip_data d ORDER BY d.ip, d.prefix_len, d.feed_id`;
 
 // The statement text of each padded size, built once: a batch's may hold thousands of placeholders.
 const lookupSqlOfSize = new Map<number, string>();

@@ -67,6 +67,7 @@ export class SqliteStore implements Store {
   /** Each a read transaction, prepared once: one snapshot for all it reads. */
   readonly #readLookups: (addresses: readonly CanonicalIp[]) => StoredRecord[][];
   readonly #readFeedStatus: () => FeedStatus[];
+  readonly #readAll: (visit: (row: DataRow) => void) => FeedStatus[];
   readonly #readPast: (address: CanonicalIp) => AddressPast;
   readonly #readChanged: (keys: Database.Statement<unknown[], KeyRow>, params: unknown[], since: number, limit: number) => ChangedKeysPage;
   /** Inside a read transaction: the data days of its snapshot. */
@@ -174,6 +175,16 @@ export class SqliteStore implements Store {
         };
       }),
     );
+    const all = this.#db.prepare<[], DataRow>(`SELECT ${RECORD_COLUMNS} FROM ip_data d ORDER BY d.ip, d.prefix_len, d.feed_id`);
+    this.#readAll = this.#db.transaction((visit: (row: DataRow) => void) => {
+      const statuses = this.#readFeedStatus();
+      for (const row of all.iterate()) visit(row);
+      return statuses;
+    });
+  }
+
+  get url(): string {
+    return `sqlite:${this.#path}`;
   }
 
   async lookup(address: CanonicalIp): Promise<StoredRecord[]> {
@@ -205,6 +216,10 @@ export class SqliteStore implements Store {
 
   async importRuns(limit: number): Promise<ImportRun[]> {
     return this.#db.prepare<[number], RunRow>('SELECT * FROM import_run ORDER BY id DESC LIMIT ?').all(limit).map(toImportRun);
+  }
+
+  async scanRecords(visit: (row: DataRow) => void): Promise<FeedStatus[]> {
+    return this.#readAll(visit);
   }
 
   async feedStatus(): Promise<FeedStatus[]> {

@@ -1,0 +1,144 @@
+import { recordFields, type RecordFields, type ShapedRecord } from '../api/ipoid-shape.ts';
+import { feedName } from '../feed/feed-types.ts';
+import { FULL_PREFIX, keyText, type CanonicalIp } from '../feed/ip.ts';
+import type { SpurRecord } from '../feed/schema.ts';
+import { dataVersionOf } from '../store/feed-status.ts';
+import type { DataRow } from '../store/rows.ts';
+import type { FeedStatus } from '../store/types.ts';
+import { FieldDictionary, FIELDS, type FieldValue } from './field-dictionary.ts';
+import { keyRange, SegmentBuilder, segmentBuffers, segmentBytes, type SegmentParts } from './segment.ts';
+
+/*
+ * The API's lookup index: every stored record of one snapshot, held in typed arrays (a few
+ * bytes of key and a byte or two per field a record), so that a lookup is a few binary
+ * searches in memory and never a database round trip. It is immutable: a new import builds a
+ * new index, and a lookup reads one index from start to end, so it never mixes two imports.
+ */
+
+/** A built index as plain data: what the builder's worker thread sends (its arrays are transferred, not copied). */
+export interface IndexParts {
+  /** The feeds' status in the snapshot the records were read from: the data's version. */
+  statuses: FeedStatus[];
+  /** Stored network prefix lengths (128-bit space), longest first: where a lookup probes for containing networks. */
+  lengths: number[];
+  /** Each field's dictionary of values, in FIELDS order. */
+  values: FieldValue[][];
+  /** IPv4 addresses, keyed by their 32 bits. */
+  v4: SegmentParts;
+  /** Everything else, keyed by 128 bits of address and the prefix length. */
+  other: SegmentParts;
+}
+
+const isIpv4Address = (bytes: Uint8Array, prefixLen: number): boolean =>
+  prefixLen === FULL_PREFIX && bytes[10] === 0xff && bytes[11] === 0xff && bytes.subarray(0, 10).every((b) => b === 0);
+
+const wordsOf = (bytes: Uint8Array): number[] => {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, 16);
+  return [view.getUint32(0), view.getUint32(4), view.getUint32(8), view.getUint32(12)];
+};
+
+/** The address's 128 bits as four words, masked to its first `length` bits. */
+function maskedWords(words: readonly number[], length: number): number[] {
+  return words.map((word, i) => {
+    const bits = Math.min(32, Math.max(0, length - i * 32));
+    return bits === 32 ? word : bits === 0 ? 0 : (word & (~0 << (32 - bits))) >>> 0;
+  });
+}
+
+/** Builds an index from rows in key order (Store.scanRecords). */
+export class IndexBuilder {
+  readonly #dictionaries = FIELDS.map((field) => new FieldDictionary(field));
+  readonly #v4 = new SegmentBuilder(1);
+  readonly #other = new SegmentBuilder(5);
+  readonly #lengths = new Set<number>();
+
+  add(row: DataRow): void {
+    const fields = recordFields(JSON.parse(row.context) as SpurRecord);
+    const ids = FIELDS.map((field, i) => this.#dictionaries[i]!.idOf(fields[field]));
+    const words = wordsOf(row.ip);
+    if (isIpv4Address(row.ip, row.prefix_len)) this.#v4.add([words[3]!], row.feed_id, row.last_updated, ids);
+    else this.#other.add([...words, row.prefix_len], row.feed_id, row.last_updated, ids);
+    if (row.prefix_len < FULL_PREFIX) this.#lengths.add(row.prefix_len);
+  }
+
+  finish(statuses: FeedStatus[]): IndexParts {
+    return {
+      statuses,
+      lengths: [...this.#lengths].sort((a, b) => b - a),
+      values: this.#dictionaries.map((dictionary) => dictionary.values),
+      v4: this.#v4.finish(),
+      other: this.#other.finish(),
+    };
+  }
+}
+
+/** The buffers to transfer with an index's parts. */
+export const indexBuffers = (parts: IndexParts): ArrayBuffer[] => [...segmentBuffers(parts.v4), ...segmentBuffers(parts.other)];
+
+export class LookupIndex {
+  readonly #parts: IndexParts;
+  /** The data version the index holds (store/feed-status.ts dataVersionOf). */
+  readonly tag: string;
+
+  constructor(parts: IndexParts) {
+    this.#parts = parts;
+    this.tag = dataVersionOf(parts.statuses).tag;
+  }
+
+  get records(): number {
+    return this.#parts.v4.feeds.length + this.#parts.other.feeds.length;
+  }
+
+  /** Bytes of its arrays (the dictionaries' few distinct values are left out). */
+  get bytes(): number {
+    return segmentBytes(this.#parts.v4) + segmentBytes(this.#parts.other);
+  }
+
+  /**
+   * As Store.lookup: the address's own records, then those of every network containing it
+   * from the longest prefix, each key's records in feed order.
+   */
+  lookup(address: CanonicalIp): ShapedRecord[] {
+    const { v4, other, lengths } = this.#parts;
+    const found: ShapedRecord[] = [];
+    const words = wordsOf(address.bytes);
+    if (isIpv4Address(address.bytes, address.prefixLen)) this.#collect(v4, [words[3]!], address.text, found);
+    else this.#collect(other, [...words, address.prefixLen], address.text, found);
+    for (const length of lengths) {
+      if (length >= address.prefixLen) continue;
+      this.#collect(other, [...maskedWords(words, length), length], undefined, found);
+    }
+    return found;
+  }
+
+  /** Appends the records of one key; a network's key text is spelled only when it is found. */
+  #collect(segment: SegmentParts, key: number[], text: string | undefined, found: ShapedRecord[]): void {
+    const [from, to] = keyRange(segment, key);
+    if (from === to) return;
+    const keyString = text ?? keyText(bytesOf(key), key[4]!);
+    for (let row = from; row < to; row++) {
+      found.push({
+        feed: feedName(segment.feeds[row]!),
+        key: keyString,
+        lastUpdated: segment.lastUpdated[row]!,
+        fields: this.#fields(segment, row),
+      });
+    }
+  }
+
+  #fields(segment: SegmentParts, row: number): RecordFields {
+    const fields: Partial<Record<(typeof FIELDS)[number], FieldValue>> = {};
+    const { values } = this.#parts;
+    for (let i = 0; i < FIELDS.length; i++) {
+      const value = values[i]![segment.fields[i]![row]!];
+      if (value !== undefined) fields[FIELDS[i]!] = value;
+    }
+    return fields as RecordFields;
+  }
+}
+
+function bytesOf(words: readonly number[]): Buffer {
+  const bytes = Buffer.alloc(16);
+  for (let i = 0; i < 4; i++) bytes.writeUInt32BE(words[i]!, i * 4);
+  return bytes;
+}

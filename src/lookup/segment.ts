@@ -1,0 +1,87 @@
+import { ColumnBuilder, type ColumnArray } from './column.ts';
+import { FIELDS } from './field-dictionary.ts';
+
+/*
+ * A segment of the lookup index: records sorted by key, each key `width` 32-bit words,
+ * with one column per field. IPv4 addresses (most records) take one word; everything else
+ * (IPv6, networks) four words of address and one of prefix length.
+ */
+
+/** A built segment, as plain typed arrays (they cross from the builder's worker thread without a copy). */
+export interface SegmentParts {
+  width: number;
+  keys: ColumnArray;
+  feeds: ColumnArray;
+  lastUpdated: ColumnArray;
+  /** One column per FIELDS entry: each record's value id in that field's dictionary. */
+  fields: ColumnArray[];
+}
+
+export class SegmentBuilder {
+  readonly #width: number;
+  readonly #keys = new ColumnBuilder();
+  readonly #feeds = new ColumnBuilder();
+  readonly #lastUpdated = new ColumnBuilder();
+  readonly #fields = FIELDS.map(() => new ColumnBuilder());
+  readonly #previous: number[] = [];
+
+  constructor(width: number) {
+    this.#width = width;
+  }
+
+  /** Appends a record; keys must come in ascending order (equal for the same key in several feeds). */
+  add(key: readonly number[], feedId: number, lastUpdated: number, fieldIds: readonly number[]): void {
+    if (compareWords(key, this.#previous) < 0) throw new Error('the store scanned records out of key order');
+    for (let i = 0; i < this.#width; i++) {
+      this.#keys.push(key[i]!);
+      this.#previous[i] = key[i]!;
+    }
+    this.#feeds.push(feedId);
+    this.#lastUpdated.push(lastUpdated);
+    fieldIds.forEach((id, i) => this.#fields[i]!.push(id));
+  }
+
+  finish(): SegmentParts {
+    return {
+      width: this.#width,
+      keys: this.#keys.finish(),
+      feeds: this.#feeds.finish(),
+      lastUpdated: this.#lastUpdated.finish(),
+      fields: this.#fields.map((column) => column.finish()),
+    };
+  }
+}
+
+function compareWords(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < b.length; i++) if (a[i]! !== b[i]!) return a[i]! - b[i]!;
+  return 0;
+}
+
+/** The first record whose key is not below `key`, and the one after the last equal to it: [from, to). */
+export function keyRange(segment: SegmentParts, key: readonly number[]): [number, number] {
+  const { keys, width } = segment;
+  const compareAt = (row: number): number => {
+    const at = row * width;
+    for (let i = 0; i < width; i++) if (keys[at + i]! !== key[i]!) return keys[at + i]! - key[i]!;
+    return 0;
+  };
+  const rows = keys.length / width;
+  let low = 0;
+  let high = rows;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (compareAt(mid) < 0) low = mid + 1;
+    else high = mid;
+  }
+  let end = low;
+  while (end < rows && compareAt(end) === 0) end++;
+  return [low, end];
+}
+
+/** Bytes the segment's arrays take. */
+export const segmentBytes = (segment: SegmentParts): number =>
+  [segment.keys, segment.feeds, segment.lastUpdated, ...segment.fields].reduce((sum, array) => sum + array.byteLength, 0);
+
+/** The arrays' buffers, to transfer rather than copy to another thread. */
+export const segmentBuffers = (segment: SegmentParts): ArrayBuffer[] =>
+  [segment.keys, segment.feeds, segment.lastUpdated, ...segment.fields].map((array) => array.buffer as ArrayBuffer);

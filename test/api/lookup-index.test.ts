@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
+import { after, before, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import type { FeedType } from '../../src/feed/feed-types.ts';
+import { importFeed } from '../../src/import/importer.ts';
+import type { Store } from '../../src/store/types.ts';
+import { fixtureRecords, gzipToTemp, quietLogger, SAMPLE_FEED } from '../helpers/fixtures.ts';
+import { request, serve } from '../helpers/http.ts';
+import { forEachStore, freshStore } from '../helpers/stores.ts';
+
+// The in-memory lookup index (IPOID_LOOKUP_INDEX=memory) must answer exactly as the database does.
+
+const FEEDS: Record<FeedType, Record<string, unknown>[]> = {
+  anonymous: [
+    ...fixtureRecords(SAMPLE_FEED),
+    { network: '198.51.100.0/24', organization: 'Inner Hosting', risks: ['TUNNEL'], client: { count: 5, proxies: ['1_PROXY'] } },
+    { ip: '198.51.100.7', organization: 'Own Exit', risks: ['GEO_MISMATCH'], client: { count: 2, concentration: { skew: 7 } } },
+    { ip: '255.255.255.255', organization: 'Last' },
+    { ip: '0.0.0.0', organization: 'First' },
+  ],
+  'anonymous-residential': [
+    { network: '198.51.0.0/16', organization: 'Outer ISP', risks: ['CALLBACK_PROXY'], client: { proxies: ['OXYLABS_PROXY'] } },
+    { ip: '1.1.1.1', organization: 'Resi', client: { types: ['MOBILE'], count: 3 } },
+  ],
+  'anonymous-ipv6': [
+    { network: '2001:db8:100:5::/64', organization: 'Inner VPN', risks: ['TUNNEL'] },
+    { network: '100::/64', organization: 'Discard net' },
+  ],
+  'anonymous-residential-ipv6': [{ network: '2001:db8:100::/48', organization: 'Outer Carrier', risks: ['CALLBACK_PROXY'] }],
+};
+
+// Every stored key, addresses inside networks, neighbours and other spellings.
+const ADDRESSES = [
+  ...Object.values(FEEDS)
+    .flat()
+    .map((r) => (r.ip as string | undefined) ?? (r.network as string).split('/')[0]!),
+  '198.51.100.9',
+  '198.51.7.1',
+  '198.52.0.1',
+  '2001:db8:100:5::8',
+  '2001:db8:100:9::1',
+  '2001:db8:101::1',
+  '::ffff:198.51.100.7',
+  '::ffff:1.1.1.1',
+  '::1',
+  '1.1.1.2',
+  '9.9.9.9',
+];
+
+async function importAll(store: Store, feeds: Record<FeedType, Record<string, unknown>[]>): Promise<void> {
+  for (const [feed, records] of Object.entries(feeds) as [FeedType, Record<string, unknown>[]][]) {
+    await importFeed(store, gzipToTemp(records.map((r) => JSON.stringify(r)).join('\n')), { feed, logger: quietLogger });
+  }
+}
+
+/** Waits until the server's index holds `records` records and no newer build is running. */
+async function indexBuilt(base: string, records: number): Promise<void> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await delay(50)) {
+    const index = (await request(`${base}/_info`)).json.lookupIndex;
+    if (index.records === records && !index.building) return;
+  }
+  assert.fail(`the lookup index did not reach ${records} records within a minute`);
+}
+
+forEachStore((target) => {
+  let store: Store;
+  let closeStore: () => Promise<void>;
+  let memory: { app: FastifyInstance; base: string };
+  let database: { app: FastifyInstance; base: string };
+  const total = Object.values(FEEDS).flat().length;
+
+  before(async () => {
+    ({ store, close: closeStore } = await freshStore(target));
+    await importAll(store, FEEDS);
+    memory = await serve(store, [], { lookupIndex: 'memory' });
+    database = await serve(store, [], { lookupIndex: 'database' });
+    await indexBuilt(memory.base, total);
+  });
+  after(async () => {
+    await memory.app.close();
+    await database.app.close();
+    await closeStore();
+  });
+
+  const single = async (base: string, ip: string) => {
+    const { status, text } = await request(`${base}/feed/v1/ip/${ip}`);
+    return { status, text };
+  };
+
+  test('every address answers from the index as from the database, byte for byte', async () => {
+    for (const ip of ADDRESSES) assert.deepEqual(await single(memory.base, ip), await single(database.base, ip), ip);
+    assert.equal((await single(memory.base, '198.51.100.7')).status, 200);
+    assert.equal((await single(memory.base, '9.9.9.9')).status, 404);
+  });
+
+  test('a batch answers from the index as from the database', async () => {
+    const batch = async (base: string) => (await request(`${base}/feed/v1/ips`, { method: 'POST', body: { ips: ADDRESSES } })).text;
+    assert.equal(await batch(memory.base), await batch(database.base));
+  });
+
+  test('/_info and /metrics report the index; with IPOID_LOOKUP_INDEX=database there is none', async () => {
+    const { lookupIndex } = (await request(`${memory.base}/_info`)).json;
+    assert.equal(lookupIndex.records, total);
+    assert.ok(lookupIndex.bytes > 0);
+    assert.match((await request(`${memory.base}/metrics`)).text, new RegExp(`^ipoid_lookup_index_records ${total}$`, 'm'));
+    assert.equal((await request(`${database.base}/_info`)).json.lookupIndex, null);
+  });
+
+  test('after an import, an answer naming the new data (its ETag) holds the new data, and the index follows', async () => {
+    const before = await request(`${memory.base}/feed/v1/ip/198.51.100.7`);
+    const builtBefore: string = (await request(`${memory.base}/_info`)).json.lookupIndex.builtAt;
+    const changed = { ...FEEDS, anonymous: FEEDS.anonymous.map((r) => (r.ip === '198.51.100.7' ? { ...r, organization: 'Renamed' } : r)) };
+    await importFeed(store, gzipToTemp(changed.anonymous.map((r) => JSON.stringify(r)).join('\n')), {
+      feed: 'anonymous',
+      logger: quietLogger,
+    });
+    for (const deadline = Date.now() + 30_000; ; await delay(20)) {
+      assert.ok(Date.now() < deadline, 'the new import never showed');
+      const now = await request(`${memory.base}/feed/v1/ip/198.51.100.7`);
+      if (now.headers.get('etag') === before.headers.get('etag')) {
+        assert.equal(now.json['198.51.100.7'].org, 'Own Exit', 'an answer naming the old data holds the old data');
+        continue;
+      }
+      assert.equal(now.json['198.51.100.7'].org, 'Renamed', 'an answer naming the new data holds the new data');
+      break;
+    }
+    for (const deadline = Date.now() + 60_000; (await request(`${memory.base}/_info`)).json.lookupIndex.builtAt === builtBefore;) {
+      assert.ok(Date.now() < deadline, 'the index was not rebuilt');
+      await delay(50);
+    }
+    await indexBuilt(memory.base, total);
+    for (const ip of ADDRESSES) assert.deepEqual(await single(memory.base, ip), await single(database.base, ip), ip);
+  });
+});
