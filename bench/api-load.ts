@@ -5,7 +5,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { spawnIpoid } from './ipoid-process.ts';
-import { peakRssMb } from './measure.ts';
+import { cpuSeconds, peakRssMb } from './measure.ts';
 
 export interface Server {
   base: string;
@@ -13,13 +13,26 @@ export interface Server {
   startupSeconds: number;
   /** Peak resident memory so far (VmHWM), in MB. */
   peakRssMb(): number;
+  /** CPU seconds the server has used so far. */
+  cpuSeconds(): number;
+  /** The lookup index once built (IPOID_LOOKUP_INDEX=memory); null when lookups read the database. */
+  index: { records: number; bytes: number; buildSeconds: number } | null;
   stop(): Promise<void>;
 }
 
 const HEALTH_POLL_MS = 10;
 
-export async function startServer(dbUrl: string): Promise<Server> {
-  const child = spawnIpoid(['serve'], { IPOID_DB_URL: dbUrl, IPOID_PORT: '0', IPOID_LOG_LEVEL: 'info', IPOID_API_TOKENS: '' });
+export type LookupMode = 'memory' | 'database';
+
+/** `ipoid serve` on the database; with the lookup index, once the index is built. */
+export async function startServer(dbUrl: string, lookup: LookupMode = 'memory'): Promise<Server> {
+  const child = spawnIpoid(['serve'], {
+    IPOID_DB_URL: dbUrl,
+    IPOID_PORT: '0',
+    IPOID_LOG_LEVEL: 'info',
+    IPOID_API_TOKENS: '',
+    IPOID_LOOKUP_INDEX: lookup,
+  });
   const [, base] = await child.stderrMatch(/IPoid API listening at (http:\/\/[\d.:]+)/);
   while ((await fetch(`${base}/healthz`).catch(() => null))?.status !== 200) await delay(HEALTH_POLL_MS);
   const startupSeconds = (performance.now() - child.spawnedAt) / 1000;
@@ -27,12 +40,27 @@ export async function startServer(dbUrl: string): Promise<Server> {
   return {
     base: base!,
     startupSeconds,
+    index: lookup === 'memory' ? await indexBuilt(base!) : null,
     peakRssMb: () => peakRssMb(pid) ?? 0,
+    cpuSeconds: () => cpuSeconds(pid),
     stop: async () => {
       child.process.kill('SIGTERM');
       await child.exited;
     },
   };
+}
+
+const INDEX_POLL_MS = 200;
+
+async function indexBuilt(base: string): Promise<{ records: number; bytes: number; buildSeconds: number }> {
+  for (;;) {
+    const info = (await (await fetch(`${base}/_info`)).json()) as {
+      lookupIndex: { records: number; bytes: number; buildSeconds: number | null; building: boolean };
+    };
+    const { records, bytes, buildSeconds, building } = info.lookupIndex;
+    if (buildSeconds !== null && !building) return { records, bytes, buildSeconds };
+    await delay(INDEX_POLL_MS);
+  }
 }
 
 /** Each request takes the next item, round-robin over all connections. */

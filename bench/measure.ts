@@ -14,6 +14,15 @@ export function peakRssMb(pid: number): number | null {
   }
 }
 
+const CLOCK_TICKS = 100; // USER_HZ: /proc counts CPU time in hundredths of a second on Linux.
+
+/** CPU seconds (user + system) a live process has used so far, all its threads. */
+export function cpuSeconds(pid: number): number {
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
 /** Calls `sample` every `intervalMs` (and at once) until stopped; stop() answers the largest value seen. */
 export function pollPeak(sample: () => number, intervalMs: number): { stop(): number } {
   let peak = sample();

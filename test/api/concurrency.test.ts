@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { after, before, test } from 'node:test';
 import { loadApiConfig } from '../../src/api/config.ts';
@@ -26,6 +27,7 @@ const BATCH = 60;
 const SAMPLE_EVERY = 10;
 // Generous: the CI machine is 2 busy cores running MariaDB, the API and the imports.
 const REQUEST_TIMEOUT_MS = 30_000;
+const VERSION_DEADLINE_MS = 30_000;
 
 const dir = tempDir();
 const day1 = join(dir, 'day1.json.gz');
@@ -102,7 +104,12 @@ forEachStore((target) => {
       return out;
     };
     const before = await answers();
+    const version = (await ask(probes[0]!)).headers.get('etag');
     await importFeed(store, day2, { feed: 'anonymous', logger: quietLogger });
+    // The API names the new import within about a second (its lookup index answers the version it names).
+    for (const deadline = Date.now() + VERSION_DEADLINE_MS; (await ask(probes[0]!)).headers.get('etag') === version; await delay(50)) {
+      assert.ok(Date.now() < deadline, 'the API never named the second import');
+    }
     const after = await answers();
     for (const [i, p] of probes.entries()) p.expected = [before[i], after[i]];
     const differing = probes.filter((p) => !isDeepStrictEqual(p.expected![0], p.expected![1])).length;
