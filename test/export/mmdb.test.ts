@@ -153,6 +153,18 @@ describe('mmdb export', () => {
     assert.equal(reader.get('::1:0:5')?.org, 'beside');
   });
 
+  test('a /0 holds every address, IPv4 too, as the API finds it', async () => {
+    const records = [
+      stored('anonymous-ipv6', '::/0', { organization: 'everything', risks: ['ALL'] }),
+      stored('anonymous-ipv6', '2001:db8::1', { risks: ['ONE'] }),
+    ];
+    const reader = await readerOf(records);
+    for (const ip of ['2001:db8::1', '2001:db8::2', '8000::1', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '1.2.3.4', '255.255.255.255']) {
+      assert.deepEqual(reader.get(ip), apiAnswer(records, ip), ip);
+    }
+    assert.equal(reader.get('8000::1')?.org, 'everything');
+  });
+
   test('a network inside another carries both merged; the rest of the enclosing one carries its own', async () => {
     const records = storeOrder([
       stored('anonymous-ipv6', '2001:db8::/48', { organization: 'Outer', risks: ['R48'], tunnels: [{ operator: 'OP48' }] }, 100),
@@ -251,6 +263,11 @@ describe('mmdb export', () => {
     const records = [stored('anonymous', '192.0.2.2', {}), stored('anonymous', '192.0.2.1', {})];
     await assert.rejects(fileOf(records), /out of address order: 192\.0\.2\.1 after 192\.0\.2\.2/);
     await assert.rejects(fileOf([stored('anonymous', '10.0.0.0/24', {}), stored('anonymous', '10.0.0.0/16', {})]), /out of address order/);
+    // One address in two spellings is not one key: only canonical keys, as the store gives them, group.
+    await assert.rejects(
+      fileOf([stored('anonymous-ipv6', '2001:db8::1', {}), stored('anonymous-ipv6', '2001:0db8::1', {})]),
+      /out of address order/,
+    );
   });
 
   test('10,000 random IPv4 and 10,000 random IPv6 addresses are all found, 10,000 others of each are not', async () => {
@@ -382,6 +399,24 @@ describe('mmdb data section and tree', () => {
       assert.equal(late['late key'], 'late value');
       assert.equal(late['size 65821'], long(65_821, 'f'));
       assert.equal(reader.metadata.recordSize, recordSize);
+    }
+  });
+
+  test('record values past 2^24 take 28 bits, their top four bits in the shared middle byte', () => {
+    // A string as long as a value may be pushes what follows past 2^24 bytes into the data section.
+    const values = [
+      { network: '2001:db8::/32', value: 'before' },
+      { network: '2001:db9::/32', value: 'h'.repeat(16_800_000) },
+      // One node: its left record before 2^24 (a value written already), its right one after.
+      { network: '2001:dba::/32', value: 'before' },
+      { network: '2001:dba:8000::/33', value: 'after' },
+    ];
+    for (const recordSize of [28, 32] as const) {
+      const reader = fileWith(values, recordSize);
+      assert.equal(reader.get('2001:db8::1'), 'before');
+      assert.equal(reader.get('2001:dba::1'), 'before');
+      assert.equal(reader.get('2001:dba:8000::1'), 'after');
+      assert.equal(reader.get('2001:db9::1').length, 16_800_000);
     }
   });
 

@@ -4,8 +4,10 @@
  * another node's number, the node count (no data), or a data pointer: node count + 16 + the
  * value's offset in the data section (the 16 zero bytes that separate the tree from the data).
  *
- * Nodes live in one Uint32Array, two records per node, 8 bytes a node: a tree of a few
- * million networks has tens of millions of nodes, too many for an object each.
+ * Nodes live in Uint32Arrays, two records per node, 8 bytes a node: a tree of a few
+ * million networks has tens of millions of nodes, too many for an object each. The arrays
+ * are blocks of a fixed size, added as the tree grows: one growing array would be copied
+ * at each growth and hold up to half its size unused.
  */
 
 /** The zero bytes between the search tree and the data section. */
@@ -16,6 +18,9 @@ export const DATA_SECTION_SEPARATOR = 16;
 const EMPTY = 0;
 const DATA = 0x8000_0000;
 const BITS = 128;
+// 2^16 nodes a block (512 KiB), so a record's block and place are its index's high and low bits.
+const BLOCK_SHIFT = 17;
+const BLOCK_MASK = (1 << BLOCK_SHIFT) - 1;
 // Nodes written per output chunk: about 56 KiB at 28-bit records.
 const NODES_PER_CHUNK = 8192;
 
@@ -31,7 +36,7 @@ function commonPrefix(a: Buffer, b: Buffer): number {
 }
 
 export class SearchTree {
-  #records = new Uint32Array(2 * 1024);
+  readonly #blocks = [new Uint32Array(1 << BLOCK_SHIFT)];
   #nodeCount = 1;
 
   get nodeCount(): number {
@@ -78,8 +83,8 @@ export class SearchTree {
       const count = Math.min(NODES_PER_CHUNK, this.#nodeCount - first);
       const chunk = Buffer.alloc(count * nodeBytes);
       for (let i = 0; i < count; i++) {
-        const left = value(this.#records[2 * (first + i)]!);
-        const right = value(this.#records[2 * (first + i) + 1]!);
+        const left = value(this.#record(2 * (first + i)));
+        const right = value(this.#record(2 * (first + i) + 1));
         const at = i * nodeBytes;
         if (recordSize === 28) {
           // The middle byte holds the top four bits of each record: the left's high nibble, the right's low.
@@ -99,7 +104,7 @@ export class SearchTree {
   #find(address: Buffer, prefixLen: number): { record: number; depth: number } {
     let node = 0;
     for (let depth = 0; ; depth++) {
-      const record = this.#records[2 * node + bitAt(address, depth)]!;
+      const record = this.#record(2 * node + bitAt(address, depth));
       if (depth + 1 === prefixLen || !isNode(record)) return { record, depth: depth + 1 };
       node = record;
     }
@@ -109,8 +114,8 @@ export class SearchTree {
     // A /0 is both of the root's records.
     const indexes = prefixLen === 0 ? [0, 1] : [this.#recordIndex(address, prefixLen)];
     for (const index of indexes) {
-      if (isNode(this.#records[index]!)) throw new Error('networks must be inserted in address order, enclosing before enclosed');
-      this.#records[index] = value;
+      if (isNode(this.#record(index))) throw new Error('networks must be inserted in address order, enclosing before enclosed');
+      this.#setRecord(index, value);
     }
   }
 
@@ -120,26 +125,30 @@ export class SearchTree {
     for (let depth = 0; ; depth++) {
       const index = 2 * node + bitAt(address, depth);
       if (depth + 1 === prefixLen) return index;
-      const record = this.#records[index]!;
+      const record = this.#record(index);
       if (isNode(record)) {
         node = record;
       } else {
         node = this.#newNode(record);
-        this.#records[index] = node;
+        this.#setRecord(index, node);
       }
     }
   }
 
   /** A node whose two halves both carry `record`: a network split to make room for one inside it. */
   #newNode(record: number): number {
-    if (2 * this.#nodeCount === this.#records.length) {
-      const grown = new Uint32Array(2 * Math.ceil(this.#records.length * 0.75));
-      grown.set(this.#records);
-      this.#records = grown;
-    }
     const node = this.#nodeCount++;
-    this.#records[2 * node] = record;
-    this.#records[2 * node + 1] = record;
+    if ((2 * node) >>> BLOCK_SHIFT === this.#blocks.length) this.#blocks.push(new Uint32Array(1 << BLOCK_SHIFT));
+    this.#setRecord(2 * node, record);
+    this.#setRecord(2 * node + 1, record);
     return node;
+  }
+
+  #record(index: number): number {
+    return this.#blocks[index >>> BLOCK_SHIFT]![index & BLOCK_MASK]!;
+  }
+
+  #setRecord(index: number, value: number): void {
+    this.#blocks[index >>> BLOCK_SHIFT]![index & BLOCK_MASK] = value;
   }
 }
