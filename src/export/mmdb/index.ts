@@ -16,7 +16,10 @@ import { DATA_SECTION_SEPARATOR, SearchTree } from './tree.ts';
  *
  * The tree must be whole before its first byte (its size sets the record size and every data
  * pointer), and the data section follows it; both are held until the input ends, then written
- * in chunks. Measured with bench/mmdb.ts, per million networks: see the README's "mmdb export".
+ * in chunks, so the first byte comes once the last record is read. Held per million networks
+ * that mostly carry a data map of their own (bench/mmdb.ts, 8 bytes a tree node): random IPv4
+ * addresses 183 MiB (a 139 MiB file), half IPv4 addresses half IPv6 /64s 302 MiB (243 MiB),
+ * IPv6 /64s 405 MiB (332 MiB): the nodes a random /64 needs below its neighbours dominate.
  */
 
 const IPV4_PREFIX = 96;

@@ -138,6 +138,8 @@ export class SearchTree {
   /** A node whose two halves both carry `record`: a network split to make room for one inside it. */
   #newNode(record: number): number {
     const node = this.#nodeCount++;
+    // Record values at and above DATA are data offsets (2^31 nodes would take 16 GiB: a limit kept, not reached).
+    if (node >= DATA) throw new RangeError('a tree of 2^31 nodes is past what this writer holds');
     if ((2 * node) >>> BLOCK_SHIFT === this.#blocks.length) this.#blocks.push(new Uint32Array(1 << BLOCK_SHIFT));
     this.#setRecord(2 * node, record);
     this.#setRecord(2 * node + 1, record);
