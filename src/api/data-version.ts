@@ -7,12 +7,22 @@ import { FEED_DATE_HEADER } from './feed-date.ts';
 // How old the version an answer names may be: an answer can name the previous import for about a second after the next commits.
 const VERSION_TTL_MS = 1000;
 
+/** Where an answer's data version comes from: the store's (DataVersions), or the lookup index's (api/lookups.ts). */
+export interface VersionSource {
+  /** The version answers are named by now; undefined before any is known. */
+  known(): DataVersion | undefined;
+  /** True when the version known may be a second old or more. */
+  readonly stale: boolean;
+  /** Reads the version again. */
+  refresh(): Promise<void>;
+}
+
 /**
  * The data's version as last read from the store, read again in the background once it is a
  * second old: an answer never waits for it, so a database that does not answer delays no
  * answer twice (the answer's own read fails it fast).
  */
-export class DataVersions {
+export class DataVersions implements VersionSource {
   readonly #read: () => Promise<DataVersion>;
   #known: DataVersion | undefined;
   #readAt = 0;
@@ -53,7 +63,7 @@ export class DataVersions {
  * 304 when If-None-Match holds it, or, without If-None-Match, when If-Modified-Since is not
  * older than the data: exports and lists are then not read again.
  */
-export function conditionalAnswers(app: FastifyInstance, versions: DataVersions): void {
+export function conditionalAnswers(app: FastifyInstance, versions: VersionSource): void {
   app.addHook('onReady', () => versions.refresh());
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
     // Only a client that may be answered 304 waits for a stale version to be read again: a
@@ -62,16 +72,22 @@ export function conditionalAnswers(app: FastifyInstance, versions: DataVersions)
     if (conditional && versions.stale) await versions.refresh();
     const current = versions.known();
     if (!current) return;
-    if (current.feedDate) reply.header(FEED_DATE_HEADER, current.feedDate);
-    if (current.lastModified) reply.header('last-modified', current.lastModified.toUTCString());
-    if (request.method !== 'GET') return;
-    const etag = `W/"${current.tag}-${createHash('sha1')
-      .update(request.headers.accept ?? '')
-      .digest('hex')
-      .slice(0, 8)}"`;
-    reply.header('etag', etag);
-    if (!versions.stale && notModified(request, etag, current.lastModified)) await reply.code(304).send();
+    const etag = nameVersion(request, reply, current);
+    if (etag && !versions.stale && notModified(request, etag, current.lastModified)) await reply.code(304).send();
   });
+}
+
+/** Names the data version an answer reflects in its headers; answers a GET's ETag. */
+export function nameVersion(request: FastifyRequest, reply: FastifyReply, version: DataVersion): string | undefined {
+  if (version.feedDate) reply.header(FEED_DATE_HEADER, version.feedDate);
+  if (version.lastModified) reply.header('last-modified', version.lastModified.toUTCString());
+  if (request.method !== 'GET') return undefined;
+  const etag = `W/"${version.tag}-${createHash('sha1')
+    .update(request.headers.accept ?? '')
+    .digest('hex')
+    .slice(0, 8)}"`;
+  reply.header('etag', etag);
+  return etag;
 }
 
 function notModified(request: FastifyRequest, etag: string, lastModified: Date | null): boolean {

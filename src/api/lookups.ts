@@ -1,19 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import type { CanonicalIp } from '../feed/ip.ts';
 import type { IndexHolder } from '../lookup/index-holder.ts';
+import type { DataVersion } from '../store/feed-status.ts';
 import type { Store } from '../store/types.ts';
-import type { DataVersions } from './data-version.ts';
+import type { DataVersions, VersionSource } from './data-version.ts';
 import { shaped, type ShapedRecord } from './ipoid-shape.ts';
 
 // How often an idle API checks for new data, so that the index of a new import is built before lookups ask for it.
 const PREBUILD_POLL_MS = 5000;
 
 /**
- * Where the routes look addresses up: the process's lookup index when it holds the version of
- * the data the answer names (DataVersions), else the store. Either way all the addresses of
- * one call are read from one snapshot.
+ * Where the routes look addresses up: the process's lookup index once one is built, else the
+ * store; either way all the addresses of one call come from one snapshot. As a VersionSource it
+ * names the version lookups read: the index's, which follows the store's once the index of a
+ * new import is built.
  */
-export class Lookups {
+export class Lookups implements VersionSource {
   readonly #store: Store;
   readonly #versions: DataVersions;
   readonly #index: IndexHolder | undefined;
@@ -24,21 +26,35 @@ export class Lookups {
     this.#index = index;
   }
 
-  async lookupMany(addresses: CanonicalIp[]): Promise<ShapedRecord[][]> {
-    const tag = this.#versions.known()?.tag;
-    const index = tag === undefined ? undefined : this.#index?.current(tag);
-    if (index) return addresses.map((address) => index.lookup(address));
-    return (await this.#store.lookupMany(addresses)).map((records) => records.map(shaped));
+  known(): DataVersion | undefined {
+    const stored = this.#versions.known();
+    if (stored) this.#index?.follow(stored.tag);
+    return this.#index?.index?.version ?? stored;
   }
 
-  /** Keeps the index built for the newest data while the server runs. */
+  get stale(): boolean {
+    return this.#versions.stale;
+  }
+
+  refresh(): Promise<void> {
+    return this.#versions.refresh();
+  }
+
+  /** Each address's records, and the version they were read from when the index answered. */
+  async lookupMany(addresses: CanonicalIp[]): Promise<{ records: ShapedRecord[][]; version?: DataVersion }> {
+    const index = this.#index?.index;
+    if (index) return { records: addresses.map((address) => index.lookup(address)), version: index.version };
+    return { records: (await this.#store.lookupMany(addresses)).map((records) => records.map(shaped)) };
+  }
+
+  /** Keeps the index built for the newest data while the server runs, and stops its build at close. */
   followVersions(app: FastifyInstance): void {
     const index = this.#index;
     if (!index) return;
     const poll = async () => {
       await this.#versions.refresh();
       const tag = this.#versions.known()?.tag;
-      if (tag !== undefined) index.current(tag);
+      if (tag !== undefined) index.follow(tag);
     };
     let timer: NodeJS.Timeout | undefined;
     app.addHook('onReady', async () => {

@@ -96,13 +96,17 @@ export function buildServer({ store, logger, config }: ServerOptions) {
   const index = config.lookupIndex === 'memory' ? new IndexHolder(store.url, logger.child({ component: 'lookup-index' })) : undefined;
   registerMetrics(app, guarded, index);
   app.register(healthRoutes, { store: guarded, readyMaxAgeSeconds: config.readyMaxAgeSeconds ?? null, index });
-  // The data routes, in a context of their own: they name the data version they answer from.
+  // The data routes: they name the data version they answer from.
+  const versions = new DataVersions(guarded);
+  const lookups = new Lookups(guarded, versions, index);
+  lookups.followVersions(app);
+  // Lookups, in a context of their own: they name the version they read, the lookup index's.
   app.register(async (data) => {
-    const versions = new DataVersions(guarded);
-    conditionalAnswers(data, versions);
-    const lookups = new Lookups(guarded, versions, index);
-    lookups.followVersions(data);
+    conditionalAnswers(data, lookups);
     await data.register(ipRoutes, { store: guarded, lookups });
+  });
+  app.register(async (data) => {
+    conditionalAnswers(data, versions);
     for (const routes of [historyRoutes, contextRoutes, searchRoutes, listRoutes, changesRoutes, labelsRoutes]) {
       await data.register(routes, { store: guarded });
     }

@@ -29,10 +29,11 @@ export interface IndexState {
 }
 
 /**
- * The current lookup index of an API process, rebuilt in a worker thread when the stored data's
- * version changes. Readers take `current(tag)`: the index only when it holds that version, so an
- * answer is never older than the data the API names in its headers (the database answers
- * while a new index is being built).
+ * The lookup index of an API process, built again in a worker thread when the stored data's
+ * version changes. Lookups keep reading the index they have until the next one is built (a
+ * lookup never waits for a database while an import's index is built): the answers name the
+ * version they read (api/lookups.ts). A failed build drops the index, so that lookups read the
+ * database rather than older and older data.
  */
 export class IndexHolder {
   readonly #url: string;
@@ -49,16 +50,19 @@ export class IndexHolder {
     this.#logger = logger;
   }
 
-  /** The index when it holds version `tag`; starts building that version when it does not. */
-  current(tag: string): LookupIndex | undefined {
-    if (this.#index?.tag === tag) return this.#index;
-    this.#build();
-    return undefined;
+  /** The index built last; undefined before the first build, and after a failed one. */
+  get index(): LookupIndex | undefined {
+    return this.#index;
+  }
+
+  /** Starts a build when the data's version `tag` is not the one the index holds (unless one is running). */
+  follow(tag: string): void {
+    if (this.#index?.version.tag !== tag) this.#build();
   }
 
   get state(): IndexState {
     return {
-      tag: this.#index?.tag ?? null,
+      tag: this.#index?.version.tag ?? null,
       records: this.#index?.records ?? 0,
       bytes: this.#index?.bytes ?? 0,
       builtAt: this.#builtAt,
@@ -76,11 +80,12 @@ export class IndexHolder {
       this.#index = new LookupIndex(parts);
       this.#builtAt = new Date();
       this.#buildSeconds = (performance.now() - started) / 1000;
-      const { records, bytes, tag } = this.#index;
-      this.#logger.info({ records, bytes, tag, seconds: this.#buildSeconds }, 'lookup index built');
+      const { records, bytes, version } = this.#index;
+      this.#logger.info({ records, bytes, version: version.tag, seconds: this.#buildSeconds }, 'lookup index built');
     });
     worker.once('error', (err) => {
       this.#failedAt = Date.now();
+      this.#index = undefined;
       this.#logger.error({ err }, 'building the lookup index failed; lookups read the database');
     });
     worker.once('exit', () => {

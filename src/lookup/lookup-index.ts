@@ -2,7 +2,7 @@ import { recordFields, type RecordFields, type ShapedRecord } from '../api/ipoid
 import { feedName } from '../feed/feed-types.ts';
 import { FULL_PREFIX, keyText, type CanonicalIp } from '../feed/ip.ts';
 import type { SpurRecord } from '../feed/schema.ts';
-import { dataVersionOf } from '../store/feed-status.ts';
+import { dataVersionOf, type DataVersion } from '../store/feed-status.ts';
 import type { DataRow } from '../store/rows.ts';
 import type { FeedStatus } from '../store/types.ts';
 import { FieldDictionary, FIELDS, type FieldValue } from './field-dictionary.ts';
@@ -77,12 +77,12 @@ export const indexBuffers = (parts: IndexParts): ArrayBuffer[] => [...segmentBuf
 
 export class LookupIndex {
   readonly #parts: IndexParts;
-  /** The data version the index holds (store/feed-status.ts dataVersionOf). */
-  readonly tag: string;
+  /** The version of the data the index holds (store/feed-status.ts dataVersionOf). */
+  readonly version: DataVersion;
 
   constructor(parts: IndexParts) {
     this.#parts = parts;
-    this.tag = dataVersionOf(parts.statuses).tag;
+    this.version = dataVersionOf(parts.statuses);
   }
 
   get records(): number {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { Reader } from 'mmdb-lib';
-import { ipoidAnswer } from '../../src/api/ipoid-shape.ts';
+import { ipoidAnswer, shaped } from '../../src/api/ipoid-shape.ts';
 import { DataSection, double, uint16, uint32, uint64, type DataValue } from '../../src/export/mmdb/data-section.ts';
 import { mmdbFile } from '../../src/export/mmdb/index.ts';
 import { metadataSection } from '../../src/export/mmdb/metadata.ts';
@@ -63,7 +63,7 @@ function apiAnswer(records: StoredRecord[], ip: string): Record<string, unknown>
     .sort((a, b) => b.network.prefixLen - a.network.prefixLen || FEED_TYPES.indexOf(a.record.feed) - FEED_TYPES.indexOf(b.record.feed))
     .map(({ record }) => record);
   if (holding.length === 0) return null;
-  const { ip: _ip, network: _network, feeds, ...answer } = ipoidAnswer(holding, ip);
+  const { ip: _ip, network: _network, feeds, ...answer } = ipoidAnswer(holding.map(shaped), ip);
   return { feeds: feeds ?? [holding[0]!.feed], ...answer };
 }
 

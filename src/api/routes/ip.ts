@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { InvalidIpError, parseRequestedIp, type CanonicalIp } from '../../feed/ip.ts';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { nameVersion } from '../data-version.ts';
 import type { Store } from '../../store/types.ts';
 import { parseFeedDay } from '../../history/feed-day.ts';
 import { lookupAsOf } from '../../history/as-of.ts';
@@ -42,17 +43,19 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store; lookups: Lookup
     },
     async (request, reply) => {
       const { at } = request.query;
-      const { key, records } = at === undefined ? await lookupNow(request.params.ip) : await lookupAt(reply, request.params.ip, at);
+      const { key, records } = at === undefined ? await lookupNow(request, reply) : await lookupAt(reply, request.params.ip, at);
       if (records.length === 0) return reply.code(404).send(notInData(key));
       return { [key]: ipoidAnswer(records, key) };
     },
   );
   rejectPathsUnder(app, '/feed/v1/ip/');
 
-  async function lookupNow(ip: string): Promise<{ key: string; records: ShapedRecord[] }> {
-    const { address, key } = parseRequestedIp(ip);
-    const [records] = await lookups.lookupMany([address]);
-    return { key, records: records! };
+  async function lookupNow(request: FastifyRequest<{ Params: { ip: string } }>, reply: FastifyReply) {
+    const { address, key } = parseRequestedIp(request.params.ip);
+    const { records, version } = await lookups.lookupMany([address]);
+    // The index may have been replaced since the headers named its version.
+    if (version) nameVersion(request, reply, version);
+    return { key, records: records[0]! };
   }
 
   /** The address's records as of a past day; the answer names the feed day it reflects. */
@@ -78,9 +81,10 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store; lookups: Lookup
         response: { 200: BatchAnswer, ...errorResponses(400, 401, 503) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const requested = parseAll(request.body.ips);
-      const found = await lookups.lookupMany([...requested.values()]);
+      const { records: found, version } = await lookups.lookupMany([...requested.values()]);
+      if (version) nameVersion(request, reply, version);
       const answer: Record<string, IpoidRecord | null> = {};
       [...requested.keys()].forEach((key, i) => {
         const records = found[i]!;

@@ -1,4 +1,4 @@
-import { ipoidAnswer } from '../../api/ipoid-shape.ts';
+import { ipoidAnswer, shaped } from '../../api/ipoid-shape.ts';
 import type { StoredRecord } from '../../store/types.ts';
 import { double, uint32, type DataMap, type DataValue } from './data-section.ts';
 
@@ -10,7 +10,7 @@ import { double, uint32, type DataMap, type DataValue } from './data-section.ts'
  * itself); `feeds` is always there, so that a single record names its feed too.
  */
 export function networkData(records: readonly StoredRecord[], key: string): DataMap {
-  const { ip: _ip, network: _network, feeds, ...answer } = ipoidAnswer([...records], key);
+  const { ip: _ip, network: _network, feeds, ...answer } = ipoidAnswer(records.map(shaped), key);
   const fields: [string, DataValue][] = [['feeds', feeds ?? [records[0]!.feed]]];
   for (const [name, value] of Object.entries(answer)) {
     // The format's types, fixed per field: integers are uint32 (counts up to 2^31, seconds until 2106), the density a double.
