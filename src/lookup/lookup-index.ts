@@ -37,13 +37,16 @@ const wordsOf = (bytes: Uint8Array): number[] => {
   return [view.getUint32(0), view.getUint32(4), view.getUint32(8), view.getUint32(12)];
 };
 
-/** The address's 128 bits as four words, masked to its first `length` bits. */
-function maskedWords(words: readonly number[], length: number): number[] {
-  return words.map((word, i) => {
-    const bits = Math.min(32, Math.max(0, length - i * 32));
-    return bits === 32 ? word : bits === 0 ? 0 : (word & (~0 << (32 - bits))) >>> 0;
-  });
+/** `words` masked to their first `length` bits, into `key`'s first four words. */
+function maskInto(key: Uint32Array, words: readonly number[], length: number): void {
+  for (let i = 0; i < 4; i++) {
+    const bits = length - i * 32;
+    key[i] = bits >= 32 ? words[i]! : bits <= 0 ? 0 : (words[i]! & (~0 << (32 - bits))) >>> 0;
+  }
 }
+
+// The key a lookup searches for, reused: a lookup runs to its end without yielding.
+const probe = new Uint32Array(5);
 
 /** Builds an index from rows in key order (Store.scanRecords). */
 export class IndexBuilder {
@@ -102,20 +105,28 @@ export class LookupIndex {
     const { v4, other, lengths } = this.#parts;
     const found: ShapedRecord[] = [];
     const words = wordsOf(address.bytes);
-    if (isIpv4Address(address.bytes, address.prefixLen)) this.#collect(v4, [words[3]!], address.text, found);
-    else this.#collect(other, [...words, address.prefixLen], address.text, found);
+    if (isIpv4Address(address.bytes, address.prefixLen)) {
+      probe[0] = words[3]!;
+      this.#collect(v4, address.text, found);
+    } else {
+      probe.set(words);
+      probe[4] = address.prefixLen;
+      this.#collect(other, address.text, found);
+    }
     for (const length of lengths) {
       if (length >= address.prefixLen) continue;
-      this.#collect(other, [...maskedWords(words, length), length], undefined, found);
+      maskInto(probe, words, length);
+      probe[4] = length;
+      this.#collect(other, undefined, found);
     }
     return found;
   }
 
-  /** Appends the records of one key; a network's key text is spelled only when it is found. */
-  #collect(segment: SegmentParts, key: number[], text: string | undefined, found: ShapedRecord[]): void {
-    const [from, to] = keyRange(segment, key);
+  /** Appends the records of the probe's key; a network's key text is spelled only when it is found. */
+  #collect(segment: SegmentParts, text: string | undefined, found: ShapedRecord[]): void {
+    const [from, to] = keyRange(segment, probe);
     if (from === to) return;
-    const keyString = text ?? keyText(bytesOf(key), key[4]!);
+    const keyString = text ?? keyText(bytesOf(probe), probe[4]!);
     for (let row = from; row < to; row++) {
       found.push({
         feed: feedName(segment.feeds[row]!),
@@ -137,7 +148,7 @@ export class LookupIndex {
   }
 }
 
-function bytesOf(words: readonly number[]): Buffer {
+function bytesOf(words: Uint32Array): Buffer {
   const bytes = Buffer.alloc(16);
   for (let i = 0; i < 4; i++) bytes.writeUInt32BE(words[i]!, i * 4);
   return bytes;

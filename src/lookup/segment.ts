@@ -57,24 +57,29 @@ function compareWords(a: readonly number[], b: readonly number[]): number {
   return 0;
 }
 
-/** The first record whose key is not below `key`, and the one after the last equal to it: [from, to). */
-export function keyRange(segment: SegmentParts, key: readonly number[]): [number, number] {
+/** Compares the key of record `row` with `key` (its first `width` words). */
+function compareAt(keys: ColumnArray, width: number, row: number, key: Uint32Array): number {
+  const at = row * width;
+  for (let i = 0; i < width; i++) {
+    const difference = keys[at + i]! - key[i]!;
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}
+
+/** The records whose key is `key`, as [from, to): a binary search, then the run of equal keys (one per feed). */
+export function keyRange(segment: SegmentParts, key: Uint32Array): [number, number] {
   const { keys, width } = segment;
-  const compareAt = (row: number): number => {
-    const at = row * width;
-    for (let i = 0; i < width; i++) if (keys[at + i]! !== key[i]!) return keys[at + i]! - key[i]!;
-    return 0;
-  };
   const rows = keys.length / width;
   let low = 0;
   let high = rows;
   while (low < high) {
     const mid = (low + high) >>> 1;
-    if (compareAt(mid) < 0) low = mid + 1;
+    if (compareAt(keys, width, mid, key) < 0) low = mid + 1;
     else high = mid;
   }
   let end = low;
-  while (end < rows && compareAt(end) === 0) end++;
+  while (end < rows && compareAt(keys, width, end, key) === 0) end++;
   return [low, end];
 }
 
