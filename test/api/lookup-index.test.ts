@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { loadApiConfig } from '../../src/api/config.ts';
 import type { FeedType } from '../../src/feed/feed-types.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import type { Store } from '../../src/store/types.ts';
@@ -62,6 +63,12 @@ async function indexBuilt(base: string, records: number): Promise<void> {
   }
   assert.fail(`the lookup index did not reach ${records} records within a minute`);
 }
+
+test('IPOID_LOOKUP_INDEX: memory unless set to database; anything else refused', () => {
+  assert.equal(loadApiConfig({}).lookupIndex, 'memory');
+  assert.equal(loadApiConfig({ IPOID_LOOKUP_INDEX: 'database' }).lookupIndex, 'database');
+  assert.throws(() => loadApiConfig({ IPOID_LOOKUP_INDEX: 'disk' }), /^Error: IPOID_LOOKUP_INDEX must be memory or database, not "disk"/);
+});
 
 forEachStore((target) => {
   let store: Store;
