@@ -82,12 +82,23 @@ export function nameVersion(request: FastifyRequest, reply: FastifyReply, versio
   if (version.feedDate) reply.header(FEED_DATE_HEADER, version.feedDate);
   if (version.lastModified) reply.header('last-modified', version.lastModified.toUTCString());
   if (request.method !== 'GET') return undefined;
-  const etag = `W/"${version.tag}-${createHash('sha1')
-    .update(request.headers.accept ?? '')
-    .digest('hex')
-    .slice(0, 8)}"`;
+  const etag = `W/"${version.tag}-${acceptHash(request.headers.accept ?? '')}"`;
   reply.header('etag', etag);
   return etag;
+}
+
+// Clients send a handful of distinct Accept headers: their hashes are kept rather than computed for every answer.
+const ACCEPT_HASHES_KEPT = 256;
+const acceptHashes = new Map<string, string>();
+
+function acceptHash(accept: string): string {
+  let hash = acceptHashes.get(accept);
+  if (hash === undefined) {
+    hash = createHash('sha1').update(accept).digest('hex').slice(0, 8);
+    if (acceptHashes.size >= ACCEPT_HASHES_KEPT) acceptHashes.clear();
+    acceptHashes.set(accept, hash);
+  }
+  return hash;
 }
 
 function notModified(request: FastifyRequest, etag: string, lastModified: Date | null): boolean {
