@@ -29,13 +29,10 @@ export interface IndexParts {
   other: SegmentParts;
 }
 
-const isIpv4Address = (bytes: Uint8Array, prefixLen: number): boolean =>
-  prefixLen === FULL_PREFIX && bytes[10] === 0xff && bytes[11] === 0xff && bytes.subarray(0, 10).every((b) => b === 0);
+const isIpv4Address = (bytes: Buffer, prefixLen: number): boolean =>
+  prefixLen === FULL_PREFIX && bytes.readUInt32BE(0) === 0 && bytes.readUInt32BE(4) === 0 && bytes.readUInt32BE(8) === 0xffff;
 
-const wordsOf = (bytes: Uint8Array): number[] => {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, 16);
-  return [view.getUint32(0), view.getUint32(4), view.getUint32(8), view.getUint32(12)];
-};
+const wordsOf = (bytes: Buffer): number[] => [bytes.readUInt32BE(0), bytes.readUInt32BE(4), bytes.readUInt32BE(8), bytes.readUInt32BE(12)];
 
 /** `words` masked to their first `length` bits, into `key`'s first four words. */
 function maskInto(key: Uint32Array, words: readonly number[], length: number): void {
