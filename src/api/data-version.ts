@@ -59,7 +59,7 @@ export class DataVersions implements VersionSource {
 /**
  * Every data answer names the data it reflects: X-IPoid-Feed-Date (the newest feed date; a
  * route answering for a past day names that day instead) and Last-Modified. A GET also carries
- * an ETag (the data's version and the Accept header, which picks the format), and is answered
+ * an ETag (the data's version, and the Accept header and URL, which pick the format and filters), and is answered
  * 304 when If-None-Match holds it, or, without If-None-Match, when If-Modified-Since is not
  * older than the data: exports and lists are then not read again.
  */
@@ -82,8 +82,9 @@ export function nameVersion(request: FastifyRequest, reply: FastifyReply, versio
   if (version.feedDate) reply.header(FEED_DATE_HEADER, version.feedDate);
   if (version.lastModified) reply.header('last-modified', version.lastModified.toUTCString());
   if (request.method !== 'GET') return undefined;
+  // The URL too: a filter or a format parameter picks another representation.
   const etag = `W/"${version.tag}-${createHash('sha1')
-    .update(request.headers.accept ?? '')
+    .update(`${request.headers.accept ?? ''}\n${request.url}`)
     .digest('hex')
     .slice(0, 8)}"`;
   reply.header('etag', etag);
