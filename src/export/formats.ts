@@ -2,6 +2,7 @@ import { chunked, CONTENT_TYPES, exportItems, LIST_EXPORT } from '../api/export.
 import type { StoredRecord } from '../store/types.ts';
 import { mergedCidrs } from './cidr-ranges.ts';
 import { ipsetLines } from './ipset.ts';
+import { mmdbFile } from './mmdb/index.ts';
 import { nftLines } from './nft.ts';
 import { txtLines } from './txt.ts';
 
@@ -10,7 +11,7 @@ import { txtLines } from './txt.ts';
  * stores list them: the same bytes for `GET /feed/v1/export` and `ipoid export`.
  */
 
-export const EXPORT_FORMATS = ['txt', 'ipset', 'nft', 'csv', 'ndjson'] as const;
+export const EXPORT_FORMATS = ['txt', 'ipset', 'nft', 'csv', 'ndjson', 'mmdb'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** Each format's media type, and the file name it is offered under. */
@@ -20,6 +21,7 @@ export const EXPORT_MEDIA: Record<ExportFormat, { contentType: string; fileName:
   nft: { contentType: 'text/plain; charset=utf-8', fileName: 'ipoid.nft' },
   csv: { contentType: CONTENT_TYPES.csv, fileName: 'ipoid.csv' },
   ndjson: { contentType: CONTENT_TYPES.ndjson, fileName: 'ipoid.ndjson' },
+  mmdb: { contentType: 'application/vnd.maxmind.com-maxmind-db', fileName: 'ipoid.mmdb' },
 };
 
 export interface ExportOptions {
@@ -27,7 +29,11 @@ export interface ExportOptions {
   setName: string;
   /** How many records match (at least as many as the export's entries): sizes ipset's sets. */
   records: number;
+  /** mmdb: the data's time, the file's build_epoch. */
+  builtAt: Date;
 }
+
+const MMDB_DESCRIPTION = 'IPoid: anonymous IPs (VPNs, proxies, Tor, residential proxies) from Spur feeds';
 
 /** The export file of `records`, in chunks. */
 export async function* exportFile(
@@ -48,6 +54,9 @@ export async function* exportFile(
       return;
     case 'nft':
       yield* chunked(nftLines(mergedCidrs(records), options.setName));
+      return;
+    case 'mmdb':
+      yield* mmdbFile(records, { description: MMDB_DESCRIPTION, buildEpoch: options.builtAt });
       return;
   }
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { Reader } from 'mmdb-lib';
 import { importFeed } from '../../src/import/importer.ts';
 import { assertExactAndMinimal } from '../helpers/cidr-sets.ts';
 import { jsonLinesFeed, quietLogger } from '../helpers/fixtures.ts';
@@ -120,9 +121,23 @@ forEachStore((target) => {
       }
     });
 
+    test('mmdb: a MaxMind DB file that a MaxMind reader reads back, its networks the matching records', async () => {
+      const answer = await fetch(`${api.base}/feed/v1/export?format=mmdb&risk=TUNNEL`);
+      assert.equal(answer.status, 200);
+      assert.equal(answer.headers.get('content-type'), 'application/vnd.maxmind.com-maxmind-db');
+      assert.equal(answer.headers.get('content-disposition'), 'attachment; filename="ipoid.mmdb"');
+      const reader = new Reader<any>(Buffer.from(await answer.arrayBuffer()));
+      assert.equal(reader.metadata.buildEpoch.toUTCString(), answer.headers.get('last-modified'), "built at the data's time");
+      for (const ip of ['10.0.0.2', '10.0.0.5', '10.1.1.200', '2001:db8::1', '2001:db8:1:ffff::1']) {
+        assert.deepEqual(reader.get(ip)?.risks, ['TUNNEL'], ip);
+      }
+      for (const ip of ['10.0.0.4', '192.0.2.1', '2001:db8::2']) assert.equal(reader.get(ip), null, ip);
+    });
+
     test('bad parameters are 400s that say why', async () => {
       assertError(await exported(''), 400, /format/);
       assertError(await exported('format=pdf'), 400, /format/);
+      assertError(await exported('format=mmdb&name=ipoid&max=x'), 400, /max/);
       assertError(await exported('format=ipset&name=ip%20set'), 400, /name/);
       assertError(await exported('format=ipset&name=a_name_much_longer_than_ipset_allows'), 400, /name/);
       assertError(await exported('format=txt&max=-1'), 400, /max/);

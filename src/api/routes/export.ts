@@ -45,7 +45,8 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{ store: Store; maxRecords:
           'The filters of `GET /feed/v1/ips`. `txt`: one address or CIDR a line, the fewest CIDRs covering exactly the ' +
           'matching records (IPv4 as dotted quads); `ipset`: an `ipset restore` file of the same CIDRs, one hash:net set per ' +
           'family; `nft`: an `nft -f` file of the same CIDRs, two interval sets replaced in one transaction; `csv`, `ndjson`: ' +
-          "the list items of `GET /feed/v1/ips`. More matching records than `max` or the server's limit " +
+          'the list items of `GET /feed/v1/ips`; `mmdb`: a MaxMind DB file whose networks carry what `GET /feed/v1/ip/{ip}` ' +
+          "answers for their addresses. More matching records than `max` or the server's limit " +
           `(${maxRecords.toLocaleString('en-US')}) answer 413 naming the count, before anything is sent. ETag per data ` +
           `version and query: If-None-Match answers 304. At most ${LABEL_FILTERS_MAX} distinct label values in all.`,
         tags: ['ipoid'],
@@ -57,6 +58,9 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{ store: Store; maxRecords:
               'text/plain': { schema: text('txt, ipset or nft: one address or CIDR, or one statement, a line') },
               'text/csv': { schema: text('a header row, then one row per list item') },
               'application/x-ndjson': { schema: text('one list item per line') },
+              'application/vnd.maxmind.com-maxmind-db': {
+                schema: Type.Unsafe<Readable>({ type: 'string', format: 'binary', description: 'a MaxMind DB file' }),
+              },
             },
           },
           304: { description: 'Not modified: the If-None-Match ETag is the current one', type: 'null' },
@@ -73,7 +77,10 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{ store: Store; maxRecords:
         source: asked < maxRecords ? `max=${asked}` : `the server's IPOID_EXPORT_MAX_RECORDS`,
         countUpTo: maxRecords + 1,
       });
-      const body = await started(exportFile(records, query.format, { setName: query.name ?? DEFAULT_SET_NAME, records: count }));
+      // The data's time (conditionalAnswers set it), so that the same data makes the same mmdb file.
+      const modified = reply.getHeader('last-modified');
+      const builtAt = typeof modified === 'string' ? new Date(modified) : new Date();
+      const body = await started(exportFile(records, query.format, { setName: query.name ?? DEFAULT_SET_NAME, records: count, builtAt }));
       const { contentType, fileName } = EXPORT_MEDIA[query.format];
       return reply.type(contentType).header('content-disposition', `attachment; filename="${fileName}"`).send(Readable.from(body));
     },

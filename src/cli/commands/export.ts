@@ -31,6 +31,6 @@ exportCommand.action(async (opts: FilterOptions & { format: ExportFormat; out: s
       source: `--max ${opts.max}`,
       countUpTo: Number.MAX_SAFE_INTEGER,
     });
-    await writeAtomically(opts.out, exportFile(records, opts.format, { setName: opts.name, records: count }));
+    await writeAtomically(opts.out, exportFile(records, opts.format, { setName: opts.name, records: count, builtAt: new Date() }));
   });
 });
