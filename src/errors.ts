@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'INVALID_CURSOR',
   'NOT_FOUND',
   'NOT_ACCEPTABLE',
+  'EXPORT_TOO_LARGE',
   'STORE_UNAVAILABLE',
   'READ_ONLY_STORE',
   'IMPORT_LOCKED',
@@ -66,6 +67,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   INVALID_CURSOR: 400,
   NOT_FOUND: 404,
   NOT_ACCEPTABLE: 406,
+  EXPORT_TOO_LARGE: 413,
   STORE_UNAVAILABLE: 503,
   // The API never imports or downloads: these reaching it are bugs.
   READ_ONLY_STORE: 500,
@@ -84,6 +86,8 @@ const EXIT_STATUS: Record<ErrorCode, number> = {
   INVALID_CURSOR: EXIT.badInput,
   NOT_FOUND: EXIT.failed,
   NOT_ACCEPTABLE: EXIT.badInput,
+  // Narrow the filters or raise the limit.
+  EXPORT_TOO_LARGE: EXIT.badInput,
   STORE_UNAVAILABLE: EXIT.failed,
   READ_ONLY_STORE: EXIT.failed,
   IMPORT_LOCKED: EXIT.locked,

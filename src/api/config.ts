@@ -18,6 +18,8 @@ export interface ServerConfig {
    * defaults to memory for `ipoid serve`).
    */
   lookupIndex?: LookupIndexMode;
+  /** The most records an export answers (IPOID_EXPORT_MAX_RECORDS); more answer 413. */
+  exportMaxRecords?: number;
 }
 
 export const LOOKUP_INDEX_MODES = ['memory', 'database'] as const;
@@ -40,6 +42,8 @@ export interface ApiConfig extends ServerConfig {
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** About a gigabyte of CSV, or a few minutes of streaming. */
+export const DEFAULT_EXPORT_MAX_RECORDS = 10_000_000;
 const MAX_DB_POOL_SIZE = 1000;
 // Fastify's default: longer than the 60 s idle timeout of common load balancers, so that they
 // never reuse a connection the API is closing.
@@ -55,6 +59,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     requestTimeoutMs: parseMilliseconds('IPOID_REQUEST_TIMEOUT_MS', env.IPOID_REQUEST_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS),
     keepAliveTimeoutMs: parseMilliseconds('IPOID_KEEP_ALIVE_TIMEOUT_MS', env.IPOID_KEEP_ALIVE_TIMEOUT_MS, DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
     corsOrigins: parseOrigins(env.IPOID_CORS_ORIGINS),
+    exportMaxRecords: parseRecordCount('IPOID_EXPORT_MAX_RECORDS', env.IPOID_EXPORT_MAX_RECORDS, DEFAULT_EXPORT_MAX_RECORDS),
     dbUrl: readUrl || loadConfig(env).dbUrl,
     historyDays: loadConfig(env).historyDays,
     readOnly: Boolean(readUrl),
@@ -77,6 +82,14 @@ function parsePoolSize(text: string | undefined): number | undefined {
     throw new Error(`IPOID_DB_POOL_SIZE must be a number of connections (1-${MAX_DB_POOL_SIZE}), not ${JSON.stringify(text)}`);
   }
   return size;
+}
+
+function parseRecordCount(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined || text === '') return fallback;
+  const count = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(count))
+    throw new Error(`${name} must be a whole number of records, not ${JSON.stringify(text)}`);
+  return count;
 }
 
 function parsePort(text: string | undefined): number {

@@ -59,7 +59,7 @@ export class DataVersions implements VersionSource {
 /**
  * Every data answer names the data it reflects: X-IPoid-Feed-Date (the newest feed date; a
  * route answering for a past day names that day instead) and Last-Modified. A GET also carries
- * an ETag (the data's version and the Accept header, which picks the format), and is answered
+ * an ETag (the data's version, and the Accept header and URL, which pick the format and filters), and is answered
  * 304 when If-None-Match holds it, or, without If-None-Match, when If-Modified-Since is not
  * older than the data: exports and lists are then not read again.
  */
@@ -82,23 +82,13 @@ export function nameVersion(request: FastifyRequest, reply: FastifyReply, versio
   if (version.feedDate) reply.header(FEED_DATE_HEADER, version.feedDate);
   if (version.lastModified) reply.header('last-modified', version.lastModified.toUTCString());
   if (request.method !== 'GET') return undefined;
-  const etag = `W/"${version.tag}-${acceptHash(request.headers.accept ?? '')}"`;
+  // The URL too: a filter or a format parameter picks another representation.
+  const etag = `W/"${version.tag}-${createHash('sha1')
+    .update(`${request.headers.accept ?? ''}\n${request.url}`)
+    .digest('hex')
+    .slice(0, 8)}"`;
   reply.header('etag', etag);
   return etag;
-}
-
-// Clients send a handful of distinct Accept headers: their hashes are kept rather than computed for every answer.
-const ACCEPT_HASHES_KEPT = 256;
-const acceptHashes = new Map<string, string>();
-
-function acceptHash(accept: string): string {
-  let hash = acceptHashes.get(accept);
-  if (hash === undefined) {
-    hash = createHash('sha1').update(accept).digest('hex').slice(0, 8);
-    if (acceptHashes.size >= ACCEPT_HASHES_KEPT) acceptHashes.clear();
-    acceptHashes.set(accept, hash);
-  }
-  return hash;
 }
 
 function notModified(request: FastifyRequest, etag: string, lastModified: Date | null): boolean {

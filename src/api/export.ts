@@ -40,9 +40,19 @@ export const LIST_EXPORT: Exporter<StoredRecord> = {
 /** Items as ndjson (one JSON object per line) or CSV (a header row, then one row per item). */
 export async function* exportItems<T>(items: AsyncIterable<T>, format: StreamFormat, exporter: Exporter<T>): AsyncGenerator<string> {
   const line = format === 'ndjson' ? (item: T) => `${JSON.stringify(exporter.json(item))}\n` : (item: T) => csvRow(exporter.csvCells(item));
-  let chunk = format === 'csv' ? csvRow(exporter.csvColumns) : '';
-  for await (const item of items) {
-    chunk += line(item);
+  yield* chunked(
+    (async function* () {
+      if (format === 'csv') yield csvRow(exporter.csvColumns);
+      for await (const item of items) yield line(item);
+    })(),
+  );
+}
+
+/** Text pieces (lines) joined into chunks of about CHUNK_CHARS. */
+export async function* chunked(pieces: AsyncIterable<string>): AsyncGenerator<string> {
+  let chunk = '';
+  for await (const piece of pieces) {
+    chunk += piece;
     if (chunk.length >= CHUNK_CHARS) {
       yield chunk;
       chunk = '';

@@ -7,14 +7,23 @@ import { LABEL_KINDS } from '../feed/record.ts';
 import type { LabelFilter } from '../store/types.ts';
 import { InputError, NotAcceptableError } from '../errors.ts';
 import { CONTENT_TYPES, exportItems, type Exporter } from './export.ts';
-import { errorResponses, LABEL_FILTERS_MAX, PAGE_DEFAULT, PAGE_MAX, PARAM_OF_KIND, type ListFormat, type ListQuery } from './schemas.ts';
+import {
+  errorResponses,
+  LABEL_FILTERS_MAX,
+  PAGE_DEFAULT,
+  PAGE_MAX,
+  PARAM_OF_KIND,
+  type FilterQuery,
+  type ListFormat,
+  type ListQuery,
+} from './schemas.ts';
 
 /*
  * The query parameters shared by the routes that list records (/feed/v1/ips) and changes
  * (/feed/v1/changes): label filters, prefix, page size and cursor, and the answer's format.
  */
 
-export function labelFilters(query: ListQuery): LabelFilter[] {
+export function labelFilters(query: FilterQuery): LabelFilter[] {
   const filters = LABEL_KINDS.flatMap((kind) => [...new Set(query[PARAM_OF_KIND[kind]])].map((value) => ({ kind, value })));
   if (filters.length > LABEL_FILTERS_MAX) {
     throw new InputError(`at most ${LABEL_FILTERS_MAX} distinct label values in all parameters together, not ${filters.length}`);
@@ -63,7 +72,7 @@ function withCursor(url: string, cursor: string): string {
  * Reads the first chunk before answering, so that a store failing at once answers 503
  * rather than a 200 cut short.
  */
-async function started<T>(iterator: AsyncGenerator<T>): Promise<AsyncGenerator<T>> {
+export async function started<T>(iterator: AsyncGenerator<T>): Promise<AsyncGenerator<T>> {
   const first = await iterator.next();
   return (async function* () {
     if (first.done) return;

@@ -157,8 +157,9 @@ export const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 // Written out: the schema's properties are computed, so its Static type is too loose to use.
-export type ListQuery = { [param: string]: string[] | undefined } & {
-  prefix?: string;
+/** The label filters and prefix, as every listing route (and the export) takes them. */
+export type FilterQuery = { [param: string]: string[] | undefined } & { prefix?: string };
+export type ListQuery = FilterQuery & {
   limit?: string;
   cursor?: string;
   format?: ListFormat;

@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/types.ts';
 import { bearerAuth } from './auth.ts';
-import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ServerConfig } from './config.ts';
+import { DEFAULT_EXPORT_MAX_RECORDS, DEFAULT_KEEP_ALIVE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ServerConfig } from './config.ts';
 import { allowOrigins } from './cors.ts';
 import { conditionalAnswers, DataVersions } from './data-version.ts';
 import { errorHandler, formatValidationError, notFoundHandler } from './errors.ts';
@@ -12,6 +12,7 @@ import { registerMetrics } from './metrics.ts';
 import { answerUnsupported, clientErrorHandler, httpOptions, noSniff, requireHost } from './protocol.ts';
 import { changesRoutes } from './routes/changes.ts';
 import { contextRoutes } from './routes/context.ts';
+import { exportRoutes } from './routes/export.ts';
 import { healthRoutes } from './routes/health.ts';
 import { historyRoutes } from './routes/history.ts';
 import { ipRoutes } from './routes/ip.ts';
@@ -110,6 +111,7 @@ export function buildServer({ store, logger, config }: ServerOptions) {
     for (const routes of [historyRoutes, contextRoutes, searchRoutes, listRoutes, changesRoutes, labelsRoutes]) {
       await data.register(routes, { store: guarded });
     }
+    await data.register(exportRoutes, { store: guarded, maxRecords: config.exportMaxRecords ?? DEFAULT_EXPORT_MAX_RECORDS });
   });
   app.register(openapiRoutes);
   return app;

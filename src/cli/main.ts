@@ -28,6 +28,7 @@ const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: Commands
       return [lookupCommand, listCommand, historyCommand, changesCommand];
     },
   ],
+  [['export'], async () => [(await import('./commands/export.ts')).exportCommand]],
   [['generate'], async () => [(await import('./commands/generate.ts')).generateCommand]],
   [['fake-spur'], async () => [(await import('./commands/fake-spur.ts')).fakeSpurCommand]],
 ];

@@ -15,6 +15,15 @@ export const LABEL_COUNTS_SQL = `
     JOIN label l ON l.id = c.label_id
    ORDER BY l.kind, c.count DESC, l.value`;
 
+/**
+ * The rows of a list statement (one that asks for its LIMIT plus one row, see page.ts),
+ * counted: the LIMIT stops the count early, so a filter matching millions costs no more than `atMost`.
+ */
+export const countedSql = (listSql: string): string => `SELECT COUNT(*) AS n FROM (${listSql}) listed`;
+
+/** The list query's page size that makes it read `atMost` (at least 1) rows at most. */
+export const countLimit = (atMost: number): number => atMost - 1;
+
 /** Every label with its id. */
 export const LABELS_SQL = 'SELECT id, kind, value FROM label';
 

@@ -26,11 +26,15 @@ export interface LabelFilter {
   value: string;
 }
 
-export interface ListQuery {
+/** Which records a list (or a count of them) takes. */
+export interface ListFilter {
   /** Every label must match. */
   labels: LabelFilter[];
   /** Only records whose whole range lies inside this network (first address inside, prefix at least as long). */
   within?: CanonicalIp;
+}
+
+export interface ListQuery extends ListFilter {
   limit: number;
   /** Opaque keyset cursor from a previous page's `next`. */
   after?: string;
@@ -264,6 +268,8 @@ export interface Store {
   scanRecords(visit: (row: DataRow) => void): Promise<FeedStatus[]>;
   /** Records matching every filter, ordered by address, one keyset page at a time. */
   list(query: ListQuery): Promise<ListPage>;
+  /** How many records `list` would give for the filter, counting no further than `atMost` (a cheap "more than"). */
+  countListed(filter: ListFilter, atMost: number): Promise<number>;
   /** Every label value with the number of stored records carrying it. */
   labelCounts(): Promise<LabelCount[]>;
   /** Every label the store has numbered, carried now or not. */

@@ -11,6 +11,7 @@ const DATA_ROUTES: [method: string, path: string, body?: unknown][] = [
   ['GET', '/feed/v1/ip/1.1.1.1'],
   ['POST', '/feed/v1/ips', { ips: ['1.1.1.1'] }],
   ['GET', '/feed/v1/ips'],
+  ['GET', '/feed/v1/export?format=txt'],
   ['GET', '/feed/v1/labels'],
   ['GET', '/v2/context/1.1.1.1'],
   ['POST', '/ipoid/_search', { query: { term: { ip: '1.1.1.1' } } }],
@@ -112,6 +113,7 @@ forEachStore((target) => {
         [
           'GET /_info',
           'GET /feed/v1/changes',
+          'GET /feed/v1/export',
           'GET /feed/v1/ip/{ip}',
           'GET /feed/v1/ip/{ip}/history',
           'GET /feed/v1/ips',

@@ -10,7 +10,7 @@ import { listAll } from '../../src/store/list-all.ts';
 import { openStore } from '../../src/store/open.ts';
 import { InvalidCursorError } from '../../src/store/cursor.ts';
 import { type FeedType } from '../../src/feed/feed-types.ts';
-import { ImportLockedError, type ImportRunSummary, type Store } from '../../src/store/types.ts';
+import { ImportLockedError, type ImportRunSummary, type ListFilter, type Store } from '../../src/store/types.ts';
 import { finished, spawnCli, waitForOutput } from '../helpers/cli.ts';
 import { BAD_LINES, fixtureRecords, gzipToTemp, quietLogger, SAMPLE_FEED, tempDir } from '../helpers/fixtures.ts';
 import { databaseTables, definitionsOf, forEachStore, freshStore, readOnlyUser, type TableState } from '../helpers/stores.ts';
@@ -163,6 +163,28 @@ forEachStore((target) => {
       '2001:db8::8a2e:370:7334',
       '2001:db8:aaaa:1::/64',
     ]);
+  });
+
+  test('countListed counts what list gives, and stops counting at atMost', async () => {
+    const filters: ListFilter[] = [
+      { labels: [] },
+      { labels: [{ kind: 'risk', value: 'TUNNEL' }] },
+      {
+        labels: [
+          { kind: 'risk', value: 'TUNNEL' },
+          { kind: 'operator', value: 'NORD_VPN' },
+        ],
+        within: parseNetwork('203.0.113.0/24'),
+      },
+      { labels: [], within: parseNetwork('2001:db8::/32') },
+      { labels: [{ kind: 'operator', value: 'NO_SUCH_OPERATOR' }] },
+    ];
+    for (const filter of filters) {
+      const listed = (await keysOf(store, filter)).length;
+      assert.equal(await store.countListed(filter, 1000), listed, JSON.stringify(filter.labels));
+      assert.equal(await store.countListed(filter, 1), Math.min(listed, 1));
+    }
+    assert.equal(await store.countListed({ labels: [] }, 4), 4, 'no further than atMost');
   });
 
   test('keyset pages visit every record exactly once', async () => {

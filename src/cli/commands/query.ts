@@ -1,12 +1,12 @@
 import { Command } from 'commander';
-import { parseIp, parseIpOrNetwork, type CanonicalIp } from '../../feed/ip.ts';
+import { parseIp } from '../../feed/ip.ts';
 import { addressHistory, lookupAsOf } from '../../history/as-of.ts';
 import { allChanges, checkSpan } from '../../history/changes.ts';
 import { dateOfDay, parseFeedDay } from '../../history/feed-day.ts';
-import type { LabelKind } from '../../feed/record.ts';
 import { listAll } from '../../store/list-all.ts';
-import type { LabelFilter, StoredRecord } from '../../store/types.ts';
+import type { ListFilter, StoredRecord } from '../../store/types.ts';
 import { InputError, NotFoundError } from '../../errors.ts';
+import { addFilterOptions, listFilter, type FilterOptions } from '../list-filters.ts';
 import { printJson, withStore } from '../run.ts';
 
 function recordLine(record: StoredRecord): object {
@@ -55,41 +55,20 @@ export const historyCommand = new Command('history')
     });
   });
 
-/** `list` options and the label kind each filters on. */
-const LABEL_OPTIONS: [flag: string, kind: LabelKind, help: string][] = [
-  ['--operator <name>', 'operator', 'tunnel operator, e.g. NORD_VPN'],
-  ['--tunnel-type <type>', 'tunnel_type', 'VPN, PROXY or TOR'],
-  ['--risk <risk>', 'risk', 'e.g. TUNNEL, CALLBACK_PROXY'],
-  ['--behavior <behavior>', 'behavior', 'client behavior, e.g. FILE_SHARING'],
-  ['--proxy <name>', 'proxy', 'client proxy, e.g. LUMINATI_PROXY'],
-  ['--type <type>', 'client_type', 'client type, e.g. MOBILE'],
-  ['--service <service>', 'service', 'e.g. OPENVPN'],
-  ['--infrastructure <kind>', 'infrastructure', 'e.g. DATACENTER'],
-  ['--country <code>', 'country', 'location country, e.g. US'],
-];
-
-const optionKey = (flag: string): string => flag.slice(2, flag.indexOf(' ')).replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
-
 export const listCommand = new Command('list')
   .description('print the stored records matching every given label and inside a prefix, as JSON lines in address order')
-  .option('--prefix <cidr>', 'only addresses inside this network, e.g. 203.0.113.0/24')
   .option('--limit <n>', 'stop after n records', (v) => Number.parseInt(v, 10));
 
-for (const [flag, , help] of LABEL_OPTIONS) listCommand.option(flag, help);
+addFilterOptions(listCommand);
 
 /** The label filters, prefix and limit common to `list` and `changes`. */
-function filtersOf(opts: Record<string, string | number | undefined>): { labels: LabelFilter[]; within?: CanonicalIp; limit: number } {
-  const labels: LabelFilter[] = LABEL_OPTIONS.flatMap(([flag, kind]) => {
-    const value = opts[optionKey(flag)];
-    return typeof value === 'string' ? [{ kind, value }] : [];
-  });
-  const within = typeof opts.prefix === 'string' ? parseIpOrNetwork(opts.prefix) : undefined;
+function filtersOf(opts: FilterOptions): ListFilter & { limit: number } {
   const limit = typeof opts.limit === 'number' ? opts.limit : Infinity;
   if (Number.isNaN(limit) || limit < 0) throw new InputError('--limit must be a non-negative integer');
-  return { labels, within, limit };
+  return { ...listFilter(opts), limit };
 }
 
-listCommand.action(async (opts: Record<string, string | number | undefined>) => {
+listCommand.action(async (opts: FilterOptions) => {
   const { limit, ...filter } = filtersOf(opts);
   await withStore(async ({ store }) => {
     for await (const record of listAll(store, filter, limit)) printJson(recordLine(record));
@@ -100,12 +79,11 @@ export const changesCommand = new Command('changes')
   .description('print the keys added, removed and changed between two feed days, as JSON lines in address order')
   .requiredOption('--since <date>', 'changes after the end of this feed day (YYYY-MM-DD, within IPOID_HISTORY_DAYS)')
   .option('--until <date>', 'up to the end of this feed day (default: the newest data)')
-  .option('--prefix <cidr>', 'only addresses inside this network, e.g. 203.0.113.0/24')
   .option('--limit <n>', 'stop after n changes', (v) => Number.parseInt(v, 10));
 
-for (const [flag, , help] of LABEL_OPTIONS) changesCommand.option(flag, `${help} (before or after)`);
+addFilterOptions(changesCommand, ' (before or after)');
 
-changesCommand.action(async (opts: Record<string, string | number | undefined>) => {
+changesCommand.action(async (opts: FilterOptions) => {
   const { limit, ...filter } = filtersOf(opts);
   const since = parseFeedDay(String(opts.since), '--since');
   const until = typeof opts.until === 'string' ? parseFeedDay(opts.until, '--until') : undefined;

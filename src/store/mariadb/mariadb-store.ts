@@ -4,7 +4,7 @@ import { encodeCursor } from '../cursor.ts';
 import { containingRecords, parseLengths, probePlan, probeStarts } from '../containment.ts';
 import { keysetPage } from '../page.ts';
 import { checkSchemaVersion, SCHEMA_VERSION_SQL } from '../schema-version.ts';
-import { changedKeysSql, DATA_DAYS_SQL, LABEL_COUNTS_SQL, LABELS_SQL } from '../shared-sql.ts';
+import { changedKeysSql, countedSql, countLimit, DATA_DAYS_SQL, LABEL_COUNTS_SQL, LABELS_SQL } from '../shared-sql.ts';
 import { groupKeys, keyId, type KeyedPastRow } from '../../history/timeline.ts';
 import { DataDaysCache, LATEST_RUN_SQL, type DataDay, type DataDayRow } from '../../history/window.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
@@ -21,6 +21,7 @@ import {
   type LabelCount,
   type StoredLabel,
   type ListPage,
+  type ListFilter,
   type ListQuery,
   ReadOnlyStoreError,
   type Store,
@@ -188,6 +189,12 @@ export class MariadbStore implements Store {
   async list(query: ListQuery): Promise<ListPage> {
     const { sql, values } = listQuery(query, RECORD_COLUMNS);
     return keysetPage(await this.#pool.execute<DataRow[]>(sql, values), query.limit);
+  }
+
+  async countListed(filter: ListFilter, atMost: number): Promise<number> {
+    const { sql, values } = listQuery({ ...filter, limit: countLimit(atMost) }, '1');
+    const [row] = await this.#pool.execute<{ n: number | bigint }[]>(countedSql(sql), values);
+    return Number(row!.n);
   }
 
   async labels(): Promise<StoredLabel[]> {

@@ -6,12 +6,16 @@ import type { ListQuery } from '../types.ts';
 export const RECORD_COLUMNS = 'd.ip, d.prefix_len, d.feed_id, d.ip_text, d.context, d.last_updated';
 
 /**
- * The one statement of a list page, for labels already resolved to ids. The first label
+ * The one statement of a list page selecting `columns` of ip_data `d`, for labels already resolved to ids. The first label
  * drives an index range scan of ip_label's key in key order, the others are key lookups;
  * without labels the range scan is on ip_data_key. A record is inside `within` when its
  * first address is and its prefix is at least as long, so its whole range is.
  */
-export function sqliteListQuery(labelIds: readonly number[], query: ListQuery): { sql: string; params: unknown[] } {
+export function sqliteListQuery(
+  labelIds: readonly number[],
+  query: ListQuery,
+  columns = RECORD_COLUMNS,
+): { sql: string; params: unknown[] } {
   const [driver, ...others] = labelIds;
   const from =
     driver === undefined
@@ -41,7 +45,7 @@ export function sqliteListQuery(labelIds: readonly number[], query: ListQuery): 
   }
   // One row more than asked tells whether another page follows.
   params.push(query.limit + 1);
-  const sql = `SELECT ${RECORD_COLUMNS} FROM ${from}
+  const sql = `SELECT ${columns} FROM ${from}
     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY ${key}.ip, ${key}.prefix_len, ${key}.feed_id LIMIT ?`;
   return { sql, params };

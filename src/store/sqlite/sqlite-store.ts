@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { CanonicalIp } from '../../feed/ip.ts';
 import { encodeCursor } from '../cursor.ts';
 import { keysetPage } from '../page.ts';
-import { changedKeysSql, DATA_DAYS_SQL, LABEL_COUNTS_SQL, LABELS_SQL } from '../shared-sql.ts';
+import { changedKeysSql, countedSql, countLimit, DATA_DAYS_SQL, LABEL_COUNTS_SQL, LABELS_SQL } from '../shared-sql.ts';
 import { groupKeys, type KeyedPastRow } from '../../history/timeline.ts';
 import { DataDaysCache, LATEST_RUN_SQL, type DataDay, type DataDayRow } from '../../history/window.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
@@ -21,6 +21,8 @@ import {
   type LabelCount,
   type StoredLabel,
   type ListPage,
+  type LabelFilter,
+  type ListFilter,
   type ListQuery,
   ReadOnlyStoreError,
   type Store,
@@ -196,14 +198,31 @@ export class SqliteStore implements Store {
   }
 
   async list(query: ListQuery): Promise<ListPage> {
-    const labelIds: number[] = [];
-    for (const { kind, value } of query.labels) {
-      const row = this.#labelId.get(kind, value);
-      if (!row) return { records: [] };
-      labelIds.push(row.id);
-    }
+    const labelIds = this.#labelIds(query.labels);
+    if (!labelIds) return { records: [] };
     const { sql, params } = sqliteListQuery(labelIds, query);
     return keysetPage(this.#db.prepare<unknown[], DataRow>(sql).all(...params), query.limit);
+  }
+
+  async countListed(filter: ListFilter, atMost: number): Promise<number> {
+    const labelIds = this.#labelIds(filter.labels);
+    if (!labelIds) return 0;
+    const { sql, params } = sqliteListQuery(labelIds, { ...filter, limit: countLimit(atMost) }, '1');
+    return this.#db
+      .prepare<unknown[], number>(countedSql(sql))
+      .pluck()
+      .get(...params)!;
+  }
+
+  /** The labels' ids; undefined when one is unknown, so that nothing matches. */
+  #labelIds(labels: readonly LabelFilter[]): number[] | undefined {
+    const ids: number[] = [];
+    for (const { kind, value } of labels) {
+      const row = this.#labelId.get(kind, value);
+      if (!row) return undefined;
+      ids.push(row.id);
+    }
+    return ids;
   }
 
   async labels(): Promise<StoredLabel[]> {
