@@ -6,7 +6,7 @@ import { readFeed } from '../../src/feed/reader.ts';
 import { runGenerate } from '../../src/generator/index.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import { openStore } from '../../src/store/open.ts';
-import { request, type Answer } from '../helpers/http.ts';
+import { request, untilNewVersion, type Answer } from '../helpers/http.ts';
 import { finished, spawnCli } from '../helpers/cli.ts';
 import { quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { scaled } from '../helpers/scale.ts';
@@ -103,7 +103,9 @@ forEachStore((target) => {
     ];
     const ask = (p: Probe) => request(`${server.url}${p.path}`, { method: p.method, body: p.body, signal: AbortSignal.timeout(5_000) });
     const before = await Promise.all(probes.map(async (p) => content(await ask(p))));
+    const version = (await ask(probes[0]!)).headers.get('etag');
     await importFeed(store, day2, { feed: 'anonymous', logger: quietLogger });
+    await untilNewVersion(`${server.url}${probes[0]!.path}`, version);
     for (const [i, p] of probes.entries()) p.expected = [before[i], content(await ask(p))];
     const differing = probes.filter((p) => !isDeepStrictEqual(p.expected![0], p.expected![1])).length;
     assert.ok(differing >= PER_KIND * 3, `the two days differ for ${differing} probes`);

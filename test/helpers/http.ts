@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../../src/api/config.ts';
 import { buildServer } from '../../src/api/server.ts';
@@ -187,5 +188,15 @@ function splitBody(bytes: Buffer, headers: Headers): [body: Buffer, rest: Buffer
     chunks.push(bytes.subarray(lineEnd + 2, lineEnd + 2 + size));
     at = lineEnd + 2 + size + 2;
     if (size === 0) return [Buffer.concat(chunks), bytes.subarray(at)];
+  }
+}
+
+/**
+ * Waits until `url` names another data version than `etag` (its ETag): after an import the API
+ * names the new data within about a second, and its lookups answer from it from then on.
+ */
+export async function untilNewVersion(url: string, etag: string | null, deadlineMs = 30_000): Promise<void> {
+  for (const deadline = Date.now() + deadlineMs; (await request(url)).headers.get('etag') === etag; await delay(50)) {
+    assert.ok(Date.now() < deadline, `${url} still named version ${etag} after ${deadlineMs} ms`);
   }
 }
