@@ -82,13 +82,34 @@ export function nameVersion(request: FastifyRequest, reply: FastifyReply, versio
   if (version.feedDate) reply.header(FEED_DATE_HEADER, version.feedDate);
   if (version.lastModified) reply.header('last-modified', version.lastModified.toUTCString());
   if (request.method !== 'GET') return undefined;
-  // The URL too: a filter or a format parameter picks another representation.
-  const etag = `W/"${version.tag}-${createHash('sha1')
-    .update(`${request.headers.accept ?? ''}\n${request.url}`)
-    .digest('hex')
-    .slice(0, 8)}"`;
+  const etag = `W/"${version.tag}-${representationHash(request)}"`;
   reply.header('etag', etag);
   return etag;
+}
+
+/** The tag of the version an answer's ETag names, if it has one. */
+export const namedTag = (reply: FastifyReply): string | undefined => /^W\/"(.*)-[0-9a-f]{8}"$/.exec(String(reply.getHeader('etag') ?? ''))?.[1];
+
+// Clients send a handful of distinct Accept headers: their hashes are kept, not computed for every lookup.
+const ACCEPT_HASHES_KEPT = 256;
+const acceptHashes = new Map<string, string>();
+
+/**
+ * What picks the representation besides the data: the Accept header, and the query string (a
+ * filter or a format parameter), so that an ETag differs per filter even to a cache that
+ * ignores the URL.
+ */
+function representationHash(request: FastifyRequest): string {
+  const accept = request.headers.accept ?? '';
+  const query = request.url.indexOf('?');
+  const hash = (text: string) => createHash('sha1').update(text).digest('hex').slice(0, 8);
+  if (query !== -1) return hash(`${accept}\n${request.url.slice(query)}`);
+  let known = acceptHashes.get(accept);
+  if (known === undefined) {
+    if (acceptHashes.size >= ACCEPT_HASHES_KEPT) acceptHashes.clear();
+    acceptHashes.set(accept, (known = hash(accept)));
+  }
+  return known;
 }
 
 function notModified(request: FastifyRequest, etag: string, lastModified: Date | null): boolean {
