@@ -133,13 +133,20 @@ const LabelValues = Type.Array(Type.String({ minLength: 1, maxLength: LABEL_MAX_
   description: `repeat the parameter to require several values (at most ${LABEL_FILTERS_MAX} distinct values in all parameters together)`,
 });
 
+/** A filter parameter per label kind, as the listing routes take them. */
+const LABEL_PARAMS = Object.fromEntries(LABEL_KINDS.map((kind) => [PARAM_OF_KIND[kind], Type.Optional(LabelValues)]));
+
+const PrefixParam = Type.Optional(
+  Type.String({ maxLength: IP_TEXT_MAX, description: 'CIDR network (or one address): only addresses inside it' }),
+);
+
 export const LIST_FORMATS = ['json', 'ndjson', 'csv'] as const;
 export type ListFormat = (typeof LIST_FORMATS)[number];
 
 export const ListQuery = Type.Object(
   {
-    ...Object.fromEntries(LABEL_KINDS.map((kind) => [PARAM_OF_KIND[kind], Type.Optional(LabelValues)])),
-    prefix: Type.Optional(Type.String({ maxLength: IP_TEXT_MAX, description: 'CIDR network (or one address): only addresses inside it' })),
+    ...LABEL_PARAMS,
+    prefix: PrefixParam,
     // Digits, not an integer schema: Ajv's coercion would take "0x10", " 16", "1e1" and "16.0" for 16.
     limit: Type.Optional(
       Type.String({ pattern: DIGITS, description: `JSON page size, in decimal digits: 1 to ${PAGE_MAX} (default ${PAGE_DEFAULT})` }),
@@ -241,6 +248,61 @@ const LabelCounts = Type.Array(
 export const LabelsAnswer = Type.Object(Object.fromEntries(LABEL_KINDS.map((kind) => [PARAM_OF_KIND[kind], LabelCounts])), {
   description: "each list filter parameter's known values, with how many stored records carry each",
 });
+
+export const PREFIXES_DEFAULT = 100;
+export const PREFIXES_MAX = 10_000;
+export const MIN_DEFAULT = 2;
+/** The prefix lengths asked of each family: `len` for IPv4, `len6` for IPv6. */
+export const PREFIX_LENGTHS = { 4: { min: 8, max: 32, default: 24 }, 6: { min: 32, max: 64 } } as const;
+
+const digits = (description: string) => Type.Optional(Type.String({ pattern: DIGITS, maxLength: 10, description }));
+
+export const PrefixesQuery = Type.Object(
+  {
+    ...LABEL_PARAMS,
+    prefix: PrefixParam,
+    len: digits(
+      `IPv4 prefix length, ${PREFIX_LENGTHS[4].min} to ${PREFIX_LENGTHS[4].max} (default ${PREFIX_LENGTHS[4].default} when len6 is not given)`,
+    ),
+    len6: digits(`IPv6 prefix length, ${PREFIX_LENGTHS[6].min} to ${PREFIX_LENGTHS[6].max}: IPv6 prefixes instead of IPv4 (not with len)`),
+    min: digits(`only prefixes holding at least this many matching records (default ${MIN_DEFAULT})`),
+    limit: digits(`at most this many prefixes, 1 to ${PREFIXES_MAX} (default ${PREFIXES_DEFAULT})`),
+  },
+  { additionalProperties: false },
+);
+// Written out, as ListQuery: the label parameters are computed.
+export type PrefixesQuery = FilterQuery & {
+  len?: string;
+  len6?: string;
+  min?: string;
+  limit?: string;
+};
+
+const LabelValueCounts = Type.Record(Type.String(), Type.Integer(), {
+  description: "how many of the prefix's matching records carry each value, most common first",
+});
+
+export const PrefixesAnswer = Type.Object(
+  {
+    prefixes: Type.Array(
+      Type.Object(
+        {
+          prefix: Type.String({ description: 'CIDR: 203.0.113.0/24' }),
+          count: Type.Integer({
+            description: 'matching stored records in the prefix, each once: its addresses, and the networks lying wholly inside it',
+          }),
+          labels: Type.Object(Object.fromEntries(LABEL_KINDS.map((kind) => [PARAM_OF_KIND[kind], LabelValueCounts])), {
+            description: 'keyed by the filter parameter of each label kind',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'most records first, ties in address order' },
+    ),
+    truncated: Type.Boolean({ description: 'true when more prefixes hold at least min records than limit gives' }),
+  },
+  { additionalProperties: false },
+);
 
 const TermQuery = Type.Object({ term: Type.Object({ ip: IpText }, { additionalProperties: false }) }, { additionalProperties: false });
 

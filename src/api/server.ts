@@ -19,6 +19,7 @@ import { ipRoutes } from './routes/ip.ts';
 import { labelsRoutes } from './routes/labels.ts';
 import { listRoutes } from './routes/list.ts';
 import { openapiRoutes } from './routes/openapi.ts';
+import { prefixesRoutes } from './routes/prefixes.ts';
 import { searchRoutes } from './routes/search.ts';
 import { SHARED_SCHEMAS } from './schemas.ts';
 import { guardStore } from './store-guard.ts';
@@ -108,7 +109,7 @@ export function buildServer({ store, logger, config }: ServerOptions) {
   });
   app.register(async (data) => {
     conditionalAnswers(data, versions);
-    for (const routes of [historyRoutes, contextRoutes, searchRoutes, listRoutes, changesRoutes, labelsRoutes]) {
+    for (const routes of [historyRoutes, contextRoutes, searchRoutes, listRoutes, changesRoutes, labelsRoutes, prefixesRoutes]) {
       await data.register(routes, { store: guarded });
     }
     await data.register(exportRoutes, { store: guarded, maxRecords: config.exportMaxRecords ?? DEFAULT_EXPORT_MAX_RECORDS });

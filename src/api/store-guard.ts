@@ -48,6 +48,7 @@ export function guardStore(store: Store): Store {
     feedStatus: guard(store.feedStatus.bind(store), LOOKUP_TIMEOUT_MS),
     list: guard(store.list.bind(store), SCAN_TIMEOUT_MS),
     countListed: guard(store.countListed.bind(store), SCAN_TIMEOUT_MS),
+    prefixes: guard(store.prefixes.bind(store), SCAN_TIMEOUT_MS),
     labelCounts: guard(store.labelCounts.bind(store), SCAN_TIMEOUT_MS),
     labels: guard(store.labels.bind(store), LOOKUP_TIMEOUT_MS),
     importRuns: guard(store.importRuns.bind(store), SCAN_TIMEOUT_MS),

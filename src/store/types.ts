@@ -46,6 +46,24 @@ export interface ListPage {
   next?: string;
 }
 
+/** The prefixes of one family holding at least `min` records matching the filters (Store.prefixes). */
+export interface PrefixQuery extends ListFilter {
+  family: 4 | 6;
+  /** The prefixes' length within the family (IPv4 /24: 24). */
+  length: number;
+  min: number;
+  limit: number;
+}
+
+/** A prefix with the matching records it holds (each stored key once: an address, or a network inside it). */
+export interface PrefixDensity {
+  /** CIDR text: 203.0.113.0/24. */
+  prefix: string;
+  count: number;
+  /** How many of those records carry each label, most common first. */
+  labels: LabelCount[];
+}
+
 /** A label as the store numbers it (ip_data.label_ids and ip_history.label_ids hold these ids). */
 export interface StoredLabel {
   id: number;
@@ -270,6 +288,11 @@ export interface Store {
   list(query: ListQuery): Promise<ListPage>;
   /** How many records `list` would give for the filter, counting no further than `atMost` (a cheap "more than"). */
   countListed(filter: ListFilter, atMost: number): Promise<number>;
+  /**
+   * The prefixes holding the most records matching the query (at least `min`), most first,
+   * ties in address order; a record counts in the prefix holding its whole range. One snapshot.
+   */
+  prefixes(query: PrefixQuery): Promise<PrefixDensity[]>;
   /** Every label value with the number of stored records carrying it. */
   labelCounts(): Promise<LabelCount[]>;
   /** Every label the store has numbered, carried now or not. */

@@ -13,6 +13,7 @@ const DATA_ROUTES: [method: string, path: string, body?: unknown][] = [
   ['GET', '/feed/v1/ips'],
   ['GET', '/feed/v1/export?format=txt'],
   ['GET', '/feed/v1/labels'],
+  ['GET', '/feed/v1/prefixes'],
   ['GET', '/v2/context/1.1.1.1'],
   ['POST', '/ipoid/_search', { query: { term: { ip: '1.1.1.1' } } }],
 ];
@@ -118,6 +119,7 @@ forEachStore((target) => {
           'GET /feed/v1/ip/{ip}/history',
           'GET /feed/v1/ips',
           'GET /feed/v1/labels',
+          'GET /feed/v1/prefixes',
           'GET /healthz',
           'GET /metrics',
           'GET /openapi.json',

@@ -187,6 +187,35 @@ forEachStore((target) => {
     assert.equal(await store.countListed({ labels: [] }, 4), 4, 'no further than atMost');
   });
 
+  test('prefix density: the densest prefixes with their label counts, as both stores count them', async () => {
+    const densest = await store.prefixes({ labels: [], family: 4, length: 24, min: 2, limit: 10 });
+    assert.deepEqual(
+      densest.map((p) => `${p.prefix} ${p.count}`),
+      ['203.0.113.0/24 3', '198.51.100.0/24 2'],
+    );
+    assert.deepEqual(
+      densest[0]!.labels.filter((l) => l.kind === 'operator'),
+      [
+        { kind: 'operator', value: 'NORD_VPN', count: 2 },
+        { kind: 'operator', value: 'EXPRESS_VPN', count: 1 },
+      ],
+    );
+    const nord = await store.prefixes({ labels: [{ kind: 'operator', value: 'NORD_VPN' }], family: 4, length: 24, min: 1, limit: 10 });
+    assert.deepEqual(
+      nord.map((p) => `${p.prefix} ${p.count}`),
+      ['203.0.113.0/24 2'],
+    );
+    assert.deepEqual(
+      await store.prefixes({ labels: [{ kind: 'operator', value: 'NO_SUCH' }], family: 4, length: 24, min: 1, limit: 10 }),
+      [],
+    );
+    const v6 = await store.prefixes({ labels: [], family: 6, length: 48, min: 1, limit: 10, within: parseNetwork('2001:db8::/32') });
+    assert.deepEqual(
+      v6.map((p) => `${p.prefix} ${p.count}`),
+      ['2001:db8::/48 1', '2001:db8:aaaa::/48 1'],
+    );
+  });
+
   test('keyset pages visit every record exactly once', async () => {
     const all = await keysOf(store);
     assert.equal(all.length, 10);

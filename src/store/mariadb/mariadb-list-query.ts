@@ -1,6 +1,7 @@
 import { lastAddress } from '../../feed/ip.ts';
 import { decodeCursor } from '../cursor.ts';
-import type { ListQuery } from '../types.ts';
+import { prefixFilter, prefixGrouping } from '../prefix-density.ts';
+import type { ListFilter, ListQuery, PrefixQuery } from '../types.ts';
 
 export interface Sql {
   sql: string;
@@ -9,14 +10,21 @@ export interface Sql {
 
 const sameKey = (a: string, b: string): string => `${a}.ip = ${b}.ip AND ${a}.prefix_len = ${b}.prefix_len AND ${a}.feed_id = ${b}.feed_id`;
 
+/** The scan of the records a ListFilter takes: the tables, the alias whose key the scan follows, and the conditions. */
+interface FilteredScan {
+  from: string;
+  key: string;
+  where: string[];
+  values: unknown[];
+}
+
 /**
- * The one statement of a list page, selecting `columns` of ip_data `d`. Labels are found by
- * `label`'s unique key, so the optimizer reads them first as constants and an unknown label
- * empties the result. The first label drives a range scan of ip_label's primary key in key
- * order, the others are primary-key lookups; without labels the range scan is on ip_data.
- * The keyset condition is spelled out, not a row comparison, so that it becomes a range.
+ * The records matching every label inside `within`. Labels are found by `label`'s unique key,
+ * so the optimizer reads them first as constants and an unknown label empties the result.
+ * The first label drives a range scan of ip_label's primary key in key order, the others are
+ * primary-key lookups; without labels the range scan is on ip_data.
  */
-export function listQuery(query: ListQuery, columns: string): Sql {
+function filteredScan(query: ListFilter): FilteredScan {
   const from: string[] = [];
   const where: string[] = [];
   const values: unknown[] = [];
@@ -34,6 +42,15 @@ export function listQuery(query: ListQuery, columns: string): Sql {
     where.push(`${key}.ip BETWEEN ? AND ? AND ${key}.prefix_len >= ?`);
     values.push(query.within.bytes, lastAddress(query.within.bytes, query.within.prefixLen), query.within.prefixLen);
   }
+  return { from: from.join(' '), key, where, values };
+}
+
+/**
+ * The one statement of a list page, selecting `columns` of ip_data `d`. The keyset condition
+ * is spelled out, not a row comparison, so that it becomes a range.
+ */
+export function listQuery(query: ListQuery, columns: string): Sql {
+  const { from, key, where, values } = filteredScan(query);
   if (query.after) {
     const after = decodeCursor(query.after);
     where.push(`(${key}.ip > ? OR (${key}.ip = ? AND (${key}.prefix_len > ? OR (${key}.prefix_len = ? AND ${key}.feed_id > ?))))`);
@@ -42,9 +59,42 @@ export function listQuery(query: ListQuery, columns: string): Sql {
   // One row more than asked tells whether another page follows.
   values.push(query.limit + 1);
   return {
-    sql: `SELECT ${columns} FROM ${from.join(' ')}
+    sql: `SELECT ${columns} FROM ${from}
           ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
           ORDER BY ${key}.ip, ${key}.prefix_len, ${key}.feed_id LIMIT ?`,
     values,
+  };
+}
+
+/**
+ * Prefixes whose records' labels one statement reads: each is a range of the scan's key, and
+ * MariaDB's range optimizer grows slow with many ranges ORed (500 took 3× as long as 20).
+ */
+export const PREFIXES_PER_LABEL_READ = 20;
+
+/** The statements of Store.prefixes (store/prefix-density.ts). */
+export function prefixQueries(query: PrefixQuery) {
+  const grouping = prefixGrouping(query);
+  const { from, key, where, values } = filteredScan(query);
+  const family = prefixFilter(query, key);
+  where.push(family.sql);
+  values.push(...family.values);
+  const ip = `CAST(${key}.ip AS BINARY(16))`;
+  const group = `LEFT(${ip}, ?) AS head, ORD(SUBSTRING(${ip}, ? + 1, 1)) & ? AS tail`;
+  const groupValues = [grouping.headBytes, grouping.headBytes, grouping.tailMask];
+  return {
+    grouping,
+    /** The densest prefixes as groups: head, tail, count. */
+    groups: {
+      sql: `SELECT ${group}, COUNT(*) AS count FROM ${from} WHERE ${where.join(' AND ')}
+        GROUP BY head, tail HAVING COUNT(*) >= ? ORDER BY count DESC, head, tail LIMIT ?`,
+      values: [...groupValues, ...values, query.min, query.limit],
+    },
+    /** The matching records of `ranges` prefixes (each its first and last address, appended to the values): group and label ids. */
+    labels: (ranges: number): Sql => ({
+      sql: `SELECT ${group}, d.label_ids FROM ${from} WHERE ${where.join(' AND ')}
+        AND (${Array.from({ length: ranges }, () => `${key}.ip BETWEEN ? AND ?`).join(' OR ')})`,
+      values: [...groupValues, ...values],
+    }),
   };
 }

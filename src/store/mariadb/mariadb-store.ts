@@ -19,6 +19,8 @@ import {
   type RunKind,
   type ImportTransaction,
   type LabelCount,
+  type PrefixDensity,
+  type PrefixQuery,
   type StoredLabel,
   type ListPage,
   type ListFilter,
@@ -30,7 +32,8 @@ import {
 } from '../types.ts';
 import { connect, connectionOptions, type ConnectionOptions } from './mariadb-connection.ts';
 import { toImportRun, type DataRow, type RunRow } from '../rows.ts';
-import { listQuery } from './mariadb-list-query.ts';
+import { PrefixTally, type PrefixGroup } from '../prefix-density.ts';
+import { listQuery, PREFIXES_PER_LABEL_READ, prefixQueries } from './mariadb-list-query.ts';
 import { MariadbImport } from './mariadb-import.ts';
 import { MARIADB_MIGRATIONS, migrate } from './mariadb-migrations.ts';
 
@@ -195,6 +198,24 @@ export class MariadbStore implements Store {
     const { sql, values } = listQuery({ ...filter, limit: countLimit(atMost) }, '1');
     const [row] = await this.#pool.execute<{ n: number | bigint }[]>(countedSql(sql), values);
     return Number(row!.n);
+  }
+
+  async prefixes(query: PrefixQuery): Promise<PrefixDensity[]> {
+    const { grouping, groups, labels } = prefixQueries(query);
+    return this.#inSnapshot(async (conn) => {
+      const tally = new PrefixTally(grouping, await conn.execute<PrefixGroup[]>(groups.sql, groups.values));
+      const ranges = tally.ranges();
+      for (let i = 0; i < ranges.length; i += PREFIXES_PER_LABEL_READ) {
+        const part = ranges.slice(i, i + PREFIXES_PER_LABEL_READ);
+        const read = labels(part.length);
+        const rows = await conn.execute<{ head: Buffer; tail: number; label_ids: string }[]>(read.sql, [
+          ...read.values,
+          ...part.flatMap(({ first, last }) => [first, last]),
+        ]);
+        for (const row of rows) tally.add(row.head, row.tail, row.label_ids);
+      }
+      return tally.result(await conn.execute<StoredLabel[]>(LABELS_SQL));
+    });
   }
 
   async labels(): Promise<StoredLabel[]> {

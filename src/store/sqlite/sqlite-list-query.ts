@@ -1,21 +1,26 @@
-import { lastAddress } from '../../feed/ip.ts';
+import { lastAddress, type CanonicalIp } from '../../feed/ip.ts';
 import { decodeCursor } from '../cursor.ts';
-import type { ListQuery } from '../types.ts';
+import { prefixFilter, prefixGrouping, type PrefixGrouping } from '../prefix-density.ts';
+import type { ListQuery, PrefixQuery } from '../types.ts';
 
 /** The ip_data columns every read selects, as rows.ts's DataRow. */
 export const RECORD_COLUMNS = 'd.ip, d.prefix_len, d.feed_id, d.ip_text, d.context, d.last_updated';
 
+/** The scan of the records matching labels and a prefix: the tables, the alias whose key the scan follows, and the conditions. */
+interface FilteredScan {
+  from: string;
+  key: string;
+  where: string[];
+  params: unknown[];
+}
+
 /**
- * The one statement of a list page selecting `columns` of ip_data `d`, for labels already resolved to ids. The first label
- * drives an index range scan of ip_label's key in key order, the others are key lookups;
- * without labels the range scan is on ip_data_key. A record is inside `within` when its
- * first address is and its prefix is at least as long, so its whole range is.
+ * The records matching every label (resolved to ids) inside `within`. The first label drives
+ * an index range scan of ip_label's key in key order, the others are key lookups; without
+ * labels the range scan is on ip_data_key. A record is inside `within` when its first
+ * address is and its prefix is at least as long, so its whole range is.
  */
-export function sqliteListQuery(
-  labelIds: readonly number[],
-  query: ListQuery,
-  columns = RECORD_COLUMNS,
-): { sql: string; params: unknown[] } {
+function filteredScan(labelIds: readonly number[], within: CanonicalIp | undefined): FilteredScan {
   const [driver, ...others] = labelIds;
   const from =
     driver === undefined
@@ -34,10 +39,20 @@ export function sqliteListQuery(
     );
     params.push(id);
   }
-  if (query.within) {
+  if (within) {
     where.push(`${key}.ip BETWEEN ? AND ? AND ${key}.prefix_len >= ?`);
-    params.push(query.within.bytes, lastAddress(query.within.bytes, query.within.prefixLen), query.within.prefixLen);
+    params.push(within.bytes, lastAddress(within.bytes, within.prefixLen), within.prefixLen);
   }
+  return { from, key, where, params };
+}
+
+/** The one statement of a list page selecting `columns` of ip_data `d`, for labels already resolved to ids. */
+export function sqliteListQuery(
+  labelIds: readonly number[],
+  query: ListQuery,
+  columns = RECORD_COLUMNS,
+): { sql: string; params: unknown[] } {
+  const { from, key, where, params } = filteredScan(labelIds, query.within);
   if (query.after) {
     const after = decodeCursor(query.after);
     where.push(`(${key}.ip, ${key}.prefix_len, ${key}.feed_id) > (?, ?, ?)`);
@@ -49,4 +64,32 @@ export function sqliteListQuery(
     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY ${key}.ip, ${key}.prefix_len, ${key}.feed_id LIMIT ?`;
   return { sql, params };
+}
+
+/** Each byte value at its own offset: instr() over it reads a byte of a BLOB as a number (SQLite has no function for that). */
+const BYTE_VALUES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+
+/** The two statements of Store.prefixes (store/prefix-density.ts), for labels already resolved to ids. */
+export function sqlitePrefixQueries(labelIds: readonly number[], query: PrefixQuery) {
+  const grouping: PrefixGrouping = prefixGrouping(query);
+  const { from, key, where, params } = filteredScan(labelIds, query.within);
+  const family = prefixFilter(query, key);
+  where.push(family.sql);
+  params.push(...family.values);
+  const { headBytes, tailMask } = grouping;
+  return {
+    grouping,
+    /** The densest prefixes as groups: head, tail, count. */
+    groups: {
+      sql: `SELECT substr(${key}.ip, 1, ?) AS head, (instr(?, substr(${key}.ip, ? + 1, 1)) - 1) & ? AS tail, COUNT(*) AS count
+        FROM ${from} WHERE ${where.join(' AND ')}
+        GROUP BY head, tail HAVING COUNT(*) >= ? ORDER BY count DESC, head, tail LIMIT ?`,
+      params: [headBytes, BYTE_VALUES, headBytes, tailMask, ...params, query.min, query.limit],
+    },
+    /** The label ids of the matching records of one prefix: params, then its first and last address. */
+    labels: {
+      sql: `SELECT d.label_ids FROM ${from} WHERE ${where.join(' AND ')} AND ${key}.ip BETWEEN ? AND ?`,
+      params,
+    },
+  };
 }

@@ -19,6 +19,8 @@ import {
   type ImportTransaction,
   type RunKind,
   type LabelCount,
+  type PrefixDensity,
+  type PrefixQuery,
   type StoredLabel,
   type ListPage,
   type LabelFilter,
@@ -34,7 +36,8 @@ import { containingRecords, probePlan, probeStarts } from '../containment.ts';
 import { SqliteImport } from './sqlite-import.ts';
 import { checkSchema, migrate } from './sqlite-migrations.ts';
 
-import { RECORD_COLUMNS, sqliteListQuery } from './sqlite-list-query.ts';
+import { PrefixTally, type PrefixGroup } from '../prefix-density.ts';
+import { RECORD_COLUMNS, sqliteListQuery, sqlitePrefixQueries } from './sqlite-list-query.ts';
 
 /** The stored network lengths, for containment probes (a few rows). */
 export const SQLITE_LENGTHS_SQL = 'SELECT DISTINCT prefix_len FROM network_length';
@@ -212,6 +215,21 @@ export class SqliteStore implements Store {
       .prepare<unknown[], number>(countedSql(sql))
       .pluck()
       .get(...params)!;
+  }
+
+  async prefixes(query: PrefixQuery): Promise<PrefixDensity[]> {
+    const labelIds = this.#labelIds(query.labels);
+    if (!labelIds) return [];
+    const { grouping, groups, labels } = sqlitePrefixQueries(labelIds, query);
+    const read = this.#db.transaction(() => {
+      const tally = new PrefixTally(grouping, this.#db.prepare<unknown[], PrefixGroup>(groups.sql).all(...groups.params));
+      const labelIdsIn = this.#db.prepare<unknown[], string>(labels.sql).pluck();
+      for (const { first, last, group } of tally.ranges()) {
+        for (const ids of labelIdsIn.iterate(...labels.params, first, last)) tally.add(group.head, group.tail, ids);
+      }
+      return tally.result(this.#db.prepare<[], StoredLabel>(LABELS_SQL).all());
+    });
+    return read();
   }
 
   /** The labels' ids; undefined when one is unknown, so that nothing matches. */
