@@ -22,16 +22,17 @@ interface FilteredScan {
  * The records matching every label inside `within`. Labels are found by `label`'s unique key,
  * so the optimizer reads them first as constants and an unknown label empties the result.
  * The first label drives a range scan of ip_label's primary key in key order, the others are
- * primary-key lookups; without labels the range scan is on ip_data.
+ * primary-key lookups; without labels the range scan is on ip_data. Without `readsData`, a
+ * label-driven scan does not join ip_data (each ip_label row's record exists): counting needs only keys.
  */
-function filteredScan(query: ListFilter): FilteredScan {
+function filteredScan(query: ListFilter, readsData = true): FilteredScan {
   const from: string[] = [];
   const where: string[] = [];
   const values: unknown[] = [];
   query.labels.forEach(({ kind, value }, i) => {
     from.push(i === 0 ? 'label l0' : `JOIN label l${i}`);
     from.push(`JOIN ip_label k${i} ON k${i}.label_id = l${i}.id${i === 0 ? '' : ` AND ${sameKey(`k${i}`, 'k0')}`}`);
-    if (i === 0) from.push(`JOIN ip_data d ON ${sameKey('d', 'k0')}`);
+    if (i === 0 && readsData) from.push(`JOIN ip_data d ON ${sameKey('d', 'k0')}`);
     where.push(`l${i}.kind = ? AND l${i}.value = ?`);
     values.push(kind, value);
   });
@@ -75,10 +76,14 @@ export const PREFIXES_PER_LABEL_READ = 20;
 /** The statements of Store.prefixes (store/prefix-density.ts). */
 export function prefixQueries(query: PrefixQuery) {
   const grouping = prefixGrouping(query);
-  const { from, key, where, values } = filteredScan(query);
-  const family = prefixFilter(query, key);
-  where.push(family.sql);
-  values.push(...family.values);
+  const filter = (readsData: boolean) => {
+    const { from, key, where, values } = filteredScan(query, readsData);
+    const family = prefixFilter(query, key);
+    return { from, key, where: [...where, family.sql].join(' AND '), values: [...values, ...family.values] };
+  };
+  const counted = filter(false);
+  const read = filter(true);
+  const { key } = counted;
   const ip = `CAST(${key}.ip AS BINARY(16))`;
   const group = `LEFT(${ip}, ?) AS head, ORD(SUBSTRING(${ip}, ? + 1, 1)) & ? AS tail`;
   const groupValues = [grouping.headBytes, grouping.headBytes, grouping.tailMask];
@@ -86,15 +91,15 @@ export function prefixQueries(query: PrefixQuery) {
     grouping,
     /** The densest prefixes as groups: head, tail, count. */
     groups: {
-      sql: `SELECT ${group}, COUNT(*) AS count FROM ${from} WHERE ${where.join(' AND ')}
+      sql: `SELECT ${group}, COUNT(*) AS count FROM ${counted.from} WHERE ${counted.where}
         GROUP BY head, tail HAVING COUNT(*) >= ? ORDER BY count DESC, head, tail LIMIT ?`,
-      values: [...groupValues, ...values, query.min, query.limit],
+      values: [...groupValues, ...counted.values, query.min, query.limit],
     },
     /** The matching records of `ranges` prefixes (each its first and last address, appended to the values): group and label ids. */
     labels: (ranges: number): Sql => ({
-      sql: `SELECT ${group}, d.label_ids FROM ${from} WHERE ${where.join(' AND ')}
+      sql: `SELECT ${group}, d.label_ids FROM ${read.from} WHERE ${read.where}
         AND (${Array.from({ length: ranges }, () => `${key}.ip BETWEEN ? AND ?`).join(' OR ')})`,
-      values: [...groupValues, ...values],
+      values: [...groupValues, ...read.values],
     }),
   };
 }

@@ -18,14 +18,15 @@ interface FilteredScan {
  * The records matching every label (resolved to ids) inside `within`. The first label drives
  * an index range scan of ip_label's key in key order, the others are key lookups; without
  * labels the range scan is on ip_data_key. A record is inside `within` when its first
- * address is and its prefix is at least as long, so its whole range is.
+ * address is and its prefix is at least as long, so its whole range is. Without `readsData`,
+ * a label-driven scan does not join ip_data (each ip_label row's record exists): counting needs only keys.
  */
-function filteredScan(labelIds: readonly number[], within: CanonicalIp | undefined): FilteredScan {
+function filteredScan(labelIds: readonly number[], within: CanonicalIp | undefined, readsData = true): FilteredScan {
   const [driver, ...others] = labelIds;
   const from =
     driver === undefined
       ? 'ip_data d'
-      : 'ip_label k JOIN ip_data d ON d.ip = k.ip AND d.prefix_len = k.prefix_len AND d.feed_id = k.feed_id';
+      : `ip_label k${readsData ? ' JOIN ip_data d ON d.ip = k.ip AND d.prefix_len = k.prefix_len AND d.feed_id = k.feed_id' : ''}`;
   const key = driver === undefined ? 'd' : 'k';
   const where: string[] = [];
   const params: unknown[] = [];
@@ -72,24 +73,28 @@ const BYTE_VALUES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 /** The two statements of Store.prefixes (store/prefix-density.ts), for labels already resolved to ids. */
 export function sqlitePrefixQueries(labelIds: readonly number[], query: PrefixQuery) {
   const grouping: PrefixGrouping = prefixGrouping(query);
-  const { from, key, where, params } = filteredScan(labelIds, query.within);
-  const family = prefixFilter(query, key);
-  where.push(family.sql);
-  params.push(...family.values);
+  const filter = (readsData: boolean) => {
+    const { from, key, where, params } = filteredScan(labelIds, query.within, readsData);
+    const family = prefixFilter(query, key);
+    return { from, key, where: [...where, family.sql].join(' AND '), params: [...params, ...family.values] };
+  };
+  const counted = filter(false);
+  const read = filter(true);
   const { headBytes, tailMask } = grouping;
+  const { key } = counted;
   return {
     grouping,
     /** The densest prefixes as groups: head, tail, count. */
     groups: {
       sql: `SELECT substr(${key}.ip, 1, ?) AS head, (instr(?, substr(${key}.ip, ? + 1, 1)) - 1) & ? AS tail, COUNT(*) AS count
-        FROM ${from} WHERE ${where.join(' AND ')}
+        FROM ${counted.from} WHERE ${counted.where}
         GROUP BY head, tail HAVING COUNT(*) >= ? ORDER BY count DESC, head, tail LIMIT ?`,
-      params: [headBytes, BYTE_VALUES, headBytes, tailMask, ...params, query.min, query.limit],
+      params: [headBytes, BYTE_VALUES, headBytes, tailMask, ...counted.params, query.min, query.limit],
     },
     /** The label ids of the matching records of one prefix: params, then its first and last address. */
     labels: {
-      sql: `SELECT d.label_ids FROM ${from} WHERE ${where.join(' AND ')} AND ${key}.ip BETWEEN ? AND ?`,
-      params,
+      sql: `SELECT d.label_ids FROM ${read.from} WHERE ${read.where} AND ${key}.ip BETWEEN ? AND ?`,
+      params: read.params,
     },
   };
 }
