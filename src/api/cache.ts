@@ -36,3 +36,26 @@ export function cachedPerVersion<T>(version: () => Promise<string>, read: () => 
     return current.value;
   };
 }
+
+/**
+ * `cachedPerVersion` for a read that takes an argument (a day, a query): the reads of the last
+ * `size` distinct arguments asked (told apart by `keyOf`) are kept, each until the version changes.
+ */
+export function keyedPerVersion<A, T>(
+  version: () => Promise<string>,
+  read: (argument: A) => Promise<T>,
+  keyOf: (argument: A) => string | number,
+  size: number,
+): (argument: A) => Promise<T> {
+  const reads = new Map<string | number, () => Promise<T>>();
+  return (argument) => {
+    const key = keyOf(argument);
+    let cachedRead = reads.get(key);
+    if (!cachedRead) {
+      if (reads.size >= size) reads.clear();
+      cachedRead = cachedPerVersion(version, () => read(argument));
+      reads.set(key, cachedRead);
+    }
+    return cachedRead();
+  };
+}

@@ -88,7 +88,8 @@ export function nameVersion(request: FastifyRequest, reply: FastifyReply, versio
 }
 
 /** The tag of the version an answer's ETag names, if it has one. */
-export const namedTag = (reply: FastifyReply): string | undefined => /^W\/"(.*)-[0-9a-f]{8}"$/.exec(String(reply.getHeader('etag') ?? ''))?.[1];
+export const namedTag = (reply: FastifyReply): string | undefined =>
+  /^W\/"(.*)-[0-9a-f]{8}"$/.exec(String(reply.getHeader('etag') ?? ''))?.[1];
 
 // Clients send a handful of distinct Accept headers: their hashes are kept, not computed for every lookup.
 const ACCEPT_HASHES_KEPT = 256;

@@ -164,5 +164,13 @@ forEachStore((target) => {
       assert.ok(etag);
       assert.equal((await request(`${api.base}/feed/v1/prefixes`, { headers: { 'if-none-match': etag } })).status, 304);
     });
+
+    // Last: it changes the data. Answers are kept per import, so the next import's must show.
+    test('an answer asked again is the same until the next import, then shows that import', async () => {
+      assert.deepEqual(await counts('min=1'), await counts('min=1'));
+      const moved = RECORDS.map((r) => ('ip' in r && r.ip === '198.51.100.7' ? { ...r, ip: '198.51.101.7' } : r));
+      await importFeed(api.store, jsonLinesFeed(moved), { feed: 'anonymous', logger: quietLogger });
+      assert.deepEqual(await counts('min=1'), ['203.0.113.0/24 4', '203.0.112.0/24 3', '198.51.101.0/24 1']);
+    });
   });
 });

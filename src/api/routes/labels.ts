@@ -2,9 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LABEL_KINDS } from '../../feed/record.ts';
 import type { Store } from '../../store/types.ts';
 import { servedRuns } from '../../store/feed-status.ts';
-import { cachedPerVersion } from '../cache.ts';
+import { cachedPerVersion, keyedPerVersion } from '../cache.ts';
 import { errorResponses, LabelsAnswer, LabelsQuery, PARAM_OF_KIND } from '../schemas.ts';
-import { checkSpan, labelCountsSince, type LabelSince } from '../../history/changes.ts';
+import { checkSpan, labelCountsSince } from '../../history/changes.ts';
 import { parseFeedDay, type FeedDay } from '../../history/feed-day.ts';
 
 /** Past days whose label counts are kept cached at once (a client's dashboard asks a few). */
@@ -17,16 +17,12 @@ export const labelsRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (
   const importsVersion = async () => (await store.feedStatus()).flatMap((s) => servedRuns(s).map((run) => run.id)).join(',');
   const labelCounts = cachedPerVersion(importsVersion, () => store.labelCounts());
   // Reads every key changed since the day: once per set of latest imports and day asked.
-  const sinceCache = new Map<FeedDay, () => Promise<LabelSince[]>>();
-  const countsSince = (day: FeedDay): Promise<LabelSince[]> => {
-    let read = sinceCache.get(day);
-    if (!read) {
-      if (sinceCache.size >= SINCE_DAYS_CACHED) sinceCache.clear();
-      read = cachedPerVersion(importsVersion, () => labelCountsSince(store, day));
-      sinceCache.set(day, read);
-    }
-    return read();
-  };
+  const countsSince = keyedPerVersion(
+    importsVersion,
+    (day: FeedDay) => labelCountsSince(store, day),
+    (day) => day,
+    SINCE_DAYS_CACHED,
+  );
 
   app.get(
     '/feed/v1/labels',

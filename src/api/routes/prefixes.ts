@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LABEL_KINDS } from '../../feed/record.ts';
-import type { PrefixDensity, Store } from '../../store/types.ts';
+import { dataVersionOf } from '../../store/feed-status.ts';
+import type { PrefixDensity, PrefixQuery, Store } from '../../store/types.ts';
+import { keyedPerVersion } from '../cache.ts';
 import { InputError } from '../../errors.ts';
 import { labelFilters, prefix } from '../list-params.ts';
 import {
@@ -14,6 +16,9 @@ import {
   PREFIXES_DEFAULT,
   PREFIXES_MAX,
 } from '../schemas.ts';
+
+/** Distinct queries whose answers are kept at once (an analyst's screen asks a few). */
+const QUERIES_CACHED = 32;
 
 /** A digits parameter's value (its schema admits only digits), within bounds, else a 400 naming them. */
 function bounded(name: string, text: string | undefined, fallback: number, min: number, max = Infinity): number {
@@ -44,6 +49,15 @@ const answerItem = ({ prefix: cidr, count, labels }: PrefixDensity) => {
 
 /** Prefix density: the prefixes holding the most records matching the list filters, with their labels counted. */
 export const prefixesRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
+  // A query groups most of the table (a second or more at millions of records, which SQLite
+  // spends on the event loop) and only an import changes its answer: each is kept until then.
+  const importsVersion = async () => dataVersionOf(await store.feedStatus()).tag;
+  const densest = keyedPerVersion(
+    importsVersion,
+    (query: PrefixQuery) => store.prefixes(query),
+    ({ labels, within, family, length, min, limit }) => JSON.stringify([labels, within?.text, family, length, min, limit]),
+    QUERIES_CACHED,
+  );
   app.get(
     '/feed/v1/prefixes',
     {
@@ -71,7 +85,7 @@ export const prefixesRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async
       const limit = bounded('limit', query.limit, PREFIXES_DEFAULT, 1, PREFIXES_MAX);
       const min = bounded('min', query.min, MIN_DEFAULT, 1);
       // One more than asked tells whether the answer was cut.
-      const found = await store.prefixes({ labels: labelFilters(query), within, family, length, min, limit: limit + 1 });
+      const found = await densest({ labels: labelFilters(query), within, family, length, min, limit: limit + 1 });
       return { prefixes: found.slice(0, limit).map(answerItem), truncated: found.length > limit };
     },
   );
