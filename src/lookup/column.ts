@@ -8,6 +8,8 @@ export type ColumnArray = Uint8Array | Uint16Array | Uint32Array;
 type ColumnType = Uint8ArrayConstructor | Uint16ArrayConstructor | Uint32ArrayConstructor;
 
 const INITIAL_CAPACITY = 1024;
+// Growth by half, not double: at tens of millions of records the spare capacity is memory the build holds.
+const GROWTH = 1.5;
 
 const typeFor = (value: number): ColumnType => (value <= 0xff ? Uint8Array : value <= 0xffff ? Uint16Array : Uint32Array);
 const maxOf = (array: ColumnArray): number => (array instanceof Uint8Array ? 0xff : array instanceof Uint16Array ? 0xffff : 0xffffffff);
@@ -31,12 +33,20 @@ export class ColumnBuilder {
     if (value > 0xffffffff || value < 0 || !Number.isInteger(value))
       throw new RangeError(`a column holds 32-bit unsigned integers, not ${value}`);
     if (value > maxOf(this.#array)) this.#array = copied(typeFor(value), this.#array, this.#array.length);
-    if (this.#length === this.#array.length) this.#array = copied(typeFor(maxOf(this.#array)), this.#array, this.#length * 2);
+    if (this.#length === this.#array.length) {
+      this.#array = copied(typeFor(maxOf(this.#array)), this.#array, Math.ceil(this.#length * GROWTH));
+    }
     this.#array[this.#length++] = value;
   }
 
-  /** The values, in an array exactly as long (a copy, so that the spare capacity is freed). */
+  /**
+   * The values, in an array exactly as long: a copy, so that the spare capacity is freed, and
+   * the builder lets go of its array at once, so that a build holds one column twice at most.
+   */
   finish(): ColumnArray {
-    return this.#array.slice(0, this.#length);
+    const values = this.#array.slice(0, this.#length);
+    this.#array = new Uint8Array(0);
+    this.#length = 0;
+    return values;
   }
 }
