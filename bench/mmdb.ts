@@ -6,7 +6,7 @@
  * The memory is what the writer holds when its first chunk is out (the whole tree and data
  * section; the peak), after a GC, against the same measure before it started.
  *
- *   node --expose-gc --import tsx bench/mmdb.ts --networks 1000000 [--ipv6 0.5]
+ *   npm run bench:mmdb -- --networks 1000000 [--ipv6 0.5]
  */
 import { parseArgs } from 'node:util';
 import { mmdbFile } from '../src/export/mmdb/index.ts';
