@@ -53,8 +53,9 @@ export const shaped = (stored: StoredRecord): ShapedRecord => ({
 /** A record in IPoid's own shape (contract §1), for the address `ip`. */
 export function ipoidRecord(record: ShapedRecord, ip: string): IpoidRecord {
   const f = record.fields;
-  // The contract's key order, then the optional fields (the schema serializer's order too).
-  return {
+  // The contract's key order, then the optional fields (the schema serializer's order too);
+  // they are assigned rather than spread in: this runs for every address answered.
+  const answer: IpoidRecord = {
     ip,
     org: f.org,
     client_count: f.client_count,
@@ -69,12 +70,13 @@ export function ipoidRecord(record: ShapedRecord, ip: string): IpoidRecord {
     proxies: f.proxies,
     behaviors: f.behaviors,
     tunnels: f.tunnels,
-    ...(f.conc_geohash === undefined ? {} : { conc_geohash: f.conc_geohash }),
-    ...(f.conc_skew === undefined ? {} : { conc_skew: f.conc_skew }),
-    ...(f.conc_density === undefined ? {} : { conc_density: f.conc_density }),
-    // Answering for an address, a network's record names the network; listed, a record is its own key.
-    ...(record.key.includes('/') && record.key !== ip ? { network: record.key } : {}),
   };
+  if (f.conc_geohash !== undefined) answer.conc_geohash = f.conc_geohash;
+  if (f.conc_skew !== undefined) answer.conc_skew = f.conc_skew;
+  if (f.conc_density !== undefined) answer.conc_density = f.conc_density;
+  // Answering for an address, a network's record names the network; listed, a record is its own key.
+  if (record.key.includes('/') && record.key !== ip) answer.network = record.key;
+  return answer;
 }
 
 const LIST_FIELDS = ['types', 'risks', 'proxies', 'behaviors', 'tunnels'] as const;
