@@ -56,8 +56,10 @@ export class IndexBuilder {
     const fields = recordFields(JSON.parse(row.context) as SpurRecord);
     const ids = FIELDS.map((field, i) => this.#dictionaries[i]!.idOf(fields[field]));
     const words = wordsOf(row.ip);
-    if (isIpv4Address(row.ip, row.prefix_len)) this.#v4.add([words[3]!], row.feed_id, row.last_updated, ids);
-    else this.#other.add([...words, row.prefix_len], row.feed_id, row.last_updated, ids);
+    // A network of one address is stored as the address ("1.2.3.4/32" as 1.2.3.4, prefix 128) under its feed's own spelling.
+    const text = row.ip_text === keyText(row.ip, row.prefix_len) ? undefined : row.ip_text;
+    if (isIpv4Address(row.ip, row.prefix_len)) this.#v4.add([words[3]!], row.feed_id, row.last_updated, ids, text);
+    else this.#other.add([...words, row.prefix_len], row.feed_id, row.last_updated, ids, text);
     if (row.prefix_len < FULL_PREFIX) this.#lengths.add(row.prefix_len);
   }
 
@@ -127,7 +129,7 @@ export class LookupIndex {
     for (let row = from; row < to; row++) {
       found.push({
         feed: feedName(segment.feeds[row]!),
-        key: keyString,
+        key: segment.texts.get(row) ?? keyString,
         lastUpdated: segment.lastUpdated[row]!,
         fields: this.#fields(segment, row),
       });

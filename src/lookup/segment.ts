@@ -15,6 +15,8 @@ export interface SegmentParts {
   lastUpdated: ColumnArray;
   /** One column per FIELDS entry: each record's value id in that field's dictionary. */
   fields: ColumnArray[];
+  /** The stored key text of the few records whose text is not the canonical one of their key ("1.2.3.4/32"), by row. */
+  texts: Map<number, string>;
 }
 
 export class SegmentBuilder {
@@ -24,13 +26,18 @@ export class SegmentBuilder {
   readonly #lastUpdated = new ColumnBuilder();
   readonly #fields = FIELDS.map(() => new ColumnBuilder());
   readonly #previous: number[] = [];
+  readonly #texts = new Map<number, string>();
 
   constructor(width: number) {
     this.#width = width;
   }
 
-  /** Appends a record; keys must come in ascending order (equal for the same key in several feeds). */
-  add(key: readonly number[], feedId: number, lastUpdated: number, fieldIds: readonly number[]): void {
+  /**
+   * Appends a record; keys must come in ascending order (equal for the same key in several
+   * feeds). `text`: its stored key text, when it is not the canonical text of its key.
+   */
+  add(key: readonly number[], feedId: number, lastUpdated: number, fieldIds: readonly number[], text?: string): void {
+    if (text !== undefined) this.#texts.set(this.#feeds.length, text);
     if (compareWords(key, this.#previous) < 0) throw new Error('the store scanned records out of key order');
     for (let i = 0; i < this.#width; i++) {
       this.#keys.push(key[i]!);
@@ -48,6 +55,7 @@ export class SegmentBuilder {
       feeds: this.#feeds.finish(),
       lastUpdated: this.#lastUpdated.finish(),
       fields: this.#fields.map((column) => column.finish()),
+      texts: this.#texts,
     };
   }
 }

@@ -19,6 +19,8 @@ const FEEDS: Record<FeedType, Record<string, unknown>[]> = {
     { ip: '198.51.100.7', organization: 'Own Exit', risks: ['GEO_MISMATCH'], client: { count: 2, concentration: { skew: 7 } } },
     { ip: '255.255.255.255', organization: 'Last' },
     { ip: '0.0.0.0', organization: 'First' },
+    // A network of one address is stored as the address, under the feed's spelling.
+    { network: '192.0.2.77/32', organization: 'One-address network' },
   ],
   'anonymous-residential': [
     { network: '198.51.0.0/16', organization: 'Outer ISP', risks: ['CALLBACK_PROXY'], client: { proxies: ['OXYLABS_PROXY'] } },
@@ -27,6 +29,8 @@ const FEEDS: Record<FeedType, Record<string, unknown>[]> = {
   'anonymous-ipv6': [
     { network: '2001:db8:100:5::/64', organization: 'Inner VPN', risks: ['TUNNEL'] },
     { network: '100::/64', organization: 'Discard net' },
+    { network: '2001:db8:ffff::1/128', organization: 'One-address v6 network' },
+    { network: '64:ff9b::/96', organization: 'NAT64' },
   ],
   'anonymous-residential-ipv6': [{ network: '2001:db8:100::/48', organization: 'Outer Carrier', risks: ['CALLBACK_PROXY'] }],
 };
@@ -42,6 +46,9 @@ const ADDRESSES = [
   '2001:db8:100:5::8',
   '2001:db8:100:9::1',
   '2001:db8:101::1',
+  '64:ff9b::c000:201',
+  '2001:db8:ffff::1',
+  '2001:db8:ffff::2',
   '::ffff:198.51.100.7',
   '::ffff:1.1.1.1',
   '::1',
