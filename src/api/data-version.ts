@@ -63,9 +63,11 @@ export class DataVersions implements VersionSource {
  * 304 when If-None-Match holds it, or, without If-None-Match, when If-Modified-Since is not
  * older than the data: exports and lists are then not read again.
  */
-export function conditionalAnswers(app: FastifyInstance, versions: VersionSource): void {
-  app.addHook('onReady', () => versions.refresh());
+export function conditionalAnswers(app: FastifyInstance, source: VersionSource | ((request: FastifyRequest) => VersionSource)): void {
+  const sourceOf = typeof source === 'function' ? source : () => source;
+  if (typeof source !== 'function') app.addHook('onReady', () => source.refresh());
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+    const versions = sourceOf(request);
     // Only a client that may be answered 304 waits for a stale version to be read again: a
     // 304 from an old version would hide a whole import from it.
     const conditional = request.headers['if-none-match'] !== undefined || request.headers['if-modified-since'] !== undefined;

@@ -102,9 +102,10 @@ export function buildServer({ store, logger, config }: ServerOptions) {
   const versions = new DataVersions(guarded);
   const lookups = new Lookups(guarded, versions, index);
   lookups.followVersions(app);
-  // Lookups, in a context of their own: they name the version they read, the lookup index's.
+  // Lookups, in a context of their own: they name the version they read, the lookup index's,
+  // except a lookup of a past day (`at`), which reads the store's history.
   app.register(async (data) => {
-    conditionalAnswers(data, lookups);
+    conditionalAnswers(data, (request) => ((request.query as { at?: string } | undefined)?.at === undefined ? lookups : versions));
     await data.register(ipRoutes, { store: guarded, lookups });
   });
   app.register(async (data) => {

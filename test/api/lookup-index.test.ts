@@ -147,3 +147,28 @@ forEachStore((target) => {
     for (const ip of ADDRESSES) assert.deepEqual(await single(memory.base, ip), await single(database.base, ip), ip);
   });
 });
+
+// A lookup of a past day reads the store's history: it is named, and answered 304, by the store's version, not the index's.
+forEachStore((target) => {
+  test('?at answers by the data it reads, while the index still holds the previous import', async () => {
+    const feed = (org: string) => gzipToTemp(JSON.stringify({ ip: '1.2.3.4', organization: org }));
+    const { store, close } = await freshStore(target);
+    await importFeed(store, feed('A'), { feed: 'anonymous', feedDate: '2026-11-01', logger: quietLogger });
+    const { app, base } = await serve(store, [], { lookupIndex: 'memory' });
+    try {
+      await indexBuilt(base, 1);
+      const url = `${base}/feed/v1/ip/1.2.3.4?at=2026-11-01`;
+      const first = await request(url);
+      assert.equal(first.json['1.2.3.4'].org, 'A');
+      await importFeed(store, feed('B'), { feed: 'anonymous', feedDate: '2026-11-01', logger: quietLogger, force: true });
+      await delay(1100); // the version known is a second old: a conditional request reads it again
+      const again = await request(url, { headers: { 'if-none-match': first.headers.get('etag')! } });
+      assert.equal(again.status, 200);
+      assert.equal(again.json['1.2.3.4'].org, 'B');
+      assert.notEqual(again.headers.get('etag'), first.headers.get('etag'));
+    } finally {
+      await app.close();
+      await close();
+    }
+  });
+});
