@@ -81,8 +81,11 @@ export function conditionalAnswers(app: FastifyInstance, source: VersionSource |
 
 /** Names the data version an answer reflects in its headers; answers a GET's ETag. */
 export function nameVersion(request: FastifyRequest, reply: FastifyReply, version: DataVersion): string | undefined {
+  // Removed when unknown: the answer may be named again, after an index of another version answered it.
   if (version.feedDate) reply.header(FEED_DATE_HEADER, version.feedDate);
+  else reply.removeHeader(FEED_DATE_HEADER);
   if (version.lastModified) reply.header('last-modified', version.lastModified.toUTCString());
+  else reply.removeHeader('last-modified');
   if (request.method !== 'GET') return undefined;
   const etag = `W/"${version.tag}-${representationHash(request)}"`;
   reply.header('etag', etag);

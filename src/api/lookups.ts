@@ -40,11 +40,11 @@ export class Lookups implements VersionSource {
     return this.#versions.refresh();
   }
 
-  /** Each address's records, and the version they were read from when the index answered. */
+  /** Each address's records, and the version they were read from (as far as it is known). */
   async lookupMany(addresses: CanonicalIp[]): Promise<{ records: ShapedRecord[][]; version?: DataVersion }> {
     const index = this.#index?.index;
     if (index) return { records: addresses.map((address) => index.lookup(address)), version: index.version };
-    return { records: (await this.#store.lookupMany(addresses)).map((records) => records.map(shaped)) };
+    return { records: (await this.#store.lookupMany(addresses)).map((records) => records.map(shaped)), version: this.#versions.known() };
   }
 
   /** Keeps the index built for the newest data while the server runs, and stops its build at close. */

@@ -397,7 +397,10 @@ export const Info = Type.Object({
         bytes: Type.Integer({ description: "memory of the index's arrays" }),
         builtAt: Nullable(Type.String({ format: 'date-time' })),
         buildSeconds: Nullable(Type.Number({ description: 'how long the last build took' })),
-        building: Type.Boolean({ description: 'a build of newer data is running (lookups read the database meanwhile)' }),
+        building: Type.Boolean({ description: 'a build of newer data is running (lookups read the index there is meanwhile)' }),
+        failedAt: Nullable(
+          Type.String({ format: 'date-time', description: 'when the last build failed, if one did since the last that succeeded' }),
+        ),
       },
       { description: 'the in-memory lookup index (IPOID_LOOKUP_INDEX=memory); null when lookups read the database' },
     ),

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { renameSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
@@ -6,9 +7,9 @@ import { loadApiConfig } from '../../src/api/config.ts';
 import type { FeedType } from '../../src/feed/feed-types.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import type { Store } from '../../src/store/types.ts';
-import { fixtureRecords, gzipToTemp, quietLogger, SAMPLE_FEED } from '../helpers/fixtures.ts';
+import { fixtureRecords, gzipToTemp, jsonLinesFeed, quietLogger, SAMPLE_FEED } from '../helpers/fixtures.ts';
 import { request, serve } from '../helpers/http.ts';
-import { forEachStore, freshStore } from '../helpers/stores.ts';
+import { forEachStore, freshStore, STORE_TARGETS } from '../helpers/stores.ts';
 
 // The in-memory lookup index (IPOID_LOOKUP_INDEX=memory) must answer exactly as the database does.
 
@@ -171,4 +172,33 @@ forEachStore((target) => {
       await close();
     }
   });
+});
+
+test('a build that fails keeps the index there was, says so in /_info, and lookups go on answering from it', async () => {
+  const { store, url, close } = await freshStore(STORE_TARGETS[0]!); // SQLite: its file can be taken away from a new reader
+  await importFeed(store, jsonLinesFeed([{ ip: '1.2.3.4', organization: 'Before' }]), { feed: 'anonymous', logger: quietLogger });
+  const { app, base } = await serve(store, [], { lookupIndex: 'memory' });
+  const path = url.slice('sqlite:'.length);
+  try {
+    await indexBuilt(base, 1);
+    const before = await request(`${base}/feed/v1/ip/1.2.3.4`);
+    await importFeed(store, jsonLinesFeed([{ ip: '1.2.3.4', organization: 'After' }]), {
+      feed: 'anonymous',
+      logger: quietLogger,
+      force: true,
+    });
+    // Open handles keep reading the moved file; the next build's worker cannot open it.
+    renameSync(path, `${path}.moved`);
+    for (const deadline = Date.now() + 30_000; (await request(`${base}/_info`)).json.lookupIndex.failedAt === null; await delay(50)) {
+      assert.ok(Date.now() < deadline, 'no build failed');
+    }
+    const now = await request(`${base}/feed/v1/ip/1.2.3.4`);
+    assert.equal(now.status, 200);
+    assert.equal(now.json['1.2.3.4'].org, 'Before');
+    assert.equal(now.headers.get('etag'), before.headers.get('etag'), 'named by the version the index holds');
+    renameSync(`${path}.moved`, path);
+  } finally {
+    await app.close();
+    await close();
+  }
 });

@@ -29,8 +29,8 @@ function refusalWarnings(statuses: FeedStatus[]): string[] {
   );
 }
 
-function indexSummary({ records, bytes, builtAt, buildSeconds, building }: IndexState) {
-  return { records, bytes, builtAt: builtAt?.toISOString() ?? null, buildSeconds, building };
+function indexSummary({ records, bytes, builtAt, buildSeconds, building, failedAt }: IndexState) {
+  return { records, bytes, builtAt: builtAt?.toISOString() ?? null, buildSeconds, building, failedAt: failedAt?.toISOString() ?? null };
 }
 
 export const healthRoutes: FastifyPluginAsyncTypebox<{
