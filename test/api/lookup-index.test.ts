@@ -99,8 +99,9 @@ forEachStore((target) => {
   });
 
   const single = async (base: string, ip: string) => {
-    const { status, text } = await request(`${base}/feed/v1/ip/${ip}`);
-    return { status, text };
+    const { status, text, headers } = await request(`${base}/feed/v1/ip/${ip}`);
+    const named = ['etag', 'last-modified', 'x-ipoid-feed-date'].map((name) => headers.get(name));
+    return { status, text, named };
   };
 
   test('every address answers from the index as from the database, byte for byte', async () => {

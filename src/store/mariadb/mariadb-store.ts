@@ -302,6 +302,8 @@ export class MariadbStore implements Store {
   async #inSnapshot<T>(read: (conn: PoolConnection) => Promise<T>): Promise<T> {
     const conn = await this.#pool.getConnection();
     try {
+      // A consistent snapshot exists only under REPEATABLE READ: a server whose default is READ COMMITTED would read each statement anew.
+      await conn.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
       await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
       const result = await read(conn);
       await conn.commit();
