@@ -1,19 +1,29 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../store/open.ts';
-import { IndexBuilder, indexBuffers } from './lookup-index.ts';
+import { IndexBuilder, indexBuffers, type IndexParts } from './lookup-index.ts';
 
 /*
- * A worker thread that builds the lookup index: it reads the whole store through a handle of
- * its own (SQLite reads synchronously, which would stall the API's event loop) and sends the
- * index's arrays back without copying them.
+ * The worker thread that builds the lookup index, for as long as the API runs: it reads the
+ * whole store through a handle of its own (SQLite reads synchronously, which would stall the
+ * API's event loop) whenever it is asked, and sends each index's arrays back without copying
+ * them. One worker for the process's life: a thread started per build would load its modules
+ * again each time and leave its memory to the allocator.
  */
+
+/** What the worker answers a build request with. */
+export type BuildResult = { parts: IndexParts } | { error: string };
 
 const { url } = workerData as { url: string };
 const store = await openStore(url, { readOnly: true, poolSize: 1 });
-try {
+parentPort!.on('message', () => {
   const builder = new IndexBuilder();
-  const parts = builder.finish(await store.scanRecords((row) => builder.add(row)));
-  parentPort!.postMessage(parts, indexBuffers(parts));
-} finally {
-  await store.close();
-}
+  store
+    .scanRecords((row) => builder.add(row))
+    .then(
+      (statuses) => {
+        const parts = builder.finish(statuses);
+        parentPort!.postMessage({ parts } satisfies BuildResult, indexBuffers(parts));
+      },
+      (err: unknown) => parentPort!.postMessage({ error: err instanceof Error ? err.message : String(err) } satisfies BuildResult),
+    );
+});

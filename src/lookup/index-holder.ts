@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.ts';
-import { LookupIndex, type IndexParts } from './lookup-index.ts';
+import type { BuildResult } from './build-worker.ts';
+import { LookupIndex } from './lookup-index.ts';
 
 /**
  * The worker running build-worker, as this module is run: the compiled module of dist/, or,
@@ -47,7 +48,10 @@ export class IndexHolder {
   readonly #url: string;
   readonly #logger: Logger;
   #index: LookupIndex | undefined;
+  /** The builder thread, started at the first build and kept. */
   #worker: Worker | undefined;
+  /** The build running: when it started, and its deadline. */
+  #running: { started: number; deadline: NodeJS.Timeout } | undefined;
   #failedAt: Date | null = null;
   #builtAt: Date | null = null;
   #buildSeconds: number | null = null;
@@ -75,45 +79,57 @@ export class IndexHolder {
       bytes: this.#index?.bytes ?? 0,
       builtAt: this.#builtAt,
       buildSeconds: this.#buildSeconds,
-      building: this.#worker !== undefined,
+      building: this.#running !== undefined,
       failedAt: this.#failedAt,
     };
   }
 
   #build(): void {
-    if (this.#worker || this.#closed || (this.#failedAt && Date.now() - this.#failedAt.getTime() < RETRY_AFTER_MS)) return;
-    const started = performance.now();
-    const worker = buildWorker({ url: this.#url });
-    this.#worker = worker;
-    let settled = false;
-    const fail = (err: unknown) => {
-      if (settled || this.#closed) return;
-      settled = true;
-      this.#failedAt = new Date();
-      const version = this.#index?.version.tag ?? null;
-      this.#logger.error({ err, version }, 'building the lookup index failed; lookups keep the index there was (or read the database)');
-    };
+    if (this.#running || this.#closed || (this.#failedAt && Date.now() - this.#failedAt.getTime() < RETRY_AFTER_MS)) return;
+    const worker = (this.#worker ??= this.#startWorker());
     const deadline = setTimeout(() => {
-      fail(new Error(`the build did not end within ${BUILD_DEADLINE_MS / 60_000} minutes`));
+      this.#settle({ error: `the build did not end within ${BUILD_DEADLINE_MS / 60_000} minutes` });
       void worker.terminate();
     }, BUILD_DEADLINE_MS).unref();
-    worker.once('message', (parts: IndexParts) => {
-      if (settled) return;
-      settled = true;
-      this.#index = new LookupIndex(parts);
-      this.#builtAt = new Date();
-      this.#failedAt = null;
-      this.#buildSeconds = (performance.now() - started) / 1000;
-      const { records, bytes, version } = this.#index;
-      this.#logger.info({ records, bytes, version: version.tag, seconds: this.#buildSeconds }, 'lookup index built');
-    });
-    worker.on('error', fail);
-    worker.on('messageerror', fail);
+    this.#running = { started: performance.now(), deadline };
+    worker.postMessage('build');
+  }
+
+  #startWorker(): Worker {
+    const worker = buildWorker({ url: this.#url });
+    worker.on('message', (result: BuildResult) => this.#settle(result));
+    worker.on('messageerror', (err) => this.#settle({ error: err.message }));
+    // A worker that fails (it could not open the store, say) exits: the next build starts another.
+    worker.on('error', (err) => this.#settle({ error: err.message }));
     worker.once('exit', (code) => {
-      clearTimeout(deadline);
-      fail(new Error(`the build's worker exited (code ${code}) without sending the index`));
       if (this.#worker === worker) this.#worker = undefined;
+      this.#settle({ error: `the builder thread exited (code ${code})` });
     });
+    return worker;
+  }
+
+  /** Ends the build running, if any, with its index or its failure: a failure keeps the index there was. */
+  #settle(result: BuildResult): void {
+    const build = this.#running;
+    if (!build) return;
+    this.#running = undefined;
+    clearTimeout(build.deadline);
+    if (this.#closed) return;
+    if ('error' in result) {
+      this.#failedAt = new Date();
+      const version = this.#index?.version.tag ?? null;
+      this.#logger.error(
+        { err: result.error, version },
+        'building the lookup index failed; lookups keep the index there was (or read the database)',
+      );
+      return;
+    }
+    this.#index = new LookupIndex(result.parts);
+    this.#builtAt = new Date();
+    this.#failedAt = null;
+    this.#buildSeconds = (performance.now() - build.started) / 1000;
+    const { records, bytes, version } = this.#index;
+    this.#logger.info({ records, bytes, version: version.tag, seconds: this.#buildSeconds }, 'lookup index built');
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { renameSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
+import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { loadApiConfig } from '../../src/api/config.ts';
 import type { FeedType } from '../../src/feed/feed-types.ts';
@@ -146,7 +146,9 @@ forEachStore((target) => {
       await delay(50);
     }
     await indexBuilt(memory.base, total);
-    for (const ip of ADDRESSES) assert.deepEqual(await single(memory.base, ip), await single(database.base, ip), ip);
+    // The data only: the database server may name the import a second late.
+    const data = async (base: string, ip: string) => ({ ...(await single(base, ip)), named: undefined });
+    for (const ip of ADDRESSES) assert.deepEqual(await data(memory.base, ip), await data(database.base, ip), ip);
   });
 });
 
@@ -176,20 +178,18 @@ forEachStore((target) => {
 });
 
 test('a build that fails keeps the index there was, says so in /_info, and lookups go on answering from it', async () => {
-  const { store, url, close } = await freshStore(STORE_TARGETS[0]!); // SQLite: its file can be taken away from a new reader
+  const { store, url, close } = await freshStore(STORE_TARGETS[0]!); // SQLite: a second handle can take the table away
   await importFeed(store, jsonLinesFeed([{ ip: '1.2.3.4', organization: 'Before' }]), { feed: 'anonymous', logger: quietLogger });
   const { app, base } = await serve(store, [], { lookupIndex: 'memory' });
-  const path = url.slice('sqlite:'.length);
+  const raw = new Database(url.slice('sqlite:'.length));
   try {
     await indexBuilt(base, 1);
     const before = await request(`${base}/feed/v1/ip/1.2.3.4`);
-    await importFeed(store, jsonLinesFeed([{ ip: '1.2.3.4', organization: 'After' }]), {
-      feed: 'anonymous',
-      logger: quietLogger,
-      force: true,
-    });
-    // Open handles keep reading the moved file; the next build's worker cannot open it.
-    renameSync(path, `${path}.moved`);
+    // A new run (a new data version) whose records the next build cannot read.
+    raw.exec(`ALTER TABLE ip_data RENAME TO ip_data_away;
+      CREATE TEMP TABLE newer AS SELECT * FROM import_run ORDER BY id DESC LIMIT 1;
+      UPDATE newer SET id = id + 1;
+      INSERT INTO import_run SELECT * FROM newer;`);
     for (const deadline = Date.now() + 30_000; (await request(`${base}/_info`)).json.lookupIndex.failedAt === null; await delay(50)) {
       assert.ok(Date.now() < deadline, 'no build failed');
     }
@@ -197,8 +197,9 @@ test('a build that fails keeps the index there was, says so in /_info, and looku
     assert.equal(now.status, 200);
     assert.equal(now.json['1.2.3.4'].org, 'Before');
     assert.equal(now.headers.get('etag'), before.headers.get('etag'), 'named by the version the index holds');
-    renameSync(`${path}.moved`, path);
+    raw.exec('ALTER TABLE ip_data_away RENAME TO ip_data');
   } finally {
+    raw.close();
     await app.close();
     await close();
   }
