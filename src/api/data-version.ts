@@ -79,8 +79,13 @@ export function conditionalAnswers(app: FastifyInstance, source: VersionSource |
   });
 }
 
-/** Names the data version an answer reflects in its headers; answers a GET's ETag. */
+// The version each answer was named by: a lookup names its answer again only when the index it read was replaced meanwhile.
+const namedBy = new WeakMap<FastifyReply, string>();
+
+/** Names the data version an answer reflects in its headers (once per version); answers a GET's ETag. */
 export function nameVersion(request: FastifyRequest, reply: FastifyReply, version: DataVersion): string | undefined {
+  if (namedBy.get(reply) === version.tag) return reply.getHeader('etag') as string | undefined;
+  namedBy.set(reply, version.tag);
   // Removed when unknown: the answer may be named again, after an index of another version answered it.
   if (version.feedDate) reply.header(FEED_DATE_HEADER, version.feedDate);
   else reply.removeHeader(FEED_DATE_HEADER);
@@ -91,10 +96,6 @@ export function nameVersion(request: FastifyRequest, reply: FastifyReply, versio
   reply.header('etag', etag);
   return etag;
 }
-
-/** The tag of the version an answer's ETag names, if it has one. */
-export const namedTag = (reply: FastifyReply): string | undefined =>
-  /^W\/"(.*)-[0-9a-f]{8}"$/.exec(String(reply.getHeader('etag') ?? ''))?.[1];
 
 // Clients send a handful of distinct Accept headers: their hashes are kept, not computed for every lookup.
 const ACCEPT_HASHES_KEPT = 256;

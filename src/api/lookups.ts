@@ -51,10 +51,10 @@ export class Lookups implements VersionSource {
   followVersions(app: FastifyInstance): void {
     const index = this.#index;
     if (!index) return;
+    // Reading the version is what starts a build when the data moved on (known()).
     const poll = async () => {
       await this.#versions.refresh();
-      const tag = this.#versions.known()?.tag;
-      if (tag !== undefined) index.follow(tag);
+      this.known();
     };
     let timer: NodeJS.Timeout | undefined;
     app.addHook('onReady', async () => {

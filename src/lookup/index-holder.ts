@@ -26,8 +26,6 @@ const BUILD_DEADLINE_MS = 30 * 60_000;
 const newestRun = (tag: string): number => Math.max(...tag.split('.').map(Number));
 
 export interface IndexState {
-  /** The version of the data the index holds; null before the first build. */
-  tag: string | null;
   records: number;
   bytes: number;
   builtAt: Date | null;
@@ -74,7 +72,6 @@ export class IndexHolder {
 
   get state(): IndexState {
     return {
-      tag: this.#index?.version.tag ?? null,
       records: this.#index?.records ?? 0,
       bytes: this.#index?.bytes ?? 0,
       builtAt: this.#builtAt,

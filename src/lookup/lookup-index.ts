@@ -1,6 +1,6 @@
 import { recordFields, type RecordFields, type ShapedRecord } from '../api/ipoid-shape.ts';
 import { feedName } from '../feed/feed-types.ts';
-import { FULL_PREFIX, keyText, type CanonicalIp } from '../feed/ip.ts';
+import { FULL_PREFIX, isIpv4Mapped, keyText, type CanonicalIp } from '../feed/ip.ts';
 import type { SpurRecord } from '../feed/schema.ts';
 import { dataVersionOf, type DataVersion } from '../store/feed-status.ts';
 import type { DataRow } from '../store/rows.ts';
@@ -29,8 +29,7 @@ export interface IndexParts {
   other: SegmentParts;
 }
 
-const isIpv4Address = (bytes: Buffer, prefixLen: number): boolean =>
-  prefixLen === FULL_PREFIX && bytes.readUInt32BE(0) === 0 && bytes.readUInt32BE(4) === 0 && bytes.readUInt32BE(8) === 0xffff;
+const isIpv4Address = (bytes: Buffer, prefixLen: number): boolean => prefixLen === FULL_PREFIX && isIpv4Mapped(bytes);
 
 const wordsOf = (bytes: Buffer): number[] => [bytes.readUInt32BE(0), bytes.readUInt32BE(4), bytes.readUInt32BE(8), bytes.readUInt32BE(12)];
 

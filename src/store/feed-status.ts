@@ -1,5 +1,5 @@
 import { dateOfDay, feedDay } from '../history/feed-day.ts';
-import type { FeedStatus, ImportRun } from './types.ts';
+import type { FeedStatus, ImportRun, Store } from './types.ts';
 
 const secondsSince = (since: number, now: Date): number => Math.max(0, Math.floor((now.getTime() - since) / 1000));
 
@@ -61,6 +61,9 @@ export function dataVersionOf(statuses: readonly FeedStatus[]): DataVersion {
     feedDate: day === null ? null : dateOfDay(day),
   };
 }
+
+/** The stored data's version tag, read now: what caches of results that only an import changes are kept by. */
+export const storedVersionTag = async (store: Pick<Store, 'feedStatus'>): Promise<string> => dataVersionOf(await store.feedStatus()).tag;
 
 /** A feed's data as /_info and `ipoid imports --feeds` describe it: its full file, its freshness, its newest realtime slot. */
 export function feedSummary(status: FeedStatus, now = new Date()) {

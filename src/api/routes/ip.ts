@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { InvalidIpError, parseRequestedIp, type CanonicalIp } from '../../feed/ip.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { namedTag, nameVersion } from '../data-version.ts';
+import { nameVersion } from '../data-version.ts';
 import type { Store } from '../../store/types.ts';
 import { parseFeedDay } from '../../history/feed-day.ts';
 import { lookupAsOf } from '../../history/as-of.ts';
@@ -54,7 +54,7 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store; lookups: Lookup
     const { address, key } = parseRequestedIp(request.params.ip);
     const { records, version } = await lookups.lookupMany([address]);
     // The index may have been replaced since the headers named its version.
-    if (version && version.tag !== namedTag(reply)) nameVersion(request, reply, version);
+    if (version) nameVersion(request, reply, version);
     return { key, records: records[0]! };
   }
 
@@ -84,7 +84,7 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store; lookups: Lookup
     async (request, reply) => {
       const requested = parseAll(request.body.ips);
       const { records: found, version } = await lookups.lookupMany([...requested.values()]);
-      if (version && version.tag !== namedTag(reply)) nameVersion(request, reply, version);
+      if (version) nameVersion(request, reply, version);
       const answer: Record<string, IpoidRecord | null> = {};
       [...requested.keys()].forEach((key, i) => {
         const records = found[i]!;

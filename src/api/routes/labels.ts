@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LABEL_KINDS } from '../../feed/record.ts';
 import type { Store } from '../../store/types.ts';
-import { servedRuns } from '../../store/feed-status.ts';
+import { storedVersionTag } from '../../store/feed-status.ts';
 import { cachedPerVersion, keyedPerVersion } from '../cache.ts';
 import { errorResponses, LabelsAnswer, LabelsQuery, PARAM_OF_KIND } from '../schemas.ts';
 import { checkSpan, labelCountsSince } from '../../history/changes.ts';
@@ -14,7 +14,7 @@ const SINCE_DAYS_CACHED = 8;
 export const labelsRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
   // Counting scans every label row (seconds at millions of records) and only an import
   // changes the counts: count once per set of latest imports.
-  const importsVersion = async () => (await store.feedStatus()).flatMap((s) => servedRuns(s).map((run) => run.id)).join(',');
+  const importsVersion = () => storedVersionTag(store);
   const labelCounts = cachedPerVersion(importsVersion, () => store.labelCounts());
   // Reads every key changed since the day: once per set of latest imports and day asked.
   const countsSince = keyedPerVersion(

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LABEL_KINDS } from '../../feed/record.ts';
-import { dataVersionOf } from '../../store/feed-status.ts';
+import { storedVersionTag } from '../../store/feed-status.ts';
 import type { PrefixDensity, PrefixQuery, Store } from '../../store/types.ts';
 import { keyedPerVersion } from '../cache.ts';
 import { InputError } from '../../errors.ts';
@@ -51,7 +51,7 @@ const answerItem = ({ prefix: cidr, count, labels }: PrefixDensity) => {
 export const prefixesRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
   // A query groups most of the table (a second or more at millions of records, which SQLite
   // spends on the event loop) and only an import changes its answer: each is kept until then.
-  const importsVersion = async () => dataVersionOf(await store.feedStatus()).tag;
+  const importsVersion = () => storedVersionTag(store);
   const densest = keyedPerVersion(
     importsVersion,
     (query: PrefixQuery) => store.prefixes(query),
