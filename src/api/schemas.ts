@@ -327,6 +327,60 @@ export const SearchAnswer = Type.Object({
   }),
 });
 
+const RUN_KINDS = ['full', 'realtime'] as const;
+const RUN_STATUSES = ['succeeded', 'failed', 'refused'] as const;
+
+export const ImportsQuery = Type.Object(
+  {
+    feed: Type.Optional(Type.Union(FEED_TYPES.map((f) => Type.Literal(f)))),
+    kind: Type.Optional(
+      Type.Union(
+        RUN_KINDS.map((k) => Type.Literal(k)),
+        { description: 'full files, or realtime slots' },
+      ),
+    ),
+    status: Type.Optional(Type.Union(RUN_STATUSES.map((s) => Type.Literal(s)))),
+    limit: Type.Optional(
+      Type.String({ pattern: DIGITS, description: `page size, in decimal digits: 1 to ${PAGE_MAX} (default ${PAGE_DEFAULT})` }),
+    ),
+    before: Type.Optional(
+      Type.String({ pattern: DIGITS, maxLength: 16, description: 'only runs older than this run id: the previous page\'s "next"' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ImportRunItem = Type.Object(
+  {
+    id: Type.Integer(),
+    feed: Type.Union(FEED_TYPES.map((f) => Type.Literal(f))),
+    kind: Type.Union(RUN_KINDS.map((k) => Type.Literal(k))),
+    slot: Type.Union([Type.String({ format: 'date-time', description: "a realtime run's slot (UTC)" }), Type.Null()]),
+    feedDate: Type.Union([Type.String({ description: 'YYYY-MM-DD of the feed file, when known' }), Type.Null()]),
+    dataDate: Type.String({ description: 'YYYY-MM-DD: the feed day the run is filed under' }),
+    startedAt: Type.String({ format: 'date-time' }),
+    finishedAt: Type.String({ format: 'date-time' }),
+    seconds: Type.Integer({ description: 'duration, whole seconds' }),
+    linesRead: Type.Integer(),
+    skipped: Type.Integer({ description: 'feed lines skipped as invalid' }),
+    skippedSample: Type.Array(Type.Object({ line: Type.Integer(), reason: Type.String() }), {
+      description: 'the first skipped lines, with why',
+    }),
+    inserted: Type.Integer(),
+    updated: Type.Integer(),
+    deleted: Type.Integer(),
+    records: Type.Integer({ description: "records of the feed stored once the run ended (a failed or refused run's: unchanged)" }),
+    status: Type.Union(RUN_STATUSES.map((s) => Type.Literal(s))),
+    error: Type.Union([Type.String(), Type.Null()], { description: 'why a run failed or was refused' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ImportsPage = Type.Object({
+  runs: Type.Array(ImportRunItem),
+  next: Type.Union([Type.String(), Type.Null()], { description: 'pass as `before` for the older runs; null on the last page' }),
+});
+
 export const Health = Type.Object({ status: Type.Literal('ok') });
 export const Ready = Type.Object({
   status: Type.Literal('ready'),
@@ -343,6 +397,9 @@ export const Info = Type.Object({
   name: Type.Literal('ipoid'),
   version: Type.String(),
   store: Type.Union([Type.Literal('sqlite'), Type.Literal('mariadb')]),
+  staleAfterSeconds: Nullable(
+    Type.Integer({ description: 'IPOID_READY_MAX_AGE_HOURS in seconds: a feed older than this is stale (/readyz fails); null: no limit' }),
+  ),
   feeds: Type.Array(
     Type.Object({
       feed: Type.String(),

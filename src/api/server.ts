@@ -15,6 +15,7 @@ import { contextRoutes } from './routes/context.ts';
 import { exportRoutes } from './routes/export.ts';
 import { healthRoutes } from './routes/health.ts';
 import { historyRoutes } from './routes/history.ts';
+import { importsRoutes } from './routes/imports.ts';
 import { ipRoutes } from './routes/ip.ts';
 import { labelsRoutes } from './routes/labels.ts';
 import { listRoutes } from './routes/list.ts';
@@ -115,6 +116,8 @@ export function buildServer({ store, logger, config }: ServerOptions) {
     }
     await data.register(exportRoutes, { store: guarded, maxRecords: config.exportMaxRecords ?? DEFAULT_EXPORT_MAX_RECORDS });
   });
+  // Runs are listed as they happen, failed ones too: not named by the data's version.
+  app.register(importsRoutes, { store: guarded });
   app.register(openapiRoutes);
   return app;
 }

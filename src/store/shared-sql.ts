@@ -1,6 +1,7 @@
 import { lastAddress } from '../feed/ip.ts';
 import { decodeCursor, type CursorKey } from './cursor.ts';
-import type { ChangedKeysQuery } from './types.ts';
+import { FEED_IDS } from '../feed/feed-types.ts';
+import type { ChangedKeysQuery, RunsQuery } from './types.ts';
 
 /*
  * Statements both stores run as they are: the tables and their column names are the same
@@ -23,6 +24,23 @@ export const countedSql = (listSql: string): string => `SELECT COUNT(*) AS n FRO
 
 /** The list query's page size that makes it read `atMost` (at least 1) rows at most. */
 export const countLimit = (atMost: number): number => atMost - 1;
+
+/**
+ * The runs a RunsQuery lists, newest first, reading `columns` of import_run `r`. Each filter
+ * is a condition with its value bound; scanning back from the newest id stops at `limit`.
+ */
+export function importRunsSql(columns: string, { limit, feed, kind, status, before }: RunsQuery): { sql: string; values: unknown[] } {
+  const conditions: [string, unknown][] = [];
+  if (feed !== undefined) conditions.push(['r.feed_id = ?', FEED_IDS[feed]]);
+  if (kind !== undefined) conditions.push(['r.kind = ?', kind]);
+  if (status !== undefined) conditions.push(['r.status = ?', status]);
+  if (before !== undefined) conditions.push(['r.id < ?', before]);
+  const where = conditions.length > 0 ? `WHERE ${conditions.map(([condition]) => condition).join(' AND ')}` : '';
+  return {
+    sql: `SELECT ${columns} FROM import_run r ${where} ORDER BY r.id DESC LIMIT ?`,
+    values: [...conditions.map(([, value]) => value), limit],
+  };
+}
 
 /** Every label with its id. */
 export const LABELS_SQL = 'SELECT id, kind, value FROM label';

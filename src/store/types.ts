@@ -120,6 +120,16 @@ export interface ImportRun extends ImportRunSummary {
   id: number;
 }
 
+/** Which runs `Store.importRuns` lists: at most `limit`, newest first, from before run `before` when given. */
+export interface RunsQuery {
+  limit: number;
+  feed?: FeedType;
+  kind?: RunKind;
+  status?: ImportStatus;
+  /** Only runs with a smaller id: the next page after a page that ended at this run. */
+  before?: number;
+}
+
 /** What is stored for one feed: its latest successful full import, if any, and the realtime slots merged since. */
 export interface FeedStatus {
   feed: FeedType;
@@ -298,7 +308,8 @@ export interface Store {
   /** Every label the store has numbered, carried now or not. */
   labels(): Promise<StoredLabel[]>;
   /** The latest import runs, newest first. */
-  importRuns(limit: number): Promise<ImportRun[]>;
+  /** Import runs, newest first, that match the query (the API's and the CLI's run lists). */
+  importRuns(query: RunsQuery): Promise<ImportRun[]>;
   /** Every feed type with its latest successful import (null when never imported) and any newer refused one. */
   feedStatus(): Promise<FeedStatus[]>;
   /** Feed days of history this store keeps. */

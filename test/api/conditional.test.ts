@@ -16,7 +16,7 @@ forEachStore((target) => {
   test('data answers name the feed date and time of the data; lists answer 304 to a client that has them', async () => {
     const lookup = await request(`${api.base}/feed/v1/ip/1.1.1.1`);
     assert.equal(lookup.status, 200);
-    const [run] = await api.store.importRuns(1);
+    const [run] = await api.store.importRuns({ limit: 1 });
     assert.equal(lookup.headers.get('x-ipoid-feed-date'), run!.dataDate);
     assert.equal(lookup.headers.get('last-modified'), run!.finishedAt.toUTCString());
 

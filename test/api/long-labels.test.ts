@@ -36,7 +36,7 @@ forEachStore((target) => {
 
   test(`labels of ${LABEL_MAX_LENGTH} characters import; one longer skips its line with the reason`, async () => {
     assert.equal([...OPERATOR].length, LABEL_MAX_LENGTH);
-    const [run] = await api.store.importRuns(1);
+    const [run] = await api.store.importRuns({ limit: 1 });
     assert.equal(run?.status, 'succeeded');
     assert.equal(run?.inserted, FEED.length - 1);
     assert.deepEqual(run?.skippedSample, [

@@ -568,7 +568,7 @@ forEachStore((target: StoreTarget) => {
     assert.ok(!outcome.ok, `imported a feed that had to be refused (${reason})`);
     assert.match(outcome.error.message, reason);
     assert.deepStrictEqual(await storedRecords(store), baseline, `stored data changed by a failed import (${outcome.error.message})`);
-    const [run] = await store.importRuns(1);
+    const [run] = await store.importRuns({ limit: 1 });
     assert.deepEqual([run?.status, run?.error, run?.inserted, run?.updated, run?.deleted], ['failed', outcome.error.run.error, 0, 0, 0]);
   }
 
@@ -778,7 +778,7 @@ forEachStore((target: StoreTarget) => {
       assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
       assert.equal(result.stdout, '');
       assert.deepStrictEqual(await storedRecords(store), baseline);
-      assert.equal((await store.importRuns(1))[0]?.status, 'failed');
+      assert.equal((await store.importRuns({ limit: 1 }))[0]?.status, 'failed');
     }
   });
 });

@@ -87,7 +87,7 @@ forEachStore((target) => {
       return true;
     });
     assert.equal(await storedSnapshot(store), before);
-    const [run] = await store.importRuns(1);
+    const [run] = await store.importRuns({ limit: 1 });
     assert.deepEqual([run?.status, run?.inserted, run?.updated, run?.deleted, run?.records], ['refused', ...counts, STORED]);
     const [status] = await store.feedStatus();
     assert.deepEqual(status?.lastImport, lastImport, 'a refused run is no import');
@@ -122,7 +122,7 @@ forEachStore((target) => {
   test('ipoid import --dry-run prints the counts an import then applies, and writes nothing', async () => {
     const file = feed('dry', 90, 10);
     const before = await storedSnapshot(store);
-    const runs = (await store.importRuns(1000)).length;
+    const runs = (await store.importRuns({ limit: 1000 })).length;
 
     const dry = await ipoid('import', file, '--dry-run');
     assert.equal(dry.code, 0, dry.stderr);
@@ -142,7 +142,7 @@ forEachStore((target) => {
       [true, 90, 0, 0, 10, 10, STORED, 90, false],
     );
     assert.equal(await storedSnapshot(store), before);
-    assert.equal((await store.importRuns(1000)).length, runs, 'a dry run records no run');
+    assert.equal((await store.importRuns({ limit: 1000 })).length, runs, 'a dry run records no run');
 
     const real = await ipoid('import', file);
     assert.equal(real.code, 0, real.stderr);
@@ -156,14 +156,14 @@ forEachStore((target) => {
 
   test('a dry run that the limit would refuse says so and exits 5, still writing nothing', async () => {
     const before = await storedSnapshot(store);
-    const runs = (await store.importRuns(1000)).length;
+    const runs = (await store.importRuns({ limit: 1000 })).length;
     const dry = await ipoid('import', feed('dry-half', 50), '--dry-run');
     assert.equal(dry.code, 5, dry.stderr);
     const [preview] = jsonLines(dry.stdout);
     assert.deepEqual([preview?.deleted, preview?.records, preview?.refused], [50, 50, true]);
     assert.match(String(preview?.error), /it would delete 50 and update 0 of the 100 stored records \(50%\)/);
     assert.equal(await storedSnapshot(store), before);
-    assert.equal((await store.importRuns(1000)).length, runs);
+    assert.equal((await store.importRuns({ limit: 1000 })).length, runs);
   });
 
   test('ipoid import: refused exits 5 with the reason and the way to force it; --max-change-ratio or --force applies it', async () => {

@@ -84,7 +84,7 @@ forEachStore((target) => {
       return true;
     });
     assert.deepStrictEqual(await storedRecords(store), before);
-    const [run] = await store.importRuns(1);
+    const [run] = await store.importRuns({ limit: 1 });
     assert.deepEqual(
       [run?.status, run?.error, run?.inserted, run?.updated, run?.deleted, run?.records],
       ['failed', error, 0, 0, 0, before.length],
@@ -93,7 +93,7 @@ forEachStore((target) => {
 
   test('a feed with 40% bad lines is refused instead of deleting what it lacks, and the run says why', async () => {
     await assertRefused(feedWith(6, 4), {}, '4 of 10 lines skipped (40%), more than the limit of 1% skipped lines');
-    const [run] = await store.importRuns(1);
+    const [run] = await store.importRuns({ limit: 1 });
     assert.deepEqual([run?.linesRead, run?.skipped, run?.skippedSample.length], [10, 4, 4]);
   });
 
@@ -123,14 +123,14 @@ forEachStore((target) => {
   });
 
   test('a limit outside 0..1 is refused before the import starts: nothing is recorded', async () => {
-    const runs = (await store.importRuns(100)).length;
+    const runs = (await store.importRuns({ limit: 100 })).length;
     for (const maxSkippedRatio of [-0.1, 1.5, Number.NaN]) {
       await assert.rejects(
         importFeed(store, SAMPLE_FEED, options({ maxSkippedRatio })),
         new RangeError(`maxSkippedRatio must be a number from 0 to 1, not ${maxSkippedRatio}`),
       );
     }
-    assert.equal((await store.importRuns(100)).length, runs);
+    assert.equal((await store.importRuns({ limit: 100 })).length, runs);
   });
 });
 

@@ -131,7 +131,7 @@ forEachStore((target) => {
         assert.equal(result!.realtime.applied, 1, String(result!.realtime.error));
       }
       assert.equal(spur.requests.filter((r) => r.path.endsWith('20260106/feed.json.gz')).length, 1);
-      assert.equal((await store.importRuns(100)).filter((run) => run.status === 'refused').length, 1);
+      assert.equal((await store.importRuns({ limit: 100 })).filter((run) => run.status === 'refused').length, 1);
     });
   });
 });

@@ -80,7 +80,7 @@ forEachStore((target) => {
     const file = publishSlot(slotsDir, 'anonymous-ipv6', '20260102/0000', [{ network: '2001:db8::/64', risks: ['SPAM'] }]);
     const outcome = await applySlot(store, file, { feed: 'anonymous-ipv6', slot: parseSlotPath('20260102/0000')!, logger: quietLogger });
     assert.equal(outcome.status, 'no-full-file');
-    assert.equal((await store.importRuns(10)).filter((run) => run.kind === 'realtime').length, 0);
+    assert.equal((await store.importRuns({ limit: 10 })).filter((run) => run.kind === 'realtime').length, 0);
   });
 
   test('a slot older than the full file (the file holds it) is not merged', async () => {
@@ -198,7 +198,7 @@ forEachStore((target) => {
     const before = await storedSnapshot(store);
     await assert.rejects(apply([{ ip, organization: 'Never' }, 'not json']), /import failed, stored data unchanged: .*skipped/);
     assert.equal(await storedSnapshot(store), before);
-    const [latest] = await store.importRuns(1);
+    const [latest] = await store.importRuns({ limit: 1 });
     assert.equal(latest!.kind, 'realtime');
     assert.equal(latest!.status, 'failed');
   });
@@ -212,9 +212,9 @@ forEachStore((target) => {
     const options = { feed: FEED, slot: parseSlotPath(slot)!, logger: quietLogger } as const;
     assert.equal((await applySlot(store, file, options)).status, 'applied');
     const before = await storedSnapshot(store);
-    const runs = (await store.importRuns(100)).length;
+    const runs = (await store.importRuns({ limit: 100 })).length;
     assert.equal((await applySlot(store, file, options)).status, 'applied-already');
-    assert.equal((await store.importRuns(100)).length, runs, 'nothing recorded for a slot the store has');
+    assert.equal((await store.importRuns({ limit: 100 })).length, runs, 'nothing recorded for a slot the store has');
     assert.deepEqual(counts(await apply(lines)), { created: 0, merged: 0, skipped: 0 });
     assert.equal(await storedSnapshot(store), before);
   });

@@ -263,7 +263,7 @@ forEachStore((target) => {
       return true;
     });
     assert.deepEqual(await keysOf(store), before);
-    const [last] = await store.importRuns(1);
+    const [last] = await store.importRuns({ limit: 1 });
     assert.equal(last?.status, 'failed');
     assert.deepEqual([last?.inserted, last?.updated, last?.deleted], [0, 0, 0]);
   });
@@ -328,7 +328,7 @@ forEachStore((target) => {
   });
 
   test('import runs are recorded, newest first', async () => {
-    const runs = await store.importRuns(10);
+    const runs = await store.importRuns({ limit: 10 });
     assert.deepEqual(
       runs.map((r) => [r.status, r.inserted, r.updated, r.deleted, r.records]),
       [
@@ -353,7 +353,7 @@ forEachStore((target) => {
       status.map((s) => s.feed),
       ['anonymous', 'anonymous-residential', 'anonymous-ipv6', 'anonymous-residential-ipv6'],
     );
-    const [latest] = await store.importRuns(1);
+    const [latest] = await store.importRuns({ limit: 1 });
     assert.deepEqual(status[0]?.lastImport, latest);
     assert.equal(status[0]?.lastImport?.records, 2);
     assert.equal(status[1]?.lastImport, null);

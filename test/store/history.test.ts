@@ -409,7 +409,7 @@ forEachStore((target) => {
       // Day 3's file, dated a day before the newest import: history cannot go back.
       const run = await importDay(store, days[2]!, days[0]!.date);
       assert.equal(run.dataDate, days[0]!.date, 'the run says what it was given');
-      const [filed] = await store.importRuns(1);
+      const [filed] = await store.importRuns({ limit: 1 });
       assert.equal(filed?.dataDate, days[1]!.date, 'the store filed it under the newest day');
       await assertEveryDay(base, days.slice(0, 3), [days[0]!, { ...days[2]!, date: days[1]!.date }]);
     } finally {

@@ -95,7 +95,7 @@ forEachStore((target) => {
   test('a database of release 1 is migrated to record refused runs, keeping its runs', async () => {
     const store = await openStore(db.url);
     try {
-      const [old] = await store.importRuns(10);
+      const [old] = await store.importRuns({ limit: 10 });
       assert.deepEqual(
         [old?.file, old?.feedDate, old?.status, old?.records, old?.startedAt.getTime()],
         ['old.json.gz', '2026-01-01', 'succeeded', 10, 1767225600_000],
@@ -105,10 +105,10 @@ forEachStore((target) => {
         importFeed(store, gzipToTemp('{"ip":"10.0.0.1"}\n'), { feed: 'anonymous', logger: quietLogger }),
         ImportRefusedError,
       );
-      const [refused] = await store.importRuns(1);
+      const [refused] = await store.importRuns({ limit: 1 });
       assert.equal(refused?.status, 'refused');
       assert.deepEqual((await store.feedStatus())[0]?.lastRefused, refused);
-      assert.equal((await store.importRuns(10)).length, 3);
+      assert.equal((await store.importRuns({ limit: 10 })).length, 3);
     } finally {
       await store.close();
     }

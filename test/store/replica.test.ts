@@ -131,8 +131,8 @@ describe('MariaDB primary and replica', { skip: PRIVATE_MARIADB_SKIP }, () => {
     assert.ok(seen.has(day2Answer), `the replica did not serve day 2 within ${DAY_2_DEADLINE_MS} ms`);
     assert.equal(answerText(await replicaStore!.lookupMany(addresses)), day2Answer, 'the replica serves day 2 exactly');
 
-    const [primaryRun] = await primaryStore!.importRuns(1);
-    const [replicaRun] = await replicaStore!.importRuns(1);
+    const [primaryRun] = await primaryStore!.importRuns({ limit: 1 });
+    const [replicaRun] = await replicaStore!.importRuns({ limit: 1 });
     assert.deepEqual(replicaRun, primaryRun);
     assert.equal(replicaRun!.status, 'succeeded');
     assert.deepEqual(

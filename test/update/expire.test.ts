@@ -28,7 +28,7 @@ forEachStore((target) => {
       (await store.lookup(parseIp('1.1.1.1'))).map((r) => r.feed),
       ['anonymous-residential'],
     );
-    const [run] = await store.importRuns(1);
+    const [run] = await store.importRuns({ limit: 1 });
     assert.equal(run?.feed, 'anonymous');
     assert.equal(run?.records, 0);
     assert.equal(run?.deleted, 10);

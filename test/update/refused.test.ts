@@ -97,7 +97,7 @@ forEachStore((target) => {
     );
     assert.equal(await storedSnapshot(store), before);
     assert.equal((await anonymous()).lastImport?.feedDate, '2026-01-01');
-    assert.equal((await store.importRuns(1))[0]?.status, 'failed');
+    assert.equal((await store.importRuns({ limit: 1 }))[0]?.status, 'failed');
 
     writeFileSync(feedFile(feedsDir, '20260102'), good);
     const retry = await update();
@@ -126,7 +126,7 @@ forEachStore((target) => {
       /^ipoid: anonymous: import of 2026-01-03 refused, stored data unchanged: it would delete \d+ and update \d+ of the \d+ stored records \([\d.]+%\), more than the limit of 25% \(IPOID_MAX_CHANGE_RATIO\); if the file is right, apply it with: ipoid update --force --feed anonymous$/m,
     );
     assert.equal(await storedSnapshot(store), before);
-    const [run] = await store.importRuns(1);
+    const [run] = await store.importRuns({ limit: 1 });
     assert.deepEqual(
       [run?.status, run?.feedDate, run?.inserted, run?.updated, run?.deleted, run?.records],
       ['refused', '2026-01-03', line?.inserted, line?.updated, line?.deleted, stored],

@@ -79,6 +79,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{
       name: 'ipoid' as const,
       version: VERSION,
       store: store.kind,
+      staleAfterSeconds: readyMaxAgeSeconds,
       feeds: (await store.feedStatus()).map((status) => feedSummary(status)),
       lookupIndex: index ? indexSummary(index.state) : null,
     }),

@@ -110,6 +110,6 @@ export const importsCommand = new Command('imports')
   .action(async (opts: { limit: number; feeds?: boolean }) => {
     await withStore(async ({ store }) => {
       if (opts.feeds) for (const status of await store.feedStatus()) printJson(feedSummary(status));
-      else for (const run of await store.importRuns(opts.limit)) printJson(run);
+      else for (const run of await store.importRuns({ limit: opts.limit })) printJson(run);
     });
   });

@@ -4,7 +4,7 @@ import { encodeCursor } from '../cursor.ts';
 import { containingRecords, parseLengths, probePlan, probeStarts } from '../containment.ts';
 import { keysetPage } from '../page.ts';
 import { checkSchemaVersion, SCHEMA_VERSION_SQL } from '../schema-version.ts';
-import { changedKeysSql, countedSql, countLimit, DATA_DAYS_SQL, LABEL_COUNTS_SQL, LABELS_SQL } from '../shared-sql.ts';
+import { changedKeysSql, countedSql, countLimit, DATA_DAYS_SQL, importRunsSql, LABEL_COUNTS_SQL, LABELS_SQL } from '../shared-sql.ts';
 import { groupKeys, keyId, type KeyedPastRow } from '../../history/timeline.ts';
 import { DataDaysCache, LATEST_RUN_SQL, type DataDay, type DataDayRow } from '../../history/window.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
@@ -29,6 +29,7 @@ import {
   type Store,
   type StoredRecord,
   type StoreOptions,
+  type RunsQuery,
 } from '../types.ts';
 import { connect, connectionOptions, type ConnectionOptions } from './mariadb-connection.ts';
 import { toImportRun, type DataRow, type RunRow } from '../rows.ts';
@@ -98,8 +99,6 @@ interface KeyRow {
 const RUN_COLUMNS = `r.id, r.feed_id, r.kind, UNIX_TIMESTAMP(r.slot) AS slot, DATE_FORMAT(r.feed_date, '%Y-%m-%d') AS feed_date, r.data_date, r.file,
   UNIX_TIMESTAMP(r.started_at) AS started_at, UNIX_TIMESTAMP(r.finished_at) AS finished_at,
   r.lines_read, r.lines_skipped, r.inserted, r.updated, r.deleted, r.records, r.status, r.error, r.skipped_sample`;
-
-const IMPORT_RUNS_SQL = `SELECT ${RUN_COLUMNS} FROM import_run r ORDER BY r.id DESC LIMIT ?`;
 
 // Every feed with its latest successful full run, if any, its latest realtime run, and its
 // latest refused run when newer than the full one: one statement, so one snapshot. Each MAX
@@ -228,8 +227,9 @@ export class MariadbStore implements Store {
     return rows.map(({ kind, value, count }) => ({ kind, value, count }));
   }
 
-  async importRuns(limit: number): Promise<ImportRun[]> {
-    const rows = await this.#pool.execute<RunRow[]>(IMPORT_RUNS_SQL, [limit]);
+  async importRuns(query: RunsQuery): Promise<ImportRun[]> {
+    const { sql, values } = importRunsSql(RUN_COLUMNS, query);
+    const rows = await this.#pool.execute<RunRow[]>(sql, values);
     return rows.map(toImportRun);
   }
 

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { CanonicalIp } from '../../feed/ip.ts';
 import { encodeCursor } from '../cursor.ts';
 import { keysetPage } from '../page.ts';
-import { changedKeysSql, countedSql, countLimit, DATA_DAYS_SQL, LABEL_COUNTS_SQL, LABELS_SQL } from '../shared-sql.ts';
+import { changedKeysSql, countedSql, countLimit, DATA_DAYS_SQL, importRunsSql, LABEL_COUNTS_SQL, LABELS_SQL } from '../shared-sql.ts';
 import { groupKeys, type KeyedPastRow } from '../../history/timeline.ts';
 import { DataDaysCache, LATEST_RUN_SQL, type DataDay, type DataDayRow } from '../../history/window.ts';
 import { FEED_IDS, FEED_TYPES, type FeedType } from '../../feed/feed-types.ts';
@@ -30,6 +30,7 @@ import {
   type Store,
   type StoredRecord,
   type StoreOptions,
+  type RunsQuery,
 } from '../types.ts';
 import { toImportRun, type DataRow, type RunRow } from '../rows.ts';
 import { containingRecords, probePlan, probeStarts } from '../containment.ts';
@@ -251,8 +252,12 @@ export class SqliteStore implements Store {
     return this.#db.prepare<[], LabelCount>(LABEL_COUNTS_SQL).all();
   }
 
-  async importRuns(limit: number): Promise<ImportRun[]> {
-    return this.#db.prepare<[number], RunRow>('SELECT * FROM import_run ORDER BY id DESC LIMIT ?').all(limit).map(toImportRun);
+  async importRuns(query: RunsQuery): Promise<ImportRun[]> {
+    const { sql, values } = importRunsSql('r.*', query);
+    return this.#db
+      .prepare<unknown[], RunRow>(sql)
+      .all(...values)
+      .map(toImportRun);
   }
 
   async scanRecords(visit: (row: DataRow) => void): Promise<FeedStatus[]> {
