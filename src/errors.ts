@@ -34,11 +34,17 @@ export class IpoidError extends Error {
   }
 }
 
+/** An entry of a batch that is not valid, and why. */
+export interface InvalidEntry {
+  text: string;
+  reason: string;
+}
+
 /** Input the user or client got wrong; `invalid` lists the offending entries of a batch. */
 export class InputError extends IpoidError {
   constructor(
     message: string,
-    readonly invalid?: string[],
+    readonly invalid?: InvalidEntry[],
   ) {
     super('BAD_INPUT', message);
   }

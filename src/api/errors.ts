@@ -1,12 +1,13 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import type { SchemaErrorDataVar } from 'fastify/types/schema.js';
-import { httpStatus, InputError, IpoidError } from '../errors.ts';
+import { httpStatus, InputError, IpoidError, type InvalidEntry } from '../errors.ts';
 import type { ErrorBody } from './schemas.ts';
 
 /** The one error shape of the API, whatever the status. */
-export function errorBody(statusCode: number, message: string, invalid?: string[]): ErrorBody {
-  return { error: STATUS_CODES[statusCode] ?? 'Error', message, statusCode, ...(invalid && { invalid }) };
+export function errorBody(statusCode: number, message: string, invalid?: InvalidEntry[]): ErrorBody {
+  const entries = invalid && { invalid: invalid.map(({ text }) => text), reasons: invalid.map(({ reason }) => reason) };
+  return { error: STATUS_CODES[statusCode] ?? 'Error', message, statusCode, ...entries };
 }
 
 /** Validation messages that name the offending parameter, e.g. `unknown query parameter "foo"`. */

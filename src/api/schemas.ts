@@ -25,6 +25,9 @@ export const ErrorBody = Type.Object(
     message: Type.String({ description: 'what was wrong' }),
     statusCode: Type.Integer(),
     invalid: Type.Optional(Type.Array(Type.String(), { description: 'batch route: the entries that are not IP addresses' })),
+    reasons: Type.Optional(
+      Type.Array(Type.String(), { description: 'batch route: why each entry of "invalid" is not one, in the same order' }),
+    ),
   },
   { $id: 'Error', description: 'Every error answer' },
 );

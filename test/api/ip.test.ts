@@ -203,6 +203,9 @@ forEachStore((target) => {
     const invalid = await batch(['1.1.1.1', 'nope', '999.1.1.1']);
     assertError(invalid, 400, /not IP addresses: "nope", "999\.1\.1\.1"/);
     assert.deepEqual(invalid.json.invalid, ['nope', '999.1.1.1']);
+    assert.deepEqual(invalid.json.reasons, ['not an IPv4 or IPv6 address: "nope"', 'not an IPv4 or IPv6 address: "999.1.1.1"']);
+    const spaced = await batch([' 1.1.1.1']);
+    assert.deepEqual(spaced.json.reasons, ['not an IPv4 or IPv6 address: " 1.1.1.1" (leading or trailing whitespace)']);
     assertError(await batch({ '1.1.1.1': true }), 400, /body\/ips must be array/);
     assertError(await request(`${api.base}/feed/v1/ips`, { method: 'POST', body: {} }), 400, /must have required property 'ips'/);
     assertError(await request(`${api.base}/feed/v1/ips`, { method: 'POST', body: { ips: [], extra: 1 } }), 400, /unknown property "extra"/);

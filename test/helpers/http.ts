@@ -81,12 +81,13 @@ export async function request(url: string, init: Omit<RequestInit, 'body'> & { b
 export function assertError(answer: Answer, status: number, message?: RegExp): void {
   assert.equal(answer.status, status, answer.text);
   assert.match(answer.headers.get('content-type') ?? '', /^application\/json/);
-  const { error, message: text, statusCode, invalid, ...rest } = answer.json as Record<string, unknown>;
+  const { error, message: text, statusCode, invalid, reasons, ...rest } = answer.json as Record<string, unknown>;
   assert.deepEqual(rest, {}, 'no other keys');
   assert.equal(statusCode, status);
   assert.equal(typeof error, 'string');
   assert.equal(typeof text, 'string');
   assert.ok(invalid === undefined || Array.isArray(invalid));
+  assert.equal((reasons as unknown[] | undefined)?.length, (invalid as unknown[] | undefined)?.length, 'a reason for each invalid entry');
   assert.doesNotMatch(answer.text, /\bat .*\.[jt]s:\d+|node_modules|Error:/, 'no stack trace or internals');
   if (message) assert.match(text as string, message);
 }

@@ -50,7 +50,9 @@ forEachStore((target) => {
   };
   const stored = (ip: string) => inStore(async (store) => (await store.lookup(parseIp(ip))).find((r) => r.feed === FEED)?.context);
   const slotRuns = (): Promise<ImportRun[]> =>
-    inStore(async (store) => (await store.importRuns({ limit: 1000 })).filter((run) => run.kind === 'realtime' && run.status === 'succeeded'));
+    inStore(async (store) =>
+      (await store.importRuns({ limit: 1000 })).filter((run) => run.kind === 'realtime' && run.status === 'succeeded'),
+    );
   const snapshot = () => inStore(storedSnapshot);
 
   before(async () => {

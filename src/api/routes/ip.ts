@@ -6,7 +6,7 @@ import type { Store } from '../../store/types.ts';
 import { parseFeedDay } from '../../history/feed-day.ts';
 import { lookupAsOf } from '../../history/as-of.ts';
 import { reflects } from '../feed-date.ts';
-import { InputError } from '../../errors.ts';
+import { InputError, type InvalidEntry } from '../../errors.ts';
 import { quoted } from '../errors.ts';
 import { ipoidAnswer, shaped, type ShapedRecord } from '../ipoid-shape.ts';
 import type { Lookups } from '../lookups.ts';
@@ -95,29 +95,24 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store; lookups: Lookup
   );
 };
 
-/** The batch's addresses by their distinct keys; an InputError listing every entry that is not one. */
+/** The batch's addresses by their distinct keys; an InputError listing every entry that is not one, with why. */
 function parseAll(texts: string[]): Map<string, CanonicalIp> {
   const addresses = new Map<string, CanonicalIp>();
-  const invalid: { text: string; reason?: string }[] = [];
+  const invalid: InvalidEntry[] = [];
+  const listed: string[] = [];
   for (const text of texts) {
     try {
       const { address, key } = parseRequestedIp(text);
       addresses.set(key, address);
     } catch (err) {
       if (!(err instanceof InvalidIpError)) throw err;
-      invalid.push({ text, reason: err.reason });
+      invalid.push({ text, reason: err.message });
+      if (listed.length < INVALID_LISTED) listed.push(`${quoted(text)}${err.reason ? ` (${err.reason})` : ''}`);
     }
   }
   if (invalid.length > 0) {
-    const listed = invalid
-      .slice(0, INVALID_LISTED)
-      .map(({ text, reason }) => `${quoted(text)}${reason ? ` (${reason})` : ''}`)
-      .join(', ');
     const more = invalid.length > INVALID_LISTED ? ` and ${invalid.length - INVALID_LISTED} more` : '';
-    throw new InputError(
-      `not IP addresses: ${listed}${more}`,
-      invalid.map(({ text }) => text),
-    );
+    throw new InputError(`not IP addresses: ${listed.join(', ')}${more}`, invalid);
   }
   return addresses;
 }
