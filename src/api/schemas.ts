@@ -111,6 +111,10 @@ export const BatchAnswer = Type.Record(Type.String(), Type.Union([ref(IpoidRecor
   description: 'one key per distinct prettified spelling (IPUtils::prettifyIP): its record, or null when unknown',
 });
 
+export const ContextBatchAnswer = Type.Record(Type.String(), Type.Union([ref(SpurContext), Type.Null()]), {
+  description: 'one key per distinct prettified spelling: its Spur object, or null when unknown',
+});
+
 /** The label kind each list filter parameter names; only client types read differently ("type"). */
 export const PARAM_OF_KIND: Record<LabelKind, string> = {
   risk: 'risk',

@@ -151,6 +151,20 @@ forEachStore((target) => {
     assertError(await request(`${api.base}/v2/context/1.1.1.1/32`), 400);
   });
 
+  test('POST /v2/context answers each distinct key its Spur object as GET does, null when unknown', async () => {
+    const spellings = ['203.0.113.9', '001.001.001.001', '1.1.1.1', '2001:DB8:AAAA:1::42', '8.8.8.8'];
+    const answer = await request(`${api.base}/v2/context`, { method: 'POST', body: { ips: spellings } });
+    assert.equal(answer.status, 200, answer.text);
+    assert.deepEqual(Object.keys(answer.json), ['203.0.113.9', '1.1.1.1', '2001:db8:aaaa:1::42', '8.8.8.8']);
+    for (const key of ['203.0.113.9', '1.1.1.1', '2001:db8:aaaa:1::42']) {
+      assert.deepEqual(answer.json[key], (await request(`${api.base}/v2/context/${key}`)).json);
+    }
+    assert.equal(answer.json['8.8.8.8'], null);
+    const refused = await request(`${api.base}/v2/context`, { method: 'POST', body: { ips: ['1.1.1.1', '1.1.1'] } });
+    assertError(refused, 400, /not IP addresses: "1\.1\.1"/);
+    assert.deepEqual(refused.json.invalid, ['1.1.1']);
+  });
+
   test('_search answers the OpenSearch shape for the term query, total 0 when unknown', async () => {
     const search = (body: unknown) => request(`${api.base}/ipoid/_search`, { method: 'POST', body });
     const hit = await search({ query: { bool: { filter: [{ term: { ip: '203.0.113.7' } }] } } });

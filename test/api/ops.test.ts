@@ -16,6 +16,7 @@ const DATA_ROUTES: [method: string, path: string, body?: unknown][] = [
   ['GET', '/feed/v1/imports'],
   ['GET', '/feed/v1/prefixes'],
   ['GET', '/v2/context/1.1.1.1'],
+  ['POST', '/v2/context', { ips: ['1.1.1.1'] }],
   ['POST', '/ipoid/_search', { query: { term: { ip: '1.1.1.1' } } }],
 ];
 const OPEN_ROUTES = ['/healthz', '/readyz', '/_info', '/metrics', '/openapi.json'];
@@ -128,6 +129,7 @@ forEachStore((target) => {
           'GET /readyz',
           'GET /v2/context/{ip}',
           'POST /feed/v1/ips',
+          'POST /v2/context',
           'POST /ipoid/_search',
         ],
       );

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Store } from '../../store/types.ts';
-import { DtQuery, errorResponses, IpParams, ref, SpurContext } from '../schemas.ts';
+import { BatchBody, BATCH_MAX, ContextBatchAnswer, DtQuery, errorResponses, IpParams, ref, SpurContext } from '../schemas.ts';
+import { parseAll } from '../batch-addresses.ts';
 import { parseRequestedIp } from '../../feed/ip.ts';
 import { parseFeedDay } from '../../history/feed-day.ts';
 import { lookupAsOf } from '../../history/as-of.ts';
@@ -43,6 +44,28 @@ export const contextRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
       const [first] = records;
       if (!first) return reply.code(404).send(notInData(key));
       return sendStoredJson(reply, first.json);
+    },
+  );
+
+  app.post(
+    '/v2/context',
+    {
+      schema: {
+        summary: `The Spur IP Context objects of up to ${BATCH_MAX} addresses`,
+        description:
+          'One key per distinct key, as POST /feed/v1/ips answers: the object GET /v2/context/{ip} answers, or null when ' +
+          'unknown. Refused whole with 400 when an entry is not an address ("invalid" and "reasons" list them).',
+        tags: ['spur'],
+        body: BatchBody,
+        response: { 200: ContextBatchAnswer, ...errorResponses(400, 401, 503) },
+      },
+    },
+    async (request, reply) => {
+      const requested = parseAll(request.body.ips);
+      const found = await store.lookupMany([...requested.values()]);
+      // Built around the stored text, which is never parsed again (as-stored.ts).
+      const entries = [...requested.keys()].map((key, i) => `${JSON.stringify(key)}:${found[i]![0]?.json ?? 'null'}`);
+      return sendStoredJson(reply, `{${entries.join(',')}}`);
     },
   );
   rejectPathsUnder(app, '/v2/context/');

@@ -1,20 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { InvalidIpError, parseRequestedIp, type CanonicalIp } from '../../feed/ip.ts';
+import { parseRequestedIp } from '../../feed/ip.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { nameVersion } from '../data-version.ts';
 import type { Store } from '../../store/types.ts';
 import { parseFeedDay } from '../../history/feed-day.ts';
 import { lookupAsOf } from '../../history/as-of.ts';
 import { reflects } from '../feed-date.ts';
-import { InputError, type InvalidEntry } from '../../errors.ts';
-import { quoted } from '../errors.ts';
+import { parseAll } from '../batch-addresses.ts';
 import { ipoidAnswer, shaped, type ShapedRecord } from '../ipoid-shape.ts';
 import type { Lookups } from '../lookups.ts';
 import { AtQuery, BatchAnswer, BatchBody, BATCH_MAX, errorResponses, IpAnswer, IpParams, type IpoidRecord } from '../schemas.ts';
 import { rejectPathsUnder } from './ip-path.ts';
 import { notInData } from './lookup.ts';
-
-const INVALID_LISTED = 5;
 
 /** IPoid's own routes (contract §1): one address, and many in one request. */
 export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store; lookups: Lookups }> = async (app, { store, lookups }) => {
@@ -94,25 +91,3 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store; lookups: Lookup
     },
   );
 };
-
-/** The batch's addresses by their distinct keys; an InputError listing every entry that is not one, with why. */
-function parseAll(texts: string[]): Map<string, CanonicalIp> {
-  const addresses = new Map<string, CanonicalIp>();
-  const invalid: InvalidEntry[] = [];
-  const listed: string[] = [];
-  for (const text of texts) {
-    try {
-      const { address, key } = parseRequestedIp(text);
-      addresses.set(key, address);
-    } catch (err) {
-      if (!(err instanceof InvalidIpError)) throw err;
-      invalid.push({ text, reason: err.message });
-      if (listed.length < INVALID_LISTED) listed.push(`${quoted(text)}${err.reason ? ` (${err.reason})` : ''}`);
-    }
-  }
-  if (invalid.length > 0) {
-    const more = invalid.length > INVALID_LISTED ? ` and ${invalid.length - INVALID_LISTED} more` : '';
-    throw new InputError(`not IP addresses: ${listed.join(', ')}${more}`, invalid);
-  }
-  return addresses;
-}
