@@ -129,8 +129,8 @@ forEachStore((target) => {
           'GET /readyz',
           'GET /v2/context/{ip}',
           'POST /feed/v1/ips',
-          'POST /v2/context',
           'POST /ipoid/_search',
+          'POST /v2/context',
         ],
       );
       assert.deepEqual(Object.keys(doc.components.schemas).sort(), ['Error', 'IpoidRecord', 'SpurContext']);
