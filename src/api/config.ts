@@ -20,6 +20,8 @@ export interface ServerConfig {
   lookupIndex?: LookupIndexMode;
   /** The most records an export answers (IPOID_EXPORT_MAX_RECORDS); more answer 413. */
   exportMaxRecords?: number;
+  /** The built web console served at /ui/ (default: dist/ui, where `npm run build` writes it). */
+  consoleDir?: string;
 }
 
 export const LOOKUP_INDEX_MODES = ['memory', 'database'] as const;

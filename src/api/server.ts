@@ -10,6 +10,7 @@ import { conditionalAnswers, DataVersions } from './data-version.ts';
 import { errorHandler, formatValidationError, notFoundHandler } from './errors.ts';
 import { registerMetrics } from './metrics.ts';
 import { answerUnsupported, clientErrorHandler, httpOptions, noSniff, requireHost } from './protocol.ts';
+import { BUILT_CONSOLE_DIR, consoleRoutes } from './console.ts';
 import { changesRoutes } from './routes/changes.ts';
 import { contextRoutes } from './routes/context.ts';
 import { exportRoutes } from './routes/export.ts';
@@ -119,5 +120,6 @@ export function buildServer({ store, logger, config }: ServerOptions) {
   // Runs are listed as they happen, failed ones too: not named by the data's version.
   app.register(importsRoutes, { store: guarded });
   app.register(openapiRoutes);
+  app.register(consoleRoutes, { root: config.consoleDir ?? BUILT_CONSOLE_DIR });
   return app;
 }

@@ -1,0 +1,281 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import { runGenerate } from '../../src/generator/index.ts';
+import { importFeed } from '../../src/import/importer.ts';
+import type { Store } from '../../src/store/types.ts';
+import { browserSkipReason, buildConsole, launchBrowser, screenshot, watchedPage } from '../helpers/browser.ts';
+import { quietLogger, tempDir } from '../helpers/fixtures.ts';
+import { request, serve } from '../helpers/http.ts';
+import { freshStore, STORE_TARGETS } from '../helpers/stores.ts';
+
+const TOKEN = 'console-test-token';
+const PHONE = { width: 390, height: 844 };
+
+/** Two days of a generated feed, imported one after the other (a history, and runs to chart). */
+async function twoDays(store: Store): Promise<void> {
+  const dir = tempDir();
+  const [day1, day2] = [join(dir, 'day1.json.gz'), join(dir, 'day2.json.gz')];
+  await runGenerate({ count: 2000, seed: 7, out: day1 });
+  await runGenerate({ from: day1, seed: 8, churn: 0.3, out: day2 });
+  await importFeed(store, day1, { feed: 'anonymous', feedDate: '2026-11-27', logger: quietLogger });
+  await importFeed(store, day2, { feed: 'anonymous', feedDate: '2026-11-28', logger: quietLogger });
+}
+
+const skip = browserSkipReason();
+
+describe('web console in Chromium', { skip }, () => {
+  let browser: Browser;
+  let store: Store;
+  let closeStore: () => Promise<void>;
+  let app: FastifyInstance;
+  let base: string;
+  /** Addresses of the data, read through the API as any client would. */
+  let known: string[];
+
+  before(async () => {
+    const consoleDir = await buildConsole();
+    ({ store, close: closeStore } = await freshStore(STORE_TARGETS[0]!));
+    await twoDays(store);
+    ({ app, base } = await serve(store, [], { consoleDir }));
+    known = (await request(`${base}/feed/v1/ips?limit=20`)).json.ips
+      .map((r: { ip: string }) => r.ip)
+      .filter((ip: string) => !ip.includes('/'));
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+    await closeStore?.();
+  });
+
+  test('a batch with known, unknown and invalid entries: a table of each, and its CSV', async () => {
+    const page = await watchedPage(browser);
+    await page.goto(`${base}/ui/`);
+    const [one, two] = known;
+    await page.getByLabel(/One address/).fill(`${one}, 8.8.8.8\n999.1.1.1 nope; ${two!.toUpperCase()}\n[${one}]`);
+    await page.getByRole('button', { name: 'Look up' }).click();
+    const results = page.locator('table.results tbody tr');
+    await results.first().waitFor();
+    assert.deepEqual(await results.evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.ip)), [one, '8.8.8.8', two]);
+
+    const expected = (await request(`${base}/feed/v1/ip/${one}`)).json[one!];
+    const cells = await page.locator(`tr[data-ip="${one}"] td`).allInnerTexts();
+    assert.equal(cells[0], 'yes');
+    assert.equal(cells[3], expected.risks.join(' | '));
+    assert.equal(cells[7], String(expected.client_count));
+    assert.equal(cells[8], expected.location_country);
+    assert.match(await page.locator('tr[data-ip="8.8.8.8"]').innerText(), /unknown/);
+    const invalid = await page.locator('table.invalid tbody tr').allInnerTexts();
+    assert.deepEqual(
+      invalid.map((row) => row.split('\t')[0]),
+      ['999.1.1.1', 'nope'],
+    );
+    assert.match(invalid[1]!, /not an IPv4 or IPv6 address/);
+    assert.match(await page.locator('.summary').innerText(), /2 known, 1 unknown, 2 invalid/);
+    await screenshot(page, 'lookup');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    const csv = readFileSync(await download.path(), 'utf8')
+      .trim()
+      .split('\r\n');
+    assert.equal(csv.length, 4);
+    assert.match(csv[0]!, /^address,known,operator,tunnel type,risks/);
+    assert.ok(csv[2]!.startsWith('8.8.8.8,no,'));
+    page.assertClean();
+    await page.close();
+  });
+
+  test("an address's detail: its fields, the stored Spur object and its history", async () => {
+    const page = await watchedPage(browser);
+    const ip = known[0]!;
+    await page.goto(`${base}/ui/`);
+    await page.getByLabel(/One address/).fill(ip);
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await page.getByRole('link', { name: ip, exact: true }).click();
+    await page.getByRole('heading', { name: ip }).waitFor();
+    await page.locator('pre.json').waitFor();
+    const spur = JSON.parse(await page.locator('pre.json').innerText());
+    assert.deepEqual(spur, (await request(`${base}/v2/context/${ip}`)).json);
+    const history = (await request(`${base}/feed/v1/ip/${ip}/history`)).json;
+    const lanes = history.records.reduce((n: number, r: any) => n + r.versions.length + r.labels.length, 0);
+    assert.equal(await page.locator('.timeline .lane').count(), lanes);
+    assert.match(await page.locator('.timeline').innerText(), new RegExp(`${history.window.from} to ${history.window.to}`));
+    await screenshot(page, 'address');
+    page.assertClean();
+    await page.close();
+  });
+
+  test("a label's addresses: filtered by a prefix, and the next page", async () => {
+    const page = await watchedPage(browser);
+    await page.goto(`${base}/ui/#/labels`);
+    const counts = (await request(`${base}/feed/v1/labels`)).json;
+    const busiest = counts.risk[0];
+    assert.ok(busiest.count > 50, 'a label with more than a page of records');
+    await page.locator('table.label-kind').first().waitFor();
+    await screenshot(page, 'labels');
+    await page.locator('table.label-kind', { hasText: 'risk' }).getByRole('link', { name: busiest.value, exact: true }).click();
+    await page.locator('table.results tbody tr').first().waitFor();
+    const firstPage = await page.locator('table.results tbody th').allInnerTexts();
+    assert.equal(firstPage.length, 50);
+    const apiPage = (await request(`${base}/feed/v1/ips?risk=${busiest.value}&limit=50`)).json;
+    assert.deepEqual(
+      firstPage,
+      apiPage.ips.map((r: { ip: string }) => r.ip),
+    );
+    await page.getByRole('link', { name: 'Next page' }).click();
+    await page.getByRole('link', { name: 'First page' }).waitFor();
+    const secondPage = await page.locator('table.results tbody th').allInnerTexts();
+    const apiNext = (await request(`${base}/feed/v1/ips?risk=${busiest.value}&limit=50&cursor=${apiPage.next}`)).json;
+    assert.deepEqual(
+      secondPage,
+      apiNext.ips.map((r: { ip: string }) => r.ip),
+    );
+
+    const prefix = `${firstPage[0]!.split('.').slice(0, 2).join('.')}.0.0/16`;
+    await page.getByLabel('Inside the prefix').fill(prefix);
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/prefix=/);
+    await page.locator('table.results tbody tr').first().waitFor();
+    const inside = await page.locator('table.results tbody th').allInnerTexts();
+    const apiInside = (await request(`${base}/feed/v1/ips?risk=${busiest.value}&prefix=${prefix}&limit=50`)).json;
+    assert.ok(inside.length > 0);
+    assert.deepEqual(
+      inside,
+      apiInside.ips.map((r: { ip: string }) => r.ip),
+    );
+    await screenshot(page, 'label-list');
+    page.assertClean();
+    await page.close();
+  });
+
+  test('the imports page after two imports: freshness, the runs and their charts drawn', async () => {
+    const page = await watchedPage(browser);
+    await page.goto(`${base}/ui/#/imports`);
+    await page.locator('table.runs tbody tr').first().waitFor();
+    const runs = (await request(`${base}/feed/v1/imports?kind=full`)).json.runs;
+    assert.equal(runs.length, 2);
+    const rows = await page.locator('table.runs tbody tr').allInnerTexts();
+    assert.equal(rows.length, 2);
+    assert.match(rows[0]!, new RegExp(`2026-11-28.*${runs[0].inserted.toLocaleString('en')}`, 's'));
+    assert.match(await page.locator('article.feed[data-feed="anonymous"]').innerText(), /2,000 records/);
+    // uPlot draws on canvases: each chart has painted pixels.
+    const charts = page.locator('.chart canvas');
+    assert.equal(await charts.count(), 2);
+    const painted = await charts.evaluateAll((canvases) =>
+      canvases.map((c) => {
+        const { width, height } = c as HTMLCanvasElement;
+        const data = (c as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, width, height).data;
+        let count = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) count++;
+        return count;
+      }),
+    );
+    assert.ok(
+      painted.every((n) => n > 100),
+      `painted pixels per chart: ${painted.join(', ')}`,
+    );
+    await screenshot(page, 'imports');
+    page.assertClean();
+    await page.close();
+  });
+
+  test('on a phone the pages fit the screen', async () => {
+    const page = await watchedPage(browser, PHONE);
+    for (const [name, hash] of [
+      ['phone-lookup', ''],
+      ['phone-imports', '#/imports'],
+      ['phone-labels', '#/labels'],
+    ] as const) {
+      await page.goto(`${base}/ui/${hash}`);
+      await page.locator('main h1').waitFor();
+      await page.waitForLoadState('networkidle');
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${name}: the page is ${overflow} px wider than the screen`);
+      await screenshot(page, name);
+    }
+    page.assertClean();
+    await page.close();
+  });
+
+  test('keyboard only: Ctrl+Enter looks up, and Tab reaches the results', async () => {
+    const page = await watchedPage(browser);
+    await page.goto(`${base}/ui/`);
+    await page.getByLabel(/One address/).focus();
+    await page.keyboard.type(known[1]!);
+    await page.keyboard.press('Control+Enter');
+    await page.locator('table.results tbody tr').first().waitFor();
+    const reached: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press('Tab');
+      reached.push(await page.evaluate(() => document.activeElement?.textContent ?? ''));
+    }
+    assert.ok(reached.includes(known[1]!), `Tab reached: ${reached.join(' | ')}`);
+    page.assertClean();
+    await page.close();
+  });
+
+  test('a failure is a clear message: 503 from the API, and no answer at all', async () => {
+    const page = await watchedPage(browser);
+    await page.route('**/feed/v1/labels', (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        body: '{"error":"Service Unavailable","message":"the database did not answer","statusCode":503}',
+      }),
+    );
+    await page.goto(`${base}/ui/#/labels`);
+    assert.match(await page.getByRole('alert').innerText(), /IPoid is unavailable for now: the database did not answer/);
+    await page.unroute('**/feed/v1/labels');
+    await page.route('**/feed/v1/imports*', (route) => route.abort('connectionrefused'));
+    await page.goto(`${base}/ui/#/imports`);
+    const message = await page.getByRole('alert').innerText();
+    assert.match(message, /IPoid did not answer/);
+    assert.doesNotMatch(message, /TypeError|at \S+:\d+/);
+    await screenshot(page, 'network-error');
+    await page.close();
+  });
+});
+
+describe('web console with bearer tokens', { skip }, () => {
+  let browser: Browser;
+  let closeStore: () => Promise<void>;
+  let app: FastifyInstance;
+  let base: string;
+
+  before(async () => {
+    const consoleDir = await buildConsole();
+    const fresh = await freshStore(STORE_TARGETS[0]!);
+    closeStore = fresh.close;
+    await twoDays(fresh.store);
+    ({ app, base } = await serve(fresh.store, [TOKEN], { consoleDir }));
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+    await closeStore?.();
+  });
+
+  test('the console loads without a token, asks for one on 401, says when it is refused, and keeps it for the tab', async () => {
+    assert.equal((await request(`${base}/ui/`)).status, 200, 'the page itself holds no data');
+    const page = await watchedPage(browser);
+    await page.goto(`${base}/ui/#/labels`);
+    await page.getByRole('heading', { name: 'This IPoid needs a token' }).waitFor();
+    await screenshot(page, 'token-prompt');
+    await page.getByLabel('API token').fill('wrong');
+    await page.getByRole('button', { name: 'Use this token' }).click();
+    await page.getByText(/refused the token \(401\)/).waitFor();
+    await page.getByLabel('API token').fill(TOKEN);
+    await page.getByRole('button', { name: 'Use this token' }).click();
+    await page.locator('table.label-kind').first().waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('ipoid.token')), TOKEN);
+    await page.goto(`${base}/ui/#/imports`);
+    await page.locator('table.runs tbody tr').first().waitFor();
+    page.assertClean();
+    await page.close();
+  });
+});

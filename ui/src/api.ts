@@ -1,0 +1,75 @@
+import { forgetToken, storedToken } from './token.ts';
+
+/** A failed call, with a message meant for people (the API's own message when it gave one). */
+export class ApiError extends Error {
+  constructor(
+    /** The HTTP status; 0 when IPoid did not answer at all. */
+    readonly status: number,
+    message: string,
+    /** A refused batch: the entries that are not addresses, and why. */
+    readonly invalid: { text: string; reason: string }[] = [],
+  ) {
+    super(message);
+  }
+}
+
+type Listener = () => void;
+const tokenListeners = new Set<Listener>();
+
+/** Called on every 401: the page asks for a token. */
+export function onTokenNeeded(listener: Listener): () => void {
+  tokenListeners.add(listener);
+  return () => tokenListeners.delete(listener);
+}
+
+interface ErrorAnswer {
+  message?: string;
+  invalid?: string[];
+  reasons?: string[];
+}
+
+function errorOf(status: number, body: ErrorAnswer | null): ApiError {
+  const said = body?.message;
+  const invalid = (body?.invalid ?? []).map((text, i) => ({ text, reason: body?.reasons?.[i] ?? 'not an IP address' }));
+  if (status === 401) return new ApiError(401, 'IPoid asks for a token: this one was missing or not accepted.');
+  if (status === 503) return new ApiError(503, `IPoid is unavailable for now${said ? `: ${said}` : ''}. Try again in a moment.`);
+  if (status >= 500) return new ApiError(status, `IPoid failed to answer (${status}). Try again; if it goes on, tell its operators.`);
+  return new ApiError(status, said ?? `IPoid answered ${status}.`, invalid);
+}
+
+/** One call to IPoid's HTTP API, with the token when there is one. */
+export async function call(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  const token = storedToken();
+  if (token) headers.set('authorization', `Bearer ${token}`);
+  let response: Response;
+  try {
+    response = await fetch(path, { ...init, headers });
+  } catch {
+    throw new ApiError(0, 'IPoid did not answer: the network or the server is down.');
+  }
+  if (response.ok) return response;
+  const body = (await response.json().catch(() => null)) as ErrorAnswer | null;
+  if (response.status === 401) {
+    forgetToken();
+    for (const listener of tokenListeners) listener();
+  }
+  throw errorOf(response.status, body);
+}
+
+export async function getJson<T>(path: string): Promise<T> {
+  return (await call(path, { headers: { accept: 'application/json' } })).json() as Promise<T>;
+}
+
+export async function postJson<T>(path: string, body: unknown): Promise<T> {
+  const response = await call(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return response.json() as Promise<T>;
+}
+
+/** `path` with the query's non-empty values. */
+export function withQuery(path: string, query: Record<string, string | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value) params.set(name, value);
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
+}

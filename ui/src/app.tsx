@@ -1,0 +1,86 @@
+import { useEffect, useState } from 'preact/hooks';
+import { onTokenNeeded } from './api.ts';
+import { TokenPrompt } from './components/token-prompt.tsx';
+import { AddressPage } from './pages/address.tsx';
+import { ImportsPage } from './pages/imports.tsx';
+import { LabelsPage } from './pages/labels.tsx';
+import { ListPage } from './pages/list.tsx';
+import { LookupPage } from './pages/lookup.tsx';
+import { forgetToken, storedToken } from './token.ts';
+import { href, useRoute, type Route } from './router.ts';
+
+const NAV: [path: string, name: string][] = [
+  ['/', 'Lookup'],
+  ['/labels', 'Labels'],
+  ['/imports', 'Imports'],
+];
+
+function Page({ route }: { route: Route }) {
+  const { path, query } = route;
+  if (path.startsWith('/ip/')) return <AddressPage ip={decodeURIComponent(path.slice('/ip/'.length))} />;
+  if (path === '/labels') return <LabelsPage since={query.get('since') ?? undefined} />;
+  if (path === '/list') return <ListPage route={route} />;
+  if (path === '/imports') return <ImportsPage realtime={query.has('realtime')} />;
+  return <LookupPage />;
+}
+
+export function App() {
+  const route = useRoute();
+  // Asked for on a 401; "rejected" once a token was tried. Each token entered remounts the page.
+  const [needsToken, setNeedsToken] = useState(false);
+  const [rejected, setRejected] = useState(false);
+  const [attempt, setAttempt] = useState(0);
+  useEffect(
+    () =>
+      onTokenNeeded(() => {
+        setRejected(attempt > 0);
+        setNeedsToken(true);
+      }),
+    [attempt],
+  );
+  const section = route.path.startsWith('/ip/') ? '/' : route.path === '/list' ? '/labels' : route.path;
+  return (
+    <>
+      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById('main')?.focus())}>
+        Skip to content
+      </a>
+      <header>
+        <a class="brand" href={href('/')}>
+          IPoid
+        </a>
+        <nav aria-label="Sections">
+          {NAV.map(([path, name]) => (
+            <a href={href(path)} aria-current={section === path ? 'page' : undefined}>
+              {name}
+            </a>
+          ))}
+        </nav>
+        {storedToken() && (
+          <button
+            type="button"
+            class="link"
+            onClick={() => {
+              forgetToken();
+              location.reload();
+            }}
+          >
+            Forget token
+          </button>
+        )}
+      </header>
+      <main id="main" tabIndex={-1}>
+        {needsToken ? (
+          <TokenPrompt
+            rejected={rejected}
+            onToken={() => {
+              setNeedsToken(false);
+              setAttempt((n) => n + 1);
+            }}
+          />
+        ) : (
+          <Page key={attempt} route={route} />
+        )}
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,11 @@
+/** The most addresses one lookup takes: the batch routes' limit. */
+export const MAX_ENTRIES = 1000;
+
+// Anything that cannot be part of an address separates entries: whitespace, commas,
+// semicolons, pipes, quotes and brackets (so "[2001:db8::1]" and "'1.2.3.4'," are addresses).
+const SEPARATORS = /[\s,;|"'`<>()[\]{}]+/;
+
+/** The distinct entries of pasted text, in the order given. */
+export function entriesOf(text: string): string[] {
+  return [...new Set(text.split(SEPARATORS).filter((entry) => entry !== ''))];
+}
