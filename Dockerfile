@@ -4,13 +4,15 @@
 #   docker run -p 8080:8080 -e IPOID_DB_URL=mariadb://… ipoid
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# Compile TypeScript to dist/. No install scripts: tsc needs no native module.
+# Compile TypeScript to dist/ and build the console. No install scripts: tsc and Vite need no native module built.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The web console: built by Vite into dist/ui, which the API serves at /ui/.
+COPY ui ./ui
 RUN npm run build
 
 # Production dependencies only. better-sqlite3 is native: the build tools are here in case

@@ -81,7 +81,12 @@ forEachStore((target) => {
 
   test('start imports the feed, then serves it and prints the URL with a sample curl', async () => {
     const child = ipoid(['start', '--feed', SAMPLE_FEED], { IPOID_DB_URL: db.url, IPOID_PORT: '0' });
-    const [, url, curl] = await outputMatch(child, 'stdout', /IPoid API on (http:\/\/[\d.:]+).*\n {2}curl (\S+)\n/);
+    const [, url, console, curl] = await outputMatch(
+      child,
+      'stdout',
+      /IPoid API on (http:\/\/[\d.:]+).*\n {2}web console: (\S+)\n {2}curl (\S+)\n/,
+    );
+    assert.equal(console, `${url}/ui/`);
     assert.equal(curl, `${url}/feed/v1/ip/1.1.1.1`);
     assert.equal((await request(curl)).status, 200);
     await stop(child);
@@ -90,7 +95,7 @@ forEachStore((target) => {
   test("start's sample curl names an address when the first stored record is a network", async () => {
     const feed = jsonLinesFeed([{ network: '1.0.0.0/24', risks: ['TUNNEL'] }, { ip: '1.0.1.1' }]);
     const child = ipoid(['start', '--feed', feed, '--force'], { IPOID_DB_URL: db.url, IPOID_PORT: '0' });
-    const [, url, curl] = await outputMatch(child, 'stdout', /IPoid API on (http:\/\/[\d.:]+).*\n {2}curl (\S+)\n/);
+    const [, url, curl] = await outputMatch(child, 'stdout', /IPoid API on (http:\/\/[\d.:]+).*\n.*\n {2}curl (\S+)\n/);
     assert.equal(curl, `${url}/feed/v1/ip/1.0.0.0`);
     assert.equal((await request(curl)).status, 200);
     await stop(child);

@@ -32,6 +32,7 @@ export const startCommand = new Command('start')
         const auth = config.tokens.length > 0 ? ' -H "Authorization: Bearer $TOKEN"' : '';
         process.stdout.write(
           `IPoid API on ${url} (Ctrl-C to stop)\n` +
+            `  web console: ${url}/ui/\n` +
             `  curl${auth} ${url}/feed/v1/ip/${sampleIp}\n` +
             `  API description: ${url}/openapi.json\n`,
         );
