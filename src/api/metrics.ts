@@ -3,7 +3,7 @@ import type { IndexHolder, IndexState } from '../lookup/index-holder.ts';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FeedStatus, ImportRun, Store } from '../store/types.ts';
 import { cached } from './cache.ts';
-import { feedRecords, realtimeLagSeconds } from '../store/feed-status.ts';
+import { feedAgeSeconds, feedRecords, realtimeLagSeconds } from '../store/feed-status.ts';
 
 // Scrapes read the feeds' status at most this often, whatever the number of scrapers.
 const FEED_STATUS_TTL_MS = 5000;
@@ -65,6 +65,21 @@ export function registerMetrics(app: FastifyInstance, store: Store, index: Index
     });
   feedGauge('ipoid_feed_last_import_timestamp_seconds', 'When the last successful import of the feed finished', ['feed'], (g, feed, run) =>
     g.set({ feed }, run.finishedAt.getTime() / 1000),
+  );
+  feedGauge(
+    'ipoid_feed_last_import_duration_seconds',
+    'How long the last successful import of the feed took, from its start to its commit',
+    ['feed'],
+    (g, feed, run) => g.set({ feed }, (run.finishedAt.getTime() - run.startedAt.getTime()) / 1000),
+  );
+  // The age /readyz and expiry judge (store/feed-status.ts), which the last import's time alone cannot tell.
+  statusGauge(
+    'ipoid_feed_age_seconds',
+    "Age of the feed's data: now minus its newest realtime slot since the full file, else the file's feed date, else when it was imported",
+    ['feed'],
+    (g, status) => {
+      if (status.lastImport) g.set({ feed: status.feed }, feedAgeSeconds(status));
+    },
   );
   statusGauge('ipoid_feed_records', 'Records stored for the feed', ['feed'], (g, status) => {
     if (status.lastImport) g.set({ feed: status.feed }, feedRecords(status));

@@ -106,6 +106,43 @@ forEachStore((target) => {
       assert.match(text, /^process_resident_memory_bytes \d+/m);
     });
 
+    test("a feed's import duration and age: its last successful run's start to commit, and from its feed date", async () => {
+      // A run recorded through the store, 95 s long: real imports of the fixtures end within the second they began.
+      const finishedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+      const feedDate = new Date(finishedAt.getTime() - 3 * 86_400_000).toISOString().slice(0, 10);
+      const tx = await api.store.beginImport('anonymous-ipv6');
+      await tx.commit({
+        feed: 'anonymous-ipv6',
+        kind: 'full',
+        slot: null,
+        feedDate,
+        dataDate: feedDate,
+        file: null,
+        startedAt: new Date(finishedAt.getTime() - 95_000),
+        finishedAt,
+        linesRead: 0,
+        skipped: 0,
+        inserted: 0,
+        updated: 0,
+        deleted: 0,
+        records: 0,
+        status: 'succeeded',
+        error: null,
+        skippedSample: [],
+      });
+      const fresh = await serve(api.store); // a new server: no cached feed status
+      try {
+        const text = (await request(`${fresh.base}/metrics`)).text;
+        assert.equal(sample(text, 'ipoid_feed_last_import_duration_seconds', 'feed="anonymous-ipv6"'), 95);
+        const age = sample(text, 'ipoid_feed_age_seconds', 'feed="anonymous-ipv6"') ?? 0;
+        const sinceFeedDate = (Date.now() - Date.parse(`${feedDate}T00:00:00Z`)) / 1000;
+        assert.ok(age <= sinceFeedDate && age > sinceFeedDate - 60, `age ${age}, not ${sinceFeedDate}`);
+        assert.equal(sample(text, 'ipoid_feed_age_seconds', 'feed="anonymous-residential"'), undefined, 'never-imported feeds have no age');
+      } finally {
+        await fresh.app.close();
+      }
+    });
+
     test('openapi.json describes every route with its schemas', async () => {
       const doc = (await request(`${api.base}/openapi.json`)).json;
       assert.match(doc.openapi, /^3\./);

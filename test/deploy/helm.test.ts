@@ -243,3 +243,30 @@ test('an unknown follower.mode fails the render', () => {
     /follower\.mode must be deployment or cronjob, not "daemonset"/,
   );
 });
+
+test("grafana.dashboard.enabled adds the dashboard as a ConfigMap labelled for Grafana's sidecar; off by default", () => {
+  assert.ok(!defaults.objects.some((o) => o.object.kind === 'ConfigMap'));
+  assert.ok(!renderChart(CHART, { grafana: { dashboard: { labels: { team: 'sre' } } } }).objects.some((o) => o.object.kind === 'ConfigMap'));
+  const dashboard = readFileSync(join(ROOT, 'deploy', 'grafana', 'ipoid-dashboard.json'), 'utf8');
+
+  const configMap = byKind(renderChart(CHART, { grafana: { dashboard: { enabled: true } } }).objects, 'ConfigMap');
+  assert.equal(configMap.metadata.name, 'ipoid-grafana-dashboard');
+  assert.equal(configMap.metadata.labels.grafana_dashboard, '1');
+  assert.equal(configMap.metadata.labels['app.kubernetes.io/instance'], 'ipoid');
+  assert.equal(configMap.metadata.namespace, undefined, "the release's namespace");
+  assert.equal(configMap.metadata.annotations, undefined);
+  assert.deepEqual(Object.keys(configMap.data), ['ipoid-dashboard.json']);
+  assert.equal(configMap.data['ipoid-dashboard.json'], dashboard.trimEnd(), 'the dashboard, character for character');
+  // Under the 256 KiB that `kubectl apply` (and tools applying as it does) can keep in its annotation.
+  assert.ok(Buffer.byteLength(dashboard) < 256 * 1024);
+
+  const placed = byKind(
+    renderChart(CHART, {
+      grafana: { dashboard: { enabled: true, labels: { grafana_dashboard: 'ipoid', team: 'sre' }, namespace: 'monitoring', annotations: { grafana_folder: 'IPoid' } } },
+    }).objects,
+    'ConfigMap',
+  );
+  assert.deepEqual([placed.metadata.labels.grafana_dashboard, placed.metadata.labels.team], ['ipoid', 'sre']);
+  assert.equal(placed.metadata.namespace, 'monitoring');
+  assert.deepEqual(placed.metadata.annotations, { grafana_folder: 'IPoid' });
+});

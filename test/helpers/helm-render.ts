@@ -1,11 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import YAML from 'yaml';
 
 /*
  * `helm template` is not available here, so this renders the chart with the subset of Go
  * template syntax its templates use: {{ pipelines }} with `|`, whitespace trimming ({{- -}}),
- * comments, define/include, if/else if/else/end, and the functions below. Anything else
+ * comments, define/include, if/else if/else/end, .Files.Get, and the functions below. Anything else
  * throws, so a template that strays outside the subset fails the test rather than
  * rendering wrongly. A missing value throws too (Helm would print nothing).
  */
@@ -132,7 +132,9 @@ class Renderer {
     let piped: unknown;
     text.split(/\s*\|\s*(?=(?:[^"]*"[^"]*")*[^"]*$)/).forEach((command, index) => {
       const [head = '', ...rest] = command.match(/"(?:[^"\\]|\\.)*"|\S+/g) ?? [];
-      const fn = this.functions[head];
+      // A method of the values, as .Files.Get "path".
+      const method = head.startsWith('.') && rest.length ? this.value(head, dot) : undefined;
+      const fn = this.functions[head] ?? (typeof method === 'function' ? (method as (...args: unknown[]) => unknown) : undefined);
       if (!fn) {
         if (index > 0 || rest.length) throw new Error(`unsupported template function in "${command}"`);
         piped = this.value(head, dot);
@@ -176,6 +178,24 @@ function merge(base: unknown, override: unknown): unknown {
   return out;
 }
 
+/**
+ * A file of the chart as .Files.Get reads it. What Helm would answer "" for, or might not
+ * read as it is here, throws: a missing file, one outside the chart or under templates/, a symlink.
+ */
+function chartFile(chartDir: string, path: string): string {
+  const file = resolve(chartDir, path);
+  const inChart = relative(chartDir, file);
+  if (inChart.startsWith('..') || isAbsolute(inChart) || inChart.split(sep)[0] === 'templates') {
+    throw new Error(`.Files.Get "${path}": Helm reads only the chart's own files, outside templates/`);
+  }
+  if (lstatSync(file).isSymbolicLink()) {
+    throw new Error(
+      `.Files.Get "${path}" is a symlink: a checkout without symlinks (Git on Windows by default) gives Helm its path instead`,
+    );
+  }
+  return readFileSync(file, 'utf8');
+}
+
 export interface RenderedObject {
   /** The template file it came from. */
   template: string;
@@ -189,6 +209,7 @@ export function renderChart(chartDir: string, values: Scope = {}, releaseName = 
     Values: merge(YAML.parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8')), values),
     Release: { Name: releaseName, Namespace: 'default', Service: 'Helm' },
     Chart: { Name: chart.name, Version: chart.version, AppVersion: chart.appVersion },
+    Files: { Get: (path: unknown) => chartFile(chartDir, String(path)) },
   };
   const renderer = new Renderer();
   const templatesDir = join(chartDir, 'templates');

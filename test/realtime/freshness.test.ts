@@ -44,7 +44,10 @@ forEachStore((target) => {
     assert.match(String((ready.json as { message: string }).message), /anonymous-residential is \d+\.\d h old/);
     const info = (await request(`${base}/_info`)).json as { feeds: { feed: string; realtime: unknown }[] };
     assert.equal(info.feeds.find((f) => f.feed === FEED)!.realtime, null);
-    assert.doesNotMatch((await request(`${base}/metrics`)).text, /ipoid_feed_realtime_lag_seconds\{/);
+    const metrics = (await request(`${base}/metrics`)).text;
+    assert.doesNotMatch(metrics, /ipoid_feed_realtime_lag_seconds\{/);
+    const age = Number(/^ipoid_feed_age_seconds\{feed="anonymous-residential"\} (\d+)$/m.exec(metrics)?.[1]);
+    assert.ok(age >= (2 * DAY_MS) / 1000 - 60, `age ${age}: from the file's date`);
   });
 
   test('a merged slot counts as fresh data: ready, /_info and the lag metric name it, and the ETag changes', async () => {
@@ -82,6 +85,8 @@ forEachStore((target) => {
       metrics = (await request(`${base}/metrics`)).text;
     }
     assert.ok(Number(LAG.exec(metrics)![1]) >= 600, metrics);
+    const age = Number(/^ipoid_feed_age_seconds\{feed="anonymous-residential"\} (\d+)$/m.exec(metrics)?.[1]);
+    assert.ok(age >= 600 && age < HOUR_MS / 1000, `age ${age}: from the slot, as /_info's`);
     assert.match(metrics, /ipoid_feed_records\{feed="anonymous-residential"\} 2/);
 
     // The API reads the data's version at most once a second.
