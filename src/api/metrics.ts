@@ -142,8 +142,11 @@ function lookupIndexGauges(index: IndexHolder, registers: Registry[]): void {
   gauge('ipoid_lookup_index_records', 'Records in the in-memory lookup index', (s) => s.records);
   gauge('ipoid_lookup_index_bytes', "Memory of the lookup index's arrays", (s) => s.bytes);
   gauge('ipoid_lookup_index_build_seconds', 'How long the last build of the lookup index took', (s) => s.buildSeconds);
-  gauge('ipoid_lookup_index_build_failed_timestamp_seconds', 'When the last build failed, if one did since the last that succeeded', (s) =>
-    s.failedAt ? s.failedAt.getTime() / 1000 : null,
+  // 0 once a build succeeds again: a failure stays on the gauge only until then.
+  gauge(
+    'ipoid_lookup_index_build_failed_timestamp_seconds',
+    'When the last build failed, if one did since the last that succeeded; else 0',
+    (s) => (s.failedAt ? s.failedAt.getTime() / 1000 : 0),
   );
   gauge('ipoid_lookup_index_building', '1 while a build of newer data runs (lookups read the index there is meanwhile)', (s) =>
     Number(s.building),

@@ -8,7 +8,7 @@ import { runGenerate } from '../../src/generator/index.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import type { Store } from '../../src/store/types.ts';
 import { browserSkipReason, buildConsole, launchBrowser, screenshot, watchedPage } from '../helpers/browser.ts';
-import { quietLogger, tempDir } from '../helpers/fixtures.ts';
+import { BAD_LINES, gzipToTemp, quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { request, serve } from '../helpers/http.ts';
 import { freshStore, STORE_TARGETS } from '../helpers/stores.ts';
 
@@ -148,19 +148,30 @@ describe('web console in Chromium', { skip }, () => {
       apiInside.ips.map((r: { ip: string }) => r.ip),
     );
     await screenshot(page, 'label-list');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    const exported = readFileSync(await download.path(), 'utf8');
+    assert.equal(exported, (await request(`${base}/feed/v1/ips?risk=${busiest.value}&prefix=${prefix}&format=csv`)).text);
     page.assertClean();
     await page.close();
   });
 
   test('the imports page after two imports: freshness, the runs and their charts drawn', async () => {
+    // Two more runs: one with skipped lines (kept, with their sample), one that fails.
+    await importFeed(store, BAD_LINES, { feed: 'anonymous-residential', feedDate: '2026-11-28', logger: quietLogger, maxSkippedRatio: 1 });
+    const cut = gzipToTemp('{"ip":"192.0.2.1","risks":["TUNNEL"]}\n{"ip":"192.0.2.2","ri');
+    await assert.rejects(importFeed(store, cut, { feed: 'anonymous', feedDate: '2026-11-29', logger: quietLogger }));
     const page = await watchedPage(browser);
     await page.goto(`${base}/ui/#/imports`);
     await page.locator('table.runs tbody tr').first().waitFor();
     const runs = (await request(`${base}/feed/v1/imports?kind=full`)).json.runs;
-    assert.equal(runs.length, 2);
-    const rows = await page.locator('table.runs tbody tr').allInnerTexts();
-    assert.equal(rows.length, 2);
-    assert.match(rows[0]!, new RegExp(`2026-11-28.*${runs[0].inserted.toLocaleString('en')}`, 's'));
+    assert.equal(runs.length, 4);
+    const rows = page.locator('table.runs tbody tr');
+    assert.equal(await rows.count(), 4);
+    assert.match(await rows.nth(0).innerText(), /failed[\s\S]*truncated/);
+    await rows.nth(1).getByText('8', { exact: true }).click();
+    assert.match(await rows.nth(1).locator('.skipped').innerText(), /line 2: invalid JSON/);
+    assert.match(await rows.nth(2).innerText(), new RegExp(`2026-11-28.*${runs[2].inserted.toLocaleString('en')}`, 's'));
     assert.match(await page.locator('article.feed[data-feed="anonymous"]').innerText(), /2,000 records/);
     // uPlot draws on canvases: each chart has painted pixels.
     const charts = page.locator('.chart canvas');
@@ -251,7 +262,7 @@ describe('web console with bearer tokens', { skip }, () => {
     const fresh = await freshStore(STORE_TARGETS[0]!);
     closeStore = fresh.close;
     await twoDays(fresh.store);
-    ({ app, base } = await serve(fresh.store, [TOKEN], { consoleDir }));
+    ({ app, base } = await serve(fresh.store, [TOKEN], { consoleDir, readyMaxAgeSeconds: 3600 }));
     browser = await launchBrowser();
   });
   after(async () => {
@@ -275,6 +286,9 @@ describe('web console with bearer tokens', { skip }, () => {
     assert.equal(await page.evaluate(() => sessionStorage.getItem('ipoid.token')), TOKEN);
     await page.goto(`${base}/ui/#/imports`);
     await page.locator('table.runs tbody tr').first().waitFor();
+    // The feed's day is days ago, its limit an hour: red.
+    assert.match(await page.locator('article.feed.stale[data-feed="anonymous"]').innerText(), /stale.*\(stale after 1\.0 h\)/);
+    await screenshot(page, 'imports-stale');
     page.assertClean();
     await page.close();
   });
