@@ -117,6 +117,16 @@ describe('web console in Chromium', { skip }, () => {
     assert.ok(busiest.count > 50, 'a label with more than a page of records');
     await page.locator('table.label-kind').first().waitFor();
     await screenshot(page, 'labels');
+
+    // What each label gained and lost since the first day.
+    await page.getByLabel('Change since the end of').fill('2026-11-27');
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.getByRole('columnheader', { name: 'since 2026-11-27' }).first().waitFor();
+    const since = (await request(`${base}/feed/v1/labels?since=2026-11-27`)).json.risk[0];
+    const shown = await page.locator('table.label-kind', { hasText: 'risk' }).locator('tbody tr').first().locator('td').allInnerTexts();
+    assert.deepEqual(shown, [since.value, since.count.toLocaleString('en'), `+${since.added} −${since.removed}`]);
+    await page.goto(`${base}/ui/#/labels`);
+    await page.locator('table.label-kind').first().waitFor();
     await page.locator('table.label-kind', { hasText: 'risk' }).getByRole('link', { name: busiest.value, exact: true }).click();
     await page.locator('table.results tbody tr').first().waitFor();
     const firstPage = await page.locator('table.results tbody th').allInnerTexts();
