@@ -94,6 +94,9 @@ export function nameVersion(request: FastifyRequest, reply: FastifyReply, versio
   if (request.method !== 'GET') return undefined;
   const etag = `W/"${version.tag}-${representationHash(request)}"`;
   reply.header('etag', etag);
+  // The data is privileged and changes with each import: no shared cache keeps it, and a
+  // browser asks again (If-None-Match) before it reuses an answer.
+  reply.header('cache-control', 'private, no-cache');
   return etag;
 }
 

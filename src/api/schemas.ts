@@ -407,6 +407,7 @@ export const Info = Type.Object({
   staleAfterSeconds: Nullable(
     Type.Integer({ description: 'IPOID_READY_MAX_AGE_HOURS in seconds: a feed older than this is stale (/readyz fails); null: no limit' }),
   ),
+  historyDays: Type.Integer({ description: 'IPOID_HISTORY_DAYS: the days of history kept (0: none)' }),
   feeds: Type.Array(
     Type.Object({
       feed: Type.String(),

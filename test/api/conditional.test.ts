@@ -16,11 +16,14 @@ forEachStore((target) => {
   test('data answers name the feed date and time of the data; lists answer 304 to a client that has them', async () => {
     const lookup = await request(`${api.base}/feed/v1/ip/1.1.1.1`);
     assert.equal(lookup.status, 200);
+    // Privileged data that changes with each import: no shared cache, and a browser revalidates.
+    assert.equal(lookup.headers.get('cache-control'), 'private, no-cache');
     const [run] = await api.store.importRuns({ limit: 1 });
     assert.equal(lookup.headers.get('x-ipoid-feed-date'), run!.dataDate);
     assert.equal(lookup.headers.get('last-modified'), run!.finishedAt.toUTCString());
 
     const list = await request(`${api.base}/feed/v1/ips?limit=5`);
+    assert.equal(list.headers.get('cache-control'), 'private, no-cache');
     const etag = list.headers.get('etag');
     assert.match(etag ?? '', /^W\/".+"$/);
     const again = await request(`${api.base}/feed/v1/ips?limit=5`, { headers: { 'if-none-match': etag! } });

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { importFeed } from '../../src/import/importer.ts';
 import { openStore } from '../../src/store/open.ts';
+import { DEFAULT_HISTORY_DAYS } from '../../src/store/types.ts';
 import { quietLogger, SAMPLE_FEED } from '../helpers/fixtures.ts';
 import { forEachStore } from '../helpers/stores.ts';
 import { assertError, request, serve, startApi, type TestApi } from '../helpers/http.ts';
@@ -50,6 +51,7 @@ forEachStore((target) => {
       assert.equal(info.name, 'ipoid');
       assert.match(info.version, /^\d+\.\d+\.\d+/);
       assert.equal(info.store, target.name);
+      assert.equal(info.historyDays, DEFAULT_HISTORY_DAYS);
       const anonymous = info.feeds.find((f: { feed: string }) => f.feed === 'anonymous');
       assert.equal(anonymous.feedDate, '2026-11-24');
       assert.deepEqual(

@@ -80,6 +80,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{
       version: VERSION,
       store: store.kind,
       staleAfterSeconds: readyMaxAgeSeconds,
+      historyDays: store.historyDays,
       feeds: (await store.feedStatus()).map((status) => feedSummary(status)),
       lookupIndex: index ? indexSummary(index.state) : null,
     }),
