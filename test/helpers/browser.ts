@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { tempDir } from './fixtures.ts';
@@ -58,4 +60,18 @@ export async function watchedPage(browser: Browser, viewport = { width: 1280, he
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/**
+ * Waits until `read` gives `expected` (20 s at most), then asserts it: a page shows an answer
+ * some time after the click that asked for it, and may show the previous one meanwhile.
+ */
+export async function settlesTo<T>(read: () => Promise<T>, expected: T, message?: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  let shown = await read();
+  while (!isDeepStrictEqual(shown, expected) && Date.now() < deadline) {
+    await delay(100);
+    shown = await read();
+  }
+  assert.deepEqual(shown, expected, message);
 }

@@ -44,7 +44,9 @@ export async function call(path: string, init: RequestInit = {}): Promise<Respon
   if (token) headers.set('authorization', `Bearer ${token}`);
   let response: Response;
   try {
-    response = await fetch(path, { ...init, headers });
+    // Never from the browser's cache: the data changes with each import, and a forgotten token
+    // must not leave answers readable from the cache.
+    response = await fetch(path, { ...init, headers, cache: 'no-store' });
   } catch {
     throw new ApiError(0, 'IPoid did not answer: the network or the server is down.');
   }
@@ -66,10 +68,10 @@ export async function postJson<T>(path: string, body: unknown): Promise<T> {
   return response.json() as Promise<T>;
 }
 
-/** `path` with the query's non-empty values. */
-export function withQuery(path: string, query: Record<string, string | undefined>): string {
+/** `path` with the query's non-empty values (a name given as pairs may repeat). */
+export function withQuery(path: string, query: Record<string, string | undefined> | [string, string | undefined][]): string {
   const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(query)) if (value) params.set(name, value);
+  for (const [name, value] of Array.isArray(query) ? query : Object.entries(query)) if (value) params.append(name, value);
   const text = params.toString();
   return text ? `${path}?${text}` : path;
 }

@@ -1,5 +1,7 @@
-import { useEffect, useState } from 'preact/hooks';
+import type { ComponentChildren } from 'preact';
+import { useEffect, useErrorBoundary, useRef, useState } from 'preact/hooks';
 import { onTokenNeeded } from './api.ts';
+import { ErrorMessage } from './components/message.tsx';
 import { TokenPrompt } from './components/token-prompt.tsx';
 import { AddressPage } from './pages/address.tsx';
 import { ImportsPage } from './pages/imports.tsx';
@@ -7,7 +9,7 @@ import { LabelsPage } from './pages/labels.tsx';
 import { ListPage } from './pages/list.tsx';
 import { LookupPage } from './pages/lookup.tsx';
 import { forgetToken, storedToken } from './token.ts';
-import { href, useRoute, type Route } from './router.ts';
+import { decodedSegment, href, useRoute, type Route } from './router.ts';
 
 const NAV: [path: string, name: string][] = [
   ['/', 'Lookup'],
@@ -17,15 +19,41 @@ const NAV: [path: string, name: string][] = [
 
 function Page({ route }: { route: Route }) {
   const { path, query } = route;
-  if (path.startsWith('/ip/')) return <AddressPage ip={decodeURIComponent(path.slice('/ip/'.length))} />;
+  if (path.startsWith('/ip/')) {
+    const ip = decodedSegment(path.slice('/ip/'.length));
+    return ip === undefined ? <ErrorMessage error={`"${path}" is not an address of this console.`} /> : <AddressPage ip={ip} />;
+  }
   if (path === '/labels') return <LabelsPage since={query.get('since') ?? undefined} />;
   if (path === '/list') return <ListPage route={route} />;
-  if (path === '/imports') return <ImportsPage realtime={query.has('realtime')} />;
+  if (path === '/imports') return <ImportsPage realtime={query.has('realtime')} before={query.get('before') ?? undefined} />;
   return <LookupPage />;
+}
+
+/** A page that throws shows a message instead of a blank screen; the next route tries afresh. */
+function Guarded({ children }: { children: ComponentChildren }) {
+  const [error] = useErrorBoundary() as [unknown, () => void];
+  return error ? <ErrorMessage error={error} /> : <>{children}</>;
+}
+
+/** On each route change after the first page, the page's heading takes the focus (screen readers announce it) and names the tab. */
+function useAnnouncedPages(routeKey: string): void {
+  const first = useRef(true);
+  useEffect(() => {
+    const heading = document.querySelector<HTMLElement>('main h1');
+    document.title = heading?.textContent ? `${heading.textContent} · IPoid` : 'IPoid';
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    heading?.setAttribute('tabindex', '-1');
+    heading?.focus();
+  }, [routeKey]);
 }
 
 export function App() {
   const route = useRoute();
+  const routeKey = `${route.path}?${route.query}`;
+  useAnnouncedPages(routeKey);
   // Asked for on a 401; "rejected" once a token was tried. Each token entered remounts the page.
   const [needsToken, setNeedsToken] = useState(false);
   const [rejected, setRejected] = useState(false);
@@ -78,7 +106,9 @@ export function App() {
             }}
           />
         ) : (
-          <Page key={attempt} route={route} />
+          <Guarded key={`${attempt} ${routeKey}`}>
+            <Page route={route} />
+          </Guarded>
         )}
       </main>
     </>

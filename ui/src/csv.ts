@@ -17,3 +17,20 @@ export function download(blob: Blob, name: string): void {
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
+
+/**
+ * The answer's body as a Blob, read piece by piece so that `progress` can tell how much came.
+ * (An export goes through fetch, not a plain link, because the API may need the token header.)
+ */
+export async function received(answer: Response, progress: (bytes: number) => void): Promise<Blob> {
+  if (!answer.body) return answer.blob();
+  const pieces: Uint8Array<ArrayBuffer>[] = [];
+  let bytes = 0;
+  const reader = answer.body.getReader();
+  for (let piece = await reader.read(); !piece.done; piece = await reader.read()) {
+    pieces.push(piece.value);
+    bytes += piece.value.byteLength;
+    progress(bytes);
+  }
+  return new Blob(pieces, { type: answer.headers.get('content-type') ?? undefined });
+}

@@ -9,3 +9,13 @@ const SEPARATORS = /[\s,;|"'`<>()[\]{}]+/;
 export function entriesOf(text: string): string[] {
   return [...new Set(text.split(SEPARATORS).filter((entry) => entry !== ''))];
 }
+
+/** The longest text the API reads as an address (its schema refuses the whole batch for a longer one). */
+const MAX_ENTRY_LENGTH = 100;
+
+/** Entries too long to be an address, listed here rather than sent (one would fail the batch). */
+export function tooLong(entries: string[]): { text: string; reason: string }[] {
+  return entries
+    .filter((entry) => entry.length > MAX_ENTRY_LENGTH)
+    .map((entry) => ({ text: entry, reason: `longer than ${MAX_ENTRY_LENGTH} characters: not an IP address` }));
+}

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { withQuery } from './api.ts';
 
 /** A page address after "#": its path and query, e.g. #/list?risk=TUNNEL. */
 export interface Route {
@@ -23,9 +24,15 @@ export function useRoute(): Route {
 }
 
 /** The href of a page, with its non-empty query values. */
-export function href(path: string, query: Record<string, string | undefined> = {}): string {
-  const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(query)) if (value) params.set(name, value);
-  const text = params.toString();
-  return `#${path}${text ? `?${text}` : ''}`;
+export function href(path: string, query: Parameters<typeof withQuery>[1] = {}): string {
+  return `#${withQuery(path, query)}`;
+}
+
+/** A path segment decoded, or undefined when it is not valid percent-encoding (#/ip/% typed by hand). */
+export function decodedSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }

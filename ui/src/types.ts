@@ -60,6 +60,7 @@ export interface Info {
   version: string;
   store: string;
   staleAfterSeconds: number | null;
+  historyDays: number;
   feeds: FeedInfo[];
 }
 

@@ -6,6 +6,8 @@ export interface Series {
   label: string;
   values: (number | null)[];
   color: string;
+  /** Dashed, so that a series drawn over another with the same values lets it show through. */
+  dashed?: boolean;
 }
 
 const HEIGHT = 240;
@@ -30,7 +32,14 @@ export function Chart({ title, names, series }: { title: string; names: string[]
         scales: { x: { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] } },
         series: [
           { label: 'run', value: (_u, i: number | null) => (i === null ? '' : (names[i] ?? '')) },
-          ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: true, points: { show: true, size: 6 } })),
+          ...series.map((s) => ({
+            label: s.label,
+            stroke: s.color,
+            width: 2,
+            dash: s.dashed ? [8, 8] : undefined,
+            spanGaps: true,
+            points: { show: true, size: 6 },
+          })),
         ],
         axes: [{ incrs: STEPS, values: (_u, splits) => splits.map((i) => names[i] ?? '') }, { size: 70 }],
       },

@@ -1,8 +1,13 @@
 import { ApiError } from '../api.ts';
 
-/** A failure, in words: never a stack trace. */
+/** A failure, in words (the console's own, or IPoid's): never a stack trace. */
 export function ErrorMessage({ error }: { error: unknown }) {
-  const text = error instanceof ApiError ? error.message : 'Something went wrong in the console. Reload the page and try again.';
+  const text =
+    typeof error === 'string'
+      ? error
+      : error instanceof ApiError
+        ? error.message
+        : 'Something went wrong in the console. Reload the page and try again.';
   return (
     <p class="message error" role="alert">
       {text}

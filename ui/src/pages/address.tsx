@@ -1,7 +1,7 @@
 import { ApiError, getJson } from '../api.ts';
 import { ErrorMessage, Loading } from '../components/message.tsx';
 import { Timeline } from '../components/timeline.tsx';
-import type { AddressHistory, IpoidRecord, SpurContext } from '../types.ts';
+import type { AddressHistory, Info, IpoidRecord, SpurContext } from '../types.ts';
 import { useAnswer } from '../use-answer.ts';
 
 interface Detail {
@@ -9,6 +9,8 @@ interface Detail {
   context: SpurContext | null;
   /** Null when the address has no history (none kept, or not in the data during the window). */
   history: AddressHistory | null;
+  /** The days of history IPoid keeps (0: none). */
+  historyDays: number;
 }
 
 /** A 404 is an answer here: the address is not in the data. */
@@ -20,12 +22,15 @@ const unlessUnknown = <T,>(asked: Promise<T>): Promise<T | null> =>
 
 async function detailOf(ip: string): Promise<Detail> {
   const path = encodeURIComponent(ip);
-  const [answer, context, history] = await Promise.all([
+  const [answer, context, history, info] = await Promise.all([
     unlessUnknown(getJson<Record<string, IpoidRecord>>(`/feed/v1/ip/${path}`)),
     unlessUnknown(getJson<SpurContext>(`/v2/context/${path}`)),
     unlessUnknown(getJson<AddressHistory>(`/feed/v1/ip/${path}/history`)),
+    getJson<Info>('/_info'),
   ]);
-  return { record: answer ? (Object.values(answer)[0] ?? null) : null, context, history };
+  // With no history kept the route still answers today's day alone: not a history to draw.
+  const kept = info.historyDays > 0 ? history : null;
+  return { record: answer ? (Object.values(answer)[0] ?? null) : null, context, history: kept, historyDays: info.historyDays };
 }
 
 const FIELDS: [label: string, value: (r: IpoidRecord) => string][] = [
@@ -53,7 +58,12 @@ export function AddressPage({ ip }: { ip: string }) {
   );
 }
 
-function DetailView({ detail: { record, context, history } }: { detail: Detail }) {
+const noHistory = (days: number) =>
+  days === 0
+    ? 'IPoid keeps no history (IPOID_HISTORY_DAYS is 0).'
+    : `Not in the data on any day of the history kept (the last ${days.toLocaleString('en')} days).`;
+
+function DetailView({ detail: { record, context, history, historyDays } }: { detail: Detail }) {
   return (
     <>
       {record ? (
@@ -75,7 +85,7 @@ function DetailView({ detail: { record, context, history } }: { detail: Detail }
         <p class="message">Not in the data now.</p>
       )}
       <h2>History</h2>
-      {history ? <Timeline history={history} /> : <p class="message">No history of this address is kept.</p>}
+      {history ? <Timeline history={history} /> : <p class="message">{noHistory(historyDays)}</p>}
       {context && (
         <>
           <h2>Stored record (Spur object)</h2>

@@ -15,26 +15,47 @@ const time = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC'
 const duration = (seconds: number) => (seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`);
 
 /** The runs of each feed and how fresh its data is. */
-export function ImportsPage({ realtime }: { realtime: boolean }) {
+export function ImportsPage({ realtime, before }: { realtime: boolean; before: string | undefined }) {
   const answer = useAnswer(
     () =>
       Promise.all([
         getJson<Info>('/_info'),
-        getJson<{ runs: ImportRun[] }>(withQuery('/feed/v1/imports', { limit: RUNS_SHOWN, kind: realtime ? undefined : 'full' })),
+        getJson<{ runs: ImportRun[]; next: string | null }>(
+          withQuery('/feed/v1/imports', { limit: RUNS_SHOWN, kind: realtime ? undefined : 'full', before }),
+        ),
       ]),
-    [realtime],
+    [realtime, before],
   );
   return (
     <section aria-labelledby="imports-title">
       <h1 id="imports-title">Imports</h1>
       {answer.state === 'loading' && <Loading />}
       {answer.state === 'failed' && <ErrorMessage error={answer.error} />}
-      {answer.state === 'done' && <ImportsView info={answer.value[0]} runs={answer.value[1].runs} realtime={realtime} />}
+      {answer.state === 'done' && (
+        <ImportsView
+          info={answer.value[0]}
+          runs={answer.value[1].runs}
+          realtime={realtime}
+          paged={before !== undefined}
+          older={answer.value[1].next}
+        />
+      )}
     </section>
   );
 }
 
-function ImportsView({ info, runs, realtime }: { info: Info; runs: ImportRun[]; realtime: boolean }) {
+interface RunsView {
+  info: Info;
+  runs: ImportRun[];
+  realtime: boolean;
+  /** A page of older runs, not the newest. */
+  paged: boolean;
+  /** The next older page's `before`, when there are older runs. */
+  older: string | null;
+}
+
+function ImportsView({ info, runs, realtime, paged, older }: RunsView) {
+  const kind = realtime ? '1' : undefined;
   return (
     <>
       <h2>Freshness</h2>
@@ -53,6 +74,10 @@ function ImportsView({ info, runs, realtime }: { info: Info; runs: ImportRun[]; 
         )}
       </p>
       <RunTable runs={runs} />
+      <nav class="row pager" aria-label="Pages">
+        {paged && <a href={href('/imports', { realtime: kind })}>Newest runs</a>}
+        {older && <a href={href('/imports', { realtime: kind, before: older })}>Older runs</a>}
+      </nav>
     </>
   );
 }
@@ -68,8 +93,14 @@ function FeedCard({ feed, staleAfter }: { feed: FeedInfo; staleAfter: number | n
       ) : (
         <>
           <p>
-            <strong>{stale ? 'stale' : 'fresh'}</strong>: {hours(feed.ageSeconds!)} old
-            {staleAfter !== null && <span class="muted"> (stale after {hours(staleAfter)})</span>}
+            {staleAfter === null ? (
+              <>{hours(feed.ageSeconds!)} old (no limit set)</>
+            ) : (
+              <>
+                <strong>{stale ? 'stale' : 'fresh'}</strong>: {hours(feed.ageSeconds!)} old{' '}
+                <span class="muted">(stale after {hours(staleAfter)})</span>
+              </>
+            )}
           </p>
           <p>
             {feed.records.toLocaleString('en')} records, feed of {feed.feedDate ?? 'unknown date'}
@@ -93,10 +124,12 @@ function RunCharts({ runs }: { runs: ImportRun[] }) {
       color: FEED_COLORS[i % FEED_COLORS.length]!,
       values: succeeded.map((r) => (r.feed === feed ? r.records : null)),
     }));
+    // A day's updates and deletions are often equal (a churned key is both): the last is dashed.
     const changes: Series[] = (['inserted', 'updated', 'deleted'] as const).map((change) => ({
       label: change,
       color: CHANGE_COLORS[change],
       values: succeeded.map((r) => r[change]),
+      dashed: change === 'deleted',
     }));
     return { names, records, changes };
   }, [runs]);

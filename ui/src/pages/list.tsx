@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { call, getJson, withQuery } from '../api.ts';
 import { ErrorMessage, Loading } from '../components/message.tsx';
-import { download } from '../csv.ts';
+import { download, received } from '../csv.ts';
 import { href, type Route } from '../router.ts';
 import type { ListPage } from '../types.ts';
 import { useAnswer } from '../use-answer.ts';
@@ -22,16 +22,27 @@ export function ListPage({ route }: { route: Route }) {
     [query.toString(), cursor],
   );
   const [prefixText, setPrefixText] = useState(prefix ?? '');
+  const [exporting, setExporting] = useState<string | null>(null);
   const [exportError, setExportError] = useState<unknown>(null);
-  const routeWith = (changes: Record<string, string | undefined>) => href('/list', { ...Object.fromEntries(filters), prefix, ...changes });
+  // Pairs, not an object: a label kind may be filtered on twice (risk=A&risk=B).
+  const routeWith = (changes: { prefix?: string | undefined; cursor?: string | undefined }) =>
+    href('/list', [...filters, ['prefix', 'prefix' in changes ? changes.prefix : prefix], ['cursor', changes.cursor]]);
+  const fileName = (format: string) =>
+    `ipoid-${[...filters, ...(prefix ? [['in', prefix]] : [])].map(([n, v]) => `${n}-${v}`).join('-') || 'all'}.${format}`.replace(
+      /[^\w.-]+/g,
+      '_',
+    );
 
   const exportAs = async (format: 'ndjson' | 'csv') => {
     setExportError(null);
+    setExporting('starting…');
     try {
-      const answer = await call(withQuery('/feed/v1/ips', { ...Object.fromEntries(query), format }));
-      download(await answer.blob(), `ipoid-${filters.map(([n, v]) => `${n}-${v}`).join('-') || 'all'}.${format}`);
+      const answer = await call(withQuery('/feed/v1/ips', [...query, ['format', format]]));
+      download(await received(answer, (bytes) => setExporting(`${(bytes / 1e6).toFixed(1)} MB received`)), fileName(format));
     } catch (err) {
       setExportError(err);
+    } finally {
+      setExporting(null);
     }
   };
 
@@ -49,12 +60,17 @@ export function ListPage({ route }: { route: Route }) {
         <input id="prefix" value={prefixText} placeholder="203.0.113.0/24" onInput={(e) => setPrefixText(e.currentTarget.value)} />
         <button type="submit">Filter</button>
         <span class="spacer" />
-        <button type="button" onClick={() => void exportAs('ndjson')}>
+        <button type="button" disabled={exporting !== null} onClick={() => void exportAs('ndjson')}>
           Export NDJSON
         </button>
-        <button type="button" onClick={() => void exportAs('csv')}>
+        <button type="button" disabled={exporting !== null} onClick={() => void exportAs('csv')}>
           Export CSV
         </button>
+        {exporting && (
+          <span class="hint" role="status">
+            Exporting: {exporting}
+          </span>
+        )}
       </form>
       {exportError !== null && <ErrorMessage error={exportError} />}
       {page.state === 'loading' && <Loading />}

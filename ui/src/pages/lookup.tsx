@@ -1,8 +1,8 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, postJson } from '../api.ts';
 import { ErrorMessage } from '../components/message.tsx';
 import { download, toCsv } from '../csv.ts';
-import { entriesOf, MAX_ENTRIES } from '../entries.ts';
+import { entriesOf, MAX_ENTRIES, tooLong } from '../entries.ts';
 import { href } from '../router.ts';
 import type { IpoidRecord, SpurContext } from '../types.ts';
 
@@ -30,6 +30,7 @@ const COLUMNS = [
   'clients',
   'country',
   'organization',
+  'network',
 ];
 
 const cells = ({ ip, record, tunnelTypes }: Row): string[] =>
@@ -46,13 +47,14 @@ const cells = ({ ip, record, tunnelTypes }: Row): string[] =>
         String(record.client_count),
         record.location_country,
         record.org,
+        record.network ?? '',
       ]
-    : [ip, 'no', '', '', '', '', '', '', '', '', ''];
+    : [ip, 'no', '', '', '', '', '', '', '', '', '', ''];
 
 /** Looks up the valid entries; entries the API refuses are taken out and listed with its reason. */
 async function lookUp(entries: string[]): Promise<Result> {
-  let asked = entries;
-  let invalid: Result['invalid'] = [];
+  let invalid = tooLong(entries);
+  let asked = entries.filter((entry) => !invalid.some(({ text }) => text === entry));
   let records: Record<string, IpoidRecord | null> = {};
   for (;;) {
     try {
@@ -60,9 +62,12 @@ async function lookUp(entries: string[]): Promise<Result> {
       break;
     } catch (err) {
       if (!(err instanceof ApiError) || err.invalid.length === 0) throw err;
-      invalid = [...invalid, ...err.invalid];
       const refused = new Set(err.invalid.map(({ text }) => text));
-      asked = asked.filter((entry) => !refused.has(entry));
+      const left = asked.filter((entry) => !refused.has(entry));
+      // A refusal that names none of the entries sent would be asked again for ever.
+      if (left.length === asked.length) throw err;
+      invalid = [...invalid, ...err.invalid];
+      asked = left;
     }
   }
   const known = Object.keys(records).filter((ip) => records[ip]);
@@ -75,36 +80,68 @@ async function lookUp(entries: string[]): Promise<Result> {
   return { rows, invalid };
 }
 
+/**
+ * The page's state outlives the page: going to an address's detail and back, or entering a
+ * token, shows the same entries and table (kept in this tab's memory only; a reload forgets).
+ */
+const kept: { text: string; result: Result | null; failed: unknown } = { text: '', result: null, failed: null };
+/** Each lookup's number: only the latest one's answer is shown. */
+let lookups = 0;
+
+// Copying needs the Clipboard API, which browsers give only to secure pages (HTTPS or localhost).
+const canCopy = () => typeof navigator.clipboard?.writeText === 'function';
+
 export function LookupPage() {
-  const [text, setText] = useState('');
+  const [text, setText] = useState(kept.text);
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<Result | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const [{ result, error }, setShown] = useState({ result: kept.result, error: kept.failed });
   const [copied, setCopied] = useState(false);
   const entries = entriesOf(text);
   const tooMany = entries.length > MAX_ENTRIES;
+  // Kept as it is set, not after a render: a 401 replaces this page by the token prompt before it renders again.
+  const edit = (value: string) => setText((kept.text = value));
+  const show = (shown: { result: Result | null; error: unknown }) => {
+    kept.result = shown.result;
+    kept.failed = shown.error;
+    setShown(shown);
+  };
+  // After a token was asked for, the lookup it interrupted runs again.
+  useEffect(() => {
+    if (error instanceof ApiError && error.status === 401) void run();
+  }, []);
 
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    if (entries.length === 0 || tooMany) return;
+  async function run() {
+    if (busy || entries.length === 0 || tooMany) return;
+    const mine = ++lookups;
     setBusy(true);
-    setError(null);
+    show({ result, error: null });
     setCopied(false);
     try {
-      setResult(await lookUp(entries));
+      const answer = await lookUp(entries);
+      if (mine === lookups) show({ result: answer, error: null });
     } catch (err) {
-      setError(err);
-      setResult(null);
+      if (mine === lookups) show({ result: null, error: err });
     } finally {
-      setBusy(false);
+      if (mine === lookups) setBusy(false);
     }
-  };
+  }
   const csv = () => toCsv(COLUMNS, result?.rows.map(cells) ?? []);
+  const copy = () =>
+    navigator.clipboard.writeText(csv()).then(
+      () => setCopied(true),
+      () => show({ result, error: 'The browser refused to copy: use Download CSV instead.' }),
+    );
 
   return (
     <section aria-labelledby="lookup-title">
       <h1 id="lookup-title">Look up addresses</h1>
-      <form onSubmit={(e) => void submit(e)} class="lookup-form">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void run();
+        }}
+        class="lookup-form"
+      >
         <label for="entries">
           One address, or up to {MAX_ENTRIES.toLocaleString('en')}, separated by anything (spaces, lines, commas…), in any spelling
         </label>
@@ -113,9 +150,12 @@ export function LookupPage() {
           rows={6}
           value={text}
           spellcheck={false}
-          onInput={(e) => setText(e.currentTarget.value)}
+          onInput={(e) => edit(e.currentTarget.value)}
           onKeyDown={(e) => {
-            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void submit(e);
+            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+              e.preventDefault();
+              void run();
+            }
           }}
           placeholder={'1.1.1.1\n2001:db8::1, 203.0.113.7'}
         />
@@ -137,13 +177,11 @@ export function LookupPage() {
               {result.rows.filter((r) => r.record).length} known, {result.rows.filter((r) => !r.record).length} unknown
               {result.invalid.length > 0 && `, ${result.invalid.length} invalid`}
             </p>
-            <button
-              type="button"
-              onClick={() => void navigator.clipboard.writeText(csv()).then(() => setCopied(true), setError)}
-              disabled={result.rows.length === 0}
-            >
-              {copied ? 'Copied' : 'Copy CSV'}
-            </button>
+            {canCopy() && (
+              <button type="button" onClick={() => void copy()} disabled={result.rows.length === 0}>
+                {copied ? 'Copied' : 'Copy CSV'}
+              </button>
+            )}
             <button
               type="button"
               onClick={() => download(new Blob([csv()], { type: 'text/csv' }), 'ipoid-lookup.csv')}
