@@ -218,6 +218,9 @@ export const MARIADB_MIGRATIONS: readonly (readonly Statement[])[] = [
          COMMENT 'realtime: the slot (its file''s YYYYMMDD/HHMM, UTC)' AFTER data_date,
        ADD KEY IF NOT EXISTS import_run_feed_kind (feed_id, kind, status, id)`,
   ],
+  // GET /feed/v1/imports?kind=full, newest first, with no feed named (the console's default):
+  // read from this index, not by walking every realtime slot's run back to the full ones.
+  [`ALTER TABLE import_run ADD KEY IF NOT EXISTS import_run_kind (kind, id)`],
 ];
 
 // Long enough for another process to finish applying a migration; short enough to report a stuck one.

@@ -220,6 +220,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE import_run ADD COLUMN slot INTEGER;  -- realtime: unix seconds of the slot (its file's YYYYMMDD/HHMM, UTC)
   CREATE INDEX import_run_feed_kind ON import_run (feed_id, kind, status, id);
   `,
+  // GET /feed/v1/imports?kind=full, newest first, with no feed named (the console's default):
+  // read from this index, not by walking every realtime slot's run back to the full ones.
+  `CREATE INDEX import_run_kind ON import_run (kind, id);`,
 ];
 
 /** A read-only store cannot migrate: it fails at start when the file's schema is older than this code reads. */
