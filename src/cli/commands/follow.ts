@@ -4,6 +4,7 @@ import { InputError } from '../../errors.ts';
 import { Follower } from '../../realtime/follow.ts';
 import { SpurClient } from '../../spur/client.ts';
 import { loadFollowConfig, type FollowConfig } from '../../update/config.ts';
+import { yieldCpuToReaders } from '../batch-priority.ts';
 import { reportError, stopSignal, withStore } from '../run.ts';
 
 export const followCommand = new Command('follow')
@@ -15,6 +16,7 @@ export const followCommand = new Command('follow')
     let config: FollowConfig;
     try {
       config = loadFollowConfig(process.env, opts.feed);
+      yieldCpuToReaders();
     } catch (err) {
       reportError(new InputError((err as Error).message), createLogger());
       return;

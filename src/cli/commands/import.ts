@@ -7,6 +7,7 @@ import { importFeed, ImportRefusedError } from '../../import/importer.ts';
 import { parseChangeRatio, parseSkippedRatio } from '../../import/limits.ts';
 import type { ImportRunSummary } from '../../store/types.ts';
 import { feedSummary } from '../../store/feed-status.ts';
+import { yieldCpuToReaders } from '../batch-priority.ts';
 import { printJson, withStore } from '../run.ts';
 
 /** A YYYYMMDD or YYYY-MM-DD date in the file's name, as Spur names its files. */
@@ -81,6 +82,7 @@ export const importCommand = new Command('import')
   .option('--dry-run', 'compute the difference and print it, writing nothing (still waits for no other import)')
   .action(async (file: string, opts: ImportCommandOptions) => {
     const { maxSkippedRatio, maxChangeRatio } = badInput(() => loadImportConfig(process.env, opts));
+    badInput(() => yieldCpuToReaders());
     await withStore(async ({ store, logger }) => {
       const run = await importFeed(store, file, {
         feed: opts.feedType,

@@ -8,6 +8,7 @@ import { SpurClient } from '../../spur/client.ts';
 import { loadFollowConfig, loadUpdateConfig, type UpdateConfig } from '../../update/config.ts';
 import { expireStaleFeeds } from '../../update/expire.ts';
 import { updateFeeds, type FeedUpdateResult } from '../../update/update.ts';
+import { yieldCpuToReaders } from '../batch-priority.ts';
 import { printJson, reportError, stopSignal, withStore } from '../run.ts';
 
 /**
@@ -55,6 +56,7 @@ export const updateCommand = new Command('update')
     try {
       // Before opening (and migrating) the database: a missing token needs no connection.
       config = opts.realtime ? loadFollowConfig(process.env, opts.feed) : loadUpdateConfig(process.env, opts.feed);
+      yieldCpuToReaders();
     } catch (err) {
       reportError(new InputError((err as Error).message), createLogger());
       return;
