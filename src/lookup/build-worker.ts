@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../store/open.ts';
 import { IndexBuilder, indexBuffers, type IndexParts } from './lookup-index.ts';
@@ -10,9 +11,15 @@ import { IndexBuilder, indexBuffers, type IndexParts } from './lookup-index.ts';
  * again each time and leave its memory to the allocator.
  */
 
+// Builds yield the CPU to the lookups the main thread answers (a build reads every record, for
+// seconds to minutes, right after each import). On Linux a nice value is a thread's own, so
+// this lowers this thread only.
+const BUILD_NICE = 10;
+
 /** What the worker answers a build request with. */
 export type BuildResult = { parts: IndexParts } | { error: string };
 
+setPriority(BUILD_NICE);
 const { url } = workerData as { url: string };
 const store = await openStore(url, { readOnly: true, poolSize: 1 });
 parentPort!.on('message', () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -121,6 +122,16 @@ forEachStore((target) => {
     assert.ok(lookupIndex.bytes > 0);
     assert.match((await request(`${memory.base}/metrics`)).text, new RegExp(`^ipoid_lookup_index_records ${total}$`, 'm'));
     assert.equal((await request(`${database.base}/_info`)).json.lookupIndex, null);
+  });
+
+  test('the index builds on a thread that yields the CPU to the one answering lookups', () => {
+    // This process serves: its main thread answers, the builder is one of its other threads.
+    const niceOf = (task: string) => Number(readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const others = readdirSync('/proc/self/task')
+      .filter((task) => task !== String(process.pid))
+      .map(niceOf);
+    assert.ok(niceOf(String(process.pid)) < 10, 'the answering thread keeps its priority');
+    assert.ok(others.includes(10), `a thread at nice 10 among ${JSON.stringify(others)}`);
   });
 
   test('after an import, an answer naming the new data (its ETag) holds the new data, and the index follows', async () => {
