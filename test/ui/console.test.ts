@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, Locator } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { runGenerate } from '../../src/generator/index.ts';
 import { importFeed } from '../../src/import/importer.ts';
@@ -23,6 +23,26 @@ async function twoDays(store: Store): Promise<void> {
   await runGenerate({ from: day1, seed: 8, churn: 0.3, out: day2 });
   await importFeed(store, day1, { feed: 'anonymous', feedDate: '2026-11-27', logger: quietLogger });
   await importFeed(store, day2, { feed: 'anonymous', feedDate: '2026-11-28', logger: quietLogger });
+}
+
+/** Per canvas, per colour: its pixels of that colour (opaque, within a small distance), as uPlot drew them. */
+function colourPixels(canvases: Locator, colours: string[][]): Promise<number[][]> {
+  return canvases.evaluateAll(
+    (elements, wanted) =>
+      elements.map((element, chart) => {
+        const canvas = element as HTMLCanvasElement;
+        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        return wanted[chart]!.map((hex) => {
+          const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+          let count = 0;
+          for (let i = 0; i < data.length; i += 4) {
+            if (data[i + 3]! > 200 && Math.abs(data[i]! - r!) + Math.abs(data[i + 1]! - g!) + Math.abs(data[i + 2]! - b!) < 40) count++;
+          }
+          return count;
+        });
+      }),
+    colours,
+  );
 }
 
 const skip = browserSkipReason();
@@ -66,9 +86,11 @@ describe('web console in Chromium', { skip }, () => {
     const [one, two] = known;
     const long = `1.2.3.4${'0'.repeat(120)}`;
     const inNetwork = network.split('/')[0]!;
-    await page
-      .getByLabel(/One address/)
-      .fill(`${one}, 8.8.8.8\n999.1.1.1 nope; ${two!.toUpperCase()}\n[${one}] ${long}\n${ipv6} ${inNetwork}`);
+    await page.getByLabel(/One address/).fill(
+      // Any spelling: upper case, brackets, a defanged address, a URL, a port, a sentence's full stop.
+      `${one}, 8.8.8.8\n999.1.1.1 nope; hxxp://${two}/path\n[${one}] ${long}\n${ipv6.toUpperCase()} ${inNetwork}\n` +
+        `${one!.replaceAll('.', '[.]')} ${two}:443 8.8.8.8.`,
+    );
     await page.getByRole('button', { name: 'Look up' }).click();
     const results = page.locator('table.results tbody tr');
     await results.first().waitFor();
@@ -149,6 +171,9 @@ describe('web console in Chromium', { skip }, () => {
     // An address bar that is not one: a message, not a blank page.
     await page.goto(`${base}/ui/#/ip/%`);
     assert.match(await page.getByRole('alert').innerText(), /is not an address of this console/);
+    // ".." would be resolved by the browser to another API route.
+    await page.goto(`${base}/ui/#/ip/..`);
+    assert.match(await page.getByRole('alert').innerText(), /"\/ip\/\.\." is not an address of this console/);
     page.assertClean();
     await page.close();
   });
@@ -168,7 +193,8 @@ describe('web console in Chromium', { skip }, () => {
     await page.getByRole('columnheader', { name: 'since 2026-11-27' }).first().waitFor();
     const since = (await request(`${base}/feed/v1/labels?since=2026-11-27`)).json.risk[0];
     const shown = await page.locator('table.label-kind', { hasText: 'risk' }).locator('tbody tr').first().locator('td').allInnerTexts();
-    assert.deepEqual(shown, [since.value, since.count.toLocaleString('en'), `+${since.added} −${since.removed}`]);
+    const change = since.added || since.removed ? `+${since.added} −${since.removed}`.replace(/\+0 |−0$/, '').trim() : 'no change';
+    assert.deepEqual(shown, [since.value, since.count.toLocaleString('en'), since.then.toLocaleString('en'), change]);
     await page.goto(`${base}/ui/#/labels`);
     await page.locator('table.label-kind').first().waitFor();
     await page.locator('table.label-kind', { hasText: 'risk' }).getByRole('link', { name: busiest.value, exact: true }).click();
@@ -239,31 +265,22 @@ describe('web console in Chromium', { skip }, () => {
     // uPlot draws on canvases: each series' line is there, in its colour (the records of both
     // feeds; what the runs inserted, updated and deleted).
     const charts = page.locator('.chart canvas');
-    assert.equal(await charts.count(), 2);
-    const seriesColours = [
-      ['#2563eb', '#d97706'],
-      ['#059669', '#2563eb', '#dc2626'],
-    ];
-    const pixels = await charts.evaluateAll(
-      (canvases, colours) =>
-        canvases.map((c, chart) => {
-          const { width, height } = c as HTMLCanvasElement;
-          const data = (c as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, width, height).data;
-          return colours[chart]!.map((hex) => {
-            const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
-            let count = 0;
-            for (let i = 0; i < data.length; i += 4) {
-              if (data[i + 3]! > 200 && Math.abs(data[i]! - r!) + Math.abs(data[i + 1]! - g!) + Math.abs(data[i + 2]! - b!) < 40) count++;
-            }
-            return count;
-          });
-        }),
-      seriesColours,
-    );
+    // Records per feed; then each feed's changes (the residential feed's one run inserted
+    // records and changed none: its updated and deleted points lie under its deleted point).
+    assert.equal(await charts.count(), 3);
+    const seriesColours = [['#2563eb', '#d97706'], ['#059669', '#2563eb', '#dc2626'], ['#059669']];
+    const pixels = await colourPixels(charts, seriesColours);
     assert.ok(
       pixels.flat().every((n) => n > 5),
       `pixels of each series' colour: ${JSON.stringify(pixels)}`,
     );
+    // The axes take the page's colours: readable in the dark scheme too.
+    const axisPixels = async (muted: string) => (await colourPixels(charts.first(), [[muted]]))[0]![0]!;
+    assert.ok((await axisPixels('#59636e')) > 20, 'axis labels in the light scheme');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await settlesTo(async () => (await axisPixels('#9198a1')) > 20, true, 'axis labels in the dark scheme');
+    await screenshot(page, 'imports-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
     await screenshot(page, 'imports');
     page.assertClean();
     await page.close();
@@ -283,6 +300,32 @@ describe('web console in Chromium', { skip }, () => {
       assert.ok(overflow <= 0, `${name}: the page is ${overflow} px wider than the screen`);
       await screenshot(page, name);
     }
+    page.assertClean();
+    await page.close();
+  });
+
+  test('a lookup still running when its page is left shows its answer on coming back', async () => {
+    const page = await watchedPage(browser);
+    await page.goto(`${base}/ui/`);
+    // The lookup's answer is held back until the page has been left and come back to.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/feed/v1/ips', async (route) => {
+      if (route.request().method() === 'POST') await held;
+      await route.continue();
+    });
+    const ip = known[2]!;
+    await page.getByLabel(/One address/).fill(ip);
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await page.getByRole('button', { name: 'Looking up…' }).waitFor();
+    await page.getByRole('link', { name: 'Labels' }).click();
+    await page.locator('table.label-kind').first().waitFor();
+    await page.goBack();
+    await page.getByRole('button', { name: 'Looking up…' }).waitFor();
+    release();
+    await page.locator(`tr[data-ip="${ip}"].known`).waitFor();
+    assert.equal(await page.getByLabel(/One address/).inputValue(), ip);
+    assert.equal(await page.getByRole('status').first().innerText(), '1 known, 0 unknown');
     page.assertClean();
     await page.close();
   });
@@ -322,6 +365,7 @@ describe('web console in Chromium', { skip }, () => {
     assert.match(message, /IPoid did not answer/);
     assert.doesNotMatch(message, /TypeError|at \S+:\d+/);
     await screenshot(page, 'network-error');
+    page.assertClean();
     await page.close();
   });
 });
@@ -356,6 +400,10 @@ describe('web console with bearer tokens', { skip }, () => {
     await page.getByLabel('API token').fill('wrong');
     await page.getByRole('button', { name: 'Use this token' }).click();
     await page.getByText(/refused the token \(401\)/).waitFor();
+    // Pasted with an invisible character, which no HTTP header can carry: refused before any request.
+    await page.getByLabel('API token').fill(`${TOKEN}\u200b`);
+    await page.getByRole('button', { name: 'Use this token' }).click();
+    await page.getByText(/no HTTP header can carry it/).waitFor();
     await page.getByLabel('API token').fill(TOKEN);
     await page.getByRole('button', { name: 'Use this token' }).click();
     await page.locator('table.label-kind').first().waitFor();

@@ -37,11 +37,23 @@ function errorOf(status: number, body: ErrorAnswer | null): ApiError {
   return new ApiError(status, said ?? `IPoid answered ${status}.`, invalid);
 }
 
+/** A 401: the token is forgotten (unless another was entered meanwhile) and the page asks for one. */
+function tokenRefused(sent: string | null): void {
+  if (storedToken() === sent) forgetToken();
+  for (const listener of tokenListeners) listener();
+}
+
 /** One call to IPoid's HTTP API, with the token when there is one. */
 export async function call(path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   const token = storedToken();
-  if (token) headers.set('authorization', `Bearer ${token}`);
+  try {
+    if (token) headers.set('authorization', `Bearer ${token}`);
+  } catch {
+    // Stored before the prompt checked tokens (or by hand): no request can carry it.
+    tokenRefused(token);
+    throw new ApiError(401, 'The token holds characters an HTTP header cannot carry: enter it again.');
+  }
   let response: Response;
   try {
     // Never from the browser's cache: the data changes with each import, and a forgotten token
@@ -52,20 +64,28 @@ export async function call(path: string, init: RequestInit = {}): Promise<Respon
   }
   if (response.ok) return response;
   const body = (await response.json().catch(() => null)) as ErrorAnswer | null;
-  if (response.status === 401) {
-    forgetToken();
-    for (const listener of tokenListeners) listener();
-  }
+  if (response.status === 401) tokenRefused(token);
   throw errorOf(response.status, body);
 }
 
+/** An answer's body, read whole; a connection lost on the way is IPoid's failure, not the console's. */
+export async function bodyOf<T>(answer: Promise<T>): Promise<T> {
+  try {
+    return await answer;
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    throw new ApiError(0, 'IPoid stopped answering part-way through: try again.');
+  }
+}
+
 export async function getJson<T>(path: string): Promise<T> {
-  return (await call(path, { headers: { accept: 'application/json' } })).json() as Promise<T>;
+  const response = await call(path, { headers: { accept: 'application/json' } });
+  return bodyOf(response.json() as Promise<T>);
 }
 
 export async function postJson<T>(path: string, body: unknown): Promise<T> {
   const response = await call(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return response.json() as Promise<T>;
+  return bodyOf(response.json() as Promise<T>);
 }
 
 /** `path` with the query's non-empty values (a name given as pairs may repeat). */

@@ -21,7 +21,12 @@ function Page({ route }: { route: Route }) {
   const { path, query } = route;
   if (path.startsWith('/ip/')) {
     const ip = decodedSegment(path.slice('/ip/'.length));
-    return ip === undefined ? <ErrorMessage error={`"${path}" is not an address of this console.`} /> : <AddressPage ip={ip} />;
+    // "." and ".." would reach other API routes (a browser resolves them in a URL's path).
+    return ip === undefined || ip === '' || ip === '.' || ip === '..' ? (
+      <ErrorMessage error={`"${path}" is not an address of this console.`} />
+    ) : (
+      <AddressPage ip={ip} />
+    );
   }
   if (path === '/labels') return <LabelsPage since={query.get('since') ?? undefined} />;
   if (path === '/list') return <ListPage route={route} />;
@@ -35,8 +40,8 @@ function Guarded({ children }: { children: ComponentChildren }) {
   return error ? <ErrorMessage error={error} /> : <>{children}</>;
 }
 
-/** On each route change after the first page, the page's heading takes the focus (screen readers announce it) and names the tab. */
-function useAnnouncedPages(routeKey: string): void {
+/** On each new page after the first, the page's heading takes the focus (screen readers announce it) and names the tab. */
+function useAnnouncedPages(pageKey: string): void {
   const first = useRef(true);
   useEffect(() => {
     const heading = document.querySelector<HTMLElement>('main h1');
@@ -47,17 +52,18 @@ function useAnnouncedPages(routeKey: string): void {
     }
     heading?.setAttribute('tabindex', '-1');
     heading?.focus();
-  }, [routeKey]);
+  }, [pageKey]);
 }
 
 export function App() {
   const route = useRoute();
   const routeKey = `${route.path}?${route.query}`;
-  useAnnouncedPages(routeKey);
   // Asked for on a 401; "rejected" once a token was tried. Each token entered remounts the page.
   const [needsToken, setNeedsToken] = useState(false);
   const [rejected, setRejected] = useState(false);
   const [attempt, setAttempt] = useState(0);
+  // The page after a token was accepted is announced as a new page is.
+  useAnnouncedPages(`${attempt} ${routeKey}`);
   useEffect(
     () =>
       onTokenNeeded(() => {

@@ -1,3 +1,5 @@
+import { bodyOf } from './api.ts';
+
 /** A CSV cell: quoted when needed; a leading =, +, -, @, tab or CR is neutralised, as the API's CSV does, so a spreadsheet shows text. */
 function cell(value: string): string {
   const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
@@ -23,11 +25,12 @@ export function download(blob: Blob, name: string): void {
  * (An export goes through fetch, not a plain link, because the API may need the token header.)
  */
 export async function received(answer: Response, progress: (bytes: number) => void): Promise<Blob> {
-  if (!answer.body) return answer.blob();
+  if (!answer.body) return bodyOf(answer.blob());
   const pieces: Uint8Array<ArrayBuffer>[] = [];
   let bytes = 0;
   const reader = answer.body.getReader();
-  for (let piece = await reader.read(); !piece.done; piece = await reader.read()) {
+  const next = () => bodyOf(reader.read());
+  for (let piece = await next(); !piece.done; piece = await next()) {
     pieces.push(piece.value);
     bytes += piece.value.byteLength;
     progress(bytes);

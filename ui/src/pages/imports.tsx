@@ -73,7 +73,7 @@ function ImportsView({ info, runs, realtime, paged, older }: RunsView) {
           <a href={href('/imports', { realtime: '1' })}>With realtime slots</a>
         )}
       </p>
-      <RunTable runs={runs} />
+      <RunTable runs={runs} paged={paged} />
       <nav class="row pager" aria-label="Pages">
         {paged && <a href={href('/imports', { realtime: kind })}>Newest runs</a>}
         {older && <a href={href('/imports', { realtime: kind, before: older })}>Older runs</a>}
@@ -86,7 +86,7 @@ function FeedCard({ feed, staleAfter }: { feed: FeedInfo; staleAfter: number | n
   const never = feed.ageSeconds === null;
   const stale = !never && staleAfter !== null && feed.ageSeconds! > staleAfter;
   return (
-    <article class={`feed ${stale ? 'stale' : never ? 'never' : 'fresh'}`} data-feed={feed.feed}>
+    <article class={`feed ${stale ? 'stale' : never ? 'never' : staleAfter === null ? 'unlimited' : 'fresh'}`} data-feed={feed.feed}>
       <h3>{feed.feed}</h3>
       {never ? (
         <p>never imported</p>
@@ -113,40 +113,47 @@ function FeedCard({ feed, staleAfter }: { feed: FeedInfo; staleAfter: number | n
   );
 }
 
-/** Stored records per feed, and what each run changed, oldest run on the left. */
+/** Stored records per feed, and what each run of each feed changed, oldest run on the left. */
 function RunCharts({ runs }: { runs: ImportRun[] }) {
   const charts = useMemo(() => {
     const succeeded = runs.filter((r) => r.status === 'succeeded').reverse();
-    const names = succeeded.map((r) => (r.kind === 'realtime' && r.slot ? time(r.slot).slice(5, 16) : (r.feedDate ?? r.dataDate)));
+    const nameOf = (r: ImportRun) => (r.kind === 'realtime' && r.slot ? time(r.slot).slice(5, 16) : (r.feedDate ?? r.dataDate));
     const feeds = [...new Set(succeeded.map((r) => r.feed))];
     const records: Series[] = feeds.map((feed, i) => ({
       label: feed,
       color: FEED_COLORS[i % FEED_COLORS.length]!,
       values: succeeded.map((r) => (r.feed === feed ? r.records : null)),
     }));
-    // A day's updates and deletions are often equal (a churned key is both): the last is dashed.
-    const changes: Series[] = (['inserted', 'updated', 'deleted'] as const).map((change) => ({
-      label: change,
-      color: CHANGE_COLORS[change],
-      values: succeeded.map((r) => r[change]),
-      dashed: change === 'deleted',
-    }));
-    return { names, records, changes };
+    // Per feed: feeds differ by orders of magnitude, and two feeds' runs of one day would share a name.
+    const changes = feeds.map((feed) => {
+      const own = succeeded.filter((r) => r.feed === feed);
+      // A day's updates and deletions are often equal (a churned key is both): the last is dashed.
+      const series: Series[] = (['inserted', 'updated', 'deleted'] as const).map((change) => ({
+        label: change,
+        color: CHANGE_COLORS[change],
+        values: own.map((r) => r[change]),
+        dashed: change === 'deleted',
+      }));
+      return { feed, names: own.map(nameOf), series };
+    });
+    return { names: succeeded.map(nameOf), records, changes };
   }, [runs]);
   if (charts.names.length === 0) return <p class="message">No successful import yet.</p>;
   return (
     <div class="charts">
       <Chart title="Stored records per feed" names={charts.names} series={charts.records} />
-      <Chart title="Changes per run" names={charts.names} series={charts.changes} />
+      {charts.changes.map(({ feed, names, series }) => (
+        <Chart key={feed} title={`Changes per run: ${feed}`} names={names} series={series} />
+      ))}
     </div>
   );
 }
 
-function RunTable({ runs }: { runs: ImportRun[] }) {
+function RunTable({ runs, paged }: { runs: ImportRun[]; paged: boolean }) {
   return (
     <div class="table-scroll">
       <table class="runs">
-        <caption>The latest {runs.length} runs, newest first</caption>
+        <caption>{paged ? `${runs.length} older runs, newest first` : `The latest ${runs.length} runs, newest first`}</caption>
         <thead>
           <tr>
             {['feed', 'kind', 'feed date', 'started', 'duration', 'inserted', 'updated', 'deleted', 'records', 'skipped', 'status'].map(

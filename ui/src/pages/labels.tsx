@@ -52,16 +52,21 @@ function LabelKind({ param, values, since }: { param: string; values: LabelCount
             records
           </th>
           {since && (
-            <th scope="col" class="num">
-              since {since}
-            </th>
+            <>
+              <th scope="col" class="num">
+                on {since}
+              </th>
+              <th scope="col" class="num">
+                since {since}
+              </th>
+            </>
           )}
         </tr>
       </thead>
       <tbody>
         {values.length === 0 && (
           <tr>
-            <td colSpan={since ? 3 : 2} class="muted">
+            <td colSpan={since ? 4 : 2} class="muted">
               none
             </td>
           </tr>
@@ -73,9 +78,18 @@ function LabelKind({ param, values, since }: { param: string; values: LabelCount
             </td>
             <td class="num">{v.count.toLocaleString('en')}</td>
             {since && (
-              <td class="num">
-                <span class="added">{signed(v.added, '+')}</span> <span class="removed">{signed(v.removed, '−')}</span>
-              </td>
+              <>
+                <td class="num">{(v.then ?? 0).toLocaleString('en')}</td>
+                <td class="num">
+                  {v.added || v.removed ? (
+                    <>
+                      <span class="added">{signed(v.added, '+')}</span> <span class="removed">{signed(v.removed, '−')}</span>
+                    </>
+                  ) : (
+                    <span class="muted">no change</span>
+                  )}
+                </td>
+              </>
             )}
           </tr>
         ))}

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { call, getJson, withQuery } from '../api.ts';
 import { ErrorMessage, Loading } from '../components/message.tsx';
 import { download, received } from '../csv.ts';
@@ -33,16 +33,20 @@ export function ListPage({ route }: { route: Route }) {
       '_',
     );
 
+  // An export stops when its page is left: it would be saved after the user moved on.
+  const leaving = useRef(new AbortController());
+  useEffect(() => () => leaving.current.abort(), []);
+
   const exportAs = async (format: 'ndjson' | 'csv') => {
     setExportError(null);
     setExporting('starting…');
     try {
-      const answer = await call(withQuery('/feed/v1/ips', [...query, ['format', format]]));
+      const answer = await call(withQuery('/feed/v1/ips', [...query, ['format', format]]), { signal: leaving.current.signal });
       download(await received(answer, (bytes) => setExporting(`${(bytes / 1e6).toFixed(1)} MB received`)), fileName(format));
     } catch (err) {
-      setExportError(err);
+      if (!leaving.current.signal.aborted) setExportError(err);
     } finally {
-      setExporting(null);
+      if (!leaving.current.signal.aborted) setExporting(null);
     }
   };
 
@@ -66,11 +70,11 @@ export function ListPage({ route }: { route: Route }) {
         <button type="button" disabled={exporting !== null} onClick={() => void exportAs('csv')}>
           Export CSV
         </button>
-        {exporting && (
-          <span class="hint" role="status">
-            Exporting: {exporting}
-          </span>
-        )}
+        <span class="hint" role="status">
+          {exporting
+            ? `Exporting: ${exporting}`
+            : 'An export is received by this tab, then saved: for millions of records, use ipoid export or curl.'}
+        </span>
       </form>
       {exportError !== null && <ErrorMessage error={exportError} />}
       {page.state === 'loading' && <Loading />}

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useReducer } from 'preact/hooks';
 import { ApiError, postJson } from '../api.ts';
 import { ErrorMessage } from '../components/message.tsx';
 import { download, toCsv } from '../csv.ts';
@@ -82,54 +82,65 @@ async function lookUp(entries: string[]): Promise<Result> {
 
 /**
  * The page's state outlives the page: going to an address's detail and back, or entering a
- * token, shows the same entries and table (kept in this tab's memory only; a reload forgets).
+ * token, shows the same entries and table, and a lookup still running when the page was left
+ * shows its answer when it comes (kept in this tab's memory only; a reload forgets).
  */
-const kept: { text: string; result: Result | null; failed: unknown } = { text: '', result: null, failed: null };
+interface LookupState {
+  text: string;
+  busy: boolean;
+  result: Result | null;
+  error: unknown;
+  copied: boolean;
+}
+const state: LookupState = { text: '', busy: false, result: null, error: null, copied: false };
+const shown = new Set<() => void>();
+function update(changes: Partial<LookupState>): void {
+  Object.assign(state, changes);
+  for (const render of shown) render();
+}
 /** Each lookup's number: only the latest one's answer is shown. */
 let lookups = 0;
+
+async function run(entries: string[]): Promise<void> {
+  const mine = ++lookups;
+  update({ busy: true, error: null, copied: false });
+  try {
+    const answer = await lookUp(entries);
+    if (mine === lookups) update({ result: answer, busy: false });
+  } catch (err) {
+    if (mine === lookups) update({ result: null, error: err, busy: false });
+  }
+}
 
 // Copying needs the Clipboard API, which browsers give only to secure pages (HTTPS or localhost).
 const canCopy = () => typeof navigator.clipboard?.writeText === 'function';
 
+const summaryOf = ({ rows, invalid }: Result) =>
+  `${rows.filter((r) => r.record).length} known, ${rows.filter((r) => !r.record).length} unknown` +
+  (invalid.length > 0 ? `, ${invalid.length} invalid` : '');
+
 export function LookupPage() {
-  const [text, setText] = useState(kept.text);
-  const [busy, setBusy] = useState(false);
-  const [{ result, error }, setShown] = useState({ result: kept.result, error: kept.failed });
-  const [copied, setCopied] = useState(false);
+  const [, rendered] = useReducer((n: number) => n + 1, 0);
+  useEffect(() => {
+    const render = () => rendered(undefined);
+    shown.add(render);
+    return () => void shown.delete(render);
+  }, []);
+  const { text, busy, result, error, copied } = state;
   const entries = entriesOf(text);
   const tooMany = entries.length > MAX_ENTRIES;
-  // Kept as it is set, not after a render: a 401 replaces this page by the token prompt before it renders again.
-  const edit = (value: string) => setText((kept.text = value));
-  const show = (shown: { result: Result | null; error: unknown }) => {
-    kept.result = shown.result;
-    kept.failed = shown.error;
-    setShown(shown);
+  const submit = () => {
+    if (!busy && entries.length > 0 && !tooMany) void run(entries);
   };
   // After a token was asked for, the lookup it interrupted runs again.
   useEffect(() => {
-    if (error instanceof ApiError && error.status === 401) void run();
+    if (error instanceof ApiError && error.status === 401) submit();
   }, []);
-
-  async function run() {
-    if (busy || entries.length === 0 || tooMany) return;
-    const mine = ++lookups;
-    setBusy(true);
-    show({ result, error: null });
-    setCopied(false);
-    try {
-      const answer = await lookUp(entries);
-      if (mine === lookups) show({ result: answer, error: null });
-    } catch (err) {
-      if (mine === lookups) show({ result: null, error: err });
-    } finally {
-      if (mine === lookups) setBusy(false);
-    }
-  }
   const csv = () => toCsv(COLUMNS, result?.rows.map(cells) ?? []);
   const copy = () =>
     navigator.clipboard.writeText(csv()).then(
-      () => setCopied(true),
-      () => show({ result, error: 'The browser refused to copy: use Download CSV instead.' }),
+      () => update({ copied: true }),
+      () => update({ error: 'The browser refused to copy: use Download CSV instead.' }),
     );
 
   return (
@@ -138,7 +149,7 @@ export function LookupPage() {
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          void run();
+          submit();
         }}
         class="lookup-form"
       >
@@ -150,11 +161,11 @@ export function LookupPage() {
           rows={6}
           value={text}
           spellcheck={false}
-          onInput={(e) => edit(e.currentTarget.value)}
+          onInput={(e) => update({ text: e.currentTarget.value })}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
               e.preventDefault();
-              void run();
+              submit();
             }
           }}
           placeholder={'1.1.1.1\n2001:db8::1, 203.0.113.7'}
@@ -169,14 +180,15 @@ export function LookupPage() {
           </span>
         </div>
       </form>
+      {/* Always present, so that screen readers announce what it says as it changes. */}
+      <p class="sr-only" role="status">
+        {busy ? 'Looking up…' : copied ? 'Copied' : result ? summaryOf(result) : ''}
+      </p>
       {error !== null && <ErrorMessage error={error} />}
       {result && (
         <>
           <div class="row">
-            <p class="summary">
-              {result.rows.filter((r) => r.record).length} known, {result.rows.filter((r) => !r.record).length} unknown
-              {result.invalid.length > 0 && `, ${result.invalid.length} invalid`}
-            </p>
+            <p class="summary">{summaryOf(result)}</p>
             {canCopy() && (
               <button type="button" onClick={() => void copy()} disabled={result.rows.length === 0}>
                 {copied ? 'Copied' : 'Copy CSV'}
