@@ -1,10 +1,11 @@
 /*
  * The two sides of the API benchmark: `ipoid serve` in a child process (so that its memory is
- * measured alone, from /proc) and autocannon driving it over many distinct addresses.
+ * measured alone, from /proc) and a load driver (autocannon or wrk) over many distinct addresses.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { spawnIpoid } from './ipoid-process.ts';
+import { driveWrk } from './wrk.ts';
 import { cpuSeconds, peakRssMb } from './measure.ts';
 
 export interface Server {
@@ -64,14 +65,17 @@ async function indexBuilt(base: string): Promise<{ records: number; bytes: numbe
 }
 
 /** Each request takes the next item, round-robin over all connections. */
-export function roundRobin<T>(items: T[]): () => T {
+function roundRobin<T>(items: T[]): () => T {
   let i = 0;
   return () => items[i++ % items.length]!;
 }
 
-/** GET /feed/v1/ip/{ip} over the addresses, in turn. */
-export function singleLookups(addresses: string[]): () => { path: string } {
-  return roundRobin(addresses.map((ip) => ({ path: `/feed/v1/ip/${ip}` })));
+/** A request of a load: a GET of `path`, or a POST of a JSON `body`. */
+export type LoadRequest = { path: string } | { path: string; body: string };
+
+/** GET /feed/v1/ip/{ip} over the addresses. */
+export function singleLookups(addresses: string[]): LoadRequest[] {
+  return addresses.map((ip) => ({ path: `/feed/v1/ip/${ip}` }));
 }
 
 /** Seconds of load before a measured one, so that caches and connections are warm. */
@@ -80,8 +84,8 @@ export const WARMUP_SECONDS = 3;
 export interface Load {
   connections: number;
   seconds: number;
-  /** Path (GET) or JSON body (POST) of each request, taken in turn by every connection together. */
-  next: () => { path: string } | { path: string; body: string };
+  /** The requests, taken in turn by every connection together, round and round. */
+  requests: LoadRequest[];
 }
 
 export interface Measured {
@@ -92,7 +96,20 @@ export interface Measured {
   errors: number;
 }
 
-export async function drive(base: string, load: Load): Promise<Measured> {
+/**
+ * The load driver, IPOID_BENCH_DRIVER: autocannon (the default, from npm) or wrk (Debian's
+ * `apt-get install wrk`), which is C and costs the cores the server shares far less CPU a
+ * request, so that more of the machine measures the server.
+ */
+export function drive(base: string, load: Load): Promise<Measured> {
+  const driver = process.env.IPOID_BENCH_DRIVER || 'autocannon';
+  if (driver === 'wrk') return driveWrk(base, load);
+  if (driver !== 'autocannon') throw new Error(`IPOID_BENCH_DRIVER must be autocannon or wrk, not ${JSON.stringify(driver)}`);
+  return driveAutocannon(base, load);
+}
+
+async function driveAutocannon(base: string, load: Load): Promise<Measured> {
+  const next = roundRobin(load.requests);
   const result = await autocannon({
     url: base,
     connections: load.connections,
@@ -100,10 +117,10 @@ export async function drive(base: string, load: Load): Promise<Measured> {
     requests: [
       {
         setupRequest: (request) => {
-          const next = load.next();
-          return 'body' in next
-            ? { ...request, method: 'POST', path: next.path, body: next.body, headers: { 'content-type': 'application/json' } }
-            : { ...request, method: 'GET', path: next.path };
+          const item = next();
+          return 'body' in item
+            ? { ...request, method: 'POST', path: item.path, body: item.body, headers: { 'content-type': 'application/json' } }
+            : { ...request, method: 'GET', path: item.path };
         },
       },
     ],

@@ -11,12 +11,13 @@
  * MariaDB is reached at IPOID_BENCH_MARIADB_URL (default mariadb://root@127.0.0.1:3306/ipoid_bench),
  * in a database of its own: <name>_api_<records>. Feeds and databases are cached in bench/out/
  * and reused when they already hold the same feed. The driver and the server share the
- * machine: on few cores, the driver's CPU is part of the figure.
+ * machine: on few cores, the driver's CPU is part of the figure (IPOID_BENCH_DRIVER=wrk costs
+ * less of it than autocannon, the default).
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ensureImported, HIT_RATIO, SAMPLE_SIZE, sampleAddresses } from './api-data.ts';
-import { drive, roundRobin, singleLookups, startServer, WARMUP_SECONDS, type Load, type LookupMode } from './api-load.ts';
+import { drive, singleLookups, startServer, WARMUP_SECONDS, type Load, type LookupMode } from './api-load.ts';
 import { benchDatabaseUrl } from './databases.ts';
 import { benchFeed } from './feeds.ts';
 import { markdownTable } from './report.ts';
@@ -37,18 +38,20 @@ const { file: feed } = await benchFeed(records);
 const addresses = await sampleAddresses(feed, records, SAMPLE_SIZE, HIT_RATIO);
 const single = singleLookups(addresses);
 const batchesOf = (size: number) =>
-  roundRobin(
-    Array.from({ length: SAMPLE_SIZE / size }, (_, i) => ({
-      path: '/feed/v1/ips',
-      body: JSON.stringify({ ips: addresses.slice(i * size, (i + 1) * size) }),
-    })),
-  );
+  Array.from({ length: SAMPLE_SIZE / size }, (_, i) => ({
+    path: '/feed/v1/ips',
+    body: JSON.stringify({ ips: addresses.slice(i * size, (i + 1) * size) }),
+  }));
 const phases: { route: string; ipsPerRequest: number; load: Load }[] = [
-  ...[1, 10, 50].map((connections) => ({ route: 'GET /feed/v1/ip/{ip}', ipsPerRequest: 1, load: { connections, seconds, next: single } })),
+  ...[1, 10, 50].map((connections) => ({
+    route: 'GET /feed/v1/ip/{ip}',
+    ipsPerRequest: 1,
+    load: { connections, seconds, requests: single },
+  })),
   ...BATCHES.map((size) => ({
     route: `POST /feed/v1/ips (${size})`,
     ipsPerRequest: size,
-    load: { connections: 10, seconds, next: batchesOf(size) },
+    load: { connections: 10, seconds, requests: batchesOf(size) },
   })),
 ];
 
@@ -72,7 +75,7 @@ for (const storeName of values.stores.split(',')) {
       console.error(indexes.at(-1)!.join(' | '));
     }
     try {
-      await drive(server.base, { connections: 10, seconds: WARMUP_SECONDS, next: single });
+      await drive(server.base, { connections: 10, seconds: WARMUP_SECONDS, requests: single });
       for (const { route, ipsPerRequest, load } of phases) {
         const cpuBefore = server.cpuSeconds();
         const m = await drive(server.base, load);
@@ -100,7 +103,7 @@ for (const storeName of values.stores.split(',')) {
 }
 
 console.log(
-  `\n${records.toLocaleString('en')} records, ${SAMPLE_SIZE.toLocaleString('en')} distinct addresses (${HIT_RATIO * 100}% stored), ${seconds} s a row, ${cpus().length} CPUs shared by driver and server`,
+  `\n${records.toLocaleString('en')} records, ${SAMPLE_SIZE.toLocaleString('en')} distinct addresses (${HIT_RATIO * 100}% stored), ${seconds} s a row, ${cpus().length} CPUs shared by driver (${process.env.IPOID_BENCH_DRIVER || 'autocannon'}) and server`,
 );
 console.log(markdownTable(header, rows));
 if (indexes.length)

@@ -20,7 +20,7 @@ import { importFeed } from '../src/import/importer.ts';
 import { createLogger } from '../src/log.ts';
 import { openStore } from '../src/store/open.ts';
 import { addDays, dateOfDay, feedDay } from '../src/history/feed-day.ts';
-import { drive, roundRobin, startServer, WARMUP_SECONDS, type Measured } from './api-load.ts';
+import { drive, singleLookups, startServer, WARMUP_SECONDS, type Measured } from './api-load.ts';
 import { sampleAddresses } from './api-data.ts';
 import { OUT } from './feeds.ts';
 import { bytes, count, machine, markdownTable, seconds } from './report.ts';
@@ -130,11 +130,11 @@ const server = await startServer(`sqlite:${path}`);
 let today: Measured;
 let past: Measured;
 try {
-  const at = roundRobin(sample.map((ip) => ({ path: `/feed/v1/ip/${ip}?at=${randomDay()}` })));
-  const now = roundRobin(sample.map((ip) => ({ path: `/feed/v1/ip/${ip}` })));
-  await drive(server.base, { connections: CONNECTIONS, seconds: WARMUP_SECONDS, next: at });
-  past = await drive(server.base, { connections: CONNECTIONS, seconds: loadSeconds, next: at });
-  today = await drive(server.base, { connections: CONNECTIONS, seconds: loadSeconds, next: now });
+  const at = sample.map((ip) => ({ path: `/feed/v1/ip/${ip}?at=${randomDay()}` }));
+  const now = singleLookups(sample);
+  await drive(server.base, { connections: CONNECTIONS, seconds: WARMUP_SECONDS, requests: at });
+  past = await drive(server.base, { connections: CONNECTIONS, seconds: loadSeconds, requests: at });
+  today = await drive(server.base, { connections: CONNECTIONS, seconds: loadSeconds, requests: now });
 } finally {
   await server.stop();
 }

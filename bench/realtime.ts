@@ -129,8 +129,8 @@ async function benchStore(store: string, dayFile: string, slotsDir: string): Pro
   const server = await startServer(url);
   try {
     const addresses = await sampleAddresses(dayFile, records, 20_000, HIT_RATIO);
-    await drive(server.base, { connections: CONNECTIONS, seconds: WARMUP_SECONDS, next: singleLookups(addresses) });
-    const idle = await drive(server.base, { connections: CONNECTIONS, seconds: loadSeconds, next: singleLookups(addresses) });
+    await drive(server.base, { connections: CONNECTIONS, seconds: WARMUP_SECONDS, requests: singleLookups(addresses) });
+    const idle = await drive(server.base, { connections: CONNECTIONS, seconds: loadSeconds, requests: singleLookups(addresses) });
     log(`${store}: API idle p50/p99 ${idle.p50Ms}/${idle.p99Ms} ms`);
 
     // Catch-up: the whole day's slots, with the API under load for the first loadSeconds.
@@ -140,7 +140,7 @@ async function benchStore(store: string, dayFile: string, slotsDir: string): Pro
       if (line.includes('realtime slot merged')) slotMs.push((JSON.parse(line) as { ms: number }).ms);
     });
     const rss = pollPeak(() => peakRssMb(catchUp.process.pid!) ?? 0, 500);
-    const during = await drive(server.base, { connections: CONNECTIONS, seconds: loadSeconds, next: singleLookups(addresses) });
+    const during = await drive(server.base, { connections: CONNECTIONS, seconds: loadSeconds, requests: singleLookups(addresses) });
     await catchUp.exited;
     const catchUpSeconds = (performance.now() - catchUp.spawnedAt) / 1000;
     const followerRssMb = rss.stop();

@@ -60,17 +60,17 @@ export async function benchStore(run: ScaleRun): Promise<StoreResult> {
 }
 
 async function lookups(run: ScaleRun) {
-  const next = singleLookups(run.addresses);
+  const requests = singleLookups(run.addresses);
   const server = await startServer(run.url);
   try {
     run.log(`serve up in ${server.startupSeconds.toFixed(2)} s`);
-    await drive(server.base, { connections: CONNECTIONS, seconds: WARMUP_SECONDS, next });
-    const idle = await drive(server.base, { connections: CONNECTIONS, seconds: run.seconds, next });
+    await drive(server.base, { connections: CONNECTIONS, seconds: WARMUP_SECONDS, requests });
+    const idle = await drive(server.base, { connections: CONNECTIONS, seconds: run.seconds, requests });
     run.log(`idle lookups p50 ${idle.p50Ms} ms, p99 ${idle.p99Ms} ms`);
 
     const importing = await startCliImport(run.url, run.day1);
     const loadStart = performance.now();
-    const duringImport = await drive(server.base, { connections: CONNECTIONS, seconds: run.seconds, next });
+    const duringImport = await drive(server.base, { connections: CONNECTIONS, seconds: run.seconds, requests });
     const loadEnd = performance.now();
     const importEnd = await importing.ended;
     const overlapSeconds = Math.max(0, Math.min(importEnd, loadEnd) - loadStart) / 1000;
