@@ -21,7 +21,11 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const PIECE_CHARS = 32 * 1024;
 
 /** Answers `entries` as one JSON object, in their order: each key's record, or null when the address is unknown. */
-export function sendAnswers(reply: FastifyReply, entries: Iterable<[key: string, record: IpoidRecord | null]>): FastifyReply {
+export const sendAnswers = (reply: FastifyReply, entries: Iterable<[key: string, record: IpoidRecord | null]>): FastifyReply =>
+  reply.type(JSON_TYPE).send(answersJson(entries));
+
+/** `entries` as one JSON object: a string when short, which Node sends in one write with the headers; else bytes. */
+export function answersJson(entries: Iterable<[key: string, record: IpoidRecord | null]>): string | Buffer {
   const pieces: Buffer[] = [];
   let piece = '{';
   let separator = '';
@@ -35,6 +39,5 @@ export function sendAnswers(reply: FastifyReply, entries: Iterable<[key: string,
     }
   }
   piece += '}';
-  // A short answer goes as a string, which Node sends in one write with the headers.
-  return reply.type(JSON_TYPE).send(pieces.length === 0 ? piece : Buffer.concat([...pieces, Buffer.from(piece)]));
+  return pieces.length === 0 ? piece : Buffer.concat([...pieces, Buffer.from(piece)]);
 }
