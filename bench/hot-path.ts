@@ -1,13 +1,14 @@
 /*
  * Micro-benchmark of a lookup's own work in the API process, without HTTP: parsing the
  * address (parseRequestedIp), finding its records in the lookup index, and shaping the answer
- * (ipoidAnswer), over generated records held in an index built in this process. Prints
+ * (ipoidAnswer, written as the API writes it: answersJson), over generated records held in an index built in this process. Prints
  * nanoseconds per operation.
  *
  *   npm run bench:hot-path -- [--records 100000] [--rounds 5]
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
+import { answersJson } from '../src/api/answer-json.ts';
 import { ipoidAnswer } from '../src/api/ipoid-shape.ts';
 import { FEED_IDS } from '../src/feed/feed-types.ts';
 import { parseRequestedIp } from '../src/feed/ip.ts';
@@ -63,11 +64,11 @@ const results = [
   timed('index.lookup', (text) => index.lookup(parseRequestedIp(text).address)),
   ((): string[] => {
     let i = 0;
-    return timed('ipoidAnswer + JSON', () => {
+    return timed('ipoidAnswer + answersJson', () => {
       const records = found[i]!;
       const key = parsed[i++ % parsed.length]!.key;
       i %= parsed.length;
-      return records.length ? JSON.stringify(ipoidAnswer(records, key)) : '';
+      return records.length ? answersJson([[key, ipoidAnswer(records, key)]]) : '';
     });
   })(),
 ];

@@ -89,7 +89,7 @@ export function nameVersion(request: FastifyRequest, reply: FastifyReply, versio
   // Removed when unknown: the answer may be named again, after an index of another version answered it.
   if (version.feedDate) reply.header(FEED_DATE_HEADER, version.feedDate);
   else reply.removeHeader(FEED_DATE_HEADER);
-  if (version.lastModified) reply.header('last-modified', version.lastModified.toUTCString());
+  if (version.lastModified) reply.header('last-modified', httpDate(version.lastModified));
   else reply.removeHeader('last-modified');
   if (request.method !== 'GET') return undefined;
   const etag = `W/"${version.tag}-${representationHash(request)}"`;
@@ -99,6 +99,15 @@ export function nameVersion(request: FastifyRequest, reply: FastifyReply, versio
   reply.header('cache-control', 'private, no-cache');
   return etag;
 }
+
+// Nearly every answer names the same version: its date is formatted once, not per answer.
+let formatted: { date: Date; text: string } | undefined;
+function httpDate(date: Date): string {
+  if (formatted?.date !== date) formatted = { date, text: date.toUTCString() };
+  return formatted.text;
+}
+
+const shortHash = (text: string): string => createHash('sha1').update(text).digest('hex').slice(0, 8);
 
 // Clients send a handful of distinct Accept headers: their hashes are kept, not computed for every lookup.
 const ACCEPT_HASHES_KEPT = 256;
@@ -112,12 +121,11 @@ const acceptHashes = new Map<string, string>();
 function representationHash(request: FastifyRequest): string {
   const accept = request.headers.accept ?? '';
   const query = request.url.indexOf('?');
-  const hash = (text: string) => createHash('sha1').update(text).digest('hex').slice(0, 8);
-  if (query !== -1) return hash(`${accept}\n${request.url.slice(query)}`);
+  if (query !== -1) return shortHash(`${accept}\n${request.url.slice(query)}`);
   let known = acceptHashes.get(accept);
   if (known === undefined) {
     if (acceptHashes.size >= ACCEPT_HASHES_KEPT) acceptHashes.clear();
-    acceptHashes.set(accept, (known = hash(accept)));
+    acceptHashes.set(accept, (known = shortHash(accept)));
   }
   return known;
 }

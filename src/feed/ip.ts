@@ -19,8 +19,6 @@ export interface CanonicalIp {
 export const FULL_PREFIX = 128;
 const IPV4_OFFSET = 96;
 
-// Decimal dotted quad, leading zeros allowed ("010.0.0.1" is 10.0.0.1, never octal).
-const IPV4_DECIMAL = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 // Hex groups, "::" and an optional trailing dotted quad; no zone ids, no brackets.
 const IPV6_CHARS = /^[0-9a-fA-F:.]+$/;
 
@@ -41,11 +39,34 @@ function refuseSurroundingWhitespace(text: string, what: string): void {
   if (/^\s|\s$/.test(text)) throw new InvalidIpError(`${what}: ${JSON.stringify(truncate(text))}`, WHITESPACE);
 }
 
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+
+/**
+ * The octets of a decimal dotted quad: four numbers up to 255 of one to three ASCII digits,
+ * leading zeros allowed ("010.0.0.1" is 10.0.0.1, never octal). Read a character at a time,
+ * not by a regular expression: every address a lookup is asked for comes through here.
+ */
 function parseIpv4(text: string): number[] | undefined {
-  const m = IPV4_DECIMAL.exec(text);
-  if (!m) return undefined;
-  const octets = m.slice(1).map(Number);
-  return octets.every((o) => o <= 255) ? octets : undefined;
+  const octets: number[] = [];
+  let octet = 0;
+  let digits = 0;
+  // The end of the text closes the last octet as a dot closes the others.
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : DOT;
+    if (c >= ZERO && c <= NINE && digits < 3) {
+      octet = octet * 10 + (c - ZERO);
+      digits++;
+    } else if (c === DOT && digits > 0 && octet <= 255 && octets.length < 4) {
+      octets.push(octet);
+      octet = 0;
+      digits = 0;
+    } else {
+      return undefined;
+    }
+  }
+  return octets.length === 4 ? octets : undefined;
 }
 
 function fromIpv4Octets(octets: number[], prefixLen = FULL_PREFIX): CanonicalIp {
@@ -102,7 +123,8 @@ export interface RequestedIp {
 
 export function parseRequestedIp(text: string): RequestedIp {
   const address = parseIp(text);
-  return { address, key: IPV4_DECIMAL.test(text) ? address.text : prettified(address.bytes) };
+  // Only a dotted quad parses to an address without a colon in its spelling.
+  return { address, key: text.includes(':') ? prettified(address.bytes) : address.text };
 }
 
 // A run of two or more zero words, with the colons around it.

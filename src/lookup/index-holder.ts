@@ -67,6 +67,8 @@ export class IndexHolder {
 
   /** Starts a build when the data's version `tag` is newer than the index's (unless one is running). */
   follow(tag: string): void {
+    // Asked before every lookup: the same version as the index's, nearly always, is told without parsing the tags.
+    if (tag === this.#index?.version.tag) return;
     if (!this.#index || newestRun(tag) > newestRun(this.#index.version.tag)) this.#build();
   }
 

@@ -135,14 +135,28 @@ export class LookupIndex {
     }
   }
 
+  /** The record's fields, written out whole in FIELDS' order: V8 builds an object of one shape far faster than one grown key by key. */
   #fields(segment: SegmentParts, row: number): RecordFields {
-    const fields: Partial<Record<(typeof FIELDS)[number], FieldValue>> = {};
     const { values } = this.#parts;
-    for (let i = 0; i < FIELDS.length; i++) {
-      const value = values[i]![segment.fields[i]![row]!];
-      if (value !== undefined) fields[FIELDS[i]!] = value;
-    }
-    return fields as RecordFields;
+    const ids = segment.fields;
+    return {
+      org: values[0]![ids[0]![row]!] as string,
+      client_count: values[1]![ids[1]![row]!] as number,
+      types: values[2]![ids[2]![row]!] as string[],
+      conc_city: values[3]![ids[3]![row]!] as string,
+      conc_state: values[4]![ids[4]![row]!] as string,
+      conc_country: values[5]![ids[5]![row]!] as string,
+      countries: values[6]![ids[6]![row]!] as number,
+      location_country: values[7]![ids[7]![row]!] as string,
+      risks: values[8]![ids[8]![row]!] as string[],
+      proxies: values[9]![ids[9]![row]!] as string[],
+      behaviors: values[10]![ids[10]![row]!] as string[],
+      tunnels: values[11]![ids[11]![row]!] as string[],
+      // Absent from the feed's record: undefined here, left out of the answer (ipoidRecord).
+      conc_geohash: values[12]![ids[12]![row]!] as string | undefined,
+      conc_skew: values[13]![ids[13]![row]!] as number | undefined,
+      conc_density: values[14]![ids[14]![row]!] as number | undefined,
+    };
   }
 }
 

@@ -9,6 +9,7 @@ import { reflects } from '../feed-date.ts';
 import { parseAll } from '../batch-addresses.ts';
 import { ipoidAnswer, shaped, type ShapedRecord } from '../ipoid-shape.ts';
 import type { Lookups } from '../lookups.ts';
+import { sendAnswers } from '../answer-json.ts';
 import { AtQuery, BatchAnswer, BatchBody, BATCH_MAX, errorResponses, IpAnswer, IpParams, type IpoidRecord } from '../schemas.ts';
 import { rejectPathsUnder } from './ip-path.ts';
 import { notInData } from './lookup.ts';
@@ -42,7 +43,7 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store; lookups: Lookup
       const { at } = request.query;
       const { key, records } = at === undefined ? await lookupNow(request, reply) : await lookupAt(reply, request.params.ip, at);
       if (records.length === 0) return reply.code(404).send(notInData(key));
-      return { [key]: ipoidAnswer(records, key) };
+      return sendAnswers(reply, [[key, ipoidAnswer(records, key)]]);
     },
   );
   rejectPathsUnder(app, '/feed/v1/ip/');
@@ -82,12 +83,15 @@ export const ipRoutes: FastifyPluginAsyncTypebox<{ store: Store; lookups: Lookup
       const requested = parseAll(request.body.ips);
       const { records: found, version } = await lookups.lookupMany([...requested.values()]);
       if (version) nameVersion(request, reply, version);
-      const answer: Record<string, IpoidRecord | null> = {};
-      [...requested.keys()].forEach((key, i) => {
-        const records = found[i]!;
-        answer[key] = records.length ? ipoidAnswer(records, key) : null;
-      });
-      return answer;
+      return sendAnswers(reply, answers([...requested.keys()], found));
     },
   );
 };
+
+/** Each key's answer from its records, in the keys' order: null for an address no record holds. */
+function* answers(keys: string[], found: ShapedRecord[][]): Generator<[string, IpoidRecord | null]> {
+  for (let i = 0; i < keys.length; i++) {
+    const records = found[i]!;
+    yield [keys[i]!, records.length ? ipoidAnswer(records, keys[i]!) : null];
+  }
+}
