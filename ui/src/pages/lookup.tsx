@@ -98,17 +98,13 @@ function update(changes: Partial<LookupState>): void {
   Object.assign(state, changes);
   for (const render of shown) render();
 }
-/** Each lookup's number: only the latest one's answer is shown. */
-let lookups = 0;
-
+// One lookup at a time: `busy` is set before the first await, and a submit while busy does nothing.
 async function run(entries: string[]): Promise<void> {
-  const mine = ++lookups;
   update({ busy: true, error: null, copied: false });
   try {
-    const answer = await lookUp(entries);
-    if (mine === lookups) update({ result: answer, busy: false });
+    update({ result: await lookUp(entries), busy: false });
   } catch (err) {
-    if (mine === lookups) update({ result: null, error: err, busy: false });
+    update({ result: null, error: err, busy: false });
   }
 }
 
