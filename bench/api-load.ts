@@ -96,13 +96,16 @@ export interface Measured {
   errors: number;
 }
 
+/** The load driver's name, as IPOID_BENCH_DRIVER sets it. */
+export const benchDriver = (): string => process.env.IPOID_BENCH_DRIVER || 'autocannon';
+
 /**
  * The load driver, IPOID_BENCH_DRIVER: autocannon (the default, from npm) or wrk (Debian's
  * `apt-get install wrk`), which is C and costs the cores the server shares far less CPU a
  * request, so that more of the machine measures the server.
  */
 export function drive(base: string, load: Load): Promise<Measured> {
-  const driver = process.env.IPOID_BENCH_DRIVER || 'autocannon';
+  const driver = benchDriver();
   if (driver === 'wrk') return driveWrk(base, load);
   if (driver !== 'autocannon') throw new Error(`IPOID_BENCH_DRIVER must be autocannon or wrk, not ${JSON.stringify(driver)}`);
   return driveAutocannon(base, load);

@@ -17,7 +17,7 @@
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ensureImported, HIT_RATIO, SAMPLE_SIZE, sampleAddresses } from './api-data.ts';
-import { drive, singleLookups, startServer, WARMUP_SECONDS, type Load, type LookupMode } from './api-load.ts';
+import { benchDriver, drive, singleLookups, startServer, WARMUP_SECONDS, type Load, type LookupMode } from './api-load.ts';
 import { benchDatabaseUrl } from './databases.ts';
 import { benchFeed } from './feeds.ts';
 import { markdownTable } from './report.ts';
@@ -103,7 +103,7 @@ for (const storeName of values.stores.split(',')) {
 }
 
 console.log(
-  `\n${records.toLocaleString('en')} records, ${SAMPLE_SIZE.toLocaleString('en')} distinct addresses (${HIT_RATIO * 100}% stored), ${seconds} s a row, ${cpus().length} CPUs shared by driver (${process.env.IPOID_BENCH_DRIVER || 'autocannon'}) and server`,
+  `\n${records.toLocaleString('en')} records, ${SAMPLE_SIZE.toLocaleString('en')} distinct addresses (${HIT_RATIO * 100}% stored), ${seconds} s a row, ${cpus().length} CPUs shared by driver (${benchDriver()}) and server`,
 );
 console.log(markdownTable(header, rows));
 if (indexes.length)

@@ -1,7 +1,7 @@
 import { getPriority, setPriority } from 'node:os';
 
 /** IPOID_IMPORT_NICE's default: well below the API, which answers within a client's one-second budget. */
-export const DEFAULT_IMPORT_NICE = 10;
+const DEFAULT_IMPORT_NICE = 10;
 
 function parseNice(text: string | undefined): number {
   if (text === undefined || text === '') return DEFAULT_IMPORT_NICE;
