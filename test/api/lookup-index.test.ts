@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -10,6 +10,7 @@ import { importFeed } from '../../src/import/importer.ts';
 import type { Store } from '../../src/store/types.ts';
 import { fixtureRecords, gzipToTemp, jsonLinesFeed, quietLogger, SAMPLE_FEED } from '../helpers/fixtures.ts';
 import { request, serve } from '../helpers/http.ts';
+import { niceIn } from '../helpers/proc.ts';
 import { forEachStore, freshStore, STORE_TARGETS } from '../helpers/stores.ts';
 
 // The in-memory lookup index (IPOID_LOOKUP_INDEX=memory) must answer exactly as the database does.
@@ -126,7 +127,7 @@ forEachStore((target) => {
 
   test('the index builds on a thread that yields the CPU to the one answering lookups', () => {
     // This process serves: its main thread answers, the builder is one of its other threads.
-    const niceOf = (task: string) => Number(readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const niceOf = (task: string) => niceIn(`/proc/self/task/${task}/stat`);
     const others = readdirSync('/proc/self/task')
       .filter((task) => task !== String(process.pid))
       .map(niceOf);

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { test } from 'node:test';
 import { finished, jsonLines, runCli, spawnCli } from '../helpers/cli.ts';
 import { SAMPLE_FEED, tempDir } from '../helpers/fixtures.ts';
+import { niceIn } from '../helpers/proc.ts';
 
-/** A running process's nice value, from /proc (field 19 of its stat line). */
-const niceOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+const niceOf = (pid: number): number => niceIn(`/proc/${pid}/stat`);
 
 test('an import yields the CPU to the API: it runs at IPOID_IMPORT_NICE', async () => {
   const dir = tempDir();
