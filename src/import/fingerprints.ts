@@ -1,7 +1,5 @@
 import { hash as digest } from 'node:crypto';
-
-/** Bytes of a stored record hash (md5) kept in memory per record: enough to tell 10^8 records apart. */
-const FINGERPRINT_BYTES = 8;
+import { FINGERPRINT_BYTES } from '../store/types.ts';
 
 const NOT_MATCHED = 0;
 
@@ -29,21 +27,22 @@ export class StoredFingerprints {
   }
 
   /**
-   * Reads the stored hashes, which `forEach` visits in ascending order, as `count` says how
-   * many there are (both from one transaction's snapshot).
+   * Reads the stored fingerprints, which `forEach` visits in ascending order (concatenated, many
+   * a call), as `count` says how many there are (both from one transaction's snapshot).
    */
-  static async load(count: number, forEach: (visit: (hash: Buffer) => void) => Promise<void>): Promise<StoredFingerprints> {
+  static async load(count: number, forEach: (visit: (fingerprints: Buffer) => void) => Promise<void>): Promise<StoredFingerprints> {
     const set = new StoredFingerprints(count);
-    await forEach((hash) => set.#append(hash));
+    await forEach((fingerprints) => {
+      for (let at = 0; at < fingerprints.length; at += FINGERPRINT_BYTES)
+        set.#append(fingerprints.readUInt32BE(at), fingerprints.readUInt32BE(at + 4));
+    });
     if (set.#size !== count) throw new Error(`the store listed ${set.#size} record hashes for ${count} records`);
     return set;
   }
 
-  #append(hash: Buffer): void {
+  #append(high: number, low: number): void {
     const i = this.#size;
     if (i >= this.#high.length) throw new Error(`the store listed more record hashes than its ${this.#high.length} records`);
-    const high = hash.readUInt32BE(0);
-    const low = hash.readUInt32BE(4);
     if (i > 0 && compare(this.#high[i - 1]!, this.#low[i - 1]!, high, low) > 0) throw new Error('stored record hashes are not in order');
     this.#high[i] = high;
     this.#low[i] = low;

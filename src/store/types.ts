@@ -205,8 +205,11 @@ export interface ImportTransaction {
    * feed's last full import: a full file replaces them, which the change limit does not count.
    */
   realtimeReplaced(): number;
-  /** Calls `visit` with the record_hash of every record this feed holds, in ascending byte order. */
-  forEachStoredHash(visit: (hash: Buffer) => void): Promise<void>;
+  /**
+   * Calls `visit` with the fingerprints (FINGERPRINT_BYTES of record_hash) of every record this
+   * feed holds, in ascending byte order, many in each call (concatenated), from `count` records.
+   */
+  forEachStoredFingerprint(count: number, visit: (fingerprints: Buffer) => void): Promise<void>;
   /**
    * Removes this feed's records whose key was not seen (markSeen); answers how many. With
    * `fingerprints` (8-byte prefixes of record hashes), only among the records whose hash
@@ -276,6 +279,9 @@ export interface ChangedKeysPage {
 
 /** Default of IPOID_HISTORY_DAYS: CheckUser's window. */
 export const DEFAULT_HISTORY_DAYS = 90;
+
+/** Bytes of a record hash that the import's diff matches lines by (ImportTransaction.forEachStoredFingerprint). */
+export const FINGERPRINT_BYTES = 8;
 
 export interface Store {
   readonly kind: 'sqlite' | 'mariadb';

@@ -90,4 +90,13 @@ forEachStore((target) => {
     const [inside] = await store.lookupMany([parseIp('198.51.100.7')]);
     assert.deepEqual(inside, []);
   });
+
+  test('stored fingerprints read in several chunks: every unchanged line of a large feed is matched', async () => {
+    // More records than one chunk (shared-sql.ts fingerprintRanges): a chunk lost or read twice changes the counts.
+    const lines = Array.from({ length: 70_000 }, (_, i) => `{"ip":"10.${i >> 16}.${(i >> 8) & 255}.${i & 255}","risks":["TUNNEL"]}`);
+    await run(lines);
+    const result = await run([...lines.slice(0, 100), '{"ip":"10.0.0.100","risks":["SPAM"]}', ...lines.slice(101, -1)]);
+    assert.deepEqual([result.inserted, result.updated, result.deleted, result.skipped], [0, 1, 1, 0]);
+    assert.equal(result.records, lines.length - 1);
+  });
 });

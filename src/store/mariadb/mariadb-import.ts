@@ -2,6 +2,7 @@ import type { Connection, UpsertResult } from 'mariadb';
 import type { FeedRecord } from '../../feed/record.ts';
 import { RUN_INSERT_COLUMNS, runValues, toRealtimeBase, unixSeconds, type FullRunRow } from '../rows.ts';
 import {
+  FINGERPRINT_BYTES,
   ImportLockedError,
   recordKey,
   type Duplicate,
@@ -33,7 +34,7 @@ import {
   PRUNE_STATE_SQL,
   RESTATE_SQL,
   sameDaySql,
-  STORED_HASHES_SQL,
+  fingerprintRanges,
 } from '../shared-sql.ts';
 import { connect, getLock, lockName, type ConnectionOptions } from './mariadb-connection.ts';
 import { dropLeftovers, MariadbFirstLoad } from './mariadb-first-load.ts';
@@ -82,6 +83,10 @@ export const MARIADB_REALTIME_SQL = {
 
 /** The import's stored-hash lookup of `count` addresses. */
 export const storedHashesSql = (count: number): string => storedColumnSql('hash', count);
+
+/** A feed's (`?`) fingerprints whose hash lies in [?, ?), in order, as one hex string. */
+const STORED_FINGERPRINTS_SQL = `SELECT HEX(GROUP_CONCAT(LEFT(record_hash, ${FINGERPRINT_BYTES}) ORDER BY record_hash SEPARATOR '')) AS hex
+  FROM ip_data WHERE feed_id = ? AND record_hash >= ? AND record_hash < ?`;
 
 /** A stored record as an update or a delete replaces it. */
 interface ReplacedRow {
@@ -320,10 +325,14 @@ export class MariadbImport implements ImportTransaction {
     return this.#realtime;
   }
 
-  async forEachStoredHash(visit: (hash: Buffer) => void): Promise<void> {
+  async forEachStoredFingerprint(count: number, visit: (fingerprints: Buffer) => void): Promise<void> {
     await this.#settle();
-    const stream = this.#conn.queryStream({ sql: STORED_HASHES_SQL, rowsAsArray: true }, [this.#feedId]);
-    for await (const row of stream as AsyncIterable<[Buffer]>) visit(row[0]);
+    // A chunk's hex is about 1 MiB: past the 1 MiB GROUP_CONCAT cuts at by default.
+    await this.#conn.query('SET SESSION group_concat_max_len = 67108864');
+    for (const [from, to] of fingerprintRanges(count)) {
+      const [row] = await this.#conn.execute<{ hex: string | null }[]>(STORED_FINGERPRINTS_SQL, [this.#feedId, from, to]);
+      if (row?.hex) visit(Buffer.from(row.hex, 'hex'));
+    }
   }
 
   async deleteUnseen(fingerprints?: Iterable<Buffer>): Promise<number> {

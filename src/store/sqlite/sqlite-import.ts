@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { labelKey, type FeedRecord, type Label } from '../../feed/record.ts';
 import { RUN_INSERT_COLUMNS, runValues, toRealtimeBase, unixSeconds, type FullRunRow } from '../rows.ts';
 import {
+  FINGERPRINT_BYTES,
   ImportLockedError,
   recordKey,
   type Duplicate,
@@ -30,7 +31,7 @@ import {
   latestSlotSql,
   REALTIME_CREATED_SQL,
   slotFailuresSql,
-  STORED_HASHES_SQL,
+  fingerprintRanges,
 } from '../shared-sql.ts';
 
 /** How long a failed or refused import waits to record its run if another import took the lock (ms). */
@@ -122,7 +123,14 @@ export class SqliteImport implements ImportTransaction {
       collectUnmatched: db.prepare<[number, Buffer, Buffer]>(collectUnmatchedSql(1, 'OR IGNORE', goneCopies)),
       goneLengths: db.prepare<[], number>(GONE_LENGTHS_SQL).pluck(),
       holdsLength: db.prepare<[number, number, number, number], number>(HOLDS_LENGTH_SQL).pluck(),
-      storedHashes: db.prepare<[number], Buffer>(STORED_HASHES_SQL).pluck(),
+      // A feed's (`?`) fingerprints whose hash lies in [?, ?), in order (ip_data_hash's), as one hex string.
+      storedFingerprints: db
+        .prepare<[number, Buffer, Buffer], string | null>(
+          `SELECT hex(group_concat(fingerprint, '')) FROM (
+             SELECT substr(record_hash, 1, ${FINGERPRINT_BYTES}) AS fingerprint FROM ip_data
+              WHERE feed_id = ? AND record_hash >= ? AND record_hash < ? ORDER BY record_hash)`,
+        )
+        .pluck(),
       // In key order (import_gone's): ip_data_key's pages are each read and written once.
       deleteGone: db.prepare<[number]>(
         'DELETE FROM ip_data WHERE feed_id = ? AND (ip, prefix_len) IN (SELECT ip, prefix_len FROM temp.import_gone)',
@@ -238,8 +246,11 @@ export class SqliteImport implements ImportTransaction {
     this.#history.loaded();
   }
 
-  async forEachStoredHash(visit: (hash: Buffer) => void): Promise<void> {
-    for (const hash of this.#stmt.storedHashes.iterate(this.#feedId)) visit(hash);
+  async forEachStoredFingerprint(count: number, visit: (fingerprints: Buffer) => void): Promise<void> {
+    for (const [from, to] of fingerprintRanges(count)) {
+      const hex = this.#stmt.storedFingerprints.get(this.#feedId, from, to);
+      if (hex) visit(Buffer.from(hex, 'hex'));
+    }
   }
 
   async deleteUnseen(fingerprints?: Iterable<Buffer>): Promise<number> {
