@@ -201,3 +201,12 @@ export async function untilNewVersion(url: string, etag: string | null, deadline
     assert.ok(Date.now() < deadline, `${url} still named version ${etag} after ${deadlineMs} ms`);
   }
 }
+
+/** Waits until the server's lookup index holds `records` records and no newer build is running. */
+export async function indexBuilt(base: string, records: number): Promise<void> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await delay(50)) {
+    const index = (await request(`${base}/_info`)).json.lookupIndex;
+    if (index.records === records && !index.building) return;
+  }
+  assert.fail(`the lookup index did not reach ${records} records within a minute`);
+}
