@@ -205,8 +205,10 @@ export async function untilNewVersion(url: string, etag: string | null, deadline
 /** Waits until the server's lookup index holds `records` records and no newer build is running. */
 export async function indexBuilt(base: string, records: number): Promise<void> {
   for (const deadline = Date.now() + 60_000; Date.now() < deadline; await delay(50)) {
-    const index = (await request(`${base}/_info`)).json.lookupIndex;
-    if (index.records === records && !index.building) return;
+    const info = await request(`${base}/_info`);
+    // /_info also reads the feeds' status, which a busy database may answer 503: the next poll asks again.
+    const index = info.status === 200 ? info.json.lookupIndex : undefined;
+    if (index?.records === records && !index.building) return;
   }
   assert.fail(`the lookup index did not reach ${records} records within a minute`);
 }
