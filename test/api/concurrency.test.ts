@@ -11,7 +11,8 @@ import type { Store } from '../../src/store/types.ts';
 import { quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { serveProcess, type ServerProcess } from '../helpers/serve-process.ts';
 import { forEachStore, readOnlyUser, type DatabaseUser, type TestDatabase } from '../helpers/stores.ts';
-import { request, untilNewVersion, type Answer } from '../helpers/http.ts';
+import { indexBuilt, request, untilNewVersion } from '../helpers/http.ts';
+import { content, dayAnswers, type Probe } from '../helpers/two-days.ts';
 
 /*
  * 20 clients at once, each sending a fixed number of requests of the mix MediaWiki and
@@ -31,26 +32,12 @@ const dir = tempDir();
 const day1 = join(dir, 'day1.json.gz');
 const day2 = join(dir, 'day2.json.gz');
 
-interface Probe {
-  method: 'GET' | 'POST';
-  path: string;
-  body?: unknown;
-  /** The answer's content on day 1 and on day 2. */
-  expected?: [unknown, unknown];
-}
-
 /** Every tenth address of the two days (a network by its first address), sorted: some only in one day. */
 async function sampleAddresses(): Promise<string[]> {
   const keys = new Set<string>();
   for (const file of [day1, day2]) for await (const line of readFeed(file)) if (line.ok) keys.add(line.record.address.text.split('/')[0]!);
   return [...keys].sort().filter((_, i) => i % SAMPLE_EVERY === 0);
 }
-
-/** An answer without last_updated, which every re-import of a changed record moves on. */
-const content = (answer: Answer): unknown => [
-  answer.status,
-  JSON.parse(answer.text, (key, value) => (key === 'last_updated' ? undefined : value)),
-];
 
 before(async () => {
   await runGenerate({ count: RECORDS, seed: 51, out: day1 });
@@ -74,7 +61,7 @@ forEachStore((target) => {
   before(async () => {
     db = await target.createDatabase();
     store = await openStore(db.url);
-    await importFeed(store, day1, { feed: 'anonymous', logger: quietLogger });
+    const { records } = await importFeed(store, day1, { feed: 'anonymous', logger: quietLogger });
     reader = await readOnlyUser(target, db.url);
     server = await serveProcess({ IPOID_DB_READ_URL: reader.url, IPOID_DB_URL: 'sqlite:/nonexistent/unused.db' });
 
@@ -90,22 +77,13 @@ forEachStore((target) => {
       { method: 'GET', path: `/feed/v1/ips?risk=${topRisk}&limit=100` },
       { method: 'GET', path: `/feed/v1/ips?prefix=${addresses[0]}/8&limit=100` },
     ];
-    // Asked one at a time, and checked: an expectation taken from an overloaded moment's 503
-    // would make every right answer look wrong.
-    const answers = async (): Promise<unknown[]> => {
-      const out: unknown[] = [];
-      for (const p of probes) {
-        const answer = await ask(p);
-        assert.ok(answer.status < 500, `${p.method} ${p.path}: ${answer.status} while taking the expected answers`);
-        out.push(content(answer));
-      }
-      return out;
-    };
-    const before = await answers();
+    // Once the lookup index is built (see test/hardening/soak.test.ts).
+    await indexBuilt(server.url, records);
+    const before = await dayAnswers(probes, ask);
     const version = (await ask(probes[0]!)).headers.get('etag');
     await importFeed(store, day2, { feed: 'anonymous', logger: quietLogger });
     await untilNewVersion(`${server.url}${probes[0]!.path}`, version);
-    const after = await answers();
+    const after = await dayAnswers(probes, ask);
     for (const [i, p] of probes.entries()) p.expected = [before[i], after[i]];
     const differing = probes.filter((p) => !isDeepStrictEqual(p.expected![0], p.expected![1])).length;
     assert.ok(differing >= 10, `the two days differ for only ${differing} probes`);

@@ -9,7 +9,7 @@ import type { FeedType } from '../../src/feed/feed-types.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import type { Store } from '../../src/store/types.ts';
 import { fixtureRecords, gzipToTemp, jsonLinesFeed, quietLogger, SAMPLE_FEED } from '../helpers/fixtures.ts';
-import { request, serve } from '../helpers/http.ts';
+import { indexBuilt, request, serve } from '../helpers/http.ts';
 import { niceIn } from '../helpers/proc.ts';
 import { forEachStore, freshStore, STORE_TARGETS } from '../helpers/stores.ts';
 
@@ -63,15 +63,6 @@ async function importAll(store: Store, feeds: Record<FeedType, Record<string, un
   for (const [feed, records] of Object.entries(feeds) as [FeedType, Record<string, unknown>[]][]) {
     await importFeed(store, gzipToTemp(records.map((r) => JSON.stringify(r)).join('\n')), { feed, logger: quietLogger });
   }
-}
-
-/** Waits until the server's index holds `records` records and no newer build is running. */
-async function indexBuilt(base: string, records: number): Promise<void> {
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await delay(50)) {
-    const index = (await request(`${base}/_info`)).json.lookupIndex;
-    if (index.records === records && !index.building) return;
-  }
-  assert.fail(`the lookup index did not reach ${records} records within a minute`);
 }
 
 test('IPOID_LOOKUP_INDEX: memory unless set to database; anything else refused', () => {

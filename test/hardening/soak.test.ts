@@ -6,12 +6,13 @@ import { readFeed } from '../../src/feed/reader.ts';
 import { runGenerate } from '../../src/generator/index.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import { openStore } from '../../src/store/open.ts';
-import { request, untilNewVersion, type Answer } from '../helpers/http.ts';
+import { indexBuilt, request, untilNewVersion } from '../helpers/http.ts';
 import { finished, spawnCli } from '../helpers/cli.ts';
 import { quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { scaled } from '../helpers/scale.ts';
 import { serveProcess, type ServerProcess } from '../helpers/serve-process.ts';
 import { forEachStore, readOnlyUser } from '../helpers/stores.ts';
+import { content, dayAnswers, type Probe } from '../helpers/two-days.ts';
 
 // `npm test` runs a short soak (clients read while two imports run); `npm run soak` the long one, for a minute.
 const IMPORTS = 2;
@@ -48,20 +49,6 @@ async function sampleAddresses(): Promise<string[]> {
   return Object.values(kinds).flat();
 }
 
-/** An answer without last_updated, which every re-import of a changed record moves on. */
-const content = (answer: Answer): unknown => [
-  answer.status,
-  JSON.parse(answer.text, (key, value) => (key === 'last_updated' ? undefined : value)),
-];
-
-interface Probe {
-  method: 'GET' | 'POST';
-  path: string;
-  body?: unknown;
-  /** The answer's content before and after the second day's import. */
-  expected?: [unknown, unknown];
-}
-
 before(async () => {
   await runGenerate({ count: RECORDS, seed: 41, out: day1 });
   await runGenerate({ from: day1, churn: 0.1, seed: 42, out: day2 });
@@ -79,7 +66,7 @@ forEachStore((target) => {
     const db = await target.createDatabase();
     const dbUrl = db.url;
     const store = await openStore(dbUrl);
-    await importFeed(store, day1, { feed: 'anonymous', logger: quietLogger });
+    const { records } = await importFeed(store, day1, { feed: 'anonymous', logger: quietLogger });
     const reader = await readOnlyUser(target, dbUrl);
     cleanup = async () => {
       await store.close();
@@ -102,11 +89,16 @@ forEachStore((target) => {
       { method: 'GET', path: `/feed/v1/ips?prefix=${addresses[0]}/16&limit=100` },
     ];
     const ask = (p: Probe) => request(`${server.url}${p.path}`, { method: p.method, body: p.body, signal: AbortSignal.timeout(5_000) });
-    const before = await Promise.all(probes.map(async (p) => content(await ask(p))));
+    // Taken once the lookup index is built, which the clients' lookups read: until then lookups
+    // read the database, and a first index built from a snapshot older than day 2's commit
+    // would bring day 1's answers back after day 2's were taken.
+    await indexBuilt(server.url, records);
+    const before = await dayAnswers(probes, ask);
     const version = (await ask(probes[0]!)).headers.get('etag');
     await importFeed(store, day2, { feed: 'anonymous', logger: quietLogger });
     await untilNewVersion(`${server.url}${probes[0]!.path}`, version);
-    for (const [i, p] of probes.entries()) p.expected = [before[i], content(await ask(p))];
+    const after = await dayAnswers(probes, ask);
+    for (const [i, p] of probes.entries()) p.expected = [before[i], after[i]];
     const differing = probes.filter((p) => !isDeepStrictEqual(p.expected![0], p.expected![1])).length;
     assert.ok(differing >= PER_KIND * 3, `the two days differ for ${differing} probes`);
 

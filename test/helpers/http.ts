@@ -201,3 +201,14 @@ export async function untilNewVersion(url: string, etag: string | null, deadline
     assert.ok(Date.now() < deadline, `${url} still named version ${etag} after ${deadlineMs} ms`);
   }
 }
+
+/** Waits until the server's lookup index holds `records` records and no newer build is running. */
+export async function indexBuilt(base: string, records: number): Promise<void> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await delay(50)) {
+    const info = await request(`${base}/_info`);
+    // /_info also reads the feeds' status, which a busy database may answer 503: the next poll asks again.
+    const index = info.status === 200 ? info.json.lookupIndex : undefined;
+    if (index?.records === records && !index.building) return;
+  }
+  assert.fail(`the lookup index did not reach ${records} records within a minute`);
+}
