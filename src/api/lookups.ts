@@ -27,9 +27,19 @@ export class Lookups implements VersionSource {
   }
 
   known(): DataVersion | undefined {
+    const stored = this.#follow();
+    const index = this.#index?.index;
+    if (index) return index.version;
+    // An answer is named by the store's version (or answered 304 by it).
+    this.#index?.answeredFromStore();
+    return stored;
+  }
+
+  /** The store's version; tells the index, which starts a build when the data moved on. */
+  #follow(): DataVersion | undefined {
     const stored = this.#versions.known();
     if (stored) this.#index?.follow(stored.tag);
-    return this.#index?.index?.version ?? stored;
+    return stored;
   }
 
   get stale(): boolean {
@@ -42,19 +52,28 @@ export class Lookups implements VersionSource {
 
   /** Each address's records, and the version they were read from (as far as it is known). */
   async lookupMany(addresses: CanonicalIp[]): Promise<{ records: ShapedRecord[][]; version?: DataVersion }> {
+    const fromIndex = this.#fromIndex(addresses);
+    if (fromIndex) return fromIndex;
+    const stored = await this.#store.lookupMany(addresses);
+    // An index built during the read has answered other lookups since, maybe from newer data: so does this one.
+    const built = this.#fromIndex(addresses);
+    if (built) return built;
+    this.#index?.answeredFromStore();
+    return { records: stored.map((records) => records.map(shaped)), version: this.#versions.known() };
+  }
+
+  #fromIndex(addresses: CanonicalIp[]): { records: ShapedRecord[][]; version: DataVersion } | undefined {
     const index = this.#index?.index;
-    if (index) return { records: addresses.map((address) => index.lookup(address)), version: index.version };
-    return { records: (await this.#store.lookupMany(addresses)).map((records) => records.map(shaped)), version: this.#versions.known() };
+    return index && { records: addresses.map((address) => index.lookup(address)), version: index.version };
   }
 
   /** Keeps the index built for the newest data while the server runs, and stops its build at close. */
   followVersions(app: FastifyInstance): void {
     const index = this.#index;
     if (!index) return;
-    // Reading the version is what starts a build when the data moved on (known()).
     const poll = async () => {
       await this.#versions.refresh();
-      this.known();
+      this.#follow();
     };
     let timer: NodeJS.Timeout | undefined;
     app.addHook('onReady', async () => {

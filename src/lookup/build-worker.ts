@@ -1,5 +1,6 @@
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
+import { storedVersionTag } from '../store/feed-status.ts';
 import { openStore } from '../store/open.ts';
 import { IndexBuilder, indexBuffers, type IndexParts } from './lookup-index.ts';
 
@@ -16,8 +17,11 @@ import { IndexBuilder, indexBuffers, type IndexParts } from './lookup-index.ts';
 // this lowers this thread only.
 const BUILD_NICE = 10;
 
-/** What the worker answers a build request with. */
-export type BuildResult = { parts: IndexParts } | { error: string };
+/**
+ * What the worker answers a build request with: the index, and the stored data's version tag
+ * once it was read (newer than the index's when an import committed meanwhile); or the failure.
+ */
+export type BuildResult = { parts: IndexParts; current: string } | { error: string };
 
 setPriority(BUILD_NICE);
 const { url } = workerData as { url: string };
@@ -26,11 +30,9 @@ parentPort!.on('message', () => {
   const builder = new IndexBuilder();
   store
     .scanRecords((row) => builder.add(row))
+    .then(async (statuses) => ({ parts: builder.finish(statuses), current: await storedVersionTag(store) }))
     .then(
-      (statuses) => {
-        const parts = builder.finish(statuses);
-        parentPort!.postMessage({ parts } satisfies BuildResult, indexBuffers(parts));
-      },
+      (result) => parentPort!.postMessage(result satisfies BuildResult, indexBuffers(result.parts)),
       (err: unknown) => parentPort!.postMessage({ error: err instanceof Error ? err.message : String(err) } satisfies BuildResult),
     );
 });

@@ -40,7 +40,9 @@ export interface IndexState {
  * version moves on. Lookups keep reading the index they have until the next one is built (a
  * lookup never waits for a database while an import's index is built, nor when the database
  * is down): the answers name the version they read (api/lookups.ts). A failed build keeps the
- * index there was, and is tried again a minute later; `/_info` and the metrics show it.
+ * index there was, and is tried again a minute later; `/_info` and the metrics show it. Before
+ * the first index, lookups read the database: a first index older than data they answered is
+ * left, and built again.
  */
 export class IndexHolder {
   readonly #url: string;
@@ -53,6 +55,10 @@ export class IndexHolder {
   #failedAt: Date | null = null;
   #builtAt: Date | null = null;
   #buildSeconds: number | null = null;
+  /** Whether a lookup was answered from the database since the build running began (there is no index yet). */
+  #answeredFromStore = false;
+  /** Whether a first index was left for being older than such answers: said once. */
+  #leftOlder = false;
   #closed = false;
 
   constructor(url: string, logger: Logger) {
@@ -70,6 +76,11 @@ export class IndexHolder {
     // Asked before every lookup: the same version as the index's, nearly always, is told without parsing the tags.
     if (tag === this.#index?.version.tag) return;
     if (!this.#index || newestRun(tag) > newestRun(this.#index.version.tag)) this.#build();
+  }
+
+  /** Tells that a lookup was answered from the database, before the first index: see #settle. */
+  answeredFromStore(): void {
+    this.#answeredFromStore = true;
   }
 
   get state(): IndexState {
@@ -91,6 +102,7 @@ export class IndexHolder {
       void worker.terminate();
     }, BUILD_DEADLINE_MS).unref();
     this.#running = { started: performance.now(), deadline };
+    this.#answeredFromStore = false;
     worker.postMessage('build');
   }
 
@@ -123,11 +135,26 @@ export class IndexHolder {
       );
       return;
     }
-    this.#index = new LookupIndex(result.parts);
-    this.#builtAt = new Date();
+    const index = new LookupIndex(result.parts);
     this.#failedAt = null;
     this.#buildSeconds = (performance.now() - build.started) / 1000;
-    const { records, bytes, version } = this.#index;
+    // Before the first index, lookups read the database: when they did during this build and an
+    // import committed meanwhile, they may have answered newer data than the index holds, and
+    // answers must not go back. It is left, and the next build starts at once.
+    if (!this.#index && this.#answeredFromStore && newestRun(result.current) > newestRun(index.version.tag)) {
+      if (!this.#leftOlder) {
+        this.#logger.info(
+          { version: index.version.tag, current: result.current, seconds: this.#buildSeconds },
+          'lookups answered newer data from the database while the first lookup index was built: building it again, lookups read the database until then (said once)',
+        );
+      }
+      this.#leftOlder = true;
+      this.#build();
+      return;
+    }
+    this.#index = index;
+    this.#builtAt = new Date();
+    const { records, bytes, version } = index;
     this.#logger.info({ records, bytes, version: version.tag, seconds: this.#buildSeconds }, 'lookup index built');
   }
 

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { loadApiConfig } from '../../src/api/config.ts';
 import type { FeedType } from '../../src/feed/feed-types.ts';
+import { runGenerate } from '../../src/generator/index.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import type { Store } from '../../src/store/types.ts';
-import { fixtureRecords, gzipToTemp, jsonLinesFeed, quietLogger, SAMPLE_FEED } from '../helpers/fixtures.ts';
+import { fixtureRecords, gzipToTemp, jsonLinesFeed, quietLogger, SAMPLE_FEED, tempDir } from '../helpers/fixtures.ts';
 import { indexBuilt, request, serve } from '../helpers/http.ts';
 import { niceIn } from '../helpers/proc.ts';
 import { forEachStore, freshStore, STORE_TARGETS } from '../helpers/stores.ts';
@@ -206,4 +208,60 @@ test('a build that fails keeps the index there was, says so in /_info, and looku
     await app.close();
     await close();
   }
+});
+
+/*
+ * Until the first index is built, lookups read the database. An import that commits while that
+ * build reads an older snapshot is answered from the database at once: the index must not then
+ * take the answers back to the older data. Imports follow one another, each answered, until a
+ * build ends: it either installs an index as new as every answer, or leaves it (buildSeconds set,
+ * builtAt still null) and builds again.
+ */
+forEachStore((target) => {
+  test('answers never go back to older data when the first index was built while an import committed', async () => {
+    const RECORDS = 30_000;
+    const IP = '2001:db8:ffff::1';
+    const dir = tempDir();
+    await runGenerate({ count: RECORDS, seed: 61, out: join(dir, 'big.json.gz') });
+    const { store, close } = await freshStore(target);
+    await importFeed(store, join(dir, 'big.json.gz'), { feed: 'anonymous', logger: quietLogger });
+    const importDay = (day: number) =>
+      importFeed(store, jsonLinesFeed([{ ip: IP, organization: `day ${day}` }]), {
+        feed: 'anonymous-ipv6',
+        logger: quietLogger,
+        force: true,
+      });
+    await importDay(0);
+    const { app, base } = await serve(store, [], { lookupIndex: 'memory' });
+    let last = { run: 0, day: 0 };
+    // One lookup, checked against the one before: neither its version (ETag) nor its data goes back.
+    const ask = async () => {
+      const answer = await request(`${base}/feed/v1/ip/${IP}`);
+      assert.equal(answer.status, 200, answer.text);
+      const tag = answer.headers.get('etag')!.replace(/^W\/"(.*)-[0-9a-f]+"$/, '$1');
+      const now = { run: Math.max(...tag.split('.').map(Number)), day: Number(answer.json[IP].org.slice('day '.length)) };
+      assert.ok(now.run >= last.run, `version went back from run ${last.run} to ${now.run}`);
+      assert.ok(now.day >= last.day, `data went back from day ${last.day} to day ${now.day}`);
+      last = now;
+      return now;
+    };
+    try {
+      for (let day = 1; ; day++) {
+        const info = await request(`${base}/_info`);
+        if (info.status === 200 && (info.json.lookupIndex.builtAt !== null || info.json.lookupIndex.buildSeconds !== null)) break;
+        await importDay(day);
+        for (const deadline = Date.now() + 60_000; (await ask()).day < day; await delay(20)) {
+          assert.ok(Date.now() < deadline, `day ${day} was never answered`);
+        }
+      }
+      const days = last.day;
+      await indexBuilt(base, RECORDS + 1);
+      for (const deadline = Date.now() + 60_000; (await ask()).day < days; await delay(20)) {
+        assert.ok(Date.now() < deadline, `the index never answered day ${days}`);
+      }
+    } finally {
+      await app.close();
+      await close();
+    }
+  });
 });
