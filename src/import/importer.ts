@@ -144,7 +144,9 @@ async function diffFeed(
   const lostTo = new Map<number, number>();
   // A feed that held nothing when the import began has nothing to compare with.
   const stored =
-    run.storedBefore === 0 ? undefined : await StoredFingerprints.load(run.storedBefore, (visit) => tx.forEachStoredFingerprint(run.storedBefore, visit));
+    run.storedBefore === 0
+      ? undefined
+      : await StoredFingerprints.load(run.storedBefore, (visit) => tx.forEachStoredFingerprint(run.storedBefore, visit));
   const batchApplied = (): void => {
     counts.bytesRead = 'bytesRead' in input ? (input.bytesRead as number) : 0;
     progress?.update(counts);
