@@ -90,8 +90,7 @@ forEachStore((target) => {
     ];
     const ask = (p: Probe) => request(`${server.url}${p.path}`, { method: p.method, body: p.body, signal: AbortSignal.timeout(5_000) });
     // Taken once the lookup index is built, which the clients' lookups read: until then lookups
-    // read the database, and a first index built from a snapshot older than day 2's commit
-    // would bring day 1's answers back after day 2's were taken.
+    // read the database, which a loaded machine may answer with a 503 (see dayAnswers).
     await indexBuilt(server.url, records);
     const before = await dayAnswers(probes, ask);
     const version = (await ask(probes[0]!)).headers.get('etag');
