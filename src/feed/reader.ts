@@ -43,12 +43,11 @@ export function parseRawLine(
   maxLineBytes = DEFAULT_MAX_LINE_BYTES,
   parse: (text: string, line: number) => ParsedLine = parseFeedLine,
 ): ParsedLine | undefined {
-  const skip = (reason: string): ParsedLine => ({ ok: false, skip: { line: raw.line, reason } });
-  if ('tooLong' in raw) return skip(`line longer than ${maxLineBytes} bytes (${raw.tooLong})`);
+  if ('tooLong' in raw) return { ok: false, skip: { line: raw.line, reason: `line longer than ${maxLineBytes} bytes (${raw.tooLong})` } };
   // Decoding would turn bad bytes into U+FFFD: the record stored would not be the line.
   let parsed: ParsedLine;
   if (!isUtf8(raw.bytes)) {
-    parsed = skip('not valid UTF-8');
+    parsed = { ok: false, skip: { line: raw.line, reason: 'not valid UTF-8' } };
   } else {
     let text = raw.bytes.toString('utf8');
     // An editor's byte order mark opens the file, not its first record.
