@@ -3,6 +3,11 @@ import { FINGERPRINT_BYTES } from '../store/types.ts';
 
 const NOT_MATCHED = 0;
 
+// md5 spreads fingerprints evenly: the top 16 bits of one point at the few hundred (at 40M)
+// a search has left, instead of 26 halvings over the whole table, each a cache miss.
+const BUCKET_SHIFT = 16;
+const BUCKETS = 2 ** (32 - BUCKET_SHIFT);
+
 /**
  * The fingerprints (first 8 bytes of record_hash) of every record a feed holds, sorted, and
  * which line of this import matched each. Most of a day's feed is yesterday's lines byte for
@@ -18,6 +23,8 @@ export class StoredFingerprints {
   readonly #low: Uint32Array;
   /** Line number that matched each fingerprint in this import; 0: none yet. */
   readonly #matchedBy: Uint32Array;
+  /** Bucket b (the fingerprints whose top bits are b) is [buckets[b], buckets[b + 1]). */
+  readonly #buckets = new Uint32Array(BUCKETS + 1);
   #size = 0;
 
   private constructor(capacity: number) {
@@ -37,7 +44,16 @@ export class StoredFingerprints {
         set.#append(fingerprints.readUInt32BE(at), fingerprints.readUInt32BE(at + 4));
     });
     if (set.#size !== count) throw new Error(`the store listed ${set.#size} record hashes for ${count} records`);
+    set.#fillBuckets();
     return set;
+  }
+
+  #fillBuckets(): void {
+    let i = 0;
+    for (let bucket = 0; bucket <= BUCKETS; bucket++) {
+      while (i < this.#size && this.#high[i]! >>> BUCKET_SHIFT < bucket) i++;
+      this.#buckets[bucket] = i;
+    }
   }
 
   #append(high: number, low: number): void {
@@ -56,8 +72,9 @@ export class StoredFingerprints {
   find(hash: Buffer): number {
     const high = hash.readUInt32BE(0);
     const low = hash.readUInt32BE(4);
-    let lo = 0;
-    let hi = this.#size;
+    const bucket = high >>> BUCKET_SHIFT;
+    let lo = this.#buckets[bucket]!;
+    let hi = this.#buckets[bucket + 1]!;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (compare(this.#high[mid]!, this.#low[mid]!, high, low) < 0) lo = mid + 1;
