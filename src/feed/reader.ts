@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { FeedReadError, feedBytes, openFeedFile } from './bytes.ts';
 import { DEFAULT_MAX_LINE_BYTES, splitLines, type RawLine } from './lines.ts';
-import { parseFeedLine, type ParsedLine, type SkippedLine } from './record.ts';
+import { parseFeedLine, skipLine, type ParsedLine, type SkippedLine } from './record.ts';
 
 export { openFeedFile } from './bytes.ts';
 export { DEFAULT_MAX_LINE_BYTES } from './lines.ts';
@@ -43,11 +43,11 @@ export function parseRawLine(
   maxLineBytes = DEFAULT_MAX_LINE_BYTES,
   parse: (text: string, line: number) => ParsedLine = parseFeedLine,
 ): ParsedLine | undefined {
-  if ('tooLong' in raw) return { ok: false, skip: { line: raw.line, reason: `line longer than ${maxLineBytes} bytes (${raw.tooLong})` } };
+  if ('tooLong' in raw) return skipLine(raw.line, `line longer than ${maxLineBytes} bytes (${raw.tooLong})`);
   // Decoding would turn bad bytes into U+FFFD: the record stored would not be the line.
   let parsed: ParsedLine;
   if (!isUtf8(raw.bytes)) {
-    parsed = { ok: false, skip: { line: raw.line, reason: 'not valid UTF-8' } };
+    parsed = skipLine(raw.line, 'not valid UTF-8');
   } else {
     let text = raw.bytes.toString('utf8');
     // An editor's byte order mark opens the file, not its first record.

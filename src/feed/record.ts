@@ -45,7 +45,8 @@ export type ParsedLine = { ok: true; record: FeedRecord } | { ok: false; skip: S
 
 const validate = new Ajv({ allErrors: false, strict: true }).compile<SpurRecord>(SpurRecordSchema);
 
-const skipLine = (line: number, reason: string): ParsedLine => ({ ok: false, skip: { line, reason } });
+/** The skip of line `line`, for `reason`. */
+export const skipLine = (line: number, reason: string): ParsedLine => ({ ok: false, skip: { line, reason } });
 
 /*
  * The functions below run for every parsed line of a feed (tens of millions a day): they
