@@ -54,11 +54,21 @@ export const SQLITE_REALTIME_SQL = {
 /** The import's stored-hash lookup: one key of ip_data_key. */
 export const SQLITE_HASH_SQL = 'SELECT record_hash FROM ip_data WHERE ip = ? AND prefix_len = ? AND feed_id = ?';
 
+/** How long a direct import's writes and its switch back to WAL wait for a reader's transaction to end (ms). */
+const DIRECT_WAIT_MS = 60 * 1000;
+
 /**
  * An import on SQLite: one write transaction on a connection of its own, holding the
  * database's write lock (which is also the import lock) from start to commit. WAL mode lets
  * readers keep their snapshot meanwhile; a killed process leaves an uncommitted WAL tail
  * that SQLite discards on the next open, so the old data stays.
+ *
+ * A direct import (`direct`: the store held no data and no other connection had the file
+ * open, see SqliteStore) runs in rollback-journal mode instead: it writes the new pages into
+ * the database file once, where WAL mode writes them to the log and copies them again at the
+ * checkpoint, and needs no free disk for a log the size of the store. Its journal keeps the
+ * few pages the empty database had, so a killed import still leaves the old (empty) data.
+ * It returns the file to WAL mode when it ends; were that to fail, the next read-write open does it.
  */
 export class SqliteImport implements ImportTransaction {
   readonly #db: Database.Database;
@@ -67,12 +77,13 @@ export class SqliteImport implements ImportTransaction {
   readonly #lengths = new NetworkLengthTracker();
   readonly #labels: SqliteLabelChanges;
   readonly #history: SqliteHistory;
+  readonly #direct: boolean;
   readonly #stmt;
   #firstLoad: SqliteFirstLoad | undefined;
   /** What slots wrote since the last full import, which the change limit leaves out; null when none did; read at the first change. */
   #realtime: RealtimeReplaced | null | undefined;
 
-  static begin(path: string, feedId: number, historyDays: number): SqliteImport {
+  static begin(path: string, feedId: number, historyDays: number, direct = false): SqliteImport {
     const db = new Database(path, { fileMustExist: true });
     try {
       // No waiting for the write lock: whoever holds it for longer than a moment is an import.
@@ -93,15 +104,18 @@ export class SqliteImport implements ImportTransaction {
         if ((err as { code?: string }).code === 'SQLITE_BUSY') throw new ImportLockedError();
         throw err;
       }
-      return new SqliteImport(db, feedId, labels, history);
+      // Without WAL, writing a page waits until no reader is inside a transaction.
+      if (direct) db.pragma(`busy_timeout = ${DIRECT_WAIT_MS}`);
+      return new SqliteImport(db, feedId, labels, history, direct);
     } catch (err) {
       db.close();
       throw err;
     }
   }
 
-  private constructor(db: Database.Database, feedId: number, labels: SqliteLabelChanges, history: SqliteHistory) {
+  private constructor(db: Database.Database, feedId: number, labels: SqliteLabelChanges, history: SqliteHistory, direct: boolean) {
     this.#db = db;
+    this.#direct = direct;
     this.#feedId = feedId;
     this.#labels = labels;
     this.#history = history;
@@ -278,7 +292,7 @@ export class SqliteImport implements ImportTransaction {
       this.#recordRun(run, day);
       this.#db.exec('COMMIT');
     } finally {
-      this.#db.close();
+      this.#close();
     }
   }
 
@@ -293,13 +307,27 @@ export class SqliteImport implements ImportTransaction {
       this.#db.pragma(`busy_timeout = ${RECORD_RUN_WAIT_MS}`);
       this.#db.transaction(() => this.#recordRun(run)).immediate();
     } finally {
-      this.#db.close();
+      this.#close();
     }
   }
 
   async discard(): Promise<void> {
     try {
       if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+    } finally {
+      this.#close();
+    }
+  }
+
+  /** Closes the connection, a direct import's after returning the file to WAL mode. */
+  #close(): void {
+    try {
+      if (this.#direct && !this.#db.inTransaction) {
+        this.#db.pragma(`busy_timeout = ${DIRECT_WAIT_MS}`);
+        this.#db.pragma('journal_mode = WAL');
+      }
+    } catch {
+      // The import's outcome stands; every read-write open of the store sets WAL mode again.
     } finally {
       this.#db.close();
     }

@@ -63,7 +63,13 @@ interface KeyRow {
   feed_id: number;
 }
 
-/** The embedded store: one SQLite file in WAL mode, so readers never wait for an import. */
+/** How long a statement waits for a lock another connection holds (ms). */
+const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * The embedded store: one SQLite file in WAL mode, so readers never wait for an import
+ * (but for the first one into an empty file that no one else has open: see #leaveWal).
+ */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly #db: Database.Database;
@@ -86,9 +92,9 @@ export class SqliteStore implements Store {
     this.historyDays = options.historyDays ?? DEFAULT_HISTORY_DAYS;
     if (!options.readOnly) mkdirSync(dirname(path), { recursive: true });
     this.#db = new Database(path, { readonly: options.readOnly ?? false, fileMustExist: options.readOnly ?? false });
-    this.#db.pragma('busy_timeout = 5000');
+    this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (!options.readOnly) {
-      this.#db.pragma('journal_mode = WAL');
+      this.#enterWal();
       this.#db.pragma('synchronous = NORMAL');
       migrate(this.#db);
     } else {
@@ -284,7 +290,41 @@ export class SqliteStore implements Store {
   async beginImport(feed: FeedType): Promise<ImportTransaction> {
     // Imports write through a connection of their own: the read-only handle would not stop them.
     if (this.#readOnly) throw new ReadOnlyStoreError();
-    return SqliteImport.begin(this.#path, FEED_IDS[feed], this.historyDays);
+    const direct = this.#leaveWal();
+    try {
+      return SqliteImport.begin(this.#path, FEED_IDS[feed], this.historyDays, direct);
+    } catch (err) {
+      if (direct) this.#enterWal();
+      throw err;
+    }
+  }
+
+  /** WAL mode, unless an import writing an empty store directly holds the file: that import returns it to WAL mode when it ends. */
+  #enterWal(): void {
+    try {
+      this.#db.pragma('journal_mode = WAL');
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+    }
+  }
+
+  /**
+   * Takes the file out of WAL mode for an import into a store that holds no data, when no
+   * other connection has it open (each holds WAL mode in place): the import then writes the
+   * database once instead of twice (SqliteImport). A reader that opens the file meanwhile
+   * waits for the import's writes. Answers whether the file left WAL mode.
+   */
+  #leaveWal(): boolean {
+    if (this.#db.prepare('SELECT 1 FROM ip_data LIMIT 1').get() !== undefined) return false;
+    this.#db.pragma('busy_timeout = 0');
+    try {
+      return this.#db.pragma('journal_mode = DELETE', { simple: true }) === 'delete';
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_BUSY') return false;
+      throw err;
+    } finally {
+      this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
   }
 
   async close(): Promise<void> {
