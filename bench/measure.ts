@@ -51,7 +51,8 @@ function diskBytes(stat: () => Stats): number {
  */
 export function sqliteDiskBytes(dbPath: string, pid: number): number {
   let bytes = 0;
-  for (const suffix of ['', '-wal', '-shm']) bytes += diskBytes(() => statSync(dbPath + suffix));
+  // -journal: a first load into an empty file writes it directly, with a rollback journal (SqliteImport).
+  for (const suffix of ['', '-wal', '-shm', '-journal']) bytes += diskBytes(() => statSync(dbPath + suffix));
   let fds: string[];
   try {
     fds = readdirSync(`/proc/${pid}/fd`);

@@ -110,6 +110,26 @@ describe('store: sqlite, first load of an empty file', () => {
     assert.deepEqual(await withStore(path, contents), day1);
   });
 
+  test('once the load holds the file for its writes, a process opening the store is told so; an import exits 3', async () => {
+    const path = freshPath();
+    await withStore(path, async () => {});
+    // A load that has begun writing pages holds the file exclusively, its rollback journal beside it.
+    const load = new Database(path);
+    load.pragma('journal_mode = DELETE');
+    load.exec('BEGIN EXCLUSIVE; CREATE TABLE load_underway (x)');
+    try {
+      const env = { IPOID_DB_URL: `sqlite:${path}` };
+      const [concurrent, lookup] = await Promise.all([runCli(['import', feed], env), runCli(['lookup', '1.2.3.4'], env)]);
+      assert.equal(concurrent.code, 3, concurrent.stderr);
+      for (const { stderr } of [concurrent, lookup])
+        assert.match(stderr, /an import is loading the empty store .* try again when it has finished/);
+    } finally {
+      load.exec('ROLLBACK');
+      load.close();
+    }
+    assert.deepEqual(await withStore(path, contents), []);
+  });
+
   test('a failed load and a dry run leave the file empty and in WAL mode, the failure recorded', async () => {
     const path = freshPath();
     const broken = join(dir, 'broken.jsonl');

@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { IpoidError } from '../../errors.ts';
 import type { CanonicalIp } from '../../feed/ip.ts';
 import { encodeCursor } from '../cursor.ts';
 import { keysetPage } from '../page.ts';
@@ -63,6 +64,13 @@ interface KeyRow {
   feed_id: number;
 }
 
+/** An import into the empty store writes the file directly (SqliteStore.#leaveWal) and holds it until it ends. */
+export class StoreLoadingError extends IpoidError {
+  constructor(path: string) {
+    super('IMPORT_LOCKED', `an import is loading the empty store ${path} and holds the file until it ends; try again when it has finished`);
+  }
+}
+
 /** How long a statement waits for a lock another connection holds (ms). */
 const BUSY_TIMEOUT_MS = 5000;
 
@@ -93,17 +101,19 @@ export class SqliteStore implements Store {
     if (!options.readOnly) mkdirSync(dirname(path), { recursive: true });
     this.#db = new Database(path, { readonly: options.readOnly ?? false, fileMustExist: options.readOnly ?? false });
     this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    if (!options.readOnly) {
-      this.#enterWal();
-      this.#db.pragma('synchronous = NORMAL');
-      migrate(this.#db);
-    } else {
-      try {
+    try {
+      if (!options.readOnly) {
+        this.#enterWal();
+        this.#db.pragma('synchronous = NORMAL');
+        migrate(this.#db);
+      } else {
         checkSchema(this.#db, path);
-      } catch (err) {
-        this.#db.close();
-        throw err;
       }
+    } catch (err) {
+      this.#db.close();
+      // Only a rollback journal's holder keeps readers out for longer than the busy timeout: a direct first load.
+      if ((err as { code?: string }).code === 'SQLITE_BUSY' && existsSync(`${path}-journal`)) throw new StoreLoadingError(path);
+      throw err;
     }
     this.#labelId = this.#db.prepare('SELECT id FROM label WHERE kind = ? AND value = ?');
 
@@ -299,12 +309,18 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** WAL mode, unless an import writing an empty store directly holds the file: that import returns it to WAL mode when it ends. */
+  /**
+   * WAL mode, unless an import writing an empty store directly holds the file: that import
+   * returns it to WAL mode when it ends (no waiting for it: it lasts as long as the load).
+   */
   #enterWal(): void {
+    this.#db.pragma('busy_timeout = 0');
     try {
       this.#db.pragma('journal_mode = WAL');
     } catch (err) {
       if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+    } finally {
+      this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }
   }
 
