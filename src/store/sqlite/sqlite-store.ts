@@ -327,8 +327,9 @@ export class SqliteStore implements Store {
   /**
    * Takes the file out of WAL mode for an import into a store that holds no data, when no
    * other connection has it open (each holds WAL mode in place): the import then writes the
-   * database once instead of twice (SqliteImport). A reader that opens the file meanwhile
-   * waits for the import's writes. Answers whether the file left WAL mode.
+   * database once instead of twice (SqliteImport). Once the import writes pages out it holds
+   * the file: a process opening the store is refused until it ends (StoreLoadingError).
+   * Answers whether the file left WAL mode.
    */
   #leaveWal(): boolean {
     if (this.#db.prepare('SELECT 1 FROM ip_data LIMIT 1').get() !== undefined) return false;
