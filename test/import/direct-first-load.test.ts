@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -128,6 +129,30 @@ describe('store: sqlite, first load of an empty file', () => {
       load.close();
     }
     assert.deepEqual(await withStore(path, contents), []);
+  });
+
+  test("a read-only server finding a killed load's journal says so; a read-write open rolls it back", async () => {
+    const path = freshPath();
+    await withStore(path, async () => {});
+    // A load killed after its writes reached the file: a small page cache spills them at once.
+    const killed = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const db = new (require('better-sqlite3'))(${JSON.stringify(path)});
+         db.pragma('journal_mode = DELETE'); db.pragma('cache_size = 2');
+         db.exec('BEGIN; CREATE TABLE load_underway (x)');
+         for (let i = 0; i < 1000; i++) db.prepare('INSERT INTO load_underway VALUES (?)').run('x'.repeat(1000));
+         process.kill(process.pid, 'SIGKILL');`,
+      ],
+      { cwd: join(import.meta.dirname, '..', '..') },
+    );
+    assert.equal((await finished(killed)).signal, 'SIGKILL');
+    const server = await runCli(['serve'], { IPOID_DB_READ_URL: `sqlite:${path}`, IPOID_PORT: '0' });
+    assert.equal(server.code, 1, server.stderr);
+    assert.match(server.stderr, /rollback journal of an import killed while it loaded the empty store/);
+    await withStore(path, async (store) => assert.deepEqual(await contents(store), []));
+    assert.equal(journalMode(path), 'wal');
   });
 
   test('a failed load and a dry run leave the file empty and in WAL mode, the failure recorded', async () => {

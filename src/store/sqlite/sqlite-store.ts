@@ -71,6 +71,17 @@ export class StoreLoadingError extends IpoidError {
   }
 }
 
+/** A killed direct first load left its rollback journal, which only a read-write open can roll back. */
+export class KilledLoadError extends IpoidError {
+  constructor(path: string) {
+    super(
+      'STORE_UNAVAILABLE',
+      `${path} holds the rollback journal of an import killed while it loaded the empty store, which a read-only open cannot roll back: ` +
+        'open the store read-write once (the next `ipoid import`, or `ipoid serve` without IPOID_DB_READ_URL)',
+    );
+  }
+}
+
 /** How long a statement waits for a lock another connection holds (ms). */
 const BUSY_TIMEOUT_MS = 5000;
 
@@ -112,7 +123,9 @@ export class SqliteStore implements Store {
     } catch (err) {
       this.#db.close();
       // Only a rollback journal's holder keeps readers out for longer than the busy timeout: a direct first load.
-      if ((err as { code?: string }).code === 'SQLITE_BUSY' && existsSync(`${path}-journal`)) throw new StoreLoadingError(path);
+      const code = (err as { code?: string }).code;
+      if (code === 'SQLITE_BUSY' && existsSync(`${path}-journal`)) throw new StoreLoadingError(path);
+      if (code === 'SQLITE_READONLY_ROLLBACK') throw new KilledLoadError(path);
       throw err;
     }
     this.#labelId = this.#db.prepare('SELECT id FROM label WHERE kind = ? AND value = ?');
