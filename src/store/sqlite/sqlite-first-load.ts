@@ -6,6 +6,11 @@ import { SORT_CACHE_KIB } from './sqlite-cache.ts';
 /** The index definitions of ip_data, as SQLite keeps them, to rebuild after a first load. */
 const DATA_INDEXES_SQL = `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ip_data' AND sql IS NOT NULL`;
 
+/** Whether no feed has a record: a first load may then drop ip_data's indexes, and write the file directly (SqliteStore). */
+export function holdsNoData(db: Database.Database): boolean {
+  return db.prepare('SELECT 1 FROM ip_data LIMIT 1').get() === undefined;
+}
+
 /** Line numbers by row, in chunks: a 40M-record load takes 160 MB, and no chunk is ever copied. */
 class LinesByRow {
   static readonly #CHUNK = 1 << 20;
@@ -45,7 +50,7 @@ export class SqliteFirstLoad {
   readonly #stmt;
 
   static begin(db: Database.Database, feedId: number): SqliteFirstLoad {
-    const empty = db.prepare('SELECT 1 FROM ip_data LIMIT 1').get() === undefined;
+    const empty = holdsNoData(db);
     const dropped = empty ? db.prepare<[], { name: string; sql: string }>(DATA_INDEXES_SQL).all() : [];
     for (const { name } of dropped) db.exec(`DROP INDEX "${name}"`);
     const firstRow = db.prepare<[], number>('SELECT COALESCE(MAX(rowid), 0) + 1 FROM ip_data').pluck().get() ?? 1;

@@ -36,6 +36,7 @@ import {
 import { toImportRun, type DataRow, type RunRow } from '../rows.ts';
 import { containingRecords, probePlan, probeStarts } from '../containment.ts';
 import { SqliteImport } from './sqlite-import.ts';
+import { holdsNoData } from './sqlite-first-load.ts';
 import { checkSchema, migrate } from './sqlite-migrations.ts';
 
 import { PrefixTally, type PrefixGroup } from '../prefix-density.ts';
@@ -327,14 +328,7 @@ export class SqliteStore implements Store {
    * returns it to WAL mode when it ends (no waiting for it: it lasts as long as the load).
    */
   #enterWal(): void {
-    this.#db.pragma('busy_timeout = 0');
-    try {
-      this.#db.pragma('journal_mode = WAL');
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
-    } finally {
-      this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    }
+    this.#switchJournal('wal');
   }
 
   /**
@@ -345,10 +339,14 @@ export class SqliteStore implements Store {
    * Answers whether the file left WAL mode.
    */
   #leaveWal(): boolean {
-    if (this.#db.prepare('SELECT 1 FROM ip_data LIMIT 1').get() !== undefined) return false;
+    return holdsNoData(this.#db) && this.#switchJournal('delete');
+  }
+
+  /** Sets the file's journal mode without waiting for a lock; answers whether it is now `mode` (false: another connection held the file). */
+  #switchJournal(mode: 'wal' | 'delete'): boolean {
     this.#db.pragma('busy_timeout = 0');
     try {
-      return this.#db.pragma('journal_mode = DELETE', { simple: true }) === 'delete';
+      return this.#db.pragma(`journal_mode = ${mode}`, { simple: true }) === mode;
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_BUSY') return false;
       throw err;
