@@ -33,9 +33,9 @@ class LinesByRow {
  * insert reads a page back and writes it to the WAL again. So a first load writes only
  * ip_data's rows, in feed order, and builds the rest at the end by sorting:
  * - when ip_data is empty (no other feed either), its indexes are dropped and rebuilt with
- *   CREATE INDEX, once the rows are in and the repeated keys are gone;
- * - repeated keys (a later line with an earlier line's address) are found by one sort, and
- *   the later lines' rows removed;
+ *   CREATE INDEX once the rows are in;
+ * - repeated keys (a later line with an earlier line's address), when the unique key's
+ *   build finds any, are found by one sort and the later lines' rows removed;
  * - ip_label's rows are inserted from label_ids in the order of its key.
  * All of it runs in the import's transaction: a failed or killed load leaves the old schema and data.
  */
@@ -93,12 +93,19 @@ export class SqliteFirstLoad {
     return duplicates;
   }
 
-  /** Removes the rows of repeated keys (visiting each), rebuilds the dropped indexes, writes ip_label. */
+  /** Rebuilds the dropped indexes (first removing the rows of repeated keys, visiting each, when there are some), writes ip_label. */
   finish(visit: (duplicate: LoadDuplicate) => void): void {
     this.#db.pragma(`cache_size = -${SORT_CACHE_KIB}`);
-    if (this.#dropped.length) {
-      this.#removeDuplicates(visit);
-      for (const { sql } of this.#dropped) this.#db.exec(sql);
+    for (const { sql } of this.#dropped) {
+      try {
+        this.#db.exec(sql);
+      } catch (err) {
+        // Feeds seldom repeat a key, so the key index is built first and its sort finds out;
+        // only then are the repeats looked for, by a sort of their own, and the index built again.
+        if ((err as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
+        this.#removeDuplicates(visit);
+        this.#db.exec(sql);
+      }
     }
     this.#db
       .prepare(
