@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { FeedRecord } from '../../feed/record.ts';
 import type { Duplicate, LoadDuplicate } from '../types.ts';
-import { SORT_CACHE_KIB } from './sqlite-cache.ts';
+import { LOAD_SORT_CACHE_KIB } from './sqlite-cache.ts';
 
 /** The index definitions of ip_data, as SQLite keeps them, to rebuild after a first load. */
 const DATA_INDEXES_SQL = `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ip_data' AND sql IS NOT NULL`;
@@ -95,7 +95,7 @@ export class SqliteFirstLoad {
 
   /** Rebuilds the dropped indexes (first removing the rows of repeated keys, visiting each, when there are some), writes ip_label. */
   finish(visit: (duplicate: LoadDuplicate) => void): void {
-    this.#db.pragma(`cache_size = -${SORT_CACHE_KIB}`);
+    this.#db.pragma(`cache_size = -${LOAD_SORT_CACHE_KIB}`);
     for (const { sql } of this.#dropped) {
       try {
         this.#db.exec(sql);
