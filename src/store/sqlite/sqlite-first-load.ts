@@ -100,7 +100,7 @@ export class SqliteFirstLoad {
       try {
         this.#db.exec(sql);
       } catch (err) {
-        // Feeds seldom repeat a key, so the key index is built first and its sort finds out;
+        // Feeds seldom repeat a key, so the unique key's own build finds out whether one does;
         // only then are the repeats looked for, by a sort of their own, and the index built again.
         if ((err as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
         this.#removeDuplicates(visit);
