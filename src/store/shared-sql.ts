@@ -158,10 +158,10 @@ export const DATA_DAYS_SQL = `
  * Staged keys that already have a state filed on this day (feed `?`, day `?`), which a
  * second import of the day must re-take against the key's record now (`next`). `join` keeps
  * the staged keys outer (SQLite's CROSS JOIN, MariaDB's STRAIGHT_JOIN): ip_history is probed
- * by key, never scanned.
+ * by key, never scanned. `context` reads the record's JSON from ip_data `d`.
  */
-export const sameDaySql = (ip: string, join: string): string => `
-  SELECT ${ip} AS ip, s.prefix_len, s.state AS staged, h.state AS kept, d.context AS next
+export const sameDaySql = (ip: string, join: string, context = 'd.context'): string => `
+  SELECT ${ip} AS ip, s.prefix_len, s.state AS staged, h.state AS kept, ${context} AS next
     FROM import_history s
     ${join} ip_history h ON h.ip = s.ip AND h.prefix_len = s.prefix_len AND h.feed_id = ? AND h.ended_on = ?
     LEFT JOIN ip_data d ON d.ip = s.ip AND d.prefix_len = s.prefix_len AND d.feed_id = h.feed_id

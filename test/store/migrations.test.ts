@@ -198,6 +198,14 @@ forEachStore((target) => {
       assert.equal(await viewLabels('198.51.100.1'), 'risk:CALLBACK_PROXY');
       const [labelRows] = await rawQuery(target, db, 'SELECT COUNT(*) AS n FROM ip_label');
       assert.equal(Number(labelRows?.n), 2);
+      if (target.name === 'sqlite') {
+        // The rewritten record is compressed, against a dictionary sampled from the records stored as text.
+        const [kept] = await rawQuery(target, db, "SELECT typeof(context) AS form FROM ip_data WHERE ip_text = '198.51.100.1'");
+        assert.equal(kept?.form, 'blob');
+        const [dictionary] = await rawQuery(target, db, 'SELECT content FROM context_dictionary');
+        const sampled = OLD_RECORDS.map((record) => `${record.context}\n`).join('');
+        assert.equal((dictionary?.content as Buffer).toString().slice(0, sampled.length), sampled);
+      }
     } finally {
       await store.close();
     }

@@ -13,6 +13,7 @@ import { connect, connectionOptions } from '../../src/store/mariadb/mariadb-conn
 import { SQLITE_HASH_SQL, SQLITE_REALTIME_SQL } from '../../src/store/sqlite/sqlite-import.ts';
 import { DELETE_GONE_LABELS_SQL, INSERT_NEW_LABELS_SQL, SqliteLabelChanges } from '../../src/store/sqlite/sqlite-label-changes.ts';
 import { sqliteListQuery } from '../../src/store/sqlite/sqlite-list-query.ts';
+import { ContextCodec } from '../../src/store/sqlite/sqlite-context-codec.ts';
 import { SQLITE_PAST_SQL, SQLITE_PROBE_SQL, sqliteChangedKeysSql } from '../../src/store/sqlite/sqlite-store.ts';
 import { encodeCursor } from '../../src/store/cursor.ts';
 import { PRUNE_STATE_SQL, sameDaySql } from '../../src/store/shared-sql.ts';
@@ -51,7 +52,9 @@ forEachStore((target) => {
   if (target.name === 'sqlite') {
     let db: Database.Database;
     before(() => {
-      db = new Database(url.slice('sqlite:'.length), { readonly: true });
+      const path = url.slice('sqlite:'.length);
+      db = new Database(path, { readonly: true });
+      new ContextCodec(db, path); // the statements read records through ipoid_context()
     });
     after(() => db.close());
     const plan = (sql: string, params: unknown[]): string => {

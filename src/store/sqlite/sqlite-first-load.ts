@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { FeedRecord } from '../../feed/record.ts';
 import type { Duplicate, LoadDuplicate } from '../types.ts';
 import { LOAD_SORT_CACHE_KIB } from './sqlite-cache.ts';
+import { READABLE_COLUMNS, readableValues, type ContextCodec } from './sqlite-context-codec.ts';
 
 /** The index definitions of ip_data, as SQLite keeps them, to rebuild after a first load. */
 const DATA_INDEXES_SQL = `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ip_data' AND sql IS NOT NULL`;
@@ -42,6 +43,7 @@ class LinesByRow {
 export class SqliteFirstLoad {
   readonly #db: Database.Database;
   readonly #feedId: number;
+  readonly #contexts: ContextCodec;
   /** ip_data's indexes, dropped for the load; none when other feeds' rows keep them in place. */
   readonly #dropped: { name: string; sql: string }[];
   /** The first rowid of this load: its rows are the feed's whole data. */
@@ -49,16 +51,23 @@ export class SqliteFirstLoad {
   readonly #lines = new LinesByRow();
   readonly #stmt;
 
-  static begin(db: Database.Database, feedId: number): SqliteFirstLoad {
+  static begin(db: Database.Database, feedId: number, contexts: ContextCodec): SqliteFirstLoad {
     const empty = holdsNoData(db);
     const dropped = empty ? db.prepare<[], { name: string; sql: string }>(DATA_INDEXES_SQL).all() : [];
     for (const { name } of dropped) db.exec(`DROP INDEX "${name}"`);
     const firstRow = db.prepare<[], number>('SELECT COALESCE(MAX(rowid), 0) + 1 FROM ip_data').pluck().get() ?? 1;
-    return new SqliteFirstLoad(db, feedId, dropped, firstRow);
+    return new SqliteFirstLoad(db, feedId, contexts, dropped, firstRow);
   }
 
-  private constructor(db: Database.Database, feedId: number, dropped: { name: string; sql: string }[], firstRow: number) {
+  private constructor(
+    db: Database.Database,
+    feedId: number,
+    contexts: ContextCodec,
+    dropped: { name: string; sql: string }[],
+    firstRow: number,
+  ) {
     this.#db = db;
+    this.#contexts = contexts;
     this.#feedId = feedId;
     this.#dropped = dropped;
     this.#firstRow = firstRow;
@@ -67,8 +76,8 @@ export class SqliteFirstLoad {
     this.#stmt = {
       // With the indexes in place, a repeated key is ignored here; without, it is removed by finish().
       insert: db.prepare(
-        `INSERT OR IGNORE INTO ip_data (ip, prefix_len, feed_id, ip_text, context, label_ids, record_hash, last_updated)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO ip_data (ip, prefix_len, feed_id, ip_text, context, label_ids, record_hash, last_updated, ${READABLE_COLUMNS})
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       rowOf: db
         .prepare<[Buffer, number, number], number>('SELECT rowid FROM ip_data WHERE ip = ? AND prefix_len = ? AND feed_id = ?')
@@ -79,9 +88,21 @@ export class SqliteFirstLoad {
   /** Appends the records' rows; answers those whose key an earlier line of this load took (only while indexes are in place). */
   append(records: FeedRecord[], labelIds: string[], at: number): Duplicate[] {
     const duplicates: Duplicate[] = [];
+    this.#contexts.prepare(records.map((record) => record.json));
     records.forEach((record, i) => {
       const { bytes, prefixLen, text } = record.address;
-      const result = this.#stmt.insert.run(bytes, prefixLen, this.#feedId, text, record.json, labelIds[i], record.hash, at);
+      const context = this.#contexts.encode(record.json);
+      const result = this.#stmt.insert.run(
+        bytes,
+        prefixLen,
+        this.#feedId,
+        text,
+        context,
+        labelIds[i],
+        record.hash,
+        at,
+        ...readableValues(record),
+      );
       if (result.changes === 1) {
         this.#lines.set(Number(result.lastInsertRowid) - this.#firstRow, record.line);
         return;

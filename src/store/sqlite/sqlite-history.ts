@@ -59,7 +59,7 @@ export class SqliteHistory {
       stageLoaded: db.prepare<[number]>(
         'INSERT INTO temp.import_history (ip, prefix_len) SELECT ip, prefix_len FROM ip_data WHERE feed_id = ?',
       ),
-      sameDay: db.prepare<[number, number], SameDayRow>(sameDaySql('s.ip', 'CROSS JOIN')),
+      sameDay: db.prepare<[number, number], SameDayRow>(sameDaySql('s.ip', 'CROSS JOIN', 'ipoid_context(d.context)')),
       restate: db.prepare<[Buffer, Buffer, number, number, number]>(RESTATE_SQL),
       file: db.prepare<[number, number]>(fileHistorySql('OR IGNORE')),
       stagedKeys: db.prepare<[Buffer, number, number], HistoryKey>(

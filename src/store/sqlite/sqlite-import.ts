@@ -13,6 +13,7 @@ import {
 } from '../types.ts';
 import { IMPORT_CACHE_KIB, SORT_CACHE_KIB } from './sqlite-cache.ts';
 import { SqliteFirstLoad } from './sqlite-first-load.ts';
+import { ContextCodec, READABLE_COLUMNS, readableValues } from './sqlite-context-codec.ts';
 import { SqliteLabelChanges } from './sqlite-label-changes.ts';
 import { SqliteHistory, type ReplacedRow } from './sqlite-history.ts';
 import { RealtimeReplaced } from '../realtime-replaced.ts';
@@ -42,7 +43,7 @@ const RECORD_RUN_WAIT_MS = 2 * 60 * 60 * 1000;
  * ids (to find its label rows) and, when history is kept, the rest of what history keeps.
  */
 const GONE_COPIES = { label_ids: 'd.label_ids' };
-const GONE_COPIES_WITH_HISTORY = { ...GONE_COPIES, context: 'd.context', last_updated: 'd.last_updated' };
+const GONE_COPIES_WITH_HISTORY = { ...GONE_COPIES, context: 'ipoid_context(d.context)', last_updated: 'd.last_updated' };
 
 /** What a realtime slot reads of import_run (shared-sql.ts), in SQLite's spelling. */
 export const SQLITE_REALTIME_SQL = {
@@ -74,6 +75,7 @@ export class SqliteImport implements ImportTransaction {
   readonly #db: Database.Database;
   readonly #feedId: number;
   readonly #labelIds = new Map<string, number>();
+  readonly #contexts: ContextCodec;
   readonly #lengths = new NetworkLengthTracker();
   readonly #labels: SqliteLabelChanges;
   readonly #history: SqliteHistory;
@@ -96,6 +98,7 @@ export class SqliteImport implements ImportTransaction {
       db.exec(`CREATE TEMP TABLE import_gone (
         ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, label_ids TEXT NOT NULL, context TEXT, last_updated INTEGER,
         PRIMARY KEY (ip, prefix_len)) WITHOUT ROWID`);
+      const contexts = new ContextCodec(db, path);
       const labels = new SqliteLabelChanges(db, feedId);
       const history = new SqliteHistory(db, feedId, historyDays);
       try {
@@ -106,15 +109,23 @@ export class SqliteImport implements ImportTransaction {
       }
       // Without WAL, writing a page waits until no reader is inside a transaction.
       if (direct) db.pragma(`busy_timeout = ${DIRECT_WAIT_MS}`);
-      return new SqliteImport(db, feedId, labels, history, direct);
+      return new SqliteImport(db, feedId, contexts, labels, history, direct);
     } catch (err) {
       db.close();
       throw err;
     }
   }
 
-  private constructor(db: Database.Database, feedId: number, labels: SqliteLabelChanges, history: SqliteHistory, direct: boolean) {
+  private constructor(
+    db: Database.Database,
+    feedId: number,
+    contexts: ContextCodec,
+    labels: SqliteLabelChanges,
+    history: SqliteHistory,
+    direct: boolean,
+  ) {
     this.#db = db;
+    this.#contexts = contexts;
     this.#direct = direct;
     this.#feedId = feedId;
     this.#labels = labels;
@@ -125,12 +136,17 @@ export class SqliteImport implements ImportTransaction {
       seen: db.prepare<[Buffer, number, number]>('INSERT OR IGNORE INTO temp.import_seen (ip, prefix_len, line) VALUES (?, ?, ?)'),
       firstLine: db.prepare<[Buffer, number], { line: number }>('SELECT line FROM temp.import_seen WHERE ip = ? AND prefix_len = ?'),
       hash: db.prepare<[Buffer, number, number], { record_hash: Buffer }>(SQLITE_HASH_SQL),
-      replaced: db.prepare<[Buffer, number, number], ReplacedRow>(`SELECT context, label_ids, last_updated FROM ip_data WHERE ${keyMatch}`),
-      insert: db.prepare(
-        `INSERT INTO ip_data (ip, prefix_len, feed_id, ip_text, context, label_ids, record_hash, last_updated)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      replaced: db.prepare<[Buffer, number, number], ReplacedRow>(
+        `SELECT ipoid_context(context) AS context, label_ids, last_updated FROM ip_data WHERE ${keyMatch}`,
       ),
-      update: db.prepare(`UPDATE ip_data SET ip_text = ?, context = ?, label_ids = ?, record_hash = ?, last_updated = ? WHERE ${keyMatch}`),
+      insert: db.prepare(
+        `INSERT INTO ip_data (ip, prefix_len, feed_id, ip_text, context, label_ids, record_hash, last_updated, ${READABLE_COLUMNS})
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      update: db.prepare(
+        `UPDATE ip_data SET ip_text = ?, context = ?, label_ids = ?, record_hash = ?, last_updated = ?,
+                (${READABLE_COLUMNS}) = (?, ?, ?, ?, ?) WHERE ${keyMatch}`,
+      ),
       findLabel: db.prepare<[string, string], { id: number }>('SELECT id FROM label WHERE kind = ? AND value = ?'),
       newLabel: db.prepare<[string, string]>('INSERT INTO label (kind, value) VALUES (?, ?)'),
       collectGone: db.prepare<[number]>(collectUnseenSql(goneCopies)),
@@ -152,7 +168,7 @@ export class SqliteImport implements ImportTransaction {
       dropLength: db.prepare<[number, number]>('DELETE FROM network_length WHERE feed_id = ? AND prefix_len = ?'),
       addLength: db.prepare<[number, number]>('INSERT OR IGNORE INTO network_length (feed_id, prefix_len) VALUES (?, ?)'),
       count: db.prepare<[number], { n: number }>(COUNT_STORED_SQL),
-      storedJson: db.prepare<[Buffer, number, number], string>(`SELECT context FROM ip_data WHERE ${keyMatch}`).pluck(),
+      storedJson: db.prepare<[Buffer, number, number], string>(`SELECT ipoid_context(context) FROM ip_data WHERE ${keyMatch}`).pluck(),
       latestFull: db.prepare<[number], FullRunRow>(SQLITE_REALTIME_SQL.latestFull),
       latestSlot: db.prepare<[number, number], { slot: number; records: number }>(SQLITE_REALTIME_SQL.latestSlot),
       slotFailures: db.prepare<[number, number], number>(SQLITE_REALTIME_SQL.slotFailures).pluck(),
@@ -190,9 +206,11 @@ export class SqliteImport implements ImportTransaction {
     const at = unixSeconds(now);
     this.#lengths.written(records);
     const labelIds = this.#addLabels(records);
+    this.#contexts.prepare(records.map((record) => record.json));
     records.forEach((record, i) => {
       const { bytes, prefixLen, text } = record.address;
-      this.#stmt.insert.run(bytes, prefixLen, this.#feedId, text, record.json, labelIds[i], record.hash, at);
+      const context = this.#contexts.encode(record.json);
+      this.#stmt.insert.run(bytes, prefixLen, this.#feedId, text, context, labelIds[i], record.hash, at, ...readableValues(record));
       this.#history.added(record.address);
     });
   }
@@ -202,13 +220,16 @@ export class SqliteImport implements ImportTransaction {
     this.#lengths.written(records);
     const labelIds = this.#labelIdLists(records);
     const realtime = this.#realtimeWrites();
+    this.#contexts.prepare(records.map((record) => record.json));
     records.forEach((record, i) => {
       const { bytes, prefixLen, text } = record.address;
       const old = this.#stmt.replaced.get(bytes, prefixLen, this.#feedId)!;
       realtime?.updated(old.last_updated);
       this.#labels.replace(record.address, JSON.parse(old.label_ids) as number[], labelIds[i]!);
       this.#history.replaced(record.address, old, record.json);
-      this.#stmt.update.run(text, record.json, JSON.stringify(labelIds[i]), record.hash, at, bytes, prefixLen, this.#feedId);
+      const context = this.#contexts.encode(record.json);
+      const labels = JSON.stringify(labelIds[i]);
+      this.#stmt.update.run(text, context, labels, record.hash, at, ...readableValues(record), bytes, prefixLen, this.#feedId);
     });
   }
 
@@ -246,7 +267,7 @@ export class SqliteImport implements ImportTransaction {
   }
 
   async load(records: FeedRecord[], now: Date): Promise<Duplicate[]> {
-    this.#firstLoad ??= SqliteFirstLoad.begin(this.#db, this.#feedId);
+    this.#firstLoad ??= SqliteFirstLoad.begin(this.#db, this.#feedId, this.#contexts);
     this.#lengths.written(records);
     return this.#firstLoad.append(
       records,

@@ -223,6 +223,41 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   // GET /feed/v1/imports?kind=full, newest first, with no feed named (the console's default):
   // read from this index, not by walking every realtime slot's run back to the full ones.
   `CREATE INDEX import_run_kind ON import_run (kind, id);`,
+  // Compressed records (sqlite-context-codec.ts): ip_data.context is zstd against a
+  // dictionary of the store's own records, and the view's readable fields, which it can no
+  // longer read from the JSON, are columns of their own (NULL in rows still holding JSON text).
+  `
+  CREATE TABLE context_dictionary (
+    id         INTEGER PRIMARY KEY,  -- the first byte of every context compressed with it
+    content    BLOB    NOT NULL,     -- zstd raw-content dictionary: stored records' JSON, one a line
+    created_at TEXT    NOT NULL DEFAULT (datetime('now'))
+  );
+  ALTER TABLE ip_data ADD COLUMN organization TEXT;
+  ALTER TABLE ip_data ADD COLUMN as_number INTEGER;
+  ALTER TABLE ip_data ADD COLUMN as_organization TEXT;
+  ALTER TABLE ip_data ADD COLUMN location_city TEXT;
+  ALTER TABLE ip_data ADD COLUMN client_count INTEGER;
+
+  -- One readable row per stored record, for people querying the database by hand.
+  DROP VIEW ip_reputation;
+  CREATE VIEW ip_reputation AS
+  SELECT d.ip_text AS ip,
+         f.name AS feed,
+         CASE typeof(d.context) WHEN 'text' THEN json_extract(d.context, '$.organization') ELSE d.organization END AS organization,
+         CASE typeof(d.context) WHEN 'text' THEN json_extract(d.context, '$.as.number') ELSE d.as_number END AS as_number,
+         CASE typeof(d.context) WHEN 'text' THEN json_extract(d.context, '$.as.organization') ELSE d.as_organization END AS as_organization,
+         CASE typeof(d.context) WHEN 'text' THEN json_extract(d.context, '$.infrastructure')
+           ELSE (SELECT l.value FROM json_each(d.label_ids) j JOIN label l ON l.id = j.value WHERE l.kind = 'infrastructure') END AS infrastructure,
+         CASE typeof(d.context) WHEN 'text' THEN json_extract(d.context, '$.location.country')
+           ELSE (SELECT l.value FROM json_each(d.label_ids) j JOIN label l ON l.id = j.value WHERE l.kind = 'country') END AS location_country,
+         CASE typeof(d.context) WHEN 'text' THEN json_extract(d.context, '$.location.city') ELSE d.location_city END AS location_city,
+         CASE typeof(d.context) WHEN 'text' THEN json_extract(d.context, '$.client.count') ELSE d.client_count END AS client_count,
+         (SELECT group_concat(l.kind || ':' || l.value, ' ')
+            FROM json_each(d.label_ids) j JOIN label l ON l.id = j.value
+           WHERE l.kind NOT IN ('infrastructure', 'country')) AS labels,
+         datetime(d.last_updated, 'unixepoch') AS last_updated
+    FROM ip_data d JOIN feed f ON f.id = d.feed_id;
+  `,
 ];
 
 /** A read-only store cannot migrate: it fails at start when the file's schema is older than this code reads. */

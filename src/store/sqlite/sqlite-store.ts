@@ -38,6 +38,7 @@ import { containingRecords, probePlan, probeStarts } from '../containment.ts';
 import { SqliteImport } from './sqlite-import.ts';
 import { holdsNoData } from './sqlite-first-load.ts';
 import { checkSchema, migrate } from './sqlite-migrations.ts';
+import { ContextCodec } from './sqlite-context-codec.ts';
 
 import { PrefixTally, type PrefixGroup } from '../prefix-density.ts';
 import { RECORD_COLUMNS, sqliteListQuery, sqlitePrefixQueries } from './sqlite-list-query.ts';
@@ -129,6 +130,7 @@ export class SqliteStore implements Store {
       if (code === 'SQLITE_READONLY_ROLLBACK') throw new KilledLoadError(path);
       throw err;
     }
+    new ContextCodec(this.#db, path);
     this.#labelId = this.#db.prepare('SELECT id FROM label WHERE kind = ? AND value = ?');
 
     const lengths = this.#db.prepare<[], number>(SQLITE_LENGTHS_SQL).pluck();
@@ -152,11 +154,11 @@ export class SqliteStore implements Store {
       return cache.days;
     };
     const current = this.#db.prepare<[Buffer], DataRow & { label_ids: string }>(
-      'SELECT ip, prefix_len, feed_id, ip_text, context, label_ids, last_updated FROM ip_data WHERE ip = ?',
+      `SELECT ${RECORD_COLUMNS}, d.label_ids FROM ip_data d WHERE d.ip = ?`,
     );
     const past = this.#db.prepare<[Buffer], KeyedPastRow>(SQLITE_PAST_SQL);
     const keyCurrent = this.#db.prepare<[Buffer, number, number], DataRow & { label_ids: string }>(
-      'SELECT ip, prefix_len, feed_id, ip_text, context, label_ids, last_updated FROM ip_data WHERE ip = ? AND prefix_len = ? AND feed_id = ?',
+      `SELECT ${RECORD_COLUMNS}, d.label_ids FROM ip_data d WHERE d.ip = ? AND d.prefix_len = ? AND d.feed_id = ?`,
     );
     const keyPast = this.#db.prepare<[Buffer, number, number, number], KeyedPastRow>(
       `SELECT ip, prefix_len, feed_id, ended_on, state, label_ids, last_updated FROM ip_history
