@@ -4,15 +4,16 @@ import type { FeedRecord } from '../../feed/record.ts';
 
 /*
  * How ip_data.context is kept on SQLite, which compresses nothing: a record's JSON was about
- * half of its row. It is kept as zstd, compressed against a dictionary of the store's own
- * records (a feed's records share most of their words), about 80 of a 347-byte record at
- * 3 µs, where zlib took 23 µs for 120 bytes. A row's value is its dictionary's id (one byte),
- * then the zstd frame. Rows written before schema version 9 hold the JSON as text, and keep
- * it until an import rewrites them.
+ * half of its row. It is kept as a zstd frame, compressed against a dictionary of the store's
+ * own records (a feed's records share most of their words): about 80 bytes of a 347-byte
+ * record, at about 3 µs, where zlib took 23 µs for 120 bytes. Rows written before schema
+ * version 9 hold the JSON as text, and keep it until an import rewrites them.
  *
  * The dictionary is made once, by the first import that writes a record, and kept in
- * context_dictionary in that import's transaction: from records already stored (an upgraded
- * store), taken across the whole table, else from the lines of the import's first batch.
+ * context_dictionary (id 1) in that import's transaction: from records already stored (an
+ * upgraded store), taken across the whole table, else from the lines of the import's first
+ * batch. The frames name no dictionary: a later dictionary would be named by zstd's own
+ * dictionary ID, and frames without one keep reading with dictionary 1.
  * SQL reads a record's JSON as ipoid_context(context), which each IPoid connection registers.
  */
 
@@ -21,65 +22,64 @@ const DICTIONARY_BYTES = 1 << 20;
 /** How many stored records a dictionary of an upgraded store is sampled from. */
 const SAMPLED_RECORDS = 3000;
 const LEVEL = 3;
+const DICTIONARY_SQL = 'SELECT content FROM context_dictionary WHERE id = 1';
 
 export class ContextCodec {
   readonly #db: Database.Database;
   readonly #path: string;
-  readonly #decoders = new Map<number, Decompressor>();
-  #encoder: { id: number; compressor: Compressor } | undefined;
+  #decoder: Decompressor | undefined;
+  #encoder: Compressor | undefined;
+  /** A record's UTF-8 bytes, written here rather than into a new Buffer each. */
+  #scratch = Buffer.allocUnsafe(64 * 1024);
 
-  /** Registers ipoid_context() on `db` (a connection to the store at `path`, migrated) and reads its dictionaries. */
+  /** Registers ipoid_context() on `db` (a connection to the store at `path`, migrated) and reads its dictionary. */
   constructor(db: Database.Database, path: string) {
     this.#db = db;
     this.#path = path;
     db.function('ipoid_context', { deterministic: true }, (value: unknown) =>
       Buffer.isBuffer(value) ? this.decode(value) : (value as string | null),
     );
-    for (const { id, content } of db.prepare<[], DictionaryRow>(DICTIONARIES_SQL).all()) this.#decoders.set(id, decoder(content));
+    const content = db.prepare<[], Buffer>(DICTIONARY_SQL).pluck().get();
+    if (content) this.#decoder = decoder(content);
   }
 
-  /** Readies encode() in an import's transaction: the store's newest dictionary, or one it makes now (of `jsons` if nothing is stored). */
+  /** Readies encode() in an import's transaction: with the store's dictionary, or one it makes now (of `jsons` if nothing is stored). */
   prepare(jsons: readonly string[]): void {
     if (this.#encoder) return;
-    const newest = this.#db.prepare<[], DictionaryRow>(`${DICTIONARIES_SQL} ORDER BY id DESC LIMIT 1`).get();
-    const content = newest?.content ?? dictionaryOf([...this.#storedSample(), ...jsons]);
-    const id = newest?.id ?? Number(this.#db.prepare('INSERT INTO context_dictionary (content) VALUES (?)').run(content).lastInsertRowid);
-    if (id > 0xff) throw new Error(`context dictionary ${id} does not fit the row's one byte`);
-    const compressor = new Compressor();
-    compressor.setParameters({ compressionLevel: LEVEL, contentSizeFlag: true, checksumFlag: false, dictIDFlag: false });
-    compressor.loadDictionary(content);
-    this.#encoder = { id, compressor };
-    this.#decoders.set(id, decoder(content));
+    let content = this.#db.prepare<[], Buffer>(DICTIONARY_SQL).pluck().get();
+    if (!content) {
+      content = dictionaryOf([...this.#storedSample(), ...jsons]);
+      this.#db.prepare('INSERT INTO context_dictionary (id, content) VALUES (1, ?)').run(content);
+    }
+    this.#encoder = new Compressor();
+    this.#encoder.setParameters({ compressionLevel: LEVEL, contentSizeFlag: true, checksumFlag: false, dictIDFlag: false });
+    this.#encoder.loadDictionary(content);
+    this.#decoder = decoder(content);
   }
 
   /** A record's JSON as ip_data.context keeps it (after prepare()). */
   encode(json: string): Buffer {
     if (!this.#encoder) throw new Error('ContextCodec.encode before prepare');
-    const frame = this.#encoder.compressor.compress(Buffer.from(json));
-    const stored = Buffer.allocUnsafe(frame.length + 1);
-    stored[0] = this.#encoder.id;
-    frame.copy(stored, 1);
-    return stored;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (json.length * 3 > this.#scratch.length) this.#scratch = Buffer.allocUnsafe(json.length * 3);
+    return this.#encoder.compress(this.#scratch.subarray(0, this.#scratch.write(json)));
   }
 
   decode(stored: Buffer): string {
-    const id = stored[0]!;
-    const found = this.#decoders.get(id) ?? this.#load(id);
-    return found.decompress(stored.subarray(1)).toString();
+    return (this.#decoder ?? this.#load()).decompress(stored).toString();
   }
 
   /**
-   * A dictionary committed after this connection read them (a reader living across the first
+   * The dictionary, committed after this connection opened (a reader living across the first
    * import). Read through a connection of its own: this one may be inside a statement.
    */
-  #load(id: number): Decompressor {
+  #load(): Decompressor {
     const db = new Database(this.#path, { readonly: true, fileMustExist: true });
     try {
-      const row = db.prepare<[number], DictionaryRow>(`${DICTIONARIES_SQL} WHERE id = ?`).get(id);
-      if (!row) throw new Error(`ip_data holds a context of dictionary ${id}, which context_dictionary does not`);
-      const found = decoder(row.content);
-      this.#decoders.set(id, found);
-      return found;
+      const content = db.prepare<[], Buffer>(DICTIONARY_SQL).pluck().get();
+      if (!content) throw new Error('ip_data holds compressed records but context_dictionary no dictionary');
+      this.#decoder = decoder(content);
+      return this.#decoder;
     } finally {
       db.close();
     }
@@ -114,13 +114,6 @@ export function readableValues({ context }: FeedRecord): [string | null, number 
     context.client?.count ?? null,
   ];
 }
-
-interface DictionaryRow {
-  id: number;
-  content: Buffer;
-}
-
-const DICTIONARIES_SQL = 'SELECT id, content FROM context_dictionary';
 
 function decoder(content: Buffer): Decompressor {
   const found = new Decompressor();

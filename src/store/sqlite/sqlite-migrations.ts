@@ -228,7 +228,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   // longer read from the JSON, are columns of their own (NULL in rows still holding JSON text).
   `
   CREATE TABLE context_dictionary (
-    id         INTEGER PRIMARY KEY,  -- the first byte of every context compressed with it
+    id         INTEGER PRIMARY KEY,  -- 1: the dictionary of every compressed context (whose frames name none)
     content    BLOB    NOT NULL,     -- zstd raw-content dictionary: stored records' JSON, one a line
     created_at TEXT    NOT NULL DEFAULT (datetime('now'))
   );

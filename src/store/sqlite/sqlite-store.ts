@@ -130,7 +130,7 @@ export class SqliteStore implements Store {
       if (code === 'SQLITE_READONLY_ROLLBACK') throw new KilledLoadError(path);
       throw err;
     }
-    new ContextCodec(this.#db, path);
+    const contexts = new ContextCodec(this.#db, path);
     this.#labelId = this.#db.prepare('SELECT id FROM label WHERE kind = ? AND value = ?');
 
     const lengths = this.#db.prepare<[], number>(SQLITE_LENGTHS_SQL).pluck();
@@ -213,10 +213,16 @@ export class SqliteStore implements Store {
         };
       }),
     );
-    const all = this.#db.prepare<[], DataRow>(`SELECT ${RECORD_COLUMNS} FROM ip_data d ORDER BY d.ip, d.prefix_len, d.feed_id`);
+    // The whole store (a lookup index's build): each JSON decoded here, not handed through SQLite as text and back.
+    const all = this.#db.prepare<[], Omit<DataRow, 'context'> & { context: string | Buffer }>(
+      `SELECT ${RECORD_COLUMNS.replace('ipoid_context(d.context)', 'd.context')} FROM ip_data d ORDER BY d.ip, d.prefix_len, d.feed_id`,
+    );
     this.#readAll = this.#db.transaction((visit: (row: DataRow) => void) => {
       const statuses = this.#readFeedStatus();
-      for (const row of all.iterate()) visit(row);
+      for (const row of all.iterate()) {
+        if (typeof row.context !== 'string') row.context = contexts.decode(row.context);
+        visit(row as DataRow);
+      }
       return statuses;
     });
   }
