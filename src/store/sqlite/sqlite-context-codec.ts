@@ -43,12 +43,12 @@ export class ContextCodec {
     if (content) this.#decoder = decoder(content);
   }
 
-  /** Readies encode() in an import's transaction: with the store's dictionary, or one it makes now (of `jsons` if nothing is stored). */
-  prepare(jsons: readonly string[]): void {
+  /** Readies encode() in an import's transaction: with the store's dictionary, or one it makes now (of `records` if nothing is stored). */
+  prepare(records: readonly FeedRecord[]): void {
     if (this.#encoder) return;
     let content = this.#db.prepare<[], Buffer>(DICTIONARY_SQL).pluck().get();
     if (!content) {
-      content = dictionaryOf([...this.#storedSample(), ...jsons]);
+      content = dictionaryOf([...this.#storedSample(), ...records.map((record) => record.json)]);
       this.#db.prepare('INSERT INTO context_dictionary (id, content) VALUES (1, ?)').run(content);
     }
     this.#encoder = new Compressor();

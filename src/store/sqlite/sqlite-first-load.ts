@@ -88,7 +88,7 @@ export class SqliteFirstLoad {
   /** Appends the records' rows; answers those whose key an earlier line of this load took (only while indexes are in place). */
   append(records: FeedRecord[], labelIds: string[], at: number): Duplicate[] {
     const duplicates: Duplicate[] = [];
-    this.#contexts.prepare(records.map((record) => record.json));
+    this.#contexts.prepare(records);
     records.forEach((record, i) => {
       const { bytes, prefixLen, text } = record.address;
       const context = this.#contexts.encode(record.json);

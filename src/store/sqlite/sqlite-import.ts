@@ -206,7 +206,7 @@ export class SqliteImport implements ImportTransaction {
     const at = unixSeconds(now);
     this.#lengths.written(records);
     const labelIds = this.#addLabels(records);
-    this.#contexts.prepare(records.map((record) => record.json));
+    this.#contexts.prepare(records);
     records.forEach((record, i) => {
       const { bytes, prefixLen, text } = record.address;
       const context = this.#contexts.encode(record.json);
@@ -220,7 +220,7 @@ export class SqliteImport implements ImportTransaction {
     this.#lengths.written(records);
     const labelIds = this.#labelIdLists(records);
     const realtime = this.#realtimeWrites();
-    this.#contexts.prepare(records.map((record) => record.json));
+    this.#contexts.prepare(records);
     records.forEach((record, i) => {
       const { bytes, prefixLen, text } = record.address;
       const old = this.#stmt.replaced.get(bytes, prefixLen, this.#feedId)!;
