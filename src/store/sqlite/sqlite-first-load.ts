@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { FeedRecord } from '../../feed/record.ts';
 import type { Duplicate, LoadDuplicate } from '../types.ts';
 import { LOAD_SORT_CACHE_KIB } from './sqlite-cache.ts';
-import { READABLE_COLUMNS, readableValues, type ContextCodec } from './sqlite-context-codec.ts';
+import { dataRowValues, insertDataSql, type ContextCodec } from './sqlite-context-codec.ts';
 
 /** The index definitions of ip_data, as SQLite keeps them, to rebuild after a first load. */
 const DATA_INDEXES_SQL = `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ip_data' AND sql IS NOT NULL`;
@@ -75,10 +75,7 @@ export class SqliteFirstLoad {
     db.pragma('threads = 2');
     this.#stmt = {
       // With the indexes in place, a repeated key is ignored here; without, it is removed by finish().
-      insert: db.prepare(
-        `INSERT OR IGNORE INTO ip_data (ip, prefix_len, feed_id, ip_text, context, label_ids, record_hash, last_updated, ${READABLE_COLUMNS})
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
+      insert: db.prepare(insertDataSql('OR IGNORE')),
       rowOf: db
         .prepare<[Buffer, number, number], number>('SELECT rowid FROM ip_data WHERE ip = ? AND prefix_len = ? AND feed_id = ?')
         .pluck(),
@@ -90,23 +87,13 @@ export class SqliteFirstLoad {
     const duplicates: Duplicate[] = [];
     this.#contexts.prepare(records);
     records.forEach((record, i) => {
-      const { bytes, prefixLen, text } = record.address;
       const context = this.#contexts.encode(record.json);
-      const result = this.#stmt.insert.run(
-        bytes,
-        prefixLen,
-        this.#feedId,
-        text,
-        context,
-        labelIds[i],
-        record.hash,
-        at,
-        ...readableValues(record),
-      );
+      const result = this.#stmt.insert.run(...dataRowValues(record, this.#feedId, context, labelIds[i]!, at));
       if (result.changes === 1) {
         this.#lines.set(Number(result.lastInsertRowid) - this.#firstRow, record.line);
         return;
       }
+      const { bytes, prefixLen, text } = record.address;
       const row = this.#stmt.rowOf.get(bytes, prefixLen, this.#feedId);
       if (row === undefined) throw new Error(`could not store the record of line ${record.line} (${text})`);
       duplicates.push({ record, firstLine: this.#lines.get(row - this.#firstRow) });

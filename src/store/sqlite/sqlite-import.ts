@@ -13,7 +13,7 @@ import {
 } from '../types.ts';
 import { IMPORT_CACHE_KIB, SORT_CACHE_KIB } from './sqlite-cache.ts';
 import { SqliteFirstLoad } from './sqlite-first-load.ts';
-import { ContextCodec, READABLE_COLUMNS, readableValues } from './sqlite-context-codec.ts';
+import { ContextCodec, dataRowValues, insertDataSql, READABLE_COLUMNS, readableValues } from './sqlite-context-codec.ts';
 import { SqliteLabelChanges } from './sqlite-label-changes.ts';
 import { SqliteHistory, type ReplacedRow } from './sqlite-history.ts';
 import { RealtimeReplaced } from '../realtime-replaced.ts';
@@ -139,10 +139,7 @@ export class SqliteImport implements ImportTransaction {
       replaced: db.prepare<[Buffer, number, number], ReplacedRow>(
         `SELECT ipoid_context(context) AS context, label_ids, last_updated FROM ip_data WHERE ${keyMatch}`,
       ),
-      insert: db.prepare(
-        `INSERT INTO ip_data (ip, prefix_len, feed_id, ip_text, context, label_ids, record_hash, last_updated, ${READABLE_COLUMNS})
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
+      insert: db.prepare(insertDataSql('')),
       update: db.prepare(
         `UPDATE ip_data SET ip_text = ?, context = ?, label_ids = ?, record_hash = ?, last_updated = ?,
                 (${READABLE_COLUMNS}) = (?, ?, ?, ?, ?) WHERE ${keyMatch}`,
@@ -208,9 +205,7 @@ export class SqliteImport implements ImportTransaction {
     const labelIds = this.#addLabels(records);
     this.#contexts.prepare(records);
     records.forEach((record, i) => {
-      const { bytes, prefixLen, text } = record.address;
-      const context = this.#contexts.encode(record.json);
-      this.#stmt.insert.run(bytes, prefixLen, this.#feedId, text, context, labelIds[i], record.hash, at, ...readableValues(record));
+      this.#stmt.insert.run(...dataRowValues(record, this.#feedId, this.#contexts.encode(record.json), labelIds[i]!, at));
       this.#history.added(record.address);
     });
   }

@@ -3,8 +3,11 @@ import { decodeCursor } from '../cursor.ts';
 import { prefixFilter, prefixGrouping, type PrefixGrouping } from '../prefix-density.ts';
 import type { ListQuery, PrefixQuery } from '../types.ts';
 
-/** The ip_data columns every read selects, as rows.ts's DataRow (ipoid_context: the JSON however the row keeps it, sqlite-context-codec.ts). */
-export const RECORD_COLUMNS = 'd.ip, d.prefix_len, d.feed_id, d.ip_text, ipoid_context(d.context) AS context, d.last_updated';
+/** The ip_data columns a read selects, as rows.ts's DataRow, with `context` read as given. */
+export const recordColumns = (context: string): string => `d.ip, d.prefix_len, d.feed_id, d.ip_text, ${context}, d.last_updated`;
+
+/** The ip_data columns every read selects (ipoid_context: the JSON however the row keeps it, sqlite-context-codec.ts). */
+export const RECORD_COLUMNS = recordColumns('ipoid_context(d.context) AS context');
 
 /** The scan of the records matching labels and a prefix: the tables, the alias whose key the scan follows, and the conditions. */
 interface FilteredScan {

@@ -41,7 +41,7 @@ import { checkSchema, migrate } from './sqlite-migrations.ts';
 import { ContextCodec } from './sqlite-context-codec.ts';
 
 import { PrefixTally, type PrefixGroup } from '../prefix-density.ts';
-import { RECORD_COLUMNS, sqliteListQuery, sqlitePrefixQueries } from './sqlite-list-query.ts';
+import { RECORD_COLUMNS, recordColumns, sqliteListQuery, sqlitePrefixQueries } from './sqlite-list-query.ts';
 
 /** The stored network lengths, for containment probes (a few rows). */
 export const SQLITE_LENGTHS_SQL = 'SELECT DISTINCT prefix_len FROM network_length';
@@ -215,7 +215,7 @@ export class SqliteStore implements Store {
     );
     // The whole store (a lookup index's build): each JSON decoded here, not handed through SQLite as text and back.
     const all = this.#db.prepare<[], Omit<DataRow, 'context'> & { context: string | Buffer }>(
-      `SELECT ${RECORD_COLUMNS.replace('ipoid_context(d.context)', 'd.context')} FROM ip_data d ORDER BY d.ip, d.prefix_len, d.feed_id`,
+      `SELECT ${recordColumns('d.context')} FROM ip_data d ORDER BY d.ip, d.prefix_len, d.feed_id`,
     );
     this.#readAll = this.#db.transaction((visit: (row: DataRow) => void) => {
       const statuses = this.#readFeedStatus();
