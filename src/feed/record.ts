@@ -34,7 +34,21 @@ export interface FeedRecord {
   hash: Buffer;
   /** Distinct labels of the record, in feed order. */
   labels: Label[];
+  /** Fields of `context` a store may keep beside the JSON, for people reading its tables. */
+  summary: RecordSummary;
 }
+
+/** The fields of a record that a store's readable columns show (SQLite's ip_reputation view). */
+export interface RecordSummary {
+  organization: string | null;
+  asNumber: number | null;
+  asOrganization: string | null;
+  city: string | null;
+  clientCount: number | null;
+}
+
+/** What a first load stores of a record: all but the parsed object, which a parse worker does not send across threads. */
+export type LoadRecord = Omit<FeedRecord, 'context'>;
 
 export interface SkippedLine {
   line: number;
@@ -103,7 +117,17 @@ export function feedRecordOf(value: unknown, line: number, text?: string): Parse
   const json = context === record && text !== undefined ? text.trim() : JSON.stringify(context);
   // md5 is a change detector here, not a security boundary: fast and 16 bytes.
   const hash = digest('md5', json, 'buffer');
-  return { ok: true, record: { line, address, context, json, hash, labels: recordLabels(record) } };
+  return { ok: true, record: { line, address, context, json, hash, labels: recordLabels(record), summary: summaryOf(record) } };
+}
+
+function summaryOf(record: SpurRecord): RecordSummary {
+  return {
+    organization: record.organization ?? null,
+    asNumber: record.as?.number ?? null,
+    asOrganization: record.as?.organization ?? null,
+    city: record.location?.city ?? null,
+    clientCount: record.client?.count ?? null,
+  };
 }
 
 function recordAddress(record: SpurRecord): CanonicalIp {

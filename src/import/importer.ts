@@ -2,7 +2,8 @@ import { stat } from 'node:fs/promises';
 import { IpoidError } from '../errors.ts';
 import type { Readable } from 'node:stream';
 import { openFeedFile, parseRawLine, readRawLines } from '../feed/reader.ts';
-import type { FeedRecord } from '../feed/record.ts';
+import { readFeedInWorker } from '../feed/worker-reader.ts';
+import type { FeedRecord, LoadRecord } from '../feed/record.ts';
 import type { Logger } from '../log.ts';
 import type { FeedType } from '../feed/feed-types.ts';
 import { recordKey, type ImportRunSummary, type ImportTransaction, type Store } from '../store/types.ts';
@@ -21,6 +22,9 @@ import {
 
 /** Records handled per round trip to the store: large enough for bulk paths, small enough to bound memory. */
 export const BATCH_SIZE = 2000;
+
+/** A first load of a feed file this large or larger is parsed on a worker thread, which takes a moment to start. */
+const WORKER_FROM_BYTES = 8 * 1024 * 1024;
 
 export interface ImportOptions {
   feed: FeedType;
@@ -43,6 +47,11 @@ export interface ImportOptions {
   maxChangeRatio?: number;
   /** Apply the import whatever the change limit says (someone checked the file). */
   force?: boolean;
+  /**
+   * Whether a first load (the feed holds nothing) parses its lines on a worker thread, leaving
+   * this one to the store. Default: for a feed file of 8 MiB or more.
+   */
+  parseInWorker?: boolean;
   /**
    * Compute the whole diff under the import lock, then discard it: nothing changes and no run
    * is recorded. The answer is the run the import would record (`refused` when the change
@@ -100,7 +109,8 @@ export async function importFeed(store: Store, source: string | Readable, option
   let refusal: string | undefined;
   try {
     run.storedBefore = await tx.countStored(); // inside the try: a failure rolls back
-    let stored = await diffFeed(tx, input, run, options.maxLineBytes, progress);
+    const parseInWorker = options.parseInWorker ?? (totalBytes !== undefined && totalBytes >= WORKER_FROM_BYTES);
+    let stored = await diffFeed(tx, input, run, { maxLineBytes: options.maxLineBytes, parseInWorker }, progress);
     checkWholeFeed(run, maxSkippedRatio);
     run.counts.deleted = stored ? await tx.deleteUnseen(stored.unmatched()) : 0;
     stored = undefined; // its memory (12 bytes a stored record) is free for the commit's sorts
@@ -129,13 +139,14 @@ export async function importFeed(store: Store, source: string | Readable, option
  * A line that is a stored record byte for byte (most of a day's feed) is only hashed and
  * matched against the stored fingerprints; the rest are parsed, validated and compared by key.
  * A feed that holds nothing is loaded instead (tx.load), which lets the store build its
- * indexes once at the end; repeated keys it finds only then are skipped after the read.
+ * indexes once at the end; repeated keys it finds only then are skipped after the read. Its
+ * lines may be parsed on a worker thread (`parseInWorker`), which leaves this one to the store.
  */
 async function diffFeed(
   tx: ImportTransaction,
   input: Readable,
   run: ImportRunRecord,
-  maxLineBytes: number | undefined,
+  { maxLineBytes, parseInWorker }: { maxLineBytes: number | undefined; parseInWorker: boolean },
   progress?: ProgressReporter,
 ): Promise<StoredFingerprints | undefined> {
   const { counts } = run;
@@ -153,7 +164,7 @@ async function diffFeed(
     run.logger.debug({ linesRead: counts.linesRead, inserted: counts.inserted, updated: counts.updated }, 'import batch applied');
   };
   // A feed's first load: every record is new, and the store may defer its indexes to the end.
-  const loadBatch = async (batch: FeedRecord[]): Promise<void> => {
+  const loadBatch = async (batch: LoadRecord[]): Promise<void> => {
     const duplicates = await tx.load(batch, run.startedAt);
     for (const { record, firstLine } of duplicates) skipDuplicate(run, record, firstLine);
     counts.valid += batch.length - duplicates.length;
@@ -176,6 +187,15 @@ async function diffFeed(
     batchApplied();
   };
   const applyBatch = stored ? diffBatch : loadBatch;
+  if (!stored && parseInWorker) {
+    for await (const { records, skips, lines } of readFeedInWorker(input, { batchSize: BATCH_SIZE, maxLineBytes })) {
+      for (const skip of skips) run.skip(skip);
+      counts.linesRead = lines;
+      if (records.length) await loadBatch(records);
+    }
+    await finishLoad(tx, run);
+    return undefined;
+  }
 
   // Repeats of a matched line, named once the pending batch is applied: a parsed line in it,
   // earlier in the feed, may take the record from the line they repeat.
@@ -200,14 +220,17 @@ async function diffFeed(
     if (batch.length >= BATCH_SIZE) await applyPending();
   }
   await applyPending();
-  if (!stored) {
-    await tx.finishLoad(({ line, firstLine, address }) => {
-      run.skip({ line, reason: duplicateReason(firstLine, address) });
-      counts.valid -= 1;
-      counts.inserted -= 1;
-    });
-  }
+  if (!stored) await finishLoad(tx, run);
   return stored;
+}
+
+/** Ends a first load: the repeated keys the store found only then are skipped as duplicates. */
+function finishLoad(tx: ImportTransaction, run: ImportRunRecord): Promise<void> {
+  return tx.finishLoad(({ line, firstLine, address }) => {
+    run.skip({ line, reason: duplicateReason(firstLine, address) });
+    run.counts.valid -= 1;
+    run.counts.inserted -= 1;
+  });
 }
 
 /** A line repeating a stored record that an earlier line matched: a duplicate, of whichever line keeps the record. */
@@ -267,7 +290,7 @@ function duplicateReason(firstLine: number, address: string): string {
   return `duplicate of line ${firstLine} (${address})`;
 }
 
-function skipDuplicate(run: ImportRunRecord, record: FeedRecord, firstLine: number): void {
+function skipDuplicate(run: ImportRunRecord, record: LoadRecord, firstLine: number): void {
   run.skip({ line: record.line, reason: duplicateReason(firstLine, record.address.text) });
 }
 

@@ -1,21 +1,9 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.ts';
+import { startWorker } from '../worker-thread.ts';
 import type { BuildResult } from './build-worker.ts';
 import { LookupIndex } from './lookup-index.ts';
 
-/**
- * The worker running build-worker, as this module is run: the compiled module of dist/, or,
- * run from the TypeScript sources (tsx: tests, `npm start`), the source through tsx's API (a
- * worker thread does not inherit the loader tsx registered, nor does `--import tsx` register
- * it in time for the worker's first module on Node 20).
- */
-function buildWorker(workerData: unknown): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./build-worker.js', import.meta.url), { workerData });
-  const source = new URL('./build-worker.ts', import.meta.url).href;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const load = `import(${JSON.stringify(tsx)}).then((tsx) => tsx.tsImport(${JSON.stringify(source)}, ${JSON.stringify(import.meta.url)}))`;
-  return new Worker(load, { eval: true, workerData });
-}
 // After a failed build, the next waits this long.
 const RETRY_AFTER_MS = 60_000;
 // A build that has not ended by then is stopped and counts as failed (a database connection
@@ -107,7 +95,7 @@ export class IndexHolder {
   }
 
   #startWorker(): Worker {
-    const worker = buildWorker({ url: this.#url });
+    const worker = startWorker('./build-worker', import.meta.url, { url: this.#url });
     worker.on('message', (result: BuildResult) => this.#settle(result));
     worker.on('messageerror', (err) => this.#settle({ error: err.message }));
     // A worker that fails (it could not open the store, say) exits: the next build starts another.

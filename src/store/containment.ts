@@ -1,5 +1,5 @@
 import { FULL_PREFIX, maskBytes, networkContains, type CanonicalIp } from '../feed/ip.ts';
-import type { FeedRecord } from '../feed/record.ts';
+import type { LoadRecord } from '../feed/record.ts';
 import { toStoredRecord, type DataRow } from './rows.ts';
 import type { StoredRecord } from './types.ts';
 
@@ -72,7 +72,7 @@ export class NetworkLengthTracker {
   readonly #written = new Set<number>();
   readonly #gone = new Set<number>();
 
-  written(records: readonly FeedRecord[]): void {
+  written(records: readonly LoadRecord[]): void {
     for (const { address } of records) if (address.prefixLen < FULL_PREFIX) this.#written.add(address.prefixLen);
   }
 

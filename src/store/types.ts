@@ -1,7 +1,7 @@
 import { IpoidError } from '../errors.ts';
 import type { FeedType } from '../feed/feed-types.ts';
 import type { CanonicalIp } from '../feed/ip.ts';
-import type { FeedRecord, LabelKind, SkippedLine } from '../feed/record.ts';
+import type { FeedRecord, LabelKind, LoadRecord, SkippedLine } from '../feed/record.ts';
 import type { SpurRecord } from '../feed/schema.ts';
 import type { FeedDay } from '../history/feed-day.ts';
 import type { KeyPast } from '../history/timeline.ts';
@@ -164,7 +164,7 @@ export interface RealtimeBase {
 
 /** A duplicate key within one import: the later line loses to the first. */
 export interface Duplicate {
-  record: FeedRecord;
+  record: LoadRecord;
   firstLine: number;
 }
 
@@ -192,7 +192,7 @@ export interface ImportTransaction {
    * line may repeat an earlier line's key (the later loses). Answers the repeats it can
    * already tell; finishLoad tells the rest. Nothing else is called between the batches.
    */
-  load(records: FeedRecord[], now: Date): Promise<Duplicate[]>;
+  load(records: LoadRecord[], now: Date): Promise<Duplicate[]>;
   /** Ends a first load: drops the later lines' records of repeated keys (visiting each) and builds what load deferred. */
   finishLoad(visit: (duplicate: LoadDuplicate) => void): Promise<void>;
   update(records: FeedRecord[], now: Date): Promise<void>;

@@ -1,5 +1,5 @@
 import type { Connection } from 'mariadb';
-import type { FeedRecord } from '../../feed/record.ts';
+import type { LoadRecord } from '../../feed/record.ts';
 import { ANY_RUN_SQL } from '../shared-sql.ts';
 import type { LoadDuplicate } from '../types.ts';
 
@@ -124,7 +124,7 @@ export class MariadbFirstLoad {
   }
 
   /** The statement and rows that append the records (label ids as ip_data.label_ids keeps them). */
-  append(records: FeedRecord[], labelIds: string[], at: number): [string, unknown[][]] {
+  append(records: LoadRecord[], labelIds: string[], at: number): [string, unknown[][]] {
     const rows = records.map((r, i) => [
       r.line,
       r.address.bytes,

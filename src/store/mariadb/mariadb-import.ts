@@ -1,5 +1,5 @@
 import type { Connection, UpsertResult } from 'mariadb';
-import type { FeedRecord } from '../../feed/record.ts';
+import type { FeedRecord, LoadRecord } from '../../feed/record.ts';
 import { RUN_INSERT_COLUMNS, runValues, toRealtimeBase, unixSeconds, type FullRunRow } from '../rows.ts';
 import {
   FINGERPRINT_BYTES,
@@ -54,7 +54,7 @@ const INSERT_LABEL_SQL = 'INSERT INTO ip_label (label_id, ip, prefix_len, feed_i
 const UNMATCHED_BATCH = 1000;
 
 /** The batch's addresses for `ip IN (…)`, a range of the index per address; rows are then matched by recordKey. */
-function addressList(records: FeedRecord[]): { sql: string; values: Buffer[] } {
+function addressList(records: LoadRecord[]): { sql: string; values: Buffer[] } {
   return { sql: records.map(() => '?').join(', '), values: records.map((r) => r.address.bytes) };
 }
 
@@ -161,12 +161,12 @@ export class MariadbImport implements ImportTransaction {
     this.#labels = new LabelIds(conn);
   }
 
-  async markSeen(records: FeedRecord[]): Promise<Duplicate[]> {
+  async markSeen(records: LoadRecord[]): Promise<Duplicate[]> {
     if (records.length === 0) return [];
     // The first line of every key: this batch's own first lines, unless an earlier batch
     // stored one; a record is a duplicate when its key's first line is not its own.
     const firstLines = new Map<string, number>();
-    const firsts: FeedRecord[] = [];
+    const firsts: LoadRecord[] = [];
     for (const record of records) {
       const key = recordKey(record.address);
       if (firstLines.has(key)) continue;
@@ -200,7 +200,7 @@ export class MariadbImport implements ImportTransaction {
     return new Map(rows.map((row) => [rowKey(row), row.record_hash]));
   }
 
-  async insert(records: FeedRecord[], now: Date): Promise<void> {
+  async insert(records: LoadRecord[], now: Date): Promise<void> {
     await this.#insert(records, now);
     // History: the keys were not in the feed before.
     if (records.length && this.#historyDays > 0)
@@ -210,7 +210,7 @@ export class MariadbImport implements ImportTransaction {
       );
   }
 
-  async #insert(records: FeedRecord[], now: Date): Promise<void> {
+  async #insert(records: LoadRecord[], now: Date): Promise<void> {
     if (records.length === 0) return;
     this.#lengths.written(records);
     const labelIds = await this.#addLabels(records);
@@ -224,7 +224,7 @@ export class MariadbImport implements ImportTransaction {
    * Into an empty ip_data, the bulk path of mariadb-first-load.ts; beside other feeds' rows,
    * as any batch is applied (the tables cannot be switched whole then).
    */
-  async load(records: FeedRecord[], now: Date): Promise<Duplicate[]> {
+  async load(records: LoadRecord[], now: Date): Promise<Duplicate[]> {
     if (this.#firstLoad === undefined) {
       await this.#settle();
       this.#firstLoad = (await MariadbFirstLoad.begin(this.#conn, this.#feedId)) ?? null;
@@ -504,25 +504,25 @@ export class MariadbImport implements ImportTransaction {
   }
 
   /** Columns of the records' stored rows (those that are stored), read by their keys. */
-  async #storedRows<Row>(columns: keyof typeof STORED_COLUMNS, records: FeedRecord[]): Promise<(KeyRow & Row)[]> {
+  async #storedRows<Row>(columns: keyof typeof STORED_COLUMNS, records: LoadRecord[]): Promise<(KeyRow & Row)[]> {
     const addresses = addressList(records);
     const rows = await this.#conn.query<(KeyRow & Row)[]>(storedColumnSql(columns, records.length), [this.#feedId, ...addresses.values]);
     const wanted = new Set(records.map((r) => recordKey(r.address)));
     return rows.filter((row) => wanted.has(rowKey(row)));
   }
 
-  #dataValues(record: FeedRecord, labelIds: string, now: Date): unknown[] {
+  #dataValues(record: LoadRecord, labelIds: string, now: Date): unknown[] {
     return [record.address.text, record.json, labelIds, record.hash, unixSeconds(now)];
   }
 
   /** Each record's label ids; creates the labels new to the store. */
-  async #labelIdLists(records: FeedRecord[]): Promise<number[][]> {
+  async #labelIdLists(records: LoadRecord[]): Promise<number[][]> {
     await this.#labels.resolve(records.map((r) => r.labels));
     return records.map((r) => r.labels.map((label) => this.#labels.id(label)));
   }
 
   /** Sends the records' ip_label rows; returns each record's label ids as stored in ip_data.label_ids. */
-  async #addLabels(records: FeedRecord[]): Promise<string[]> {
+  async #addLabels(records: LoadRecord[]): Promise<string[]> {
     const ids = await this.#labelIdLists(records);
     const rows = records.flatMap((r, i) => ids[i]!.map((id) => [id, r.address.bytes, r.address.prefixLen, this.#feedId]));
     if (rows.length) this.#send(INSERT_LABEL_SQL, rows);

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { Compressor, Decompressor } from 'zstd-napi';
-import type { FeedRecord } from '../../feed/record.ts';
+import type { LoadRecord } from '../../feed/record.ts';
 
 /*
  * How ip_data.context is kept on SQLite, which compresses nothing: a record's JSON was about
@@ -44,7 +44,7 @@ export class ContextCodec {
   }
 
   /** Readies encode() in an import's transaction: with the store's dictionary, or one it makes now (of `records` if nothing is stored). */
-  prepare(records: readonly FeedRecord[]): void {
+  prepare(records: readonly LoadRecord[]): void {
     if (this.#encoder) return;
     let content = this.#db.prepare<[], Buffer>(DICTIONARY_SQL).pluck().get();
     if (!content) {
@@ -108,7 +108,7 @@ export const insertDataSql = (conflict: string): string => `
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /** The values of insertDataSql for a record, its compressed context and its label ids. */
-export function dataRowValues(record: FeedRecord, feedId: number, context: Buffer, labelIds: string, at: number): unknown[] {
+export function dataRowValues(record: LoadRecord, feedId: number, context: Buffer, labelIds: string, at: number): unknown[] {
   const { bytes, prefixLen, text } = record.address;
   return [bytes, prefixLen, feedId, text, context, labelIds, record.hash, at, ...readableValues(record)];
 }
@@ -117,14 +117,8 @@ export function dataRowValues(record: FeedRecord, feedId: number, context: Buffe
 export const READABLE_COLUMNS = 'organization, as_number, as_organization, location_city, client_count';
 
 /** A record's READABLE_COLUMNS values. */
-export function readableValues({ context }: FeedRecord): [string | null, number | null, string | null, string | null, number | null] {
-  return [
-    context.organization ?? null,
-    context.as?.number ?? null,
-    context.as?.organization ?? null,
-    context.location?.city ?? null,
-    context.client?.count ?? null,
-  ];
+export function readableValues({ summary }: LoadRecord): [string | null, number | null, string | null, string | null, number | null] {
+  return [summary.organization, summary.asNumber, summary.asOrganization, summary.city, summary.clientCount];
 }
 
 function decoder(content: Buffer): Decompressor {

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { FeedRecord } from '../../feed/record.ts';
+import type { LoadRecord } from '../../feed/record.ts';
 import type { Duplicate, LoadDuplicate } from '../types.ts';
 import { LOAD_SORT_CACHE_KIB } from './sqlite-cache.ts';
 import { dataRowValues, insertDataSql, type ContextCodec } from './sqlite-context-codec.ts';
@@ -83,7 +83,7 @@ export class SqliteFirstLoad {
   }
 
   /** Appends the records' rows; answers those whose key an earlier line of this load took (only while indexes are in place). */
-  append(records: FeedRecord[], labelIds: string[], at: number): Duplicate[] {
+  append(records: LoadRecord[], labelIds: string[], at: number): Duplicate[] {
     const duplicates: Duplicate[] = [];
     this.#contexts.prepare(records);
     records.forEach((record, i) => {

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { labelKey, type FeedRecord, type Label } from '../../feed/record.ts';
+import { labelKey, type FeedRecord, type Label, type LoadRecord } from '../../feed/record.ts';
 import { RUN_INSERT_COLUMNS, runValues, toRealtimeBase, unixSeconds, type FullRunRow } from '../rows.ts';
 import {
   FINGERPRINT_BYTES,
@@ -261,7 +261,7 @@ export class SqliteImport implements ImportTransaction {
     return this.#realtime;
   }
 
-  async load(records: FeedRecord[], now: Date): Promise<Duplicate[]> {
+  async load(records: LoadRecord[], now: Date): Promise<Duplicate[]> {
     this.#firstLoad ??= SqliteFirstLoad.begin(this.#db, this.#feedId, this.#contexts);
     this.#lengths.written(records);
     return this.#firstLoad.append(
@@ -350,7 +350,7 @@ export class SqliteImport implements ImportTransaction {
   }
 
   /** Each record's label ids, as ip_data.label_ids keeps them. */
-  #labelIdLists(records: FeedRecord[]): number[][] {
+  #labelIdLists(records: LoadRecord[]): number[][] {
     return records.map((record) => record.labels.map((label) => this.#labelId(label)));
   }
 

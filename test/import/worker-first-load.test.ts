@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { importFeed, ImportFailedError, type ImportOptions } from '../../src/import/importer.ts';
+import { BAD_LINES, quietLogger, SAMPLE_FEED, tempDir } from '../helpers/fixtures.ts';
+import { storedRecords } from '../helpers/snapshot.ts';
+import { forEachStore, freshStore } from '../helpers/stores.ts';
+
+/*
+ * A first load parses its feed on a worker thread when the file is large (parseInWorker's
+ * default). Loaded either way, a feed must leave the same records and the same run: its
+ * counts, its skipped lines and why, its repeated keys.
+ */
+
+const dir = tempDir();
+
+/** The fixtures' lines (bad ones, a repeated key) among 4,500 generated records, over several batches, gzipped. */
+function mixedFeed(): string {
+  const lines = Array.from({ length: 4500 }, (_, i) =>
+    JSON.stringify({ ip: `10.7.${i >> 8}.${i & 255}`, risks: [`RISK_${i % 13}`], location: { city: 'Oslo', country: 'NO' } }),
+  );
+  const fixtures = `${readFileSync(SAMPLE_FEED, 'utf8')}\n${readFileSync(BAD_LINES, 'utf8')}`.split('\n');
+  fixtures.forEach((line, i) => lines.splice(i * 400, 0, line));
+  lines.splice(4200, 0, JSON.stringify({ ip: '10.7.0.9', risks: ['LATER'] })); // repeats line of 10.7.0.9
+  const path = join(dir, 'mixed.json.gz');
+  writeFileSync(path, gzipSync(`${lines.join('\n')}\n`));
+  return path;
+}
+
+forEachStore((target) => {
+  const load = async (feed: string, parseInWorker: boolean) => {
+    const fresh = await freshStore(target);
+    try {
+      const options: ImportOptions = { feed: 'anonymous', feedDate: '2026-11-20', logger: quietLogger, maxSkippedRatio: 1, parseInWorker };
+      const outcome = await importFeed(fresh.store, feed, options).then(
+        (run) => ({ run: { ...run, startedAt: null, finishedAt: null } }),
+        (err: unknown) => ({ error: err instanceof ImportFailedError ? err.run.error : String(err) }),
+      );
+      // (Each record's last update is its load's start, a second apart or more.)
+      const records = (await storedRecords(fresh.store)).map((record) => ({ ...record, lastUpdated: null }));
+      return { outcome, records };
+    } finally {
+      await fresh.close();
+    }
+  };
+
+  test('a feed loaded with its lines parsed on a worker is the feed loaded in one thread', async () => {
+    const feed = mixedFeed();
+    const inThread = await load(feed, false);
+    const inWorker = await load(feed, true);
+    assert.ok('run' in inThread.outcome, JSON.stringify(inThread.outcome));
+    assert.ok(inThread.outcome.run.skipped >= 8 && inThread.records.length > 4500);
+    assert.ok(inThread.outcome.run.skippedSample.some((s) => /^duplicate of line \d+ \(10\.7\.0\.9\)$/.test(s.reason)));
+    assert.deepEqual(inWorker, inThread);
+  });
+
+  test('a cut feed fails on the worker as in one thread, and loads nothing', async () => {
+    const whole = readFileSync(mixedFeed());
+    const cut = join(dir, 'cut.json.gz');
+    writeFileSync(cut, whole.subarray(0, whole.length - 100));
+    const inWorker = await load(cut, true);
+    assert.deepEqual(inWorker, await load(cut, false));
+    assert.ok('error' in inWorker.outcome);
+    assert.match(inWorker.outcome.error ?? '', /cannot read feed: unexpected end of file/);
+    assert.deepEqual(inWorker.records, []);
+  });
+});
