@@ -7,7 +7,7 @@ import type { Label, LoadRecord, SkippedLine } from './record.ts';
  *
  * A record: line (u32), label count (u16), prefix length (u8), family (u8), which summary
  * fields are set (u8, a bit each), address (16 bytes), hash (16 bytes), its labels' numbers
- * (u16 each), then its address text and JSON, and its set summary fields (strings: u32 byte
+ * (u32 each), then its address text and JSON, and its set summary fields (strings: u32 byte
  * length and UTF-8; numbers: f64). Labels are numbered in the order the packer first saw
  * them; each batch carries the labels it numbered first.
  */
@@ -38,7 +38,9 @@ export class RecordPacker {
   #at = 0;
   #count = 0;
   #skips: SkippedLine[] = [];
-  readonly #labelNumbers = new Map<string, number>();
+  /** Label numbers by kind, then value: no key string built for each of a record's labels. */
+  readonly #labelNumbers = new Map<string, Map<string, number>>();
+  #labelCount = 0;
   #newLabels: Label[] = [];
 
   get count(): number {
@@ -47,7 +49,7 @@ export class RecordPacker {
 
   add(record: LoadRecord): void {
     const { address, summary, labels } = record;
-    this.#reserve(FIXED_BYTES + 2 * labels.length + 8 + UTF8_PER_UNIT * (address.text.length + record.json.length) + 64);
+    this.#reserve(FIXED_BYTES + 4 * labels.length + 8 + UTF8_PER_UNIT * (address.text.length + record.json.length) + 64);
     const set =
       (summary.organization === null ? 0 : ORGANIZATION) |
       (summary.asNumber === null ? 0 : AS_NUMBER) |
@@ -65,8 +67,8 @@ export class RecordPacker {
     record.hash.copy(buffer, this.#at + HEADER_BYTES + ADDRESS_BYTES);
     this.#at += FIXED_BYTES;
     for (const label of labels) {
-      buffer.writeUInt16LE(this.#labelNumber(label), this.#at);
-      this.#at += 2;
+      buffer.writeUInt32LE(this.#labelNumber(label), this.#at);
+      this.#at += 4;
     }
     this.#string(address.text);
     this.#string(record.json);
@@ -99,12 +101,13 @@ export class RecordPacker {
   }
 
   #labelNumber(label: Label): number {
-    const key = `${label[0]}\u0000${label[1]}`;
-    let number = this.#labelNumbers.get(key);
+    const [kind, value] = label;
+    let ofKind = this.#labelNumbers.get(kind);
+    if (ofKind === undefined) this.#labelNumbers.set(kind, (ofKind = new Map()));
+    let number = ofKind.get(value);
     if (number === undefined) {
-      number = this.#labelNumbers.size;
-      if (number > 0xffff) throw new Error('a feed with more than 65,536 distinct labels');
-      this.#labelNumbers.set(key, number);
+      number = this.#labelCount++;
+      ofKind.set(value, number);
       this.#newLabels.push(label);
     }
     return number;
@@ -159,7 +162,7 @@ export class RecordUnpacker {
       const hash = bytes.subarray(at + HEADER_BYTES + ADDRESS_BYTES, at + FIXED_BYTES);
       at += FIXED_BYTES;
       const labels: Label[] = [];
-      for (let l = 0; l < labelCount; l++, at += 2) labels.push(this.#labels[bytes.readUInt16LE(at)]!);
+      for (let l = 0; l < labelCount; l++, at += 4) labels.push(this.#labels[bytes.readUInt32LE(at)]!);
       const text = string();
       const json = string();
       records.push({
