@@ -49,7 +49,8 @@ export class RecordPacker {
 
   add(record: LoadRecord): void {
     const { address, summary, labels } = record;
-    this.#reserve(FIXED_BYTES + 4 * labels.length + 8 + UTF8_PER_UNIT * (address.text.length + record.json.length) + 64);
+    // The fixed fields and the label numbers are written through `buffer` below; strings and numbers reserve their own room.
+    this.#reserve(FIXED_BYTES + 4 * labels.length);
     const set =
       (summary.organization === null ? 0 : ORGANIZATION) |
       (summary.asNumber === null ? 0 : AS_NUMBER) |
@@ -103,7 +104,7 @@ export class RecordPacker {
   #labelNumber(label: Label): number {
     const [kind, value] = label;
     let ofKind = this.#labelNumbers.get(kind);
-    if (ofKind === undefined) this.#labelNumbers.set(kind, (ofKind = new Map()));
+    if (ofKind === undefined) this.#labelNumbers.set(kind, (ofKind = new Map<string, number>()));
     let number = ofKind.get(value);
     if (number === undefined) {
       number = this.#labelCount++;

@@ -21,14 +21,22 @@ let failure: string | undefined;
 let acknowledged = 0;
 // Two wait at once: the gunzip pipeline pulls input() while the parse loop waits for acknowledgements.
 let waiting: (() => void)[] = [];
+const wakeAll = (): void => {
+  const woken = waiting;
+  waiting = [];
+  for (const wake of woken) wake();
+};
 port.on('message', (message: ToParseWorker) => {
   if ('chunk' in message) chunks.push(Buffer.from(message.chunk.buffer, message.chunk.byteOffset, message.chunk.byteLength));
   else if ('end' in message) ended = true;
   else if ('fail' in message) failure = message.fail;
   else acknowledged += 1;
-  const woken = waiting;
-  waiting = [];
-  for (const wake of woken) wake();
+  wakeAll();
+});
+// A message that could not be received (its memory) may have been feed bytes: the read fails.
+port.on('messageerror', (err) => {
+  failure ??= err.message;
+  wakeAll();
 });
 const nextMessage = (): Promise<void> => new Promise((resolve) => waiting.push(resolve));
 
@@ -74,5 +82,7 @@ try {
   await sendBatch();
   send({ end: true });
 } catch (err) {
-  send({ error: err instanceof Error ? err.message : String(err), unreadable: err instanceof FeedReadError });
+  // The lines skipped since the last batch go with the error: the failed run counts them.
+  const { skips } = packer.take();
+  send({ error: err instanceof Error ? err.message : String(err), unreadable: err instanceof FeedReadError, skips, lines });
 }

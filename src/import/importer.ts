@@ -188,12 +188,7 @@ async function diffFeed(
   };
   const applyBatch = stored ? diffBatch : loadBatch;
   if (!stored && parseInWorker) {
-    for await (const { records, skips, lines } of readFeedInWorker(input, { batchSize: BATCH_SIZE, maxLineBytes })) {
-      for (const skip of skips) run.skip(skip);
-      counts.linesRead = lines;
-      if (records.length) await loadBatch(records);
-    }
-    await finishLoad(tx, run);
+    await loadInWorker(tx, input, run, maxLineBytes, loadBatch);
     return undefined;
   }
 
@@ -222,6 +217,22 @@ async function diffFeed(
   await applyPending();
   if (!stored) await finishLoad(tx, run);
   return stored;
+}
+
+/** A first load whose lines a worker thread parses: this thread only writes them, with `loadBatch`. */
+async function loadInWorker(
+  tx: ImportTransaction,
+  input: Readable,
+  run: ImportRunRecord,
+  maxLineBytes: number | undefined,
+  loadBatch: (batch: LoadRecord[]) => Promise<void>,
+): Promise<void> {
+  for await (const { records, skips, lines } of readFeedInWorker(input, { batchSize: BATCH_SIZE, maxLineBytes })) {
+    for (const skip of skips) run.skip(skip);
+    run.counts.linesRead = lines;
+    if (records.length) await loadBatch(records);
+  }
+  await finishLoad(tx, run);
 }
 
 /** Ends a first load: the repeated keys the store found only then are skipped as duplicates. */

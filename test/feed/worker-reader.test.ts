@@ -44,6 +44,7 @@ function mixedFeed(): string {
     if (i % 501 === 7) lines.push('not json');
     else if (i % 733 === 5) lines.push('');
     else if (i % 977 === 3) lines.push(`{"ip":"10.1.0.1","organization":"${'x'.repeat(3000)}"}`);
+    else if (i % 641 === 9) lines.push(`{"network":"10.${i >> 8}.0.0/16","risks":["NETWORK"]}`);
     else
       lines.push(
         JSON.stringify({
@@ -126,6 +127,38 @@ test('a reader that stops early stops the worker and releases the source', async
     if (++batches === 2) break;
   }
   assert.equal(batches, 2);
+  assert.ok(source.destroyed);
+});
+
+test('a record of megabytes, with multi-byte and astral characters, crosses whole', async () => {
+  const big = JSON.stringify({ ip: '2001:db8::7', organization: 'Société €😀', future: '€😀é'.repeat(400_000) });
+  const text = `{"ip":"10.0.0.1"}\n${big}\n{"network":"192.0.2.0/24","location":{"city":"Kraków"}}\n`;
+  const expected = inThread(await readAll(Readable.from([text]), 8 * 1024 * 1024));
+  assert.equal(expected.length, 3);
+  assert.ok(expected.every((e) => 'json' in e));
+  assert.deepEqual(inWorker(await readInWorker(() => Readable.from([text]), 2, 8 * 1024 * 1024)), expected);
+});
+
+test('the worker reads only a few chunks and batches ahead of a reader that does not take them', async () => {
+  const lines = Array.from({ length: 20_000 }, (_, i) => `{"ip":"10.${i >> 16}.${(i >> 8) & 255}.${i & 255}"}`);
+  const text = Buffer.from(`${lines.join('\n')}\n`);
+  let chunksRead = 0;
+  const source = Readable.from(
+    (function* () {
+      for (let at = 0; at < text.length; at += 4096) {
+        chunksRead += 1;
+        yield text.subarray(at, at + 4096);
+      }
+    })(),
+  );
+  const reader = readFeedInWorker(source, { batchSize: 10 });
+  const first = await reader.next();
+  assert.equal(first.done, false);
+  // However long the first batch is held, the worker parses at most four batches ahead (and
+  // one it is packing): 60 lines, under 2 of these chunks; with the two on their way, 4 or 5.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  assert.ok(chunksRead <= 6, `${chunksRead} of ${Math.ceil(text.length / 4096)} chunks read`);
+  await reader.return(undefined);
   assert.ok(source.destroyed);
 });
 

@@ -36,7 +36,7 @@ forEachStore((target) => {
       const options: ImportOptions = { feed: 'anonymous', feedDate: '2026-11-20', logger: quietLogger, maxSkippedRatio: 1, parseInWorker };
       const outcome = await importFeed(fresh.store, feed, options).then(
         (run) => ({ run: { ...run, startedAt: null, finishedAt: null } }),
-        (err: unknown) => ({ error: err instanceof ImportFailedError ? err.run.error : String(err) }),
+        (err: unknown) => ({ failed: err instanceof ImportFailedError ? { ...err.run, startedAt: null, finishedAt: null } : String(err) }),
       );
       // (Each record's last update is its load's start, a second apart or more.)
       const records = (await storedRecords(fresh.store)).map((record) => ({ ...record, lastUpdated: null }));
@@ -62,8 +62,11 @@ forEachStore((target) => {
     writeFileSync(cut, whole.subarray(0, whole.length - 100));
     const inWorker = await load(cut, true);
     assert.deepEqual(inWorker, await load(cut, false));
-    assert.ok('error' in inWorker.outcome);
-    assert.match(inWorker.outcome.error ?? '', /cannot read feed: unexpected end of file/);
+    assert.ok('failed' in inWorker.outcome && typeof inWorker.outcome.failed === 'object');
+    // The run counts what was read before the cut: the skipped lines after the last whole batch too.
+    const { failed } = inWorker.outcome;
+    assert.match(failed.error ?? '', /cannot read feed: unexpected end of file/);
+    assert.ok(failed.skippedSample.some((s) => s.line > 4000));
     assert.deepEqual(inWorker.records, []);
   });
 });
