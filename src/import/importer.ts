@@ -113,7 +113,7 @@ export async function importFeed(store: Store, source: string | Readable, option
     let stored = await diffFeed(tx, input, run, { maxLineBytes: options.maxLineBytes, parseInWorker }, progress);
     checkWholeFeed(run, maxSkippedRatio);
     run.counts.deleted = stored ? await tx.deleteUnseen(stored.unmatched()) : 0;
-    stored = undefined; // its memory (12 bytes a stored record) is free for the commit's sorts
+    stored = undefined; // its memory (10 bytes a stored record) is free for the commit's sorts
     refusal = options.force ? undefined : tooManyChanges(run.counts, run.storedBefore, maxChangeRatio, tx.realtimeReplaced());
     // A dry run answers the records the import would leave, refused or not.
     outcome = refusal

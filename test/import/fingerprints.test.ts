@@ -84,3 +84,23 @@ test('stored fingerprints out of order or miscounted fail the load', async () =>
     /listed 1 record hashes for 3 records/,
   );
 });
+
+test('the fingerprints no line matched are listed whole, in order, from every bucket', async () => {
+  const stored: [number, number][] = [
+    [0x00000000, 0],
+    [0x0000ffff, 0xffffffff],
+    [0x00010000, 0],
+    [0x7fff8000, 1],
+    [0x80000000, 0],
+    [0xfffe0000, 3],
+    [0xffffffff, 0xfffffffe],
+    [0xffffffff, 0xffffffff],
+  ];
+  const set = await load(stored);
+  for (const index of [1, 4, 7]) set.match(index, 100 + index);
+  assert.deepEqual(
+    [...set.unmatched()].map((bytes) => [bytes.readUInt32BE(0), bytes.readUInt32BE(4)]),
+    stored.filter((_, index) => ![1, 4, 7].includes(index)),
+  );
+  assert.equal(set.matchedBy(4), 104);
+});

@@ -1,6 +1,6 @@
 /*
  * The import's SQLite page cache (KiB), within the importer's 1 GiB at 40M records (its
- * fingerprints take 12 bytes a record beside it).
+ * fingerprints take 10 bytes a record beside it).
  */
 
 /**
