@@ -9,8 +9,8 @@ import { SQLITE_PAGE_SIZE } from '../../src/store/sqlite/sqlite-store.ts';
 import { quietLogger, SAMPLE_FEED, tempDir } from '../helpers/fixtures.ts';
 
 /*
- * A new SQLite store takes SQLITE_PAGE_SIZE (fewer, larger pages keep a big diff's
- * write-ahead log short); a file written before keeps the page size it has.
+ * A new SQLite store takes SQLITE_PAGE_SIZE (larger pages, fewer frames in a big diff's
+ * write-ahead log to search); a file written before keeps the page size it has.
  */
 const pageSize = (path: string): number => {
   const db = new Database(path, { readonly: true });
