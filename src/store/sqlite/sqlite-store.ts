@@ -88,15 +88,6 @@ export class KilledLoadError extends IpoidError {
 const BUSY_TIMEOUT_MS = 5000;
 
 /**
- * The page size of a new store. A day's diff dirties most pages of the store in one
- * transaction, and each page it reads or writes that its write-ahead log does not hold yet
- * costs a probe of every 4,096 frames the log holds so far (SQLite's wal-index): a cost that
- * grows with the square of the store, most of a 40M diff's commit with 4 KiB pages. Four
- * times the page, a quarter of the frames and of the pages to find (README, "At scale").
- */
-export const SQLITE_PAGE_SIZE = 16384;
-
-/**
  * The embedded store: one SQLite file in WAL mode, so readers never wait for an import
  * (but for the first one into an empty file that no one else has open: see #leaveWal).
  */
@@ -125,8 +116,6 @@ export class SqliteStore implements Store {
     this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     try {
       if (!options.readOnly) {
-        // Takes effect only in a file not yet written: a store made earlier keeps its pages.
-        this.#db.pragma(`page_size = ${SQLITE_PAGE_SIZE}`);
         this.#enterWal();
         this.#db.pragma('synchronous = NORMAL');
         migrate(this.#db);
