@@ -18,6 +18,8 @@ export interface Server {
   cpuSeconds(): number;
   /** The lookup index once built (IPOID_LOOKUP_INDEX=memory); null when lookups read the database. */
   index: { records: number; bytes: number; buildSeconds: number } | null;
+  /** Calls `listener` with each line the server logs from now on. */
+  onLogLine(listener: (line: string) => void): void;
   stop(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ export async function startServer(dbUrl: string, lookup: LookupMode = 'memory'):
     index: lookup === 'memory' ? await indexBuilt(base!) : null,
     peakRssMb: () => peakRssMb(pid) ?? 0,
     cpuSeconds: () => cpuSeconds(pid),
+    onLogLine: (listener) => child.onStderrLine(listener),
     stop: async () => {
       child.process.kill('SIGTERM');
       await child.exited;

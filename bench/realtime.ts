@@ -113,6 +113,8 @@ interface StoreFigures {
   idle: Measured;
   during: Measured;
   freshnessSeconds: number[];
+  /** The API's lookup index, made new after each slot: patched (the slots' records read) or built whole, seconds each. */
+  index: { patched: number[]; built: number[] };
 }
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -127,6 +129,11 @@ async function benchStore(store: string, dayFile: string, slotsDir: string): Pro
   while (!(await fetch(`${spurUrl}/v2/${FEED}/latest`).catch(() => null))) await delay(100);
   const env = { IPOID_DB_URL: url, SPUR_FEED_BASE_URL: spurUrl, SPUR_API_TOKEN: TOKEN, IPOID_LOG_LEVEL: 'info' };
   const server = await startServer(url);
+  const index = { patched: [] as number[], built: [] as number[] };
+  server.onLogLine((line) => {
+    const made = /"lookup index (patched|built)"/.exec(line)?.[1] as 'patched' | 'built' | undefined;
+    if (made) index[made].push((JSON.parse(line) as { seconds: number }).seconds);
+  });
   try {
     const addresses = await sampleAddresses(dayFile, records, 20_000, HIT_RATIO);
     await drive(server.base, { connections: CONNECTIONS, seconds: WARMUP_SECONDS, requests: singleLookups(addresses) });
@@ -170,7 +177,7 @@ async function benchStore(store: string, dayFile: string, slotsDir: string): Pro
       follower.process.kill('SIGTERM');
       await follower.exited.catch(() => undefined);
     }
-    return { store, slotMs: slotMs.sort((a, b) => a - b), catchUpSeconds, followerRssMb, idle, during, freshnessSeconds };
+    return { store, slotMs: slotMs.sort((a, b) => a - b), catchUpSeconds, followerRssMb, idle, during, freshnessSeconds, index };
   } finally {
     await server.stop();
     spur.process.kill('SIGTERM');
@@ -220,6 +227,7 @@ console.log(
       'follower peak RSS',
       `API p50/p99 idle → during (${CONNECTIONS} conn.)`,
       'publication → API answer',
+      'lookup index: patches / whole builds (median s)',
     ],
     figures.map((f) => [
       f.store,
@@ -228,6 +236,21 @@ console.log(
       `${Math.round(f.followerRssMb)} MB`,
       `${f.idle.p50Ms}/${f.idle.p99Ms} → ${f.during.p50Ms}/${f.during.p99Ms} ms${f.during.errors ? ` (${f.during.errors} errors)` : ''}`,
       f.freshnessSeconds.map(seconds).join(', '),
+      [f.index.patched, f.index.built]
+        .map(
+          (times) =>
+            `${times.length}${
+              times.length
+                ? ` (${seconds(
+                    quantile(
+                      [...times].sort((a, b) => a - b),
+                      0.5,
+                    ),
+                  )})`
+                : ''
+            }`,
+        )
+        .join(' / '),
     ]),
   ),
 );

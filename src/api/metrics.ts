@@ -140,8 +140,13 @@ function lookupIndexGauges(index: IndexHolder, registers: Registry[]): void {
       },
     });
   gauge('ipoid_lookup_index_records', 'Records in the in-memory lookup index', (s) => s.records);
+  gauge(
+    'ipoid_lookup_index_patched_records',
+    'Records of realtime slots since the last whole build of the lookup index, which patches read',
+    (s) => s.patchedRecords,
+  );
   gauge('ipoid_lookup_index_bytes', "Memory of the lookup index's arrays", (s) => s.bytes);
-  gauge('ipoid_lookup_index_build_seconds', 'How long the last build of the lookup index took', (s) => s.buildSeconds);
+  gauge('ipoid_lookup_index_build_seconds', 'How long the last build or patch of the lookup index took', (s) => s.buildSeconds);
   // 0 once a build succeeds again: a failure stays on the gauge only until then.
   gauge(
     'ipoid_lookup_index_build_failed_timestamp_seconds',

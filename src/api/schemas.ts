@@ -459,9 +459,12 @@ export const Info = Type.Object({
     Type.Object(
       {
         records: Type.Integer({ description: 'records the index holds' }),
+        patchedRecords: Type.Integer({
+          description: 'of them, the records realtime slots wrote since the last whole build, which patches read (0 right after a build)',
+        }),
         bytes: Type.Integer({ description: "memory of the index's arrays" }),
-        builtAt: Nullable(Type.String({ format: 'date-time' })),
-        buildSeconds: Nullable(Type.Number({ description: 'how long the last build took' })),
+        builtAt: Nullable(Type.String({ format: 'date-time', description: 'when the index in use was built or patched' })),
+        buildSeconds: Nullable(Type.Number({ description: 'how long its build or patch took' })),
         building: Type.Boolean({ description: 'a build of newer data is running (lookups read the index there is meanwhile)' }),
         failedAt: Nullable(
           Type.String({ format: 'date-time', description: 'when the last build failed, if one did since the last that succeeded' }),

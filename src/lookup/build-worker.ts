@@ -1,6 +1,7 @@
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { storedVersionTag } from '../store/feed-status.ts';
+import type { FeedStatus } from '../store/types.ts';
 import { openStore } from '../store/open.ts';
 import { IndexBuilder, indexBuffers, type IndexParts } from './lookup-index.ts';
 
@@ -18,21 +19,39 @@ import { IndexBuilder, indexBuffers, type IndexParts } from './lookup-index.ts';
 const BUILD_NICE = 10;
 
 /**
- * What the worker answers a build request with: the index, and the stored data's version tag
- * once it was read (newer than the index's when an import committed meanwhile); or the failure.
+ * What the worker is asked: a whole index, or a patch of the index built from `since` (the
+ * statuses its base was read in) with the records realtime slots wrote since, unless more than
+ * `maxKeys` of them (or a full import came between): then a whole index.
  */
-export type BuildResult = { parts: IndexParts; current: string } | { error: string };
+export interface BuildRequest {
+  patch?: { since: FeedStatus[]; maxKeys: number };
+}
+
+/**
+ * What the worker answers: the index (`patch`: the overlay of a patch), and the stored data's
+ * version tag once it was read (newer than the index's when an import committed meanwhile); or
+ * the failure.
+ */
+export type BuildResult = { parts: IndexParts; patch: boolean; current: string } | { error: string };
 
 setPriority(BUILD_NICE);
 const { url } = workerData as { url: string };
 const store = await openStore(url, { readOnly: true, poolSize: 1 });
-parentPort!.on('message', () => {
+
+async function build({ patch }: BuildRequest): Promise<BuildResult> {
+  if (patch) {
+    const builder = new IndexBuilder();
+    const statuses = await store.scanRealtimeChanges(patch.since, patch.maxKeys, (row) => builder.add(row));
+    if (statuses) return { parts: builder.finish(statuses), patch: true, current: await storedVersionTag(store) };
+  }
   const builder = new IndexBuilder();
-  store
-    .scanRecords((row) => builder.add(row))
-    .then(async (statuses) => ({ parts: builder.finish(statuses), current: await storedVersionTag(store) }))
-    .then(
-      (result) => parentPort!.postMessage(result satisfies BuildResult, indexBuffers(result.parts)),
-      (err: unknown) => parentPort!.postMessage({ error: err instanceof Error ? err.message : String(err) } satisfies BuildResult),
-    );
+  const statuses = await store.scanRecords((row) => builder.add(row));
+  return { parts: builder.finish(statuses), patch: false, current: await storedVersionTag(store) };
+}
+
+parentPort!.on('message', (request: BuildRequest) => {
+  build(request).then(
+    (result) => parentPort!.postMessage(result, 'parts' in result ? indexBuffers(result.parts) : []),
+    (err: unknown) => parentPort!.postMessage({ error: err instanceof Error ? err.message : String(err) } satisfies BuildResult),
+  );
 });

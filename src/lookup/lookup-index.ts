@@ -2,7 +2,7 @@ import { recordFields, type RecordFields, type ShapedRecord } from '../api/ipoid
 import { feedName } from '../feed/feed-types.ts';
 import { FULL_PREFIX, isIpv4Mapped, keyText, type CanonicalIp } from '../feed/ip.ts';
 import type { SpurRecord } from '../feed/schema.ts';
-import { dataVersionOf, type DataVersion } from '../store/feed-status.ts';
+import { dataVersionOf, feedRecords, type DataVersion } from '../store/feed-status.ts';
 import type { DataRow } from '../store/rows.ts';
 import type { FeedStatus } from '../store/types.ts';
 import { FieldDictionary, FIELDS, type FieldValue } from './field-dictionary.ts';
@@ -77,22 +77,51 @@ export class IndexBuilder {
 export const indexBuffers = (parts: IndexParts): ArrayBuffer[] => [...segmentBuffers(parts.v4), ...segmentBuffers(parts.other)];
 
 export class LookupIndex {
-  readonly #parts: IndexParts;
+  readonly #base: IndexParts;
+  /** The records realtime slots wrote since the base was read, as they are now (their newer rows win). */
+  readonly #overlay: IndexParts | undefined;
+  /** Network lengths of both, longest first. */
+  readonly #lengths: number[];
   /** The version of the data the index holds (store/feed-status.ts dataVersionOf). */
   readonly version: DataVersion;
 
-  constructor(parts: IndexParts) {
-    this.#parts = parts;
-    this.version = dataVersionOf(parts.statuses);
+  constructor(base: IndexParts, overlay?: IndexParts) {
+    this.#base = base;
+    this.#overlay = overlay;
+    this.#lengths = overlay ? [...new Set([...base.lengths, ...overlay.lengths])].sort((a, b) => b - a) : base.lengths;
+    this.version = dataVersionOf((overlay ?? base).statuses);
   }
 
+  /**
+   * This index with the records realtime slots wrote since its base was read
+   * (Store.scanRealtimeChanges from `baseStatuses`): all of them, so patches do not pile up.
+   */
+  patched(overlay: IndexParts): LookupIndex {
+    return new LookupIndex(this.#base, overlay);
+  }
+
+  /** The feeds' status the base was read in: what the next patch reads the slots since. */
+  get baseStatuses(): FeedStatus[] {
+    return this.#base.statuses;
+  }
+
+  /** Records of the base; of the overlay, the records a patch read. */
+  get baseRecords(): number {
+    return recordsOf(this.#base);
+  }
+
+  get overlayRecords(): number {
+    return this.#overlay ? recordsOf(this.#overlay) : 0;
+  }
+
+  /** The records stored in the version held: with an overlay, as the feeds' runs count them (slots add records, and merge into others). */
   get records(): number {
-    return this.#parts.v4.feeds.length + this.#parts.other.feeds.length;
+    return this.#overlay ? this.#overlay.statuses.reduce((sum, status) => sum + feedRecords(status), 0) : this.baseRecords;
   }
 
   /** Bytes of its arrays (the dictionaries' few distinct values are left out). */
   get bytes(): number {
-    return segmentBytes(this.#parts.v4) + segmentBytes(this.#parts.other);
+    return partsBytes(this.#base) + (this.#overlay ? partsBytes(this.#overlay) : 0);
   }
 
   /**
@@ -100,44 +129,61 @@ export class LookupIndex {
    * from the longest prefix, each key's records in feed order.
    */
   lookup(address: CanonicalIp): ShapedRecord[] {
-    const { v4, other, lengths } = this.#parts;
     const found: ShapedRecord[] = [];
     const words = wordsOf(address.bytes);
     if (isIpv4Address(address.bytes, address.prefixLen)) {
       probe[0] = words[3]!;
-      this.#collect(v4, address.text, found);
+      this.#collect('v4', address.text, found);
     } else {
       probe.set(words);
       probe[4] = address.prefixLen;
-      this.#collect(other, address.text, found);
+      this.#collect('other', address.text, found);
     }
-    for (const length of lengths) {
+    for (const length of this.#lengths) {
       if (length >= address.prefixLen) continue;
       maskInto(probe, words, length);
       probe[4] = length;
-      this.#collect(other, undefined, found);
+      this.#collect('other', undefined, found);
     }
     return found;
   }
 
-  /** Appends the records of the probe's key; a network's key text is spelled only when it is found. */
-  #collect(segment: SegmentParts, text: string | undefined, found: ShapedRecord[]): void {
-    const [from, to] = keyRange(segment, probe);
-    if (from === to) return;
+  /**
+   * Appends the records of the probe's key, in feed order, the overlay's row of a feed in place
+   * of the base's; a network's key text is spelled only when it is found.
+   */
+  #collect(segment: 'v4' | 'other', text: string | undefined, found: ShapedRecord[]): void {
+    const base = this.#base[segment];
+    const [from, to] = keyRange(base, probe);
+    const [newerFrom, newerTo] = this.#overlay ? keyRange(this.#overlay[segment], probe) : [0, 0];
+    if (from === to && newerFrom === newerTo) return;
     const keyString = text ?? keyText(bytesOf(probe), probe[4]!);
-    for (let row = from; row < to; row++) {
-      found.push({
-        feed: feedName(segment.feeds[row]!),
-        key: segment.texts.get(row) ?? keyString,
-        lastUpdated: segment.lastUpdated[row]!,
-        fields: this.#fields(segment, row),
-      });
+    const overlay = this.#overlay!;
+    let row = from;
+    let newer = newerFrom;
+    while (row < to || newer < newerTo) {
+      const baseFeed = row < to ? base.feeds[row]! : Infinity;
+      const newerFeed = newer < newerTo ? overlay[segment].feeds[newer]! : Infinity;
+      if (newerFeed <= baseFeed) {
+        found.push(this.#record(overlay, overlay[segment], newer++, keyString));
+        if (newerFeed === baseFeed) row++;
+      } else {
+        found.push(this.#record(this.#base, base, row++, keyString));
+      }
     }
   }
 
+  #record(parts: IndexParts, segment: SegmentParts, row: number, keyString: string): ShapedRecord {
+    return {
+      feed: feedName(segment.feeds[row]!),
+      key: segment.texts.get(row) ?? keyString,
+      lastUpdated: segment.lastUpdated[row]!,
+      fields: this.#fields(parts.values, segment, row),
+    };
+  }
+
   /** The record's fields, written out whole in FIELDS' order: V8 builds an object of one shape far faster than one grown key by key. */
-  #fields(segment: SegmentParts, row: number): RecordFields {
-    const { values } = this.#parts;
+  #fields(values: FieldValue[][], segment: SegmentParts, row: number): RecordFields {
     const ids = segment.fields;
     return {
       org: values[0]![ids[0]![row]!] as string,
@@ -159,6 +205,10 @@ export class LookupIndex {
     };
   }
 }
+
+const recordsOf = (parts: IndexParts): number => parts.v4.feeds.length + parts.other.feeds.length;
+
+const partsBytes = (parts: IndexParts): number => segmentBytes(parts.v4) + segmentBytes(parts.other);
 
 function bytesOf(words: Uint32Array): Buffer {
   const bytes = Buffer.alloc(16);

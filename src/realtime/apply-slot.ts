@@ -3,6 +3,7 @@ import { feedRecordOf, type FeedRecord } from '../feed/record.ts';
 import type { SpurRecord } from '../feed/schema.ts';
 import type { FeedType } from '../feed/feed-types.ts';
 import { dateOfDay } from '../history/feed-day.ts';
+import type { HistoryKey } from '../history/key-journal.ts';
 import { BATCH_SIZE, ImportFailedError } from '../import/importer.ts';
 import { ImportRunRecord } from '../import/import-run.ts';
 import { checkSkippedRatio, DEFAULT_MAX_SKIPPED_RATIO, tooManySkipped } from '../import/limits.ts';
@@ -64,16 +65,18 @@ export async function applySlot(store: Store, file: string, options: ApplySlotOp
     const stamp = new Date(Math.max(run.startedAt.getTime(), (base.full!.startedAt + 1) * 1000));
     const broken = tooManySkipped(run.counts.skipped, run.counts.valid + run.counts.skipped, maxSkippedRatio);
     if (broken) throw new Error(broken);
+    // The keys the slot wrote, kept with its run: what API processes patch their lookup index with.
+    const written: HistoryKey[] = [];
     let batch: FeedRecord[] = [];
     for (const update of updates.values()) {
       batch.push(update);
       if (batch.length < BATCH_SIZE) continue;
-      await mergeBatch(tx, batch, run, stamp);
+      await mergeBatch(tx, batch, run, stamp, written);
       batch = [];
     }
-    await mergeBatch(tx, batch, run, stamp);
+    await mergeBatch(tx, batch, run, stamp, written);
     const outcome = run.summary('succeeded', null);
-    await tx.commit(outcome);
+    await tx.commit(outcome, written);
     return { status: 'applied', run: outcome };
   } catch (err) {
     const failed = run.summary('failed', (err as Error).message);
@@ -135,7 +138,13 @@ async function readSlot(file: string, run: ImportRunRecord, maxLineBytes?: numbe
 }
 
 /** Merges a batch of updates into the stored records: creates the keys not stored, rewrites those the merge changes. */
-async function mergeBatch(tx: ImportTransaction, updates: FeedRecord[], run: ImportRunRecord, stamp: Date): Promise<void> {
+async function mergeBatch(
+  tx: ImportTransaction,
+  updates: FeedRecord[],
+  run: ImportRunRecord,
+  stamp: Date,
+  written: HistoryKey[],
+): Promise<void> {
   if (updates.length === 0) return;
   const stored = await tx.storedJson(updates);
   const created: FeedRecord[] = [];
@@ -154,6 +163,7 @@ async function mergeBatch(tx: ImportTransaction, updates: FeedRecord[], run: Imp
   }
   if (created.length) await tx.insert(created, stamp);
   if (merged.length) await tx.update(merged, stamp);
+  for (const { address } of [...created, ...merged]) written.push({ ip: address.bytes, prefix_len: address.prefixLen });
   run.counts.inserted += created.length;
   run.counts.updated += merged.length;
 }

@@ -5,6 +5,7 @@ import type { FeedRecord, LabelKind, LoadRecord, SkippedLine } from '../feed/rec
 import type { SpurRecord } from '../feed/schema.ts';
 import type { FeedDay } from '../history/feed-day.ts';
 import type { KeyPast } from '../history/timeline.ts';
+import type { HistoryKey } from '../history/key-journal.ts';
 import type { DataDay } from '../history/window.ts';
 import type { DataRow } from './rows.ts';
 
@@ -218,8 +219,11 @@ export interface ImportTransaction {
   deleteUnseen(fingerprints?: Iterable<Buffer>): Promise<number>;
   /** How many records this feed holds, as the transaction sees it. */
   countStored(): Promise<number>;
-  /** Makes the import visible and records the run. */
-  commit(run: ImportRunSummary): Promise<void>;
+  /**
+   * Makes the import visible and records the run. A realtime run keeps with it `slotKeys`, the
+   * keys its slot created or merged into; a full run drops the feed's (store/realtime-keys.ts).
+   */
+  commit(run: ImportRunSummary, slotKeys?: readonly HistoryKey[]): Promise<void>;
   /** Discards the import's writes and records the run (failed or refused). */
   rollback(run: ImportRunSummary): Promise<void>;
   /** Discards the import's writes and records nothing: a dry run. */
@@ -300,6 +304,13 @@ export interface Store {
    * SQLite reads synchronously: call it off the event loop (a worker thread).
    */
   scanRecords(visit: (row: DataRow) => void): Promise<FeedStatus[]>;
+  /**
+   * The records realtime slots wrote since the data of `since` (the statuses a scan answered),
+   * in key order, and the feeds' status, from one snapshot: what patches a lookup index built
+   * from `since` (store/realtime-keys.ts). Null, having visited nothing, when a patch cannot
+   * tell: a feed had a full import since, a slot kept no keys, or more than `maxKeys` changed.
+   */
+  scanRealtimeChanges(since: readonly FeedStatus[], maxKeys: number, visit: (row: DataRow) => void): Promise<FeedStatus[] | null>;
   /** Records matching every filter, ordered by address, one keyset page at a time. */
   list(query: ListQuery): Promise<ListPage>;
   /** How many records `list` would give for the filter, counting no further than `atMost` (a cheap "more than"). */

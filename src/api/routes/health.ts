@@ -29,8 +29,16 @@ function refusalWarnings(statuses: FeedStatus[]): string[] {
   );
 }
 
-function indexSummary({ records, bytes, builtAt, buildSeconds, building, failedAt }: IndexState) {
-  return { records, bytes, builtAt: builtAt?.toISOString() ?? null, buildSeconds, building, failedAt: failedAt?.toISOString() ?? null };
+function indexSummary({ records, patchedRecords, bytes, builtAt, buildSeconds, building, failedAt }: IndexState) {
+  return {
+    records,
+    patchedRecords,
+    bytes,
+    builtAt: builtAt?.toISOString() ?? null,
+    buildSeconds,
+    building,
+    failedAt: failedAt?.toISOString() ?? null,
+  };
 }
 
 export const healthRoutes: FastifyPluginAsyncTypebox<{

@@ -40,6 +40,7 @@ import { connect, getLock, lockName, type ConnectionOptions } from './mariadb-co
 import { dropLeftovers, MariadbFirstLoad } from './mariadb-first-load.ts';
 import { LabelIds } from './mariadb-label-ids.ts';
 import { RealtimeReplaced } from '../realtime-replaced.ts';
+import { DELETE_SLOT_KEYS_SQL, INSERT_SLOT_KEYS_SQL, slotKeyParts } from '../realtime-keys.ts';
 import { addDays, feedDay, type FeedDay } from '../../history/feed-day.ts';
 import { encodeState, restate } from '../../history/state-codec.ts';
 import { decodeKeys, encodeKeys, KEYS_PER_PART, type HistoryKey } from '../../history/key-journal.ts';
@@ -367,7 +368,7 @@ export class MariadbImport implements ImportTransaction {
     return row!.n;
   }
 
-  async commit(run: ImportRunSummary): Promise<void> {
+  async commit(run: ImportRunSummary, slotKeys?: readonly HistoryKey[]): Promise<void> {
     // Until COMMIT is sent, a failure leaves the transaction open for rollback() to record.
     await this.#settle();
     const day = await this.#fileHistory(feedDay(run.dataDate));
@@ -375,13 +376,13 @@ export class MariadbImport implements ImportTransaction {
     if (this.#firstLoad) {
       // The data first: a run recorded for data that never came would let the update job skip the feed's day.
       await this.#firstLoad.switchIn();
-      await this.#recordRun(run, day);
+      await this.#keepSlotKeys(run, await this.#recordRun(run, day), slotKeys);
       // Done: the replaced tables are empty, and any that a failed drop leaves the next import drops.
       await this.#firstLoad.discard().catch(() => undefined);
       await this.#close();
       return;
     }
-    await this.#recordRun(run, day);
+    await this.#keepSlotKeys(run, await this.#recordRun(run, day), slotKeys);
     try {
       await this.#conn.commit();
     } finally {
@@ -560,12 +561,21 @@ export class MariadbImport implements ImportTransaction {
     );
   }
 
-  async #recordRun(run: ImportRunSummary, day?: FeedDay): Promise<void> {
-    await this.#conn.execute(
+  /** Records the run; answers its id. */
+  async #recordRun(run: ImportRunSummary, day?: FeedDay): Promise<number> {
+    const result = await this.#conn.execute<UpsertResult>(
       `INSERT INTO import_run (${RUN_INSERT_COLUMNS})
        VALUES (?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?))`,
       runValues(run, day, this.#historyDays > 0),
     );
+    return Number(result.insertId);
+  }
+
+  async #keepSlotKeys(run: ImportRunSummary, runId: number, slotKeys: readonly HistoryKey[] | undefined): Promise<void> {
+    if (run.kind === 'full') await this.#conn.execute(DELETE_SLOT_KEYS_SQL, [this.#feedId]);
+    else if (slotKeys)
+      for (const [part, keys] of slotKeyParts(slotKeys).entries())
+        await this.#conn.execute(INSERT_SLOT_KEYS_SQL, [runId, part, this.#feedId, keys]);
   }
 
   /**

@@ -221,6 +221,19 @@ export const MARIADB_MIGRATIONS: readonly (readonly Statement[])[] = [
   // GET /feed/v1/imports?kind=full, newest first, with no feed named (the console's default):
   // read from this index, not by walking every realtime slot's run back to the full ones.
   [`ALTER TABLE import_run ADD KEY IF NOT EXISTS import_run_kind (kind, id)`],
+  // The keys each realtime slot wrote (store/realtime-keys.ts), until the feed's next full import.
+  [
+    `CREATE TABLE IF NOT EXISTS realtime_keys (
+      run_id   INT UNSIGNED     NOT NULL,
+      part     INT UNSIGNED     NOT NULL,
+      feed_id  TINYINT UNSIGNED NOT NULL,
+      key_list LONGBLOB         NOT NULL COMMENT 'the keys the slot created or merged into, sorted (ip, prefix_len), deflated (history/key-journal.ts)',
+      PRIMARY KEY (run_id, part),
+      KEY realtime_keys_feed (feed_id),
+      CONSTRAINT realtime_keys_run FOREIGN KEY (run_id) REFERENCES import_run (id),
+      CONSTRAINT realtime_keys_feed FOREIGN KEY (feed_id) REFERENCES feed (id)
+    ) ${TABLE}`,
+  ],
 ];
 
 // Long enough for another process to finish applying a migration; short enough to report a stuck one.

@@ -36,6 +36,7 @@ import { toImportRun, type DataRow, type RunRow } from '../rows.ts';
 import { PrefixTally, type PrefixGroup } from '../prefix-density.ts';
 import { listQuery, PREFIXES_PER_LABEL_READ, prefixQueries } from './mariadb-list-query.ts';
 import { MariadbImport } from './mariadb-import.ts';
+import { addSlotKeys, inKeyOrder, patchPlan, SLOT_KEY_LISTS_SQL, type RecordKey } from '../realtime-keys.ts';
 import { MARIADB_MIGRATIONS, migrate } from './mariadb-migrations.ts';
 
 // INET6 reads as text; the API and the cursor want the 16 bytes.
@@ -242,6 +243,28 @@ export class MariadbStore implements Store {
     });
   }
 
+  /** The keys of the slots since `since`, then their records a chunk of keys at a time, all in one snapshot. */
+  async scanRealtimeChanges(since: readonly FeedStatus[], maxKeys: number, visit: (row: DataRow) => void): Promise<FeedStatus[] | null> {
+    return this.#inSnapshot(async (conn) => {
+      const statuses = await feedStatusOf(conn);
+      const plan = patchPlan(since, statuses);
+      if (!plan) return null;
+      const keys = new Map<string, RecordKey>();
+      for (const { feedId, after } of plan) {
+        const lists = await conn.execute<{ key_list: Buffer | null }[]>(SLOT_KEY_LISTS_SQL, [feedId, after]);
+        if (!addSlotKeys(keys, feedId, lists, maxKeys)) return null;
+      }
+      const ordered = inKeyOrder(keys);
+      for (let at = 0; at < ordered.length; at += KEYS_PER_READ) {
+        // A short last chunk repeats its last key: one statement text for every chunk.
+        const chunk = Array.from({ length: KEYS_PER_READ }, (_, i) => ordered[Math.min(at + i, ordered.length - 1)]!);
+        const values = chunk.flatMap((key) => [key.ip, key.prefix_len, key.feed_id]);
+        for (const row of await conn.execute<DataRow[]>(KEYS_READ_SQL, values)) visit(row);
+      }
+      return statuses;
+    });
+  }
+
   async feedStatus(): Promise<FeedStatus[]> {
     return feedStatusOf(this.#pool);
   }
@@ -342,6 +365,12 @@ async function feedStatusOf(db: Pick<Pool, 'execute'>): Promise<FeedStatus[]> {
 
 // Every record in primary-key order, for the lookup index (store/types.ts scanRecords).
 const SCAN_SQL = `SELECT ${RECORD_COLUMNS} FROM ip_data d ORDER BY d.ip, d.prefix_len, d.feed_id`;
+
+// The records of a chunk of keys, in primary-key order (scanRealtimeChanges).
+const KEYS_PER_READ = 500;
+const KEYS_READ_SQL = `SELECT ${RECORD_COLUMNS} FROM ip_data d
+  WHERE (d.ip, d.prefix_len, d.feed_id) IN (${Array.from({ length: KEYS_PER_READ }, () => '(?, ?, ?)').join(', ')})
+  ORDER BY d.ip, d.prefix_len, d.feed_id`;
 
 // The statement text of each padded size, built once: a batch's may hold thousands of placeholders.
 const lookupSqlOfSize = new Map<number, string>();

@@ -17,6 +17,8 @@ import { ContextCodec, dataRowValues, insertDataSql, READABLE_COLUMNS, readableV
 import { SqliteLabelChanges } from './sqlite-label-changes.ts';
 import { SqliteHistory, type ReplacedRow } from './sqlite-history.ts';
 import { RealtimeReplaced } from '../realtime-replaced.ts';
+import { DELETE_SLOT_KEYS_SQL, INSERT_SLOT_KEYS_SQL, slotKeyParts } from '../realtime-keys.ts';
+import type { HistoryKey } from '../../history/key-journal.ts';
 import { feedDay, type FeedDay } from '../../history/feed-day.ts';
 
 import { NetworkLengthTracker } from '../containment.ts';
@@ -171,6 +173,8 @@ export class SqliteImport implements ImportTransaction {
       slotFailures: db.prepare<[number, number], number>(SQLITE_REALTIME_SQL.slotFailures).pluck(),
       goneWrittenAfter: db.prepare<[number, number], number>(goneWrittenAfterSql('?')).pluck(),
       realtimeCreated: db.prepare<[number, number], number>(REALTIME_CREATED_SQL).pluck(),
+      insertSlotKeys: db.prepare<[number, number, number, Buffer]>(INSERT_SLOT_KEYS_SQL),
+      deleteSlotKeys: db.prepare<[number]>(DELETE_SLOT_KEYS_SQL),
       recordRun: db.prepare(
         `INSERT INTO import_run (${RUN_INSERT_COLUMNS}) VALUES (${RUN_INSERT_COLUMNS.split(',')
           .map(() => '?')
@@ -298,14 +302,14 @@ export class SqliteImport implements ImportTransaction {
     return this.#stmt.count.get(this.#feedId)!.n;
   }
 
-  async commit(run: ImportRunSummary): Promise<void> {
+  async commit(run: ImportRunSummary, slotKeys?: readonly HistoryKey[]): Promise<void> {
     // Until COMMIT, a failure (a full disk) leaves the transaction open for rollback() to record.
     this.#db.pragma(`cache_size = -${SORT_CACHE_KIB}`);
     this.#labels.apply();
     const day = this.#history.file(feedDay(run.dataDate));
     this.#storeLengths(); // after the history: a length its states still have is kept
     try {
-      this.#recordRun(run, day);
+      this.#keepSlotKeys(run, this.#recordRun(run, day), slotKeys);
       this.#db.exec('COMMIT');
     } finally {
       this.#close();
@@ -381,7 +385,13 @@ export class SqliteImport implements ImportTransaction {
     for (const length of add) this.#stmt.addLength.run(this.#feedId, length);
   }
 
-  #recordRun(run: ImportRunSummary, day?: FeedDay): void {
-    this.#stmt.recordRun.run(...runValues(run, day, this.#history.keeping));
+  /** Records the run; answers its id. */
+  #recordRun(run: ImportRunSummary, day?: FeedDay): number {
+    return Number(this.#stmt.recordRun.run(...runValues(run, day, this.#history.keeping)).lastInsertRowid);
+  }
+
+  #keepSlotKeys(run: ImportRunSummary, runId: number, slotKeys: readonly HistoryKey[] | undefined): void {
+    if (run.kind === 'full') this.#stmt.deleteSlotKeys.run(this.#feedId);
+    else if (slotKeys) slotKeyParts(slotKeys).forEach((keys, part) => this.#stmt.insertSlotKeys.run(runId, part, this.#feedId, keys));
   }
 }

@@ -258,6 +258,17 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
          datetime(d.last_updated, 'unixepoch') AS last_updated
     FROM ip_data d JOIN feed f ON f.id = d.feed_id;
   `,
+  // The keys each realtime slot wrote (store/realtime-keys.ts), until the feed's next full import.
+  `
+  CREATE TABLE realtime_keys (
+    run_id   INTEGER NOT NULL REFERENCES import_run (id),
+    part     INTEGER NOT NULL,
+    feed_id  INTEGER NOT NULL REFERENCES feed (id),
+    key_list BLOB    NOT NULL,  -- the keys the slot created or merged into, sorted (ip, prefix_len), deflated
+    PRIMARY KEY (run_id, part)
+  );
+  CREATE INDEX realtime_keys_feed ON realtime_keys (feed_id);
+  `,
 ];
 
 /** A read-only store cannot migrate: it fails at start when the file's schema is older than this code reads. */

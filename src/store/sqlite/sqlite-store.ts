@@ -36,6 +36,7 @@ import {
 import { toImportRun, type DataRow, type RunRow } from '../rows.ts';
 import { containingRecords, probePlan, probeStarts } from '../containment.ts';
 import { SqliteImport } from './sqlite-import.ts';
+import { addSlotKeys, inKeyOrder, patchPlan, SLOT_KEY_LISTS_SQL, type RecordKey } from '../realtime-keys.ts';
 import { holdsNoData } from './sqlite-first-load.ts';
 import { checkSchema, migrate } from './sqlite-migrations.ts';
 import { ContextCodec } from './sqlite-context-codec.ts';
@@ -101,6 +102,7 @@ export class SqliteStore implements Store {
   readonly #readLookups: (addresses: readonly CanonicalIp[]) => StoredRecord[][];
   readonly #readFeedStatus: () => FeedStatus[];
   readonly #readAll: (visit: (row: DataRow) => void) => FeedStatus[];
+  readonly #readRealtime: (since: readonly FeedStatus[], maxKeys: number, visit: (row: DataRow) => void) => FeedStatus[] | null;
   readonly #readPast: (address: CanonicalIp) => AddressPast;
   readonly #readChanged: (keys: Database.Statement<unknown[], KeyRow>, params: unknown[], since: number, limit: number) => ChangedKeysPage;
   /** Inside a read transaction: the data days of its snapshot. */
@@ -225,6 +227,23 @@ export class SqliteStore implements Store {
       }
       return statuses;
     });
+    const slotKeyLists = this.#db.prepare<[number, number], { key_list: Buffer | null }>(SLOT_KEY_LISTS_SQL);
+    const byKey = this.#db.prepare<[Buffer, number, number], Omit<DataRow, 'context'> & { context: string | Buffer }>(
+      `SELECT ${recordColumns('d.context')} FROM ip_data d WHERE d.ip = ? AND d.prefix_len = ? AND d.feed_id = ?`,
+    );
+    this.#readRealtime = this.#db.transaction((since: readonly FeedStatus[], maxKeys: number, visit: (row: DataRow) => void) => {
+      const statuses = this.#readFeedStatus();
+      const plan = patchPlan(since, statuses);
+      const keys = new Map<string, RecordKey>();
+      if (!plan?.every(({ feedId, after }) => addSlotKeys(keys, feedId, slotKeyLists.all(feedId, after), maxKeys))) return null;
+      for (const key of inKeyOrder(keys)) {
+        // Slots delete nothing: every key they wrote is stored until the next full import.
+        const row = byKey.get(key.ip, key.prefix_len, key.feed_id)!;
+        if (typeof row.context !== 'string') row.context = contexts.decode(row.context);
+        visit(row as DataRow);
+      }
+      return statuses;
+    });
   }
 
   get url(): string {
@@ -300,6 +319,10 @@ export class SqliteStore implements Store {
 
   async scanRecords(visit: (row: DataRow) => void): Promise<FeedStatus[]> {
     return this.#readAll(visit);
+  }
+
+  async scanRealtimeChanges(since: readonly FeedStatus[], maxKeys: number, visit: (row: DataRow) => void): Promise<FeedStatus[] | null> {
+    return this.#readRealtime(since, maxKeys, visit);
   }
 
   async feedStatus(): Promise<FeedStatus[]> {
