@@ -41,7 +41,8 @@ const store = await openStore(url, { readOnly: true, poolSize: 1 });
 async function build({ patch }: BuildRequest): Promise<BuildResult> {
   if (patch) {
     const builder = new IndexBuilder();
-    const statuses = await store.scanRealtimeChanges(patch.since, patch.maxKeys, (row) => builder.add(row));
+    // A patch that cannot be made, or fails, is followed by a whole build, whose failure is the one told.
+    const statuses = await store.scanRealtimeChanges(patch.since, patch.maxKeys, (row) => builder.add(row)).catch(() => null);
     if (statuses) return { parts: builder.finish(statuses), patch: true, current: await storedVersionTag(store) };
   }
   const builder = new IndexBuilder();

@@ -307,8 +307,9 @@ export interface Store {
   /**
    * The records realtime slots wrote since the data of `since` (the statuses a scan answered),
    * in key order, and the feeds' status, from one snapshot: what patches a lookup index built
-   * from `since` (store/realtime-keys.ts). Null, having visited nothing, when a patch cannot
-   * tell: a feed had a full import since, a slot kept no keys, or more than `maxKeys` changed.
+   * from `since` (store/realtime-keys.ts). Null when a patch cannot tell (what it visited is
+   * then to be dropped): a feed had a full import since, a slot kept no keys, more than
+   * `maxKeys` changed, or a record a slot wrote is gone (slots delete none).
    */
   scanRealtimeChanges(since: readonly FeedStatus[], maxKeys: number, visit: (row: DataRow) => void): Promise<FeedStatus[] | null>;
   /** Records matching every filter, ordered by address, one keyset page at a time. */

@@ -259,7 +259,10 @@ export class MariadbStore implements Store {
         // A short last chunk repeats its last key: one statement text for every chunk.
         const chunk = Array.from({ length: KEYS_PER_READ }, (_, i) => ordered[Math.min(at + i, ordered.length - 1)]!);
         const values = chunk.flatMap((key) => [key.ip, key.prefix_len, key.feed_id]);
-        for (const row of await conn.execute<DataRow[]>(KEYS_READ_SQL, values)) visit(row);
+        const rows = await conn.execute<DataRow[]>(KEYS_READ_SQL, values);
+        // Slots delete nothing: a key they wrote that is gone went another way, which a patch cannot follow.
+        if (rows.length < Math.min(KEYS_PER_READ, ordered.length - at)) return null;
+        rows.forEach(visit);
       }
       return statuses;
     });

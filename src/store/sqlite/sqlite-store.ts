@@ -237,8 +237,9 @@ export class SqliteStore implements Store {
       const keys = new Map<string, RecordKey>();
       if (!plan?.every(({ feedId, after }) => addSlotKeys(keys, feedId, slotKeyLists.all(feedId, after), maxKeys))) return null;
       for (const key of inKeyOrder(keys)) {
-        // Slots delete nothing: every key they wrote is stored until the next full import.
-        const row = byKey.get(key.ip, key.prefix_len, key.feed_id)!;
+        // Slots delete nothing: a key they wrote that is gone went another way, which a patch cannot follow.
+        const row = byKey.get(key.ip, key.prefix_len, key.feed_id);
+        if (!row) return null;
         if (typeof row.context !== 'string') row.context = contexts.decode(row.context);
         visit(row as DataRow);
       }
