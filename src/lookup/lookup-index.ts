@@ -105,11 +105,12 @@ export class LookupIndex {
     return this.#base.statuses;
   }
 
-  /** Records of the base; of the overlay, the records a patch read. */
+  /** Records the last whole build read. */
   get baseRecords(): number {
     return recordsOf(this.#base);
   }
 
+  /** Records the last patch read: those realtime slots wrote since the whole build. */
   get overlayRecords(): number {
     return this.#overlay ? recordsOf(this.#overlay) : 0;
   }
