@@ -141,6 +141,26 @@ export interface TableState {
 export const definitionsOf = (tables: TableState[]): Omit<TableState, 'rows'>[] =>
   tables.map(({ name, definition }) => ({ name, definition }));
 
+/** Runs one statement on the store's database behind IPoid's back: what another program (or a person) could do to it. */
+export async function execBehind(url: string, sql: string): Promise<void> {
+  if (url.startsWith('sqlite:')) {
+    const db = new Database(url.slice('sqlite:'.length));
+    try {
+      db.exec(sql);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const conn = await serverConnection(url);
+  try {
+    await conn.query(`USE \`${new URL(url).pathname.slice(1)}\``);
+    await conn.query(sql);
+  } finally {
+    await conn.end();
+  }
+}
+
 /**
  * Every table and view of the store's database, by name: what "the store as before" means
  * beyond its records. MariaDB's AUTO_INCREMENT counters are left out: InnoDB never takes

@@ -13,7 +13,7 @@ import { jsonLinesFeed, quietLogger } from '../helpers/fixtures.ts';
 import { indexBuilt, request, serve } from '../helpers/http.ts';
 import { publishSlot } from '../helpers/realtime.ts';
 import { scratchDir } from '../helpers/spur-feeds.ts';
-import { forEachStore, freshStore } from '../helpers/stores.ts';
+import { execBehind, forEachStore, freshStore } from '../helpers/stores.ts';
 
 /*
  * A realtime slot keeps the keys it wrote with its run, and an API process patches its lookup
@@ -63,8 +63,9 @@ forEachStore((target) => {
   describe('the records realtime slots wrote', () => {
     let day: FeedStatus[];
     let afterSlot1: FeedStatus[];
+    let url: string;
     before(async () => {
-      ({ store, close } = await freshStore(target));
+      ({ store, url, close } = await freshStore(target));
       await importDay(FEED, DAY);
       await importDay('anonymous', OTHER);
       day = await store.feedStatus();
@@ -109,6 +110,20 @@ forEachStore((target) => {
       await importDay(FEED, DAY, true);
       const afterFull = await rowsOf((visit) => store.scanRealtimeChanges(day, 100, visit));
       assert.deepEqual(afterFull, { statuses: null, rows: [] });
+    });
+
+    test('none when a record a slot wrote is gone, or when a slot kept no keys (merged by an older IPoid)', async () => {
+      const sinceSlots = async (since: FeedStatus[]) => (await rowsOf((visit) => store.scanRealtimeChanges(since, 100, visit))).statuses;
+      const before3 = await store.feedStatus();
+      await apply('20260301/0015', [{ ip: '192.0.2.77', organization: 'Gone behind its back' }]);
+      assert.ok(await sinceSlots(before3));
+      await execBehind(url, "DELETE FROM ip_data WHERE ip_text = '192.0.2.77'");
+      assert.equal(await sinceSlots(before3), null);
+      const before4 = await store.feedStatus();
+      await apply('20260301/0020', [{ ip: '192.0.2.78', organization: 'Keys lost' }]);
+      assert.ok(await sinceSlots(before4));
+      await execBehind(url, 'DELETE FROM realtime_keys');
+      assert.equal(await sinceSlots(before4), null);
     });
   });
 
