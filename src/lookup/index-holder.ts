@@ -15,9 +15,11 @@ const BUILD_DEADLINE_MS = 30 * 60_000;
  * each time (one overlay, not one per slot); beyond this many a whole build is asked for. A
  * patch costs about what it reads, a build what the store holds. With a twenty-fifth of the
  * store, at 10M records and slots of 10,000 keys, the patches between two builds read about
- * as many records as a build does: 40 slots, over three hours of them.
+ * as many records as a build does: 40 slots, over three hours of them. A patch reads a record
+ * by its key, a build in one ordered scan: a patch of a tenth of the store read through a small
+ * MariaDB buffer pool took longer than a build (README, realtime benchmark).
  */
-const patchLimit = (baseRecords: number): number => Math.max(100_000, Math.ceil(baseRecords / 25));
+const patchLimit = (baseRecords: number): number => Math.max(10_000, Math.ceil(baseRecords / 25));
 
 /** The newest import run a data version's tag names (its run ids joined by "."): versions only move forward. */
 const newestRun = (tag: string): number => Math.max(...tag.split('.').map(Number));
