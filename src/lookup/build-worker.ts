@@ -29,30 +29,38 @@ export interface BuildRequest {
 
 /**
  * What the worker answers: the index (`patch`: the overlay of a patch), and the stored data's
- * version tag once it was read (newer than the index's when an import committed meanwhile); or
- * the failure.
+ * version tag once it was read (newer than the index's when an import committed meanwhile),
+ * with why a patch asked for failed, when a whole build followed it; or the failure.
  */
-export type BuildResult = { parts: IndexParts; patch: boolean; current: string } | { error: string };
+export type BuildResult = { parts: IndexParts; patch: boolean; current: string; patchError?: string } | { error: string };
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 setPriority(BUILD_NICE);
 const { url } = workerData as { url: string };
 const store = await openStore(url, { readOnly: true, poolSize: 1 });
 
 async function build({ patch }: BuildRequest): Promise<BuildResult> {
+  let patchError: string | undefined;
   if (patch) {
     const builder = new IndexBuilder();
-    // A patch that cannot be made, or fails, is followed by a whole build, whose failure is the one told.
-    const statuses = await store.scanRealtimeChanges(patch.since, patch.maxKeys, (row) => builder.add(row)).catch(() => null);
+    // A patch that cannot be made, or fails, is followed by a whole build.
+    const statuses = await store
+      .scanRealtimeChanges(patch.since, patch.maxKeys, (row) => builder.add(row))
+      .catch((err: unknown) => {
+        patchError = messageOf(err);
+        return null;
+      });
     if (statuses) return { parts: builder.finish(statuses), patch: true, current: await storedVersionTag(store) };
   }
   const builder = new IndexBuilder();
   const statuses = await store.scanRecords((row) => builder.add(row));
-  return { parts: builder.finish(statuses), patch: false, current: await storedVersionTag(store) };
+  return { parts: builder.finish(statuses), patch: false, current: await storedVersionTag(store), patchError };
 }
 
 parentPort!.on('message', (request: BuildRequest) => {
   build(request).then(
     (result) => parentPort!.postMessage(result, 'parts' in result ? indexBuffers(result.parts) : []),
-    (err: unknown) => parentPort!.postMessage({ error: err instanceof Error ? err.message : String(err) } satisfies BuildResult),
+    (err: unknown) => parentPort!.postMessage({ error: messageOf(err) } satisfies BuildResult),
   );
 });

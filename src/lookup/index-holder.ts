@@ -139,6 +139,7 @@ export class IndexHolder {
       );
       return;
     }
+    if (result.patchError) this.#logger.warn({ err: result.patchError }, 'patching the lookup index failed; it was built whole instead');
     // (The index a patch was asked for is still this.#index: it changes only here.)
     const index = result.patch ? this.#index!.patched(result.parts) : new LookupIndex(result.parts);
     this.#failedAt = null;
