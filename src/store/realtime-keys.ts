@@ -14,11 +14,12 @@ export interface RecordKey extends HistoryKey {
   feed_id: number;
 }
 
-const byKey = (a: RecordKey, b: RecordKey): number => Buffer.compare(a.ip, b.ip) || a.prefix_len - b.prefix_len || a.feed_id - b.feed_id;
+const byAddress = (a: HistoryKey, b: HistoryKey): number => Buffer.compare(a.ip, b.ip) || a.prefix_len - b.prefix_len;
+const byKey = (a: RecordKey, b: RecordKey): number => byAddress(a, b) || a.feed_id - b.feed_id;
 
 /** A slot's keys, sorted (neighbours compress), as the key_list parts of its realtime_keys rows: one at least, so that a slot that changed nothing still says so. */
 export function slotKeyParts(keys: readonly HistoryKey[]): Buffer[] {
-  const sorted = [...keys].sort((a, b) => Buffer.compare(a.ip, b.ip) || a.prefix_len - b.prefix_len);
+  const sorted = [...keys].sort(byAddress);
   const parts: Buffer[] = [];
   for (let at = 0; at === 0 || at < sorted.length; at += KEYS_PER_PART) parts.push(encodeKeys(sorted.slice(at, at + KEYS_PER_PART)));
   return parts;
