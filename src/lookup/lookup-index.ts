@@ -44,6 +44,9 @@ function maskInto(key: Uint32Array, words: readonly number[], length: number): v
 // The key a lookup searches for, reused: a lookup runs to its end without yielding.
 const probe = new Uint32Array(5);
 
+// The overlay's rows of a key when there is no overlay: one array for every probe, not a new one each.
+const NO_ROWS: readonly [number, number] = [0, 0];
+
 /** Builds an index from rows in key order (Store.scanRecords). */
 export class IndexBuilder {
   readonly #dictionaries = FIELDS.map((field) => new FieldDictionary(field));
@@ -156,7 +159,7 @@ export class LookupIndex {
   #collect(segment: 'v4' | 'other', text: string | undefined, found: ShapedRecord[]): void {
     const base = this.#base[segment];
     const [from, to] = keyRange(base, probe);
-    const [newerFrom, newerTo] = this.#overlay ? keyRange(this.#overlay[segment], probe) : [0, 0];
+    const [newerFrom, newerTo] = this.#overlay ? keyRange(this.#overlay[segment], probe) : NO_ROWS;
     if (from === to && newerFrom === newerTo) return;
     const keyString = text ?? keyText(bytesOf(probe), probe[4]!);
     const overlay = this.#overlay!;
