@@ -213,6 +213,12 @@ const figures: StoreFigures[] = [];
 for (const store of values.stores.split(',')) figures.push(await benchStore(store, dayFile, slotsDir));
 
 const ms = (n: number) => `${Math.round(n)} ms`;
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return quantile(sorted, 0.5);
+};
+/** How many times, and their median in seconds when there are any. */
+const countAndMedian = (times: number[]) => (times.length ? `${times.length} (${seconds(median(times))})` : '0');
 console.log(
   `\n## Realtime: ${count(records)} records, ${slots} slots of ${count(perSlot)} (${machine(
     values.stores.includes('mariadb') ? await mariadbServer() : 'not used',
@@ -236,21 +242,7 @@ console.log(
       `${Math.round(f.followerRssMb)} MB`,
       `${f.idle.p50Ms}/${f.idle.p99Ms} → ${f.during.p50Ms}/${f.during.p99Ms} ms${f.during.errors ? ` (${f.during.errors} errors)` : ''}`,
       f.freshnessSeconds.map(seconds).join(', '),
-      [f.index.patched, f.index.built]
-        .map(
-          (times) =>
-            `${times.length}${
-              times.length
-                ? ` (${seconds(
-                    quantile(
-                      [...times].sort((a, b) => a - b),
-                      0.5,
-                    ),
-                  )})`
-                : ''
-            }`,
-        )
-        .join(' / '),
+      [f.index.patched, f.index.built].map(countAndMedian).join(' / '),
     ]),
   ),
 );
