@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
-import type { FeedType } from '../../src/feed/feed-types.ts';
+import { FEED_IDS, type FeedType } from '../../src/feed/feed-types.ts';
 import { keyText } from '../../src/feed/ip.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import { applySlot } from '../../src/realtime/apply-slot.ts';
@@ -87,11 +87,11 @@ forEachStore((target) => {
       const written = ['192.0.2.9', '198.51.100.1', '198.51.100.2', '203.0.113.128/25'];
       assert.deepEqual(
         rows,
-        all.filter((row) => row.feed_id !== 1 && written.includes(keyText(row.ip, row.prefix_len))),
+        all.filter((row) => row.feed_id === FEED_IDS[FEED] && written.includes(keyText(row.ip, row.prefix_len))),
       );
       assert.deepEqual(
         rows.map(keyOf),
-        written.map((key) => `${key}#${rows[0]!.feed_id}`),
+        written.map((key) => `${key}#${FEED_IDS[FEED]}`),
       );
     });
 
@@ -100,7 +100,7 @@ forEachStore((target) => {
       const sinceDay = await rowsOf((visit) => store.scanRealtimeChanges(day, 100, visit));
       assert.equal(sinceDay.rows.length, 5);
       const sinceSlot1 = await rowsOf((visit) => store.scanRealtimeChanges(afterSlot1, 100, visit));
-      assert.deepEqual(sinceSlot1.rows.map(keyOf), [`2001:db8::/48#${sinceDay.rows[0]!.feed_id}`]);
+      assert.deepEqual(sinceSlot1.rows.map(keyOf), [`2001:db8::/48#${FEED_IDS[FEED]}`]);
       assert.match(sinceSlot1.rows[0]!.context, /Carrier, merged/);
     });
 
