@@ -33,10 +33,20 @@ export function prefixGrouping(query: PrefixQuery): PrefixGrouping {
   return { family, length, bits, headBytes: bits >> 3, tailMask: (0xff00 >> (bits & 7)) & 0xff };
 }
 
-/** The condition, over a key `alias`, that its record is of the family, at least as long as the prefixes, and inside `within`. */
-export function prefixFilter(query: PrefixQuery, alias: string): { sql: string; values: unknown[] } {
+/** A scan's key: its alias, and its address column when not `${key}.ip` (with `bound`, the column's value of a 16-byte address). */
+export interface ScanKey {
+  key: string;
+  ip?: string;
+  bound?: (address: Buffer) => Buffer;
+}
+
+/** The condition, over a scan's key, that its record is of the family and at least as long as the prefixes. */
+export function prefixFilter(
+  query: PrefixQuery,
+  { key, ip = `${key}.ip`, bound = (address) => address }: ScanKey,
+): { sql: string; values: unknown[] } {
   const inside = query.family === 4 ? 'BETWEEN' : 'NOT BETWEEN';
-  return { sql: `${alias}.ip ${inside} ? AND ? AND ${alias}.prefix_len >= ?`, values: [...IPV4_RANGE, prefixGrouping(query).bits] };
+  return { sql: `${ip} ${inside} ? AND ? AND ${key}.prefix_len >= ?`, values: [...IPV4_RANGE.map(bound), prefixGrouping(query).bits] };
 }
 
 /** The first and last address of the prefix a group names. */

@@ -327,6 +327,90 @@ forEachStore((target) => {
     }
   });
 
+  // Addresses below the IPv4-mapped range (::/96), IPv4 (::ffff:0:0/96) and above it, 100::1
+  // among them: SQLite's ip_label keeps a shorter key for IPv4 that must sort as the address does.
+  test('lists, pages, prefixes and label changes by label keep address order across the families', async () => {
+    const { store: fresh, close: closeFresh } = await freshStore(target);
+    const both = ['TUNNEL', 'CALLBACK_PROXY'];
+    const tunnel: ListFilter['labels'] = [{ kind: 'risk', value: 'TUNNEL' }];
+    const tunnelAndCallback: ListFilter['labels'] = [...tunnel, { kind: 'risk', value: 'CALLBACK_PROXY' }];
+    try {
+      await importFile(
+        fresh,
+        feedFile([
+          ['2001:db8::1', 'f', ['TUNNEL']],
+          ['255.255.255.255', 'e', ['TUNNEL']],
+          ['100::1', 'g', both],
+          ['198.51.100.0/24', 'd', ['TUNNEL']],
+          ['0.1.2.3', 'b', both],
+          ['::2', 'a', both],
+          ['192.0.2.1', 'c', ['TUNNEL']],
+          ['::192.0.2.1', 'a', ['TUNNEL']],
+        ]),
+      );
+      const ordered = ['::2', '::c000:201', '0.1.2.3', '192.0.2.1', '198.51.100.0/24', '255.255.255.255', '100::1', '2001:db8::1'];
+      assert.deepEqual(await keysOf(fresh), ordered);
+      assert.deepEqual(await keysOf(fresh, { labels: tunnel }), ordered);
+      const paged: string[] = [];
+      let after: string | undefined;
+      do {
+        const page = await fresh.list({ labels: tunnel, limit: 3, after });
+        paged.push(...page.records.map((r) => r.key));
+        after = page.next;
+      } while (after);
+      assert.deepEqual(paged, ordered);
+      assert.equal(await fresh.countListed({ labels: tunnel }, 100), 8);
+      assert.deepEqual(await keysOf(fresh, { labels: tunnelAndCallback }), ['::2', '0.1.2.3', '100::1']);
+      assert.deepEqual(await keysOf(fresh, { labels: tunnel, within: parseNetwork('::/96') }), ['::2', '::c000:201']);
+      assert.deepEqual(await keysOf(fresh, { labels: tunnel, within: parseNetwork('0.0.0.0/0') }), ordered.slice(2, 6));
+      assert.deepEqual(await keysOf(fresh, { labels: tunnel, within: parseNetwork('100::/8') }), ['100::1']);
+
+      const v6 = await fresh.prefixes({ labels: tunnel, family: 6, length: 64, min: 1, limit: 10 });
+      assert.deepEqual(
+        v6.map((p) => `${p.prefix} ${p.count}`),
+        ['::/64 2', '100::/64 1', '2001:db8::/64 1'],
+      );
+      assert.deepEqual(
+        v6[0]!.labels.filter((l) => l.kind === 'risk'),
+        [
+          { kind: 'risk', value: 'TUNNEL', count: 2 },
+          { kind: 'risk', value: 'CALLBACK_PROXY', count: 1 },
+        ],
+      );
+      const v4 = await fresh.prefixes({ labels: tunnel, family: 4, length: 8, min: 1, limit: 10 });
+      assert.deepEqual(
+        v4.map((p) => `${p.prefix} ${p.count}`),
+        ['0.0.0.0/8 1', '192.0.0.0/8 1', '198.0.0.0/8 1', '255.0.0.0/8 1'],
+      );
+
+      // The next day: labels change on either side of IPv4, and a record above it goes.
+      await importFeed(
+        fresh,
+        feedFile([
+          ['2001:db8::1', 'f', both],
+          ['255.255.255.255', 'e', ['TUNNEL']],
+          ['198.51.100.0/24', 'd', ['TUNNEL']],
+          ['0.1.2.3', 'b', both],
+          ['::2', 'a', ['TUNNEL']],
+          ['192.0.2.1', 'c', ['TUNNEL']],
+          ['::192.0.2.1', 'a', ['TUNNEL']],
+        ]),
+        { feed: 'anonymous', logger: quietLogger, maxChangeRatio: 1 },
+      );
+      assert.deepEqual(
+        await keysOf(fresh, { labels: tunnel }),
+        ordered.filter((key) => key !== '100::1'),
+      );
+      assert.deepEqual(await keysOf(fresh, { labels: tunnelAndCallback }), ['0.1.2.3', '2001:db8::1']);
+      assert.deepEqual(
+        (await fresh.labelCounts()).filter((c) => c.kind === 'risk').map((c) => `${c.value} ${c.count}`),
+        ['TUNNEL 7', 'CALLBACK_PROXY 2'],
+      );
+    } finally {
+      await closeFresh();
+    }
+  });
+
   test('import runs are recorded, newest first', async () => {
     const runs = await store.importRuns({ limit: 10 });
     assert.deepEqual(

@@ -7,11 +7,12 @@ import { importFeed, ImportRefusedError } from '../../src/import/importer.ts';
 import { connect, connectionOptions } from '../../src/store/mariadb/mariadb-connection.ts';
 import { MARIADB_MIGRATIONS } from '../../src/store/mariadb/mariadb-migrations.ts';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/sqlite-migrations.ts';
+import { labelKey } from '../../src/store/sqlite/sqlite-label-key.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/types.ts';
 import { parseIp } from '../../src/feed/ip.ts';
 import { quietLogger, SAMPLE_FEED, gzipToTemp, jsonLinesFeed } from '../helpers/fixtures.ts';
-import { forEachStore, type StoreTarget, type TestDatabase } from '../helpers/stores.ts';
+import { forEachStore, STORE_TARGETS, type StoreTarget, type TestDatabase } from '../helpers/stores.ts';
 
 // A run as release 1 recorded it, before status 'refused' existed.
 const OLD_RUN = `INSERT INTO import_run (feed_id, feed_date, file, started_at, finished_at, lines_read, lines_skipped,
@@ -210,4 +211,44 @@ forEachStore((target) => {
       await store.close();
     }
   });
+});
+
+// SQLite schema 11 rewrote ip_label's addresses as shorter keys (sqlite-label-key.ts): the
+// migration spells the encoding in SQL of its own, which must give the keys the code writes.
+test('sqlite: label rows stored before schema 11 get the keys the import writes, and list in address order', async () => {
+  const [sqlite] = STORE_TARGETS;
+  const db = await sqlite!.createDatabase();
+  try {
+    await releaseDatabase(sqlite!, db, 10);
+    const addresses = ['100::1', '0.1.2.3', '::2', '192.0.2.1'];
+    await rawQuery(sqlite!, db, "INSERT INTO label (id, kind, value) VALUES (7, 'risk', 'TUNNEL')");
+    for (const ip of addresses) {
+      const context = JSON.stringify({ ip, risks: ['TUNNEL'] });
+      await rawQuery(
+        sqlite!,
+        db,
+        `INSERT INTO ip_data (ip, prefix_len, feed_id, ip_text, context, label_ids, record_hash, last_updated)
+         VALUES (?, 128, 1, ?, ?, '[7]', ?, 1767225600)`,
+        [parseIp(ip).bytes, parseIp(ip).text, context, createHash('md5').update(context).digest()],
+      );
+      await rawQuery(sqlite!, db, 'INSERT INTO ip_label (label_id, ip, prefix_len, feed_id) VALUES (7, ?, 128, 1)', [parseIp(ip).bytes]);
+    }
+    const store = await openStore(db.url);
+    try {
+      const listed = await store.list({ labels: [{ kind: 'risk', value: 'TUNNEL' }], limit: 10 });
+      assert.deepEqual(
+        listed.records.map((r) => r.key),
+        ['::2', '0.1.2.3', '192.0.2.1', '100::1'],
+      );
+    } finally {
+      await store.close();
+    }
+    const keys = await rawQuery(sqlite!, db, 'SELECT hex(ip_key) AS key FROM ip_label ORDER BY ip_key');
+    assert.deepEqual(
+      keys.map((row) => row.key),
+      ['::2', '0.1.2.3', '192.0.2.1', '100::1'].map((ip) => labelKey(parseIp(ip).bytes).toString('hex').toUpperCase()),
+    );
+  } finally {
+    await db.drop();
+  }
 });

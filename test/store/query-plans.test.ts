@@ -127,7 +127,7 @@ forEachStore((target) => {
     test('a list page with a label and a prefix is a range of ip_label by label and address', () => {
       const { sql, params } = sqliteListQuery([riskId()], page({ labels: [risk], within: prefix }));
       const detail = plan(sql, params);
-      assert.match(detail, /SEARCH k USING PRIMARY KEY \(label_id=\? AND ip>\? AND ip<\?\)/);
+      assert.match(detail, /SEARCH k USING PRIMARY KEY \(label_id=\? AND ip_key>\? AND ip_key<\?\)/);
       noScanNoSort(detail);
     });
 
@@ -146,7 +146,7 @@ forEachStore((target) => {
 
       test('the rows that go are found by the key of ip_label, one probe each', () => {
         const detail = plan(DELETE_GONE_LABELS_SQL, [1]);
-        assert.match(detail, /SEARCH ip_label USING PRIMARY KEY \(label_id=\? AND ip=\? AND prefix_len=\? AND feed_id=\?\)/);
+        assert.match(detail, /SEARCH ip_label USING PRIMARY KEY \(label_id=\? AND ip_key=\? AND prefix_len=\? AND feed_id=\?\)/);
         assert.doesNotMatch(detail, /SCAN ip_label/, detail);
       });
 

@@ -78,7 +78,7 @@ export function prefixQueries(query: PrefixQuery) {
   const grouping = prefixGrouping(query);
   const filter = (readsData: boolean) => {
     const { from, key, where, values } = filteredScan(query, readsData);
-    const family = prefixFilter(query, key);
+    const family = prefixFilter(query, { key });
     return { from, key, where: [...where, family.sql].join(' AND '), values: [...values, ...family.values] };
   };
   const counted = filter(false);

@@ -2,6 +2,7 @@ import { lastAddress, type CanonicalIp } from '../../feed/ip.ts';
 import { decodeCursor } from '../cursor.ts';
 import { prefixFilter, prefixGrouping, type PrefixGrouping } from '../prefix-density.ts';
 import type { ListQuery, PrefixQuery } from '../types.ts';
+import { keyAddressSql, labelKey } from './sqlite-label-key.ts';
 
 /** The ip_data columns a read selects, as rows.ts's DataRow, with `context` read as given. */
 export const recordColumns = (context: string): string => `d.ip, d.prefix_len, d.feed_id, d.ip_text, ${context}, d.last_updated`;
@@ -9,10 +10,18 @@ export const recordColumns = (context: string): string => `d.ip, d.prefix_len, d
 /** The ip_data columns every read selects (ipoid_context: the JSON however the row keeps it, sqlite-context-codec.ts). */
 export const RECORD_COLUMNS = recordColumns('ipoid_context(d.context) AS context');
 
-/** The scan of the records matching labels and a prefix: the tables, the alias whose key the scan follows, and the conditions. */
+/**
+ * The scan of the records matching labels and a prefix: the tables, the alias whose key the
+ * scan follows, the conditions, and how the scan's address is spelt: `ip`, the column its
+ * index orders (ip_label's ip_key or ip_data's ip), `bound` to turn a 16-byte address into
+ * a value of that column, and `address`, the column read as a 16-byte address.
+ */
 interface FilteredScan {
   from: string;
   key: string;
+  ip: string;
+  address: string;
+  bound: (address: Buffer) => Buffer;
   where: string[];
   params: unknown[];
 }
@@ -26,28 +35,29 @@ interface FilteredScan {
  */
 function filteredScan(labelIds: readonly number[], within: CanonicalIp | undefined, readsData = true): FilteredScan {
   const [driver, ...others] = labelIds;
-  const from =
-    driver === undefined
-      ? 'ip_data d'
-      : `ip_label k${readsData ? ' JOIN ip_data d ON d.ip = k.ip AND d.prefix_len = k.prefix_len AND d.feed_id = k.feed_id' : ''}`;
-  const key = driver === undefined ? 'd' : 'k';
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (driver !== undefined) {
-    where.push('k.label_id = ?');
-    params.push(driver);
-  }
+  const byLabel = driver !== undefined;
+  const scan: FilteredScan = byLabel
+    ? {
+        from: `ip_label k${readsData ? ` JOIN ip_data d ON d.ip = ${keyAddressSql('k.ip_key')} AND d.prefix_len = k.prefix_len AND d.feed_id = k.feed_id` : ''}`,
+        key: 'k',
+        ip: 'k.ip_key',
+        address: keyAddressSql('k.ip_key'),
+        bound: labelKey,
+        where: ['k.label_id = ?'],
+        params: [driver],
+      }
+    : { from: 'ip_data d', key: 'd', ip: 'd.ip', address: 'd.ip', bound: (address) => address, where: [], params: [] };
   for (const id of others) {
-    where.push(
-      `EXISTS (SELECT 1 FROM ip_label o WHERE o.label_id = ? AND o.ip = ${key}.ip AND o.prefix_len = ${key}.prefix_len AND o.feed_id = ${key}.feed_id)`,
+    scan.where.push(
+      'EXISTS (SELECT 1 FROM ip_label o WHERE o.label_id = ? AND o.ip_key = k.ip_key AND o.prefix_len = k.prefix_len AND o.feed_id = k.feed_id)',
     );
-    params.push(id);
+    scan.params.push(id);
   }
   if (within) {
-    where.push(`${key}.ip BETWEEN ? AND ? AND ${key}.prefix_len >= ?`);
-    params.push(within.bytes, lastAddress(within.bytes, within.prefixLen), within.prefixLen);
+    scan.where.push(`${scan.ip} BETWEEN ? AND ? AND ${scan.key}.prefix_len >= ?`);
+    scan.params.push(scan.bound(within.bytes), scan.bound(lastAddress(within.bytes, within.prefixLen)), within.prefixLen);
   }
-  return { from, key, where, params };
+  return scan;
 }
 
 /** The one statement of a list page selecting `columns` of ip_data `d`, for labels already resolved to ids. */
@@ -56,17 +66,17 @@ export function sqliteListQuery(
   query: ListQuery,
   columns = RECORD_COLUMNS,
 ): { sql: string; params: unknown[] } {
-  const { from, key, where, params } = filteredScan(labelIds, query.within);
+  const { from, key, ip, bound, where, params } = filteredScan(labelIds, query.within);
   if (query.after) {
     const after = decodeCursor(query.after);
-    where.push(`(${key}.ip, ${key}.prefix_len, ${key}.feed_id) > (?, ?, ?)`);
-    params.push(after.ip, after.prefixLen, after.feedId);
+    where.push(`(${ip}, ${key}.prefix_len, ${key}.feed_id) > (?, ?, ?)`);
+    params.push(bound(after.ip), after.prefixLen, after.feedId);
   }
   // One row more than asked tells whether another page follows.
   params.push(query.limit + 1);
   const sql = `SELECT ${columns} FROM ${from}
     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-    ORDER BY ${key}.ip, ${key}.prefix_len, ${key}.feed_id LIMIT ?`;
+    ORDER BY ${ip}, ${key}.prefix_len, ${key}.feed_id LIMIT ?`;
   return { sql, params };
 }
 
@@ -77,27 +87,26 @@ const BYTE_VALUES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 export function sqlitePrefixQueries(labelIds: readonly number[], query: PrefixQuery) {
   const grouping: PrefixGrouping = prefixGrouping(query);
   const filter = (readsData: boolean) => {
-    const { from, key, where, params } = filteredScan(labelIds, query.within, readsData);
-    const family = prefixFilter(query, key);
-    return { from, key, where: [...where, family.sql].join(' AND '), params: [...params, ...family.values] };
+    const scan = filteredScan(labelIds, query.within, readsData);
+    const family = prefixFilter(query, scan);
+    return { ...scan, where: [...scan.where, family.sql].join(' AND '), params: [...scan.params, ...family.values] };
   };
   const counted = filter(false);
   const read = filter(true);
   const { headBytes, tailMask } = grouping;
-  const { key } = counted;
   return {
     grouping,
     /** The densest prefixes as groups: head, tail, count. */
     groups: {
-      sql: `SELECT substr(${key}.ip, 1, ?) AS head, (instr(?, substr(${key}.ip, ? + 1, 1)) - 1) & ? AS tail, COUNT(*) AS count
+      sql: `SELECT substr(${counted.address}, 1, ?) AS head, (instr(?, substr(${counted.address}, ? + 1, 1)) - 1) & ? AS tail, COUNT(*) AS count
         FROM ${counted.from} WHERE ${counted.where}
         GROUP BY head, tail HAVING COUNT(*) >= ? ORDER BY count DESC, head, tail LIMIT ?`,
       params: [headBytes, BYTE_VALUES, headBytes, tailMask, ...counted.params, query.min, query.limit],
     },
-    /** The label ids of the matching records of one prefix: params, then its first and last address. */
+    /** The label ids of the matching records of one prefix, from its first to its last address. */
     labels: {
-      sql: `SELECT d.label_ids FROM ${read.from} WHERE ${read.where} AND ${key}.ip BETWEEN ? AND ?`,
-      params: read.params,
+      sql: `SELECT d.label_ids FROM ${read.from} WHERE ${read.where} AND ${read.ip} BETWEEN ? AND ?`,
+      params: (first: Buffer, last: Buffer): unknown[] => [...read.params, read.bound(first), read.bound(last)],
     },
   };
 }

@@ -284,7 +284,7 @@ export class SqliteStore implements Store {
       const tally = new PrefixTally(grouping, this.#db.prepare<unknown[], PrefixGroup>(groups.sql).all(...groups.params));
       const labelIdsIn = this.#db.prepare<unknown[], string>(labels.sql).pluck();
       for (const { first, last, group } of tally.ranges()) {
-        for (const ids of labelIdsIn.iterate(...labels.params, first, last)) tally.add(group.head, group.tail, ids);
+        for (const ids of labelIdsIn.iterate(...labels.params(first, last))) tally.add(group.head, group.tail, ids);
       }
       return tally.result(this.#db.prepare<[], StoredLabel>(LABELS_SQL).all());
     });
