@@ -248,6 +248,16 @@ test('sqlite: label rows stored before schema 11 get the keys the import writes,
       keys.map((row) => row.key),
       ['::2', '0.1.2.3', '192.0.2.1', '100::1'].map((ip) => labelKey(parseIp(ip).bytes).toString('hex').toUpperCase()),
     );
+    // The view for people joins ip_label to ip_data by the address as ip_data keeps it.
+    const joined = await rawQuery(
+      sqlite!,
+      db,
+      'SELECT d.ip_text FROM ip_label_address il JOIN ip_data d USING (ip, prefix_len, feed_id) ORDER BY il.ip',
+    );
+    assert.deepEqual(
+      joined.map((row) => row.ip_text),
+      ['::2', '0.1.2.3', '192.0.2.1', '100::1'],
+    );
   } finally {
     await db.drop();
   }

@@ -287,6 +287,14 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     FROM ip_label;
   DROP TABLE ip_label;
   ALTER TABLE ip_label_keyed RENAME TO ip_label;
+
+  -- ip_label with each row's address as ip_data keeps it, for people joining the two by hand.
+  CREATE VIEW ip_label_address AS
+  SELECT label_id,
+         CASE WHEN substr(ip_key, 1, 1) = x'01' THEN CAST(x'00000000000000000000ffff' || substr(ip_key, 2) AS BLOB)
+              ELSE substr(ip_key, 2) END AS ip,
+         prefix_len, feed_id
+    FROM ip_label;
   `,
 ];
 
