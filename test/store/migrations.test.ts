@@ -7,7 +7,7 @@ import { importFeed, ImportRefusedError } from '../../src/import/importer.ts';
 import { connect, connectionOptions } from '../../src/store/mariadb/mariadb-connection.ts';
 import { MARIADB_MIGRATIONS } from '../../src/store/mariadb/mariadb-migrations.ts';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/sqlite-migrations.ts';
-import { labelKey } from '../../src/store/sqlite/sqlite-label-key.ts';
+import { ipKey } from '../../src/store/sqlite/sqlite-ip-key.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/types.ts';
 import { parseIp } from '../../src/feed/ip.ts';
@@ -213,7 +213,7 @@ forEachStore((target) => {
   });
 });
 
-// SQLite schema 11 rewrote ip_label's addresses as shorter keys (sqlite-label-key.ts): the
+// SQLite schema 11 rewrote ip_label's addresses as shorter keys (sqlite-ip-key.ts): the
 // migration spells the encoding in SQL of its own, which must give the keys the code writes.
 test('sqlite: label rows stored before schema 11 get the keys the import writes, and list in address order', async () => {
   const [sqlite] = STORE_TARGETS;
@@ -246,7 +246,7 @@ test('sqlite: label rows stored before schema 11 get the keys the import writes,
     const keys = await rawQuery(sqlite!, db, 'SELECT hex(ip_key) AS key FROM ip_label ORDER BY ip_key');
     assert.deepEqual(
       keys.map((row) => row.key),
-      ['::2', '0.1.2.3', '192.0.2.1', '100::1'].map((ip) => labelKey(parseIp(ip).bytes).toString('hex').toUpperCase()),
+      ['::2', '0.1.2.3', '192.0.2.1', '100::1'].map((ip) => ipKey(parseIp(ip).bytes).toString('hex').toUpperCase()),
     );
     // The view for people joins ip_label to ip_data by the address as ip_data keeps it.
     const joined = await rawQuery(

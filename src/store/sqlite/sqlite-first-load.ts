@@ -3,7 +3,7 @@ import type { LoadRecord } from '../../feed/record.ts';
 import type { Duplicate, LoadDuplicate } from '../types.ts';
 import { LOAD_SORT_CACHE_KIB } from './sqlite-cache.ts';
 import { dataRowValues, insertDataSql, type ContextCodec } from './sqlite-context-codec.ts';
-import { labelKeySql } from './sqlite-label-key.ts';
+import { ipKeySql } from './sqlite-ip-key.ts';
 
 /** The index definitions of ip_data, as SQLite keeps them, to rebuild after a first load. */
 const DATA_INDEXES_SQL = `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ip_data' AND sql IS NOT NULL`;
@@ -119,7 +119,7 @@ export class SqliteFirstLoad {
     this.#db
       .prepare(
         `INSERT INTO ip_label (label_id, ip_key, prefix_len, feed_id)
-         SELECT j.value, ${labelKeySql('d.ip')}, d.prefix_len, d.feed_id FROM ip_data d, json_each(d.label_ids) j
+         SELECT j.value, ${ipKeySql('d.ip')}, d.prefix_len, d.feed_id FROM ip_data d, json_each(d.label_ids) j
           WHERE d.rowid >= ? ORDER BY 1, 2, 3`,
       )
       .run(this.#firstRow);

@@ -1,17 +1,17 @@
 import type Database from 'better-sqlite3';
 import type { CanonicalIp } from '../../feed/ip.ts';
 import { labelChanges } from '../label-changes.ts';
-import { labelKeySql } from './sqlite-label-key.ts';
+import { ipKeySql } from './sqlite-ip-key.ts';
 
 /** The rows that go, by ip_label's key: the subquery's rows are sorted into a temporary index and probed in its order. */
 export const DELETE_GONE_LABELS_SQL = `
   DELETE FROM ip_label WHERE (label_id, ip_key, prefix_len, feed_id) IN
-    (SELECT label_id, ${labelKeySql('ip')}, prefix_len, ? FROM temp.import_label_gone)`;
+    (SELECT label_id, ${ipKeySql('ip')}, prefix_len, ? FROM temp.import_label_gone)`;
 
 /** The rows that come, sorted into ip_label's key order. */
 export const INSERT_NEW_LABELS_SQL = `
   INSERT INTO ip_label (label_id, ip_key, prefix_len, feed_id)
-  SELECT label_id, ${labelKeySql('ip')}, prefix_len, ? FROM temp.import_label_new ORDER BY 1, 2, 3`;
+  SELECT label_id, ${ipKeySql('ip')}, prefix_len, ? FROM temp.import_label_new ORDER BY 1, 2, 3`;
 
 /**
  * A diff's changes to ip_label, kept aside in two temporary tables (rows that go, rows that

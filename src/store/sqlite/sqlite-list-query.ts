@@ -2,7 +2,7 @@ import { lastAddress, type CanonicalIp } from '../../feed/ip.ts';
 import { decodeCursor } from '../cursor.ts';
 import { prefixFilter, prefixGrouping, type PrefixGrouping } from '../prefix-density.ts';
 import type { ListQuery, PrefixQuery } from '../types.ts';
-import { keyAddressSql, labelKey } from './sqlite-label-key.ts';
+import { ipKeyAddressSql, ipKey } from './sqlite-ip-key.ts';
 
 /** The ip_data columns a read selects, as rows.ts's DataRow, with `context` read as given. */
 export const recordColumns = (context: string): string => `d.ip, d.prefix_len, d.feed_id, d.ip_text, ${context}, d.last_updated`;
@@ -38,11 +38,11 @@ function filteredScan(labelIds: readonly number[], within: CanonicalIp | undefin
   const byLabel = driver !== undefined;
   const scan: FilteredScan = byLabel
     ? {
-        from: `ip_label k${readsData ? ` JOIN ip_data d ON d.ip = ${keyAddressSql('k.ip_key')} AND d.prefix_len = k.prefix_len AND d.feed_id = k.feed_id` : ''}`,
+        from: `ip_label k${readsData ? ` JOIN ip_data d ON d.ip = ${ipKeyAddressSql('k.ip_key')} AND d.prefix_len = k.prefix_len AND d.feed_id = k.feed_id` : ''}`,
         key: 'k',
         ip: 'k.ip_key',
-        address: keyAddressSql('k.ip_key'),
-        bound: labelKey,
+        address: ipKeyAddressSql('k.ip_key'),
+        bound: ipKey,
         where: ['k.label_id = ?'],
         params: [driver],
       }

@@ -269,7 +269,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX realtime_keys_feed ON realtime_keys (feed_id);
   `,
-  // ip_label's address as a shorter key that sorts as the address does (sqlite-label-key.ts):
+  // ip_label's address as a shorter key that sorts as the address does (sqlite-ip-key.ts):
   // an IPv4 row keeps 5 bytes instead of 16. The keys come in the old rows' order: no sort.
   `
   CREATE TABLE ip_label_keyed (

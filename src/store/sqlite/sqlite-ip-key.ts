@@ -18,7 +18,7 @@ const IPV4 = 0x01;
 const ABOVE = 0x02;
 
 /** The ip_key of a 16-byte address. */
-export function labelKey(address: Buffer): Buffer {
+export function ipKey(address: Buffer): Buffer {
   // The address's first 12 bytes against the mapped prefix: below, inside (IPv4) or above.
   const order = address.compare(MAPPED_PREFIX, 0, 12, 0, 12);
   if (order === 0) return Buffer.concat([Buffer.of(IPV4), address.subarray(12)]);
@@ -26,10 +26,10 @@ export function labelKey(address: Buffer): Buffer {
 }
 
 /** SQL for the ip_key of the 16-byte address in `column` (|| makes text of blobs: the CAST keeps the bytes, as a BLOB). */
-export const labelKeySql = (column: string): string =>
+export const ipKeySql = (column: string): string =>
   `CAST(CASE WHEN substr(${column}, 1, 12) = ${MAPPED_PREFIX_SQL} THEN x'01' || substr(${column}, 13)
              WHEN ${column} < ${MAPPED_PREFIX_SQL} THEN x'00' || ${column} ELSE x'02' || ${column} END AS BLOB)`;
 
 /** SQL for the 16-byte address of the ip_key in `column`. */
-export const keyAddressSql = (column: string): string =>
+export const ipKeyAddressSql = (column: string): string =>
   `CASE WHEN substr(${column}, 1, 1) = x'01' THEN CAST(${MAPPED_PREFIX_SQL} || substr(${column}, 2) AS BLOB) ELSE substr(${column}, 2) END`;
