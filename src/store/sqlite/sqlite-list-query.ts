@@ -10,6 +10,9 @@ export const recordColumns = (context: string): string => `d.ip, d.prefix_len, d
 /** The ip_data columns every read selects (ipoid_context: the JSON however the row keeps it, sqlite-context-codec.ts). */
 export const RECORD_COLUMNS = recordColumns('ipoid_context(d.context) AS context');
 
+/** A label-driven scan's address (ip_label k's key) as ip_data keeps it: what it joins on and groups by. */
+const LABEL_ROW_ADDRESS = ipKeyAddressSql('k.ip_key');
+
 /**
  * The scan of the records matching labels and a prefix: the tables, the alias whose key the
  * scan follows, the conditions, and how the scan's address is spelt: `ip`, the column its
@@ -38,10 +41,10 @@ function filteredScan(labelIds: readonly number[], within: CanonicalIp | undefin
   const byLabel = driver !== undefined;
   const scan: FilteredScan = byLabel
     ? {
-        from: `ip_label k${readsData ? ` JOIN ip_data d ON d.ip = ${ipKeyAddressSql('k.ip_key')} AND d.prefix_len = k.prefix_len AND d.feed_id = k.feed_id` : ''}`,
+        from: `ip_label k${readsData ? ` JOIN ip_data d ON d.ip = ${LABEL_ROW_ADDRESS} AND d.prefix_len = k.prefix_len AND d.feed_id = k.feed_id` : ''}`,
         key: 'k',
         ip: 'k.ip_key',
-        address: ipKeyAddressSql('k.ip_key'),
+        address: LABEL_ROW_ADDRESS,
         bound: ipKey,
         where: ['k.label_id = ?'],
         params: [driver],
