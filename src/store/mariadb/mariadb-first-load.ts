@@ -12,6 +12,9 @@ const WORK_TABLES = TABLES.flatMap((table) => [loadTable(table), oldTable(table)
 // Foreign key names are unique per database: a live table's keys take this suffix while the
 // loaded table takes their names, each rename one atomic ALTER, so no key is ever lost.
 const SWITCHING = '_switching';
+/** MariaDB's error for a key that a unique index already holds. */
+const ER_DUP_ENTRY = 1062;
+const isDuplicateKey = (err: unknown): boolean => (err as { errno?: number }).errno === ER_DUP_ENTRY;
 
 /** The feed's rows in feed order; `load_line` (the line) is the key, so every insert appends. */
 const APPEND_SQL = `INSERT INTO ip_data_load (load_line, ip, prefix_len, feed_id, ip_text, context, label_ids, record_hash, last_updated)
@@ -82,8 +85,9 @@ export async function dropLeftovers(conn: Connection): Promise<void> {
  * The first load of a feed into a store that holds nothing, on MariaDB. Inserting at random
  * places in InnoDB's B-trees, secondary indexes and ip_label in place, is what made a big
  * load slow. Instead ip_data's rows are appended in feed order to a work table keyed by line,
- * without indexes; at the end one index finds the repeated keys, one ALTER rebuilds the table
- * with ip_data's keys (InnoDB sorts, then builds each index bottom-up), and ip_label is filled
+ * without indexes; at the end one ALTER rebuilds the table with ip_data's keys (InnoDB sorts,
+ * then builds each index bottom-up; only if the unique key finds a repeated key are the repeats
+ * found and removed, and the ALTER run again), and ip_label is filled
  * from label_ids in key order. At commit the work tables take the live ones' foreign keys and
  * one RENAME TABLE switches both in: readers see the empty tables, then the whole load.
  *
@@ -139,8 +143,32 @@ export class MariadbFirstLoad {
     return [APPEND_SQL, rows];
   }
 
-  /** Removes the later lines of repeated keys (visiting each), gives ip_data_load ip_data's keys, fills ip_label_load. */
+  /**
+   * Gives ip_data_load ip_data's keys, fills ip_label_load. The rebuild's unique key finds
+   * whether a key repeats (real feeds seldom repeat one): only then are the repeats found,
+   * visited and their later lines removed, and the rebuild run again.
+   */
   async finish(visit: (duplicate: LoadDuplicate) => void): Promise<void> {
+    const conn = this.#conn;
+    const keys = this.#definitions.ip_data.keys.map((key) => `ADD ${key}`);
+    const rebuild = `ALTER TABLE ip_data_load DROP PRIMARY KEY, DROP COLUMN load_line, ${keys.join(', ')}`;
+    try {
+      await conn.query(rebuild);
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      await this.#removeRepeats(visit);
+      await conn.query(rebuild);
+    }
+    // In ip_data's key order, each label's rows arrive in its own key order: appends at a few hundred places.
+    await conn.query(
+      `INSERT INTO ip_label_load (label_id, ip, prefix_len, feed_id)
+       SELECT j.label_id, d.ip, d.prefix_len, d.feed_id
+         FROM ip_data_load d JOIN JSON_TABLE(d.label_ids, '$[*]' COLUMNS (label_id INT UNSIGNED PATH '$')) j`,
+    );
+  }
+
+  /** Removes the later lines of repeated keys, visiting each in line order; an ALTER failed on them and left the table as it was. */
+  async #removeRepeats(visit: (duplicate: LoadDuplicate) => void): Promise<void> {
     const conn = this.#conn;
     await conn.query('ALTER TABLE ip_data_load ADD INDEX load_key (ip, prefix_len)');
     const repeats = await conn.query<{ line: number; first: number; address: string }[]>(
@@ -150,19 +178,11 @@ export class MariadbFirstLoad {
         ORDER BY l.load_line`,
     );
     for (const { line, first, address } of repeats) visit({ line, firstLine: first, address });
-    if (repeats.length)
-      await conn.batch(
-        'DELETE FROM ip_data_load WHERE load_line = ?',
-        repeats.map((r) => [r.line]),
-      );
-    const keys = this.#definitions.ip_data.keys.map((key) => `ADD ${key}`);
-    await conn.query(`ALTER TABLE ip_data_load DROP INDEX load_key, DROP PRIMARY KEY, DROP COLUMN load_line, ${keys.join(', ')}`);
-    // In ip_data's key order, each label's rows arrive in its own key order: appends at a few hundred places.
-    await conn.query(
-      `INSERT INTO ip_label_load (label_id, ip, prefix_len, feed_id)
-       SELECT j.label_id, d.ip, d.prefix_len, d.feed_id
-         FROM ip_data_load d JOIN JSON_TABLE(d.label_ids, '$[*]' COLUMNS (label_id INT UNSIGNED PATH '$')) j`,
+    await conn.batch(
+      'DELETE FROM ip_data_load WHERE load_line = ?',
+      repeats.map((r) => [r.line]),
     );
+    await conn.query('ALTER TABLE ip_data_load DROP INDEX load_key');
   }
 
   /** Gives the work tables the live ones' foreign keys, then switches them in with one RENAME TABLE. */
