@@ -154,18 +154,25 @@ export const DATA_DAYS_SQL = `
            WHERE s.status = 'succeeded' GROUP BY s.feed_id, s.data_date) k ON k.id = r.id
    ORDER BY r.data_date, r.feed_id`;
 
+/** Rows of a second import's same-day re-take read at once (sameDaySql). */
+export const SAME_DAY_PAGE = 1000;
+
 /**
  * Staged keys that already have a state filed on this day (feed `?`, day `?`), which a
  * second import of the day must re-take against the key's record now (`next`). `join` keeps
  * the staged keys outer (SQLite's CROSS JOIN, MariaDB's STRAIGHT_JOIN): ip_history is probed
- * by key, never scanned. `context` reads the record's JSON from ip_data `d`.
+ * by key, never scanned. `context` reads the record's JSON from ip_data `d`. A page at a time,
+ * in key order: `after` is the condition on the staged key that starts the page (its
+ * parameters follow the feed's and the day's), so that memory is bounded by the page, not
+ * by the day's changes (2M records at 40M).
  */
-export const sameDaySql = (ip: string, join: string, context = 'd.context'): string => `
+export const sameDaySql = (ip: string, join: string, context = 'd.context', after?: string): string => `
   SELECT ${ip} AS ip, s.prefix_len, s.state AS staged, h.state AS kept, ${context} AS next
     FROM import_history s
     ${join} ip_history h ON h.ip = s.ip AND h.prefix_len = s.prefix_len AND h.feed_id = ? AND h.ended_on = ?
     LEFT JOIN ip_data d ON d.ip = s.ip AND d.prefix_len = s.prefix_len AND d.feed_id = h.feed_id
-   WHERE h.state IS NOT NULL`;
+   WHERE h.state IS NOT NULL${after ? ` AND ${after}` : ''}
+   ORDER BY s.ip, s.prefix_len LIMIT ${SAME_DAY_PAGE}`;
 
 export const RESTATE_SQL = 'UPDATE ip_history SET state = ? WHERE ip = ? AND prefix_len = ? AND feed_id = ? AND ended_on = ?';
 

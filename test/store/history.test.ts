@@ -8,6 +8,7 @@ import { networkContains, parseIp, parseIpOrNetwork } from '../../src/feed/ip.ts
 import { runGenerate } from '../../src/generator/index.ts';
 import { ImportRefusedError, importFeed } from '../../src/import/importer.ts';
 import type { Store } from '../../src/store/types.ts';
+import { SAME_DAY_PAGE } from '../../src/store/shared-sql.ts';
 import { jsonLinesFeed, quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { openStore } from '../../src/store/open.ts';
 import { expireStaleFeeds } from '../../src/update/expire.ts';
@@ -428,6 +429,33 @@ forEachStore((target) => {
       await importDay(store, days[3]!, days[2]!.date);
       const asDay3 = { ...days[3]!, date: days[2]!.date };
       await assertEveryDay(base, [...days.slice(0, 3), asDay3], [days[0]!, days[1]!, asDay3]);
+    } finally {
+      await app.close();
+      await close();
+    }
+  });
+
+  test('a second import on the same feed day re-takes more states than one page of them holds', async () => {
+    const dir = tempDir();
+    // Every record changes at each import, so every key of the second import has a state filed that day.
+    const days = [0, 1, 2].map((i): Day => {
+      const records = new Map(
+        Array.from({ length: SAME_DAY_PAGE + 200 }, (_, k) => {
+          const ip = `10.0.${k >> 8}.${k & 255}`;
+          // The third day differs from the first in more places than the second does: a kept state must be re-taken.
+          return [ip, { ip, organization: i === 2 ? `Org ${k}, renamed` : `Org ${k}`, client: { count: i + 1 } }];
+        }),
+      );
+      const file = join(dir, `day-${i}.jsonl`);
+      writeFileSync(file, [...records.values()].map((record) => `${JSON.stringify(record)}\n`).join(''));
+      return { date: DAYS[Math.min(i, 1)]!, file, records };
+    });
+    const { store, close } = await freshStore(target);
+    const { app, base } = await serve(store);
+    try {
+      for (const day of days) await importDay(store, day);
+      // The first day is rebuilt from today's records through the re-taken states.
+      await assertEveryDay(base, days, [days[0]!, days[2]!]);
     } finally {
       await app.close();
       await close();

@@ -34,6 +34,7 @@ import {
   PRUNE_STATE_SQL,
   RESTATE_SQL,
   sameDaySql,
+  SAME_DAY_PAGE,
   fingerprintRanges,
 } from '../shared-sql.ts';
 import { connect, getLock, lockName, type ConnectionOptions } from './mariadb-connection.ts';
@@ -441,24 +442,33 @@ export class MariadbImport implements ImportTransaction {
     const latest = row?.day ?? 0;
     const day = Math.max(runDay, latest);
     if (this.#historyDays <= 0) return day;
-    // Only a second import of the day finds states filed under it.
-    const sameDay =
-      latest === day
-        ? await this.#conn.query<{ ip: Buffer; prefix_len: number; staged: Buffer | null; kept: Buffer; next: string | null }[]>(
-            sameDaySql('CAST(s.ip AS BINARY(16))', 'STRAIGHT_JOIN'),
-            [this.#feedId, day],
-          )
-        : [];
-    // One bulk command: realtime slots re-take many states a day, a round trip each would be seconds.
-    const restated = sameDay.flatMap((row) => {
-      const state = restate(row.kept, row.staged, row.next);
-      return state === row.kept ? [] : [[state, row.ip, row.prefix_len, this.#feedId, day]];
-    });
-    if (restated.length) await this.#conn.batch(RESTATE_SQL, restated);
+    if (latest === day) await this.#restateSameDay(day);
     await this.#conn.query(fileHistorySql('IGNORE'), [this.#feedId, day]);
     await this.#journalKeys(day);
     await this.#prune(addDays(day, -(this.#historyDays - 1)));
     return day;
+  }
+
+  /**
+   * Only a second import of the day finds states filed under it: they are re-taken a page at a
+   * time in key order, each page's in one bulk command (realtime slots re-take many states a
+   * day: a round trip each would be seconds).
+   */
+  async #restateSameDay(day: FeedDay): Promise<void> {
+    let after: KeyRow | undefined;
+    for (;;) {
+      const page = await this.#conn.query<(KeyRow & { staged: Buffer | null; kept: Buffer; next: string | null })[]>(
+        sameDaySql('CAST(s.ip AS BINARY(16))', 'STRAIGHT_JOIN', 'd.context', after && '(s.ip > ? OR (s.ip = ? AND s.prefix_len > ?))'),
+        after ? [this.#feedId, day, after.ip, after.ip, after.prefix_len] : [this.#feedId, day],
+      );
+      const restated = page.flatMap((row) => {
+        const state = restate(row.kept, row.staged, row.next);
+        return state === row.kept ? [] : [[state, row.ip, row.prefix_len, this.#feedId, day]];
+      });
+      if (restated.length) await this.#conn.batch(RESTATE_SQL, restated);
+      if (page.length < SAME_DAY_PAGE) return;
+      after = page.at(-1);
+    }
   }
 
   /** Journals the keys filed today, a part at a time in key order (history/key-journal.ts). */

@@ -12,6 +12,7 @@ import {
   PRUNE_JOURNAL_SQL,
   PRUNE_STATE_SQL,
   RESTATE_SQL,
+  SAME_DAY_PAGE,
   sameDaySql,
 } from '../shared-sql.ts';
 
@@ -59,7 +60,9 @@ export class SqliteHistory {
       stageLoaded: db.prepare<[number]>(
         'INSERT INTO temp.import_history (ip, prefix_len) SELECT ip, prefix_len FROM ip_data WHERE feed_id = ?',
       ),
-      sameDay: db.prepare<[number, number], SameDayRow>(sameDaySql('s.ip', 'CROSS JOIN', 'ipoid_context(d.context)')),
+      sameDay: db.prepare<[number, number, Buffer, number], SameDayRow>(
+        sameDaySql('s.ip', 'CROSS JOIN', 'ipoid_context(d.context)', '(s.ip, s.prefix_len) > (?, ?)'),
+      ),
       restate: db.prepare<[Buffer, Buffer, number, number, number]>(RESTATE_SQL),
       file: db.prepare<[number, number]>(fileHistorySql('OR IGNORE')),
       stagedKeys: db.prepare<[Buffer, number, number], HistoryKey>(
@@ -108,16 +111,29 @@ export class SqliteHistory {
     const latest = this.#stmt.latestDay.get(this.#feedId) ?? 0;
     const day = Math.max(runDay, latest);
     if (!this.keeping) return day;
-    // Only a second import of the day finds states filed under it. Read whole before
-    // writing: better-sqlite3 runs nothing else while a statement iterates.
-    for (const row of latest === day ? this.#stmt.sameDay.all(this.#feedId, day) : []) {
-      const state = restate(row.kept, row.staged, row.next);
-      if (state !== row.kept) this.#stmt.restate.run(state, row.ip, row.prefix_len, this.#feedId, day);
-    }
+    if (latest === day) this.#restateSameDay(day);
     this.#stmt.file.run(this.#feedId, day);
     this.#journal(day);
     this.#prune(addDays(day, -(this.#keepDays - 1)));
     return day;
+  }
+
+  /**
+   * Only a second import of the day finds states filed under it: they are re-taken a page at
+   * a time, each read whole before its states are written (better-sqlite3 runs nothing else
+   * while a statement iterates).
+   */
+  #restateSameDay(day: FeedDay): void {
+    let after: HistoryKey = { ip: Buffer.alloc(0), prefix_len: 0 };
+    for (;;) {
+      const page = this.#stmt.sameDay.all(this.#feedId, day, after.ip, after.prefix_len);
+      for (const row of page) {
+        const state = restate(row.kept, row.staged, row.next);
+        if (state !== row.kept) this.#stmt.restate.run(state, row.ip, row.prefix_len, this.#feedId, day);
+      }
+      if (page.length < SAME_DAY_PAGE) return;
+      after = page.at(-1)!;
+    }
   }
 
   /** Journals the keys filed today, a part at a time in key order. */
