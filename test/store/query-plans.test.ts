@@ -6,7 +6,12 @@ import { parseIp, parseNetwork } from '../../src/feed/ip.ts';
 import { runGenerate } from '../../src/generator/index.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import { listQuery } from '../../src/store/mariadb/mariadb-list-query.ts';
-import { MARIADB_REALTIME_SQL, storedHashesSql } from '../../src/store/mariadb/mariadb-import.ts';
+import {
+  CREATE_IMPORT_HISTORY_SQL,
+  MARIADB_REALTIME_SQL,
+  MARIADB_SAME_DAY_SQL,
+  storedHashesSql,
+} from '../../src/store/mariadb/mariadb-import.ts';
 import { lookupSql, mariadbChangedKeysSql, RECORD_COLUMNS } from '../../src/store/mariadb/mariadb-store.ts';
 import { RUN_INSERT_COLUMNS as RUN_COLUMNS } from '../../src/store/rows.ts';
 import { connect, connectionOptions } from '../../src/store/mariadb/mariadb-connection.ts';
@@ -225,6 +230,23 @@ forEachStore((target) => {
       const rows = await plan(sql, values);
       usesIndex(table(rows, 'h'), 'PRIMARY', ['range', 'index']);
       noFullScanNoSort(rows);
+    });
+
+    test("history: a page of a day's second import reads the staged keys on from a key, in order, probing ip_history and ip_data", async () => {
+      // The staged keys are the session's own temporary table, as the import has it.
+      const conn = await connect(connectionOptions(url));
+      try {
+        await conn.query(CREATE_IMPORT_HISTORY_SQL);
+        await conn.query('INSERT INTO import_history (ip, prefix_len) SELECT ip, prefix_len FROM ip_data');
+        await conn.query('ANALYZE TABLE import_history, ip_history, ip_data');
+        const rows = await conn.query<PlanRow[]>(`EXPLAIN ${MARIADB_SAME_DAY_SQL.after}`, [1, 20261101, address.bytes, address.bytes, 128]);
+        usesIndex(table(rows, 's'), 'PRIMARY', ['range']);
+        usesIndex(table(rows, 'h'), 'PRIMARY', ['eq_ref']);
+        usesIndex(table(rows, 'd'), 'PRIMARY', ['eq_ref']);
+        noFullScanNoSort(rows);
+      } finally {
+        await conn.end();
+      }
     });
 
     test('a lookup is ranges of the primary key, without a temporary table', async () => {

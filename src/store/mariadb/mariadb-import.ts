@@ -97,6 +97,16 @@ interface ReplacedRow {
   last_updated: number;
 }
 
+/** The states an import stages for the history, filed at commit; dropped with the session. */
+export const CREATE_IMPORT_HISTORY_SQL = `CREATE TEMPORARY TABLE import_history (${KEY_COLUMNS}, state BLOB, label_ids JSON,
+  last_updated TIMESTAMP NULL DEFAULT NULL, PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`;
+
+/** A page of a second import's same-day re-take (shared-sql.ts): the first, and the next after a staged key (ip, ip, prefix_len). */
+export const MARIADB_SAME_DAY_SQL = {
+  first: sameDaySql('CAST(s.ip AS BINARY(16))', 'STRAIGHT_JOIN'),
+  after: sameDaySql('CAST(s.ip AS BINARY(16))', 'STRAIGHT_JOIN', 'd.context', '(s.ip > ? OR (s.ip = ? AND s.prefix_len > ?))'),
+};
+
 const STAGE_HISTORY_SQL =
   'INSERT INTO import_history (ip, prefix_len, state, label_ids, last_updated) VALUES (?, ?, ?, ?, FROM_UNIXTIME(?))';
 /** Gone records read per statement, to stage their history. */
@@ -145,8 +155,7 @@ export class MariadbImport implements ImportTransaction {
       await conn.query(`CREATE TEMPORARY TABLE import_seen (${KEY_COLUMNS}, line INT UNSIGNED NOT NULL,
                         PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`);
       await conn.query(`CREATE TEMPORARY TABLE import_gone (${KEY_COLUMNS}, PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`);
-      await conn.query(`CREATE TEMPORARY TABLE import_history (${KEY_COLUMNS}, state BLOB, label_ids JSON,
-                        last_updated TIMESTAMP NULL DEFAULT NULL, PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`);
+      await conn.query(CREATE_IMPORT_HISTORY_SQL);
       await conn.beginTransaction();
       return new MariadbImport(conn, feedId, lock, historyDays);
     } catch (err) {
@@ -458,7 +467,7 @@ export class MariadbImport implements ImportTransaction {
     let after: KeyRow | undefined;
     for (;;) {
       const page = await this.#conn.query<(KeyRow & { staged: Buffer | null; kept: Buffer; next: string | null })[]>(
-        sameDaySql('CAST(s.ip AS BINARY(16))', 'STRAIGHT_JOIN', 'd.context', after && '(s.ip > ? OR (s.ip = ? AND s.prefix_len > ?))'),
+        after ? MARIADB_SAME_DAY_SQL.after : MARIADB_SAME_DAY_SQL.first,
         after ? [this.#feedId, day, after.ip, after.ip, after.prefix_len] : [this.#feedId, day],
       );
       const restated = page.flatMap((row) => {
