@@ -178,10 +178,11 @@ export class MariadbFirstLoad {
         ORDER BY l.load_line`,
     );
     for (const { line, first, address } of repeats) visit({ line, firstLine: first, address });
-    await conn.batch(
-      'DELETE FROM ip_data_load WHERE load_line = ?',
-      repeats.map((r) => [r.line]),
-    );
+    if (repeats.length)
+      await conn.batch(
+        'DELETE FROM ip_data_load WHERE load_line = ?',
+        repeats.map((r) => [r.line]),
+      );
     await conn.query('ALTER TABLE ip_data_load DROP INDEX load_key');
   }
 
