@@ -101,10 +101,14 @@ interface ReplacedRow {
 export const CREATE_IMPORT_HISTORY_SQL = `CREATE TEMPORARY TABLE import_history (${KEY_COLUMNS}, state BLOB, label_ids JSON,
   last_updated TIMESTAMP NULL DEFAULT NULL, PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`;
 
-/** A page of a second import's same-day re-take (shared-sql.ts): the first, and the next after a staged key (ip, ip, prefix_len). */
+/** The keys of temporary table `alias` after a key, in (ip, prefix_len) order: how its pages are read. */
+const afterKeySql = (alias: string): string => `(${alias}.ip > ? OR (${alias}.ip = ? AND ${alias}.prefix_len > ?))`;
+const afterKeyValues = (key: HistoryKey): unknown[] => [key.ip, key.ip, key.prefix_len];
+
+/** A page of a second import's same-day re-take (shared-sql.ts): the first, and the next after a staged key (afterKeyValues). */
 export const MARIADB_SAME_DAY_SQL = {
   first: sameDaySql('CAST(s.ip AS BINARY(16))', 'STRAIGHT_JOIN'),
-  after: sameDaySql('CAST(s.ip AS BINARY(16))', 'STRAIGHT_JOIN', 'd.context', '(s.ip > ? OR (s.ip = ? AND s.prefix_len > ?))'),
+  after: sameDaySql('CAST(s.ip AS BINARY(16))', 'STRAIGHT_JOIN', 'd.context', afterKeySql('s')),
 };
 
 const STAGE_HISTORY_SQL =
@@ -428,9 +432,9 @@ export class MariadbImport implements ImportTransaction {
       const page = await this.#conn.query<(KeyRow & ReplacedRow)[]>(
         `SELECT CAST(g.ip AS BINARY(16)) AS ip, g.prefix_len, d.context, d.label_ids, UNIX_TIMESTAMP(d.last_updated) AS last_updated
            FROM import_gone g JOIN ip_data d ON d.ip = g.ip AND d.prefix_len = g.prefix_len AND d.feed_id = ?
-          ${after ? 'WHERE g.ip > ? OR (g.ip = ? AND g.prefix_len > ?)' : ''}
+          ${after ? `WHERE ${afterKeySql('g')}` : ''}
           ORDER BY g.ip, g.prefix_len LIMIT ${GONE_PAGE}`,
-        after ? [this.#feedId, after.ip, after.ip, after.prefix_len] : [this.#feedId],
+        after ? [this.#feedId, ...afterKeyValues(after)] : [this.#feedId],
       );
       if (page.length === 0) return;
       await this.#conn.batch(
@@ -468,7 +472,7 @@ export class MariadbImport implements ImportTransaction {
     for (;;) {
       const page = await this.#conn.query<(KeyRow & { staged: Buffer | null; kept: Buffer; next: string | null })[]>(
         after ? MARIADB_SAME_DAY_SQL.after : MARIADB_SAME_DAY_SQL.first,
-        after ? [this.#feedId, day, after.ip, after.ip, after.prefix_len] : [this.#feedId, day],
+        after ? [this.#feedId, day, ...afterKeyValues(after)] : [this.#feedId, day],
       );
       const restated = page.flatMap((row) => {
         const state = restate(row.kept, row.staged, row.next);
@@ -486,8 +490,8 @@ export class MariadbImport implements ImportTransaction {
     for (;;) {
       const keys = await this.#conn.query<HistoryKey[]>(
         `SELECT CAST(s.ip AS BINARY(16)) AS ip, s.prefix_len FROM import_history s
-          ${after ? 'WHERE s.ip > ? OR (s.ip = ? AND s.prefix_len > ?)' : ''} ORDER BY s.ip, s.prefix_len LIMIT ${KEYS_PER_PART}`,
-        after ? [after.ip, after.ip, after.prefix_len] : [],
+          ${after ? `WHERE ${afterKeySql('s')}` : ''} ORDER BY s.ip, s.prefix_len LIMIT ${KEYS_PER_PART}`,
+        after ? afterKeyValues(after) : [],
       );
       if (keys.length === 0) return;
       await this.#conn.execute(JOURNAL_KEYS_SQL, [this.#feedId, day, encodeKeys(keys), this.#feedId, day]);
