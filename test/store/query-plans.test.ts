@@ -7,7 +7,7 @@ import { runGenerate } from '../../src/generator/index.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import { listQuery } from '../../src/store/mariadb/mariadb-list-query.ts';
 import {
-  CREATE_IMPORT_HISTORY_SQL,
+  MARIADB_CREATE_IMPORT_HISTORY_SQL,
   MARIADB_REALTIME_SQL,
   MARIADB_SAME_DAY_SQL,
   storedHashesSql,
@@ -21,7 +21,8 @@ import { sqliteListQuery } from '../../src/store/sqlite/sqlite-list-query.ts';
 import { ContextCodec } from '../../src/store/sqlite/sqlite-context-codec.ts';
 import { SQLITE_PAST_SQL, SQLITE_PROBE_SQL, sqliteChangedKeysSql } from '../../src/store/sqlite/sqlite-store.ts';
 import { encodeCursor } from '../../src/store/cursor.ts';
-import { PRUNE_STATE_SQL, sameDaySql } from '../../src/store/shared-sql.ts';
+import { PRUNE_STATE_SQL } from '../../src/store/shared-sql.ts';
+import { SQLITE_CREATE_IMPORT_HISTORY_SQL, SQLITE_SAME_DAY_SQL } from '../../src/store/sqlite/sqlite-history.ts';
 import type { ListQuery } from '../../src/store/types.ts';
 import { quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { forEachStore, freshStore } from '../helpers/stores.ts';
@@ -107,15 +108,9 @@ forEachStore((target) => {
       assert.match(prune, /SEARCH ip_history USING PRIMARY KEY \(ip=\? AND prefix_len=\? AND feed_id=\? AND ended_on=\?\)/);
       noScanNoSort(prune);
       // A second import of a day probes ip_history by each staged key, never scans it.
-      db.exec(`CREATE TEMP TABLE IF NOT EXISTS import_history (ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, state BLOB,
-        label_ids TEXT, last_updated INTEGER, PRIMARY KEY (ip, prefix_len)) WITHOUT ROWID`);
+      db.exec(SQLITE_CREATE_IMPORT_HISTORY_SQL);
       // A page of it starts at a staged key and reads on in the staged keys' order: no sort.
-      const sameDay = plan(sameDaySql('s.ip', 'CROSS JOIN', 'd.context', '(s.ip, s.prefix_len) > (?, ?)'), [
-        1,
-        20260101,
-        Buffer.alloc(0),
-        0,
-      ]);
+      const sameDay = plan(SQLITE_SAME_DAY_SQL, [1, 20260101, Buffer.alloc(0), 0]);
       assert.match(sameDay, /SEARCH h USING PRIMARY KEY \(ip=\? AND prefix_len=\? AND feed_id=\? AND ended_on=\?\)/);
       assert.match(sameDay, /SEARCH s USING PRIMARY KEY \(\(ip,prefix_len\)>\(\?,\?\)\)/);
       assert.doesNotMatch(sameDay, /SCAN h|TEMP B-TREE/);
@@ -236,7 +231,7 @@ forEachStore((target) => {
       // The staged keys are the session's own temporary table, as the import has it.
       const conn = await connect(connectionOptions(url));
       try {
-        await conn.query(CREATE_IMPORT_HISTORY_SQL);
+        await conn.query(MARIADB_CREATE_IMPORT_HISTORY_SQL);
         await conn.query('INSERT INTO import_history (ip, prefix_len) SELECT ip, prefix_len FROM ip_data');
         await conn.query('ANALYZE TABLE import_history, ip_history, ip_data');
         for (const [sql, values, scan] of [

@@ -98,7 +98,7 @@ interface ReplacedRow {
 }
 
 /** The states an import stages for the history, filed at commit; dropped with the session. */
-export const CREATE_IMPORT_HISTORY_SQL = `CREATE TEMPORARY TABLE import_history (${KEY_COLUMNS}, state BLOB, label_ids JSON,
+export const MARIADB_CREATE_IMPORT_HISTORY_SQL = `CREATE TEMPORARY TABLE import_history (${KEY_COLUMNS}, state BLOB, label_ids JSON,
   last_updated TIMESTAMP NULL DEFAULT NULL, PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`;
 
 /** The keys of temporary table `alias` after a key, in (ip, prefix_len) order: how its pages are read. */
@@ -159,7 +159,7 @@ export class MariadbImport implements ImportTransaction {
       await conn.query(`CREATE TEMPORARY TABLE import_seen (${KEY_COLUMNS}, line INT UNSIGNED NOT NULL,
                         PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`);
       await conn.query(`CREATE TEMPORARY TABLE import_gone (${KEY_COLUMNS}, PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`);
-      await conn.query(CREATE_IMPORT_HISTORY_SQL);
+      await conn.query(MARIADB_CREATE_IMPORT_HISTORY_SQL);
       await conn.beginTransaction();
       return new MariadbImport(conn, feedId, lock, historyDays);
     } catch (err) {

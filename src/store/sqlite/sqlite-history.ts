@@ -16,6 +16,14 @@ import {
   sameDaySql,
 } from '../shared-sql.ts';
 
+/** The states an import stages for the history, filed at commit. */
+export const SQLITE_CREATE_IMPORT_HISTORY_SQL = `CREATE TEMP TABLE import_history (
+  ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, state BLOB, label_ids TEXT, last_updated INTEGER,
+  PRIMARY KEY (ip, prefix_len)) WITHOUT ROWID`;
+
+/** A page of a second import's same-day re-take (shared-sql.ts), after a staged key (an empty blob and 0 before the first). */
+export const SQLITE_SAME_DAY_SQL = sameDaySql('s.ip', 'CROSS JOIN', 'ipoid_context(d.context)', '(s.ip, s.prefix_len) > (?, ?)');
+
 /** A stored record as an import replaces it. */
 export interface ReplacedRow {
   context: string;
@@ -44,9 +52,7 @@ export class SqliteHistory {
   constructor(db: Database.Database, feedId: number, keepDays: number) {
     this.#feedId = feedId;
     this.#keepDays = keepDays;
-    db.exec(`CREATE TEMP TABLE import_history (
-      ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, state BLOB, label_ids TEXT, last_updated INTEGER,
-      PRIMARY KEY (ip, prefix_len)) WITHOUT ROWID`);
+    db.exec(SQLITE_CREATE_IMPORT_HISTORY_SQL);
     // The removed records are staged whole from import_gone in one statement, deflated on the way.
     db.function('ipoid_past_state', { deterministic: true }, (context: unknown) => encodeState(context as string, null));
     this.#stmt = {
@@ -60,9 +66,7 @@ export class SqliteHistory {
       stageLoaded: db.prepare<[number]>(
         'INSERT INTO temp.import_history (ip, prefix_len) SELECT ip, prefix_len FROM ip_data WHERE feed_id = ?',
       ),
-      sameDay: db.prepare<[number, number, Buffer, number], SameDayRow>(
-        sameDaySql('s.ip', 'CROSS JOIN', 'ipoid_context(d.context)', '(s.ip, s.prefix_len) > (?, ?)'),
-      ),
+      sameDay: db.prepare<[number, number, Buffer, number], SameDayRow>(SQLITE_SAME_DAY_SQL),
       restate: db.prepare<[Buffer, Buffer, number, number, number]>(RESTATE_SQL),
       file: db.prepare<[number, number]>(fileHistorySql('OR IGNORE')),
       stagedKeys: db.prepare<[Buffer, number, number], HistoryKey>(
