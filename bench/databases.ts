@@ -69,3 +69,29 @@ export async function mariadbServer(url = MARIADB_URL): Promise<MariadbServer> {
     return { version: row!.version, bufferPoolBytes: Number(row!.pool), datadir: row!.datadir };
   });
 }
+
+const SETTLED_DIRTY_PAGES = 1000;
+const SETTLED_HISTORY_LENGTH = 10_000;
+
+/**
+ * Waits until a MariaDB server has written out the pages and purged the undo of the last big
+ * import (a diff started while the load's pages are still being flushed shares the server with
+ * them and measures both), or until `maxSeconds`. Returns the seconds waited; 0 for SQLite.
+ */
+export async function settle(url: string, maxSeconds = 1800): Promise<number> {
+  if (sqlitePath(url)) return 0;
+  const start = performance.now();
+  return withServer(url, async (conn) => {
+    for (;;) {
+      const rows = await conn.query<{ Variable_name: string; Value: string }[]>(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_pages_dirty', 'Innodb_history_list_length')",
+      );
+      const value = (name: string) => Number(rows.find((r) => r.Variable_name === name)?.Value ?? 0);
+      const waited = (performance.now() - start) / 1000;
+      const settled =
+        value('Innodb_buffer_pool_pages_dirty') <= SETTLED_DIRTY_PAGES && value('Innodb_history_list_length') <= SETTLED_HISTORY_LENGTH;
+      if (settled || waited >= maxSeconds) return waited;
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  });
+}

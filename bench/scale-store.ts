@@ -4,7 +4,7 @@
  * same churn in reverse): its start-up, and lookups while it runs.
  */
 import { drive, singleLookups, startServer, WARMUP_SECONDS, type Measured } from './api-load.ts';
-import { dropDatabase, freshDatabase } from './databases.ts';
+import { dropDatabase, freshDatabase, settle } from './databases.ts';
 import { measureImport, startCliImport, type MeasuredImport } from './imports.ts';
 import { importDiskProbe, storeSize, type StoreSize } from './store-disk.ts';
 
@@ -51,12 +51,20 @@ export async function benchStore(run: ScaleRun): Promise<StoreResult> {
     const full = run.loaded ? null : await measureImport(url, run.day1, importDiskProbe(url, run.datadir) ?? undefined);
     if (full) log(`full load ${full.seconds.toFixed(1)} s, peak RSS ${Math.round(full.peakRssMb)} MB`);
     const size = await storeSize(url, run.datadir);
+    await settled(run);
     const diff = await measureImport(url, run.day2, importDiskProbe(url, run.datadir) ?? undefined);
     log(`diff ${diff.seconds.toFixed(1)} s (+${diff.inserted} ~${diff.updated} -${diff.deleted})`);
+    await settled(run);
     return { full, size, diff, ...(await lookups(run)) };
   } finally {
     if (!run.keep) await dropDatabase(url);
   }
+}
+
+/** MariaDB writes a big import's pages out after its commit: the next import waits for that, not beside it. */
+async function settled(run: ScaleRun): Promise<void> {
+  const waited = await settle(run.url);
+  if (waited >= 1) run.log(`waited ${waited.toFixed(0)} s for the server to write out the last import`);
 }
 
 async function lookups(run: ScaleRun) {
