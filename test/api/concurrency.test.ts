@@ -27,6 +27,8 @@ const BATCH = 60;
 const SAMPLE_EVERY = 10;
 // Generous: the CI machine is 2 busy cores running MariaDB, the API and the imports.
 const REQUEST_TIMEOUT_MS = 30_000;
+// How long the clients go on asking for the imports to switch the days under them.
+const SWITCH_DEADLINE_MS = 120_000;
 
 const dir = tempDir();
 const day1 = join(dir, 'day1.json.gz');
@@ -98,8 +100,12 @@ forEachStore((target) => {
   const ask = (p: Probe) =>
     request(`${server.url}${p.path}`, { method: p.method, body: p.body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
 
-  /** CLIENTS clients sending REQUESTS_PER_CLIENT requests each: a single lookup, a batch or a list page in turn. */
-  async function clients(): Promise<string[]> {
+  /**
+   * CLIENTS clients sending REQUESTS_PER_CLIENT requests each, and on while `keepAsking()`: a
+   * single lookup, a batch or a list page in turn. `days` collects which day (0 or 1) each
+   * answer that differs between the days was.
+   */
+  async function clients(keepAsking = () => false, days = new Set<number>()): Promise<string[]> {
     const errors: string[] = [];
     const kinds = [
       probes.filter((p) => p.method === 'GET' && p.path.startsWith('/feed/v1/ip/')),
@@ -109,14 +115,15 @@ forEachStore((target) => {
     const mix = [0, 0, 1, 0, 1, 2]; // half single lookups, a third batches, a sixth list pages
     await Promise.all(
       Array.from({ length: CLIENTS }, async (_, client) => {
-        for (let i = 0; i < REQUESTS_PER_CLIENT; i++) {
+        for (let i = 0; i < REQUESTS_PER_CLIENT || keepAsking(); i++) {
           const choices = kinds[mix[(client + i) % mix.length]!]!;
           const probe = choices[(client * REQUESTS_PER_CLIENT + i) % choices.length]!;
           try {
             const answer = await ask(probe);
+            const day = probe.expected!.findIndex((e) => isDeepStrictEqual(e, content(answer)));
             if (answer.status >= 500) errors.push(`${probe.method} ${probe.path}: ${answer.status} ${answer.text.slice(0, 200)}`);
-            else if (!probe.expected!.some((e) => isDeepStrictEqual(e, content(answer))))
-              errors.push(`${probe.method} ${probe.path}: neither day's answer: ${answer.text.slice(0, 300)}`);
+            else if (day === -1) errors.push(`${probe.method} ${probe.path}: neither day's answer: ${answer.text.slice(0, 300)}`);
+            else if (!isDeepStrictEqual(probe.expected![0], probe.expected![1])) days.add(day);
           } catch (err) {
             errors.push(`${probe.method} ${probe.path}: ${(err as Error).message}`);
           }
@@ -141,11 +148,16 @@ forEachStore((target) => {
       }
     };
     const loop = importLoop();
-    const errors = await clients().finally(() => {
+    // On until two imports have switched the data under the clients and their answers showed both days.
+    const days = new Set<number>();
+    const deadline = Date.now() + SWITCH_DEADLINE_MS;
+    const errors = await clients(() => (imports < 2 || days.size < 2) && Date.now() < deadline, days).finally(() => {
       done = true;
     });
+    const importsWhileAsking = imports;
     await loop;
     assert.deepEqual(errors.slice(0, 10), [], `${errors.length} errors`);
-    assert.ok(imports >= 1, 'an import ran while the clients were asking');
+    assert.ok(importsWhileAsking >= 2, `${importsWhileAsking} imports ended while the clients were asking`);
+    assert.deepEqual([...days].sort(), [0, 1], 'the clients saw the answers of both days');
   });
 });

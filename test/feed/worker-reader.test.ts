@@ -156,7 +156,13 @@ test('the worker reads only a few chunks and batches ahead of a reader that does
   assert.equal(first.done, false);
   // However long the first batch is held, the worker parses at most four batches ahead (and
   // one it is packing): 60 lines, under 2 of these chunks; with the two on their way, 4 or 5.
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  // Until the worker has stopped asking: the count unchanged for half a second, after a second at least.
+  const start = Date.now();
+  for (let last = -1, stableSince = start; Date.now() - stableSince < 500 || Date.now() - start < 1000;) {
+    assert.ok(Date.now() - start < 30_000, `the worker was still reading after 30 s: ${chunksRead} chunks`);
+    if (chunksRead !== last) [last, stableSince] = [chunksRead, Date.now()];
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   assert.ok(chunksRead <= 6, `${chunksRead} of ${Math.ceil(text.length / 4096)} chunks read`);
   await reader.return(undefined);
   assert.ok(source.destroyed);

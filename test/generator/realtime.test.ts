@@ -5,10 +5,10 @@ import { after, before, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { InputError } from '../../src/errors.ts';
 import { parseFeedLine } from '../../src/feed/record.ts';
-import { readFeed } from '../../src/feed/reader.ts';
 import { generateFeed, runGenerate, runRealtime, writeFeed } from '../../src/generator/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import { BAD_LINES, tempDir } from '../helpers/fixtures.ts';
+import { feedKeys } from '../helpers/read-feed.ts';
 
 let dir: string;
 /** A generated day file in Spur's layout, FEEDS/{feed}/{YYYYMMDD}/feed.json.gz. */
@@ -20,17 +20,11 @@ before(async () => {
   dayFile = join(dir, 'anonymous-residential', '20261130', 'feed.json.gz');
   await mkdir(join(dir, 'anonymous-residential', '20261130'), { recursive: true });
   await runGenerate({ count: 3000, seed: 1, out: dayFile });
-  dayKeys = await keysOf(dayFile);
+  dayKeys = await feedKeys(dayFile);
 });
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function keysOf(feed: string): Promise<Set<string>> {
-  const keys = new Set<string>();
-  for await (const line of readFeed(feed)) if (line.ok) keys.add(line.record.address.text);
-  return keys;
-}
 
 /** The slot files below `out`, as YYYYMMDD/HHMM.json.gz, in order. */
 async function slotFiles(out: string): Promise<string[]> {
@@ -165,7 +159,7 @@ test('a messy day file is read as next-day mode reads it: bad lines skipped, a r
   const summary = await runRealtime({ from: BAD_LINES, out, slots: 2, recordsPerSlot: 10, seed: 3, date: '20261130' });
   // What the importer keeps, and 203.0.113.52: its line starts and ends like a record, which
   // the generator takes it for without parsing it (line-address.ts), though an import skips it.
-  const keys = new Set([...(await keysOf(BAD_LINES)), '203.0.113.52']);
+  const keys = new Set([...(await feedKeys(BAD_LINES)), '203.0.113.52']);
   assert.deepEqual([...keys].sort(), ['203.0.113.50', '203.0.113.52', '203.0.113.53']);
   const slots = await readSlots(out);
   assert.deepEqual(

@@ -9,6 +9,13 @@ export async function readAll(input: Readable | string, maxLineBytes?: number): 
   return out;
 }
 
+/** The keys (canonical address or network) of a feed's valid lines. */
+export async function feedKeys(feed: string): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for await (const line of readFeed(feed)) if (line.ok) keys.add(line.record.address.text);
+  return keys;
+}
+
 /** The bytes as a stream of `size`-byte chunks, as a slow disk or network would hand them out. */
 export const chunked = (buf: Buffer, size: number): Readable =>
   Readable.from(

@@ -9,7 +9,7 @@ import { slotOf, slotPath } from '../../src/realtime/slot.ts';
 import { expireStaleFeeds } from '../../src/update/expire.ts';
 import type { Store } from '../../src/store/types.ts';
 import { jsonLinesFeed, quietLogger } from '../helpers/fixtures.ts';
-import { request, serve } from '../helpers/http.ts';
+import { request, serve, untilNewVersion } from '../helpers/http.ts';
 import { publishSlot } from '../helpers/realtime.ts';
 import { scratchDir } from '../helpers/spur-feeds.ts';
 import { forEachStore, freshStore } from '../helpers/stores.ts';
@@ -80,9 +80,9 @@ forEachStore((target) => {
     // Scrapes read the feeds' status at most every 5 seconds.
     const LAG = /ipoid_feed_realtime_lag_seconds\{feed="anonymous-residential"\} (\d+)/;
     let metrics = (await request(`${base}/metrics`)).text;
-    while (!LAG.test(metrics)) {
+    for (const deadline = Date.now() + 30_000; !LAG.test(metrics); metrics = (await request(`${base}/metrics`)).text) {
+      assert.ok(Date.now() < deadline, `no realtime lag in /metrics after 30 s:\n${metrics}`);
       await sleep(200);
-      metrics = (await request(`${base}/metrics`)).text;
     }
     assert.ok(Number(LAG.exec(metrics)![1]) >= 600, metrics);
     const age = Number(/^ipoid_feed_age_seconds\{feed="anonymous-residential"\} (\d+)$/m.exec(metrics)?.[1]);
@@ -90,9 +90,8 @@ forEachStore((target) => {
     assert.match(metrics, /ipoid_feed_records\{feed="anonymous-residential"\} 2/);
 
     // The API reads the data's version at most once a second.
-    let answer = await request(`${base}/feed/v1/ip/192.0.2.1`);
-    while (answer.headers.get('etag') === etag)
-      answer = await request(`${base}/feed/v1/ip/192.0.2.1`, { headers: { 'if-none-match': etag! } });
+    await untilNewVersion(`${base}/feed/v1/ip/192.0.2.1`, etag);
+    const answer = await request(`${base}/feed/v1/ip/192.0.2.1`);
     assert.equal(answer.status, 200);
     assert.deepEqual((answer.json as Record<string, { risks: string[] }>)['192.0.2.1']!.risks, ['SPAM']);
   });
