@@ -141,12 +141,16 @@ export interface TableState {
 export const definitionsOf = (tables: TableState[]): Omit<TableState, 'rows'>[] =>
   tables.map(({ name, definition }) => ({ name, definition }));
 
-/** Runs one statement on the store's database behind IPoid's back: what another program (or a person) could do to it. */
-export async function execBehind(url: string, sql: string): Promise<void> {
+/**
+ * Runs statements, in order on one connection, on the store's database behind IPoid's back:
+ * what another program (or a person) could do to it.
+ */
+export async function execBehind(url: string, sql: string | string[]): Promise<void> {
+  const statements = typeof sql === 'string' ? [sql] : sql;
   if (url.startsWith('sqlite:')) {
     const db = new Database(url.slice('sqlite:'.length));
     try {
-      db.exec(sql);
+      for (const statement of statements) db.exec(statement);
     } finally {
       db.close();
     }
@@ -155,7 +159,7 @@ export async function execBehind(url: string, sql: string): Promise<void> {
   const conn = await serverConnection(url);
   try {
     await conn.query(`USE \`${new URL(url).pathname.slice(1)}\``);
-    await conn.query(sql);
+    for (const statement of statements) await conn.query(statement);
   } finally {
     await conn.end();
   }
