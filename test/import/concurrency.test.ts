@@ -73,6 +73,9 @@ forEachStore((target) => {
     const child = spawnCli(['import', other, '--force'], { IPOID_DB_URL: url, IPOID_LOG_LEVEL: 'debug' });
     const done = finished(child);
     await waitForOutput(child, 'import batch applied');
+    // Held with its first batches written and 29 to go, nothing committed: readers see the old data.
+    child.kill('SIGSTOP');
+    assert.equal(await storedSnapshot(store), old, 'a reader saw part of an import');
 
     const concurrent = await runCli(['import', other, '--force'], { IPOID_DB_URL: url });
     assert.equal(concurrent.code, 3, concurrent.stderr);
