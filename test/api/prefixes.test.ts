@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { importFeed } from '../../src/import/importer.ts';
 import { jsonLinesFeed, quietLogger } from '../helpers/fixtures.ts';
 import { forEachStore } from '../helpers/stores.ts';
-import { assertError, request, startApi, untilNewVersion, type TestApi } from '../helpers/http.ts';
+import { assertError, request, startApi, untilChangeNamed, type TestApi } from '../helpers/http.ts';
 
 const nord = { tunnels: [{ operator: 'NORD_VPN', type: 'VPN' }], location: { country: 'US' } };
 const express = { tunnels: [{ operator: 'EXPRESS_VPN', type: 'VPN' }], location: { country: 'DE' } };
@@ -42,11 +42,10 @@ forEachStore((target) => {
     let api: TestApi;
     before(async () => {
       api = await startApi(target, { feed: null });
-      const url = `${api.base}/feed/v1/prefixes`;
-      const etag = (await request(url)).headers.get('etag');
-      await importFeed(api.store, jsonLinesFeed(RECORDS), { feed: 'anonymous', logger: quietLogger });
-      // Answers may name the version before an import for a second after it: the tests start once they name this one.
-      await untilNewVersion(url, etag);
+      // The tests start once answers name this import.
+      await untilChangeNamed(`${api.base}/feed/v1/prefixes`, () =>
+        importFeed(api.store, jsonLinesFeed(RECORDS), { feed: 'anonymous', logger: quietLogger }),
+      );
     });
     after(async () => api.close());
     const prefixes = async (query: string) => {

@@ -202,6 +202,16 @@ export async function untilNewVersion(url: string, etag: string | null, deadline
   }
 }
 
+/**
+ * Runs `change` (an import) and waits until `url` names the data version it made: for a second
+ * after an import an answer may still name the one before.
+ */
+export async function untilChangeNamed(url: string, change: () => Promise<unknown>): Promise<void> {
+  const etag = (await request(url)).headers.get('etag');
+  await change();
+  await untilNewVersion(url, etag);
+}
+
 /** Waits until the server's lookup index holds `records` records and no newer build is running. */
 export async function indexBuilt(base: string, records: number): Promise<void> {
   for (const deadline = Date.now() + 60_000; Date.now() < deadline; await delay(50)) {
