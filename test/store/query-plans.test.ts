@@ -17,6 +17,7 @@ import { RUN_INSERT_COLUMNS as RUN_COLUMNS } from '../../src/store/rows.ts';
 import { connect, connectionOptions } from '../../src/store/mariadb/mariadb-connection.ts';
 import { SQLITE_HASH_SQL, SQLITE_REALTIME_SQL } from '../../src/store/sqlite/sqlite-import.ts';
 import { DELETE_GONE_LABELS_SQL, INSERT_NEW_LABELS_SQL, SqliteLabelChanges } from '../../src/store/sqlite/sqlite-label-changes.ts';
+import { APPLY_INSERTS_SQL, APPLY_UPDATES_SQL, SqliteDataChanges } from '../../src/store/sqlite/sqlite-data-changes.ts';
 import { sqliteListQuery } from '../../src/store/sqlite/sqlite-list-query.ts';
 import { ContextCodec } from '../../src/store/sqlite/sqlite-context-codec.ts';
 import { SQLITE_PAST_SQL, SQLITE_PROBE_SQL, sqliteChangedKeysSql } from '../../src/store/sqlite/sqlite-store.ts';
@@ -159,6 +160,22 @@ forEachStore((target) => {
 
       test('the rows that come are sorted into the order of that key', () => {
         assert.match(plan(INSERT_NEW_LABELS_SQL, [1]), /USE TEMP B-TREE FOR ORDER BY/);
+      });
+    });
+
+    describe("a diff's record writes, applied at commit", () => {
+      before(() => new SqliteDataChanges(db, 1));
+
+      test('the updates are sorted into key order, each finding its row by ip_data_key', () => {
+        const detail = plan(APPLY_UPDATES_SQL, [1]);
+        assert.match(detail, /SCAN temp\.import_data_changed/, detail);
+        assert.match(detail, /USE TEMP B-TREE FOR ORDER BY/, detail);
+        assert.match(detail, /SEARCH ip_data USING (COVERING )?INDEX ip_data_key \(ip=\? AND prefix_len=\? AND feed_id=\?\)/, detail);
+        assert.doesNotMatch(detail, /SCAN ip_data/, detail);
+      });
+
+      test('the inserts are sorted into key order', () => {
+        assert.match(plan(APPLY_INSERTS_SQL, [1]), /USE TEMP B-TREE FOR ORDER BY/);
       });
     });
   } else {

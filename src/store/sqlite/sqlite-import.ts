@@ -13,7 +13,8 @@ import {
 } from '../types.ts';
 import { IMPORT_CACHE_KIB, SORT_CACHE_KIB } from './sqlite-cache.ts';
 import { SqliteFirstLoad } from './sqlite-first-load.ts';
-import { ContextCodec, dataRowValues, insertDataSql, READABLE_COLUMNS, readableValues } from './sqlite-context-codec.ts';
+import { ContextCodec } from './sqlite-context-codec.ts';
+import { SqliteDataChanges } from './sqlite-data-changes.ts';
 import { SqliteLabelChanges } from './sqlite-label-changes.ts';
 import { SqliteHistory, type ReplacedRow } from './sqlite-history.ts';
 import { RealtimeReplaced } from '../realtime-replaced.ts';
@@ -79,6 +80,7 @@ export class SqliteImport implements ImportTransaction {
   readonly #labelIds = new Map<string, number>();
   readonly #contexts: ContextCodec;
   readonly #lengths = new NetworkLengthTracker();
+  readonly #data: SqliteDataChanges;
   readonly #labels: SqliteLabelChanges;
   readonly #history: SqliteHistory;
   readonly #direct: boolean;
@@ -101,6 +103,7 @@ export class SqliteImport implements ImportTransaction {
         ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, label_ids TEXT NOT NULL, context TEXT, last_updated INTEGER,
         PRIMARY KEY (ip, prefix_len)) WITHOUT ROWID`);
       const contexts = new ContextCodec(db, path);
+      const data = new SqliteDataChanges(db, feedId);
       const labels = new SqliteLabelChanges(db, feedId);
       const history = new SqliteHistory(db, feedId, historyDays);
       try {
@@ -111,7 +114,7 @@ export class SqliteImport implements ImportTransaction {
       }
       // Without WAL, writing a page waits until no reader is inside a transaction.
       if (direct) db.pragma(`busy_timeout = ${DIRECT_WAIT_MS}`);
-      return new SqliteImport(db, feedId, contexts, labels, history, direct);
+      return new SqliteImport(db, feedId, contexts, data, labels, history, direct);
     } catch (err) {
       db.close();
       throw err;
@@ -122,12 +125,14 @@ export class SqliteImport implements ImportTransaction {
     db: Database.Database,
     feedId: number,
     contexts: ContextCodec,
+    data: SqliteDataChanges,
     labels: SqliteLabelChanges,
     history: SqliteHistory,
     direct: boolean,
   ) {
     this.#db = db;
     this.#contexts = contexts;
+    this.#data = data;
     this.#direct = direct;
     this.#feedId = feedId;
     this.#labels = labels;
@@ -140,11 +145,6 @@ export class SqliteImport implements ImportTransaction {
       hash: db.prepare<[Buffer, number, number], { record_hash: Buffer }>(SQLITE_HASH_SQL),
       replaced: db.prepare<[Buffer, number, number], ReplacedRow>(
         `SELECT ipoid_context(context) AS context, label_ids, last_updated FROM ip_data WHERE ${keyMatch}`,
-      ),
-      insert: db.prepare(insertDataSql('')),
-      update: db.prepare(
-        `UPDATE ip_data SET ip_text = ?, context = ?, label_ids = ?, record_hash = ?, last_updated = ?,
-                (${READABLE_COLUMNS}) = (?, ?, ?, ?, ?) WHERE ${keyMatch}`,
       ),
       findLabel: db.prepare<[string, string], { id: number }>('SELECT id FROM label WHERE kind = ? AND value = ?'),
       newLabel: db.prepare<[string, string]>('INSERT INTO label (kind, value) VALUES (?, ?)'),
@@ -209,7 +209,7 @@ export class SqliteImport implements ImportTransaction {
     const labelIds = this.#addLabels(records);
     this.#contexts.prepare(records);
     records.forEach((record, i) => {
-      this.#stmt.insert.run(...dataRowValues(record, this.#feedId, this.#contexts.encode(record.json), labelIds[i]!, at));
+      this.#data.insert(record, this.#contexts.encode(record.json), labelIds[i]!, at);
       this.#history.added(record.address);
     });
   }
@@ -221,14 +221,11 @@ export class SqliteImport implements ImportTransaction {
     const realtime = this.#realtimeWrites();
     this.#contexts.prepare(records);
     records.forEach((record, i) => {
-      const { bytes, prefixLen, text } = record.address;
-      const old = this.#stmt.replaced.get(bytes, prefixLen, this.#feedId)!;
+      const old = this.#stmt.replaced.get(record.address.bytes, record.address.prefixLen, this.#feedId)!;
       realtime?.updated(old.last_updated);
       this.#labels.replace(record.address, JSON.parse(old.label_ids) as number[], labelIds[i]!);
       this.#history.replaced(record.address, old, record.json);
-      const context = this.#contexts.encode(record.json);
-      const labels = JSON.stringify(labelIds[i]);
-      this.#stmt.update.run(text, context, labels, record.hash, at, ...readableValues(record), bytes, prefixLen, this.#feedId);
+      this.#data.update(record, this.#contexts.encode(record.json), JSON.stringify(labelIds[i]), at);
     });
   }
 
@@ -305,6 +302,7 @@ export class SqliteImport implements ImportTransaction {
   async commit(run: ImportRunSummary, slotKeys?: readonly HistoryKey[]): Promise<void> {
     // Until COMMIT, a failure (a full disk) leaves the transaction open for rollback() to record.
     this.#db.pragma(`cache_size = -${SORT_CACHE_KIB}`);
+    this.#data.apply();
     this.#labels.apply();
     const day = this.#history.file(feedDay(run.dataDate));
     this.#storeLengths(); // after the history: a length its states still have is kept
