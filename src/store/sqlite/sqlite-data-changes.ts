@@ -12,9 +12,14 @@ const placeholders = STAGED_COLUMNS.split(',')
   .map(() => '?')
   .join(', ');
 
-/** The updates, in key order: each probes ip_data_key for the next key, so its pages are read and written once. */
+/**
+ * The updates, in key order: each probes ip_data_key for the next key, so its pages are read
+ * and written once. OR FAIL, here and below: a failure fails the whole import, so the statement
+ * need not keep a copy of every page it changes to undo itself alone (a statement journal, as
+ * large as what it writes).
+ */
 export const APPLY_UPDATES_SQL = `
-  UPDATE ip_data SET ip_text = c.ip_text, context = c.context, label_ids = c.label_ids, record_hash = c.record_hash,
+  UPDATE OR FAIL ip_data SET ip_text = c.ip_text, context = c.context, label_ids = c.label_ids, record_hash = c.record_hash,
          last_updated = c.last_updated, (${READABLE_COLUMNS}) = (${READABLE_COLUMNS.split(', ')
            .map((column) => `c.${column}`)
            .join(', ')})
@@ -23,7 +28,7 @@ export const APPLY_UPDATES_SQL = `
 
 /** The inserts, in key order. */
 export const APPLY_INSERTS_SQL = `
-  INSERT INTO ip_data (feed_id, ${STAGED_COLUMNS})
+  INSERT OR FAIL INTO ip_data (feed_id, ${STAGED_COLUMNS})
   SELECT ?, ${STAGED_COLUMNS} FROM temp.import_data_new ORDER BY ip, prefix_len`;
 
 /**

@@ -118,7 +118,7 @@ export class SqliteFirstLoad {
     }
     this.#db
       .prepare(
-        `INSERT INTO ip_label (label_id, ip_key, prefix_len, feed_id)
+        `INSERT OR FAIL INTO ip_label (label_id, ip_key, prefix_len, feed_id)
          SELECT j.value, ${ipKeySql('d.ip')}, d.prefix_len, d.feed_id FROM ip_data d, json_each(d.label_ids) j
           WHERE d.rowid >= ? ORDER BY 1, 2, 3`,
       )

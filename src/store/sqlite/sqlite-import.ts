@@ -96,6 +96,10 @@ export class SqliteImport implements ImportTransaction {
       db.pragma('busy_timeout = 0');
       db.pragma(`cache_size = -${IMPORT_CACHE_KIB}`);
       db.pragma('temp_store = FILE');
+      // The import writes only the feed's own id and label ids it has just read or added. A
+      // checked foreign key would make each of its statements that write many rows keep a
+      // copy of every page they change (a statement journal), to undo that statement alone.
+      db.pragma('foreign_keys = OFF');
       db.exec(`CREATE TEMP TABLE import_seen (
         ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, line INTEGER NOT NULL,
         PRIMARY KEY (ip, prefix_len)) WITHOUT ROWID`);

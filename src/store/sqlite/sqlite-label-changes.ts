@@ -8,9 +8,9 @@ export const DELETE_GONE_LABELS_SQL = `
   DELETE FROM ip_label WHERE (label_id, ip_key, prefix_len, feed_id) IN
     (SELECT label_id, ${ipKeySql('ip')}, prefix_len, ? FROM temp.import_label_gone)`;
 
-/** The rows that come, sorted into ip_label's key order. */
+/** The rows that come, sorted into ip_label's key order (OR FAIL: without a statement journal, see sqlite-data-changes.ts). */
 export const INSERT_NEW_LABELS_SQL = `
-  INSERT INTO ip_label (label_id, ip_key, prefix_len, feed_id)
+  INSERT OR FAIL INTO ip_label (label_id, ip_key, prefix_len, feed_id)
   SELECT label_id, ${ipKeySql('ip')}, prefix_len, ? FROM temp.import_label_new ORDER BY 1, 2, 3`;
 
 /**
