@@ -101,20 +101,20 @@ export class ContextCodec {
   }
 }
 
-/** The INSERT of an ip_data row (`conflict`: '' or 'OR IGNORE'), with the view's readable columns; its values are dataRowValues(). */
-export const insertDataSql = (conflict: string): string => `
-  INSERT ${conflict} INTO ip_data (ip, prefix_len, feed_id, ip_text, context, label_ids, record_hash, last_updated,
+/** ip_data's columns for what the ip_reputation view shows of a compressed record. */
+export const READABLE_COLUMNS = 'organization, as_number, as_organization, location_city, client_count';
+
+/** A first load's INSERT of an ip_data row, with the view's readable columns (a key an earlier line took is ignored); its values are dataRowValues(). */
+export const INSERT_DATA_SQL = `
+  INSERT OR IGNORE INTO ip_data (ip, prefix_len, feed_id, ip_text, context, label_ids, record_hash, last_updated,
                                    ${READABLE_COLUMNS})
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-/** The values of insertDataSql for a record, its compressed context and its label ids. */
+/** The values of INSERT_DATA_SQL for a record, its compressed context and its label ids. */
 export function dataRowValues(record: LoadRecord, feedId: number, context: Buffer, labelIds: string, at: number): unknown[] {
   const { bytes, prefixLen, text } = record.address;
   return [bytes, prefixLen, feedId, text, context, labelIds, record.hash, at, ...readableValues(record)];
 }
-
-/** ip_data's columns for what the ip_reputation view shows of a compressed record. */
-export const READABLE_COLUMNS = 'organization, as_number, as_organization, location_city, client_count';
 
 /** A record's READABLE_COLUMNS values. */
 export function readableValues({ summary }: LoadRecord): [string | null, number | null, string | null, string | null, number | null] {

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { LoadRecord } from '../../feed/record.ts';
 import type { Duplicate, LoadDuplicate } from '../types.ts';
 import { LOAD_SORT_CACHE_KIB } from './sqlite-cache.ts';
-import { dataRowValues, insertDataSql, type ContextCodec } from './sqlite-context-codec.ts';
+import { dataRowValues, INSERT_DATA_SQL, type ContextCodec } from './sqlite-context-codec.ts';
 import { ipKeySql } from './sqlite-ip-key.ts';
 
 /** The index definitions of ip_data, as SQLite keeps them, to rebuild after a first load. */
@@ -76,7 +76,7 @@ export class SqliteFirstLoad {
     db.pragma('threads = 2');
     this.#stmt = {
       // With the indexes in place, a repeated key is ignored here; without, it is removed by finish().
-      insert: db.prepare(insertDataSql('OR IGNORE')),
+      insert: db.prepare(INSERT_DATA_SQL),
       rowOf: db
         .prepare<[Buffer, number, number], number>('SELECT rowid FROM ip_data WHERE ip = ? AND prefix_len = ? AND feed_id = ?')
         .pluck(),
