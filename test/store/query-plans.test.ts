@@ -167,7 +167,7 @@ forEachStore((target) => {
       before(() => new SqliteDataChanges(db, 1));
 
       test('the updates are sorted into key order, each finding its row by ip_data_key', () => {
-        const detail = plan(APPLY_UPDATES_SQL, [1]);
+        const detail = plan(APPLY_UPDATES_SQL, []);
         assert.match(detail, /SCAN temp\.import_data_changed/, detail);
         assert.match(detail, /USE TEMP B-TREE FOR ORDER BY/, detail);
         assert.match(detail, /SEARCH ip_data USING (COVERING )?INDEX ip_data_key \(ip=\? AND prefix_len=\? AND feed_id=\?\)/, detail);
@@ -175,7 +175,7 @@ forEachStore((target) => {
       });
 
       test('the inserts are sorted into key order', () => {
-        assert.match(plan(APPLY_INSERTS_SQL, [1]), /USE TEMP B-TREE FOR ORDER BY/);
+        assert.match(plan(APPLY_INSERTS_SQL, []), /USE TEMP B-TREE FOR ORDER BY/);
       });
     });
   } else {

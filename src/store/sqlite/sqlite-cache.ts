@@ -10,7 +10,7 @@
 export const IMPORT_CACHE_KIB = 262144;
 
 /**
- * While a diff commits (its label changes sorted, then written in key order): SQLite's sorter
+ * While a diff commits (its staged records and label changes sorted, then written in key order): SQLite's sorter
  * holds up to a page cache's worth of rows per thread, so a smaller cache keeps the process
  * under 1 GiB; the writes it then makes are in key order and need little cache.
  */

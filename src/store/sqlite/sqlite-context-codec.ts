@@ -102,13 +102,18 @@ export class ContextCodec {
 }
 
 /** ip_data's columns for what the ip_reputation view shows of a compressed record. */
-export const READABLE_COLUMNS = 'organization, as_number, as_organization, location_city, client_count';
+const READABLE_COLUMNS = 'organization, as_number, as_organization, location_city, client_count';
 
-/** A first load's INSERT of an ip_data row, with the view's readable columns (a key an earlier line took is ignored); its values are dataRowValues(). */
-export const INSERT_DATA_SQL = `
-  INSERT OR IGNORE INTO ip_data (ip, prefix_len, feed_id, ip_text, context, label_ids, record_hash, last_updated,
-                                   ${READABLE_COLUMNS})
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+/** The ip_data columns an import writes, with the view's readable columns, in the order of dataRowValues(). */
+export const DATA_COLUMNS = `ip, prefix_len, feed_id, ip_text, context, label_ids, record_hash, last_updated, ${READABLE_COLUMNS}`;
+
+/** One placeholder for each of DATA_COLUMNS. */
+export const DATA_PLACEHOLDERS = DATA_COLUMNS.split(', ')
+  .map(() => '?')
+  .join(', ');
+
+/** A first load's INSERT of an ip_data row (a key an earlier line took is ignored); its values are dataRowValues(). */
+export const INSERT_DATA_SQL = `INSERT OR IGNORE INTO ip_data (${DATA_COLUMNS}) VALUES (${DATA_PLACEHOLDERS})`;
 
 /** The values of INSERT_DATA_SQL for a record, its compressed context and its label ids. */
 export function dataRowValues(record: LoadRecord, feedId: number, context: Buffer, labelIds: string, at: number): unknown[] {
@@ -117,7 +122,7 @@ export function dataRowValues(record: LoadRecord, feedId: number, context: Buffe
 }
 
 /** A record's READABLE_COLUMNS values. */
-export function readableValues({ summary }: LoadRecord): [string | null, number | null, string | null, string | null, number | null] {
+function readableValues({ summary }: LoadRecord): [string | null, number | null, string | null, string | null, number | null] {
   return [summary.organization, summary.asNumber, summary.asOrganization, summary.city, summary.clientCount];
 }
 

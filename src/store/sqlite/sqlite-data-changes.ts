@@ -1,15 +1,11 @@
 import type Database from 'better-sqlite3';
 import type { LoadRecord } from '../../feed/record.ts';
-import { READABLE_COLUMNS, readableValues } from './sqlite-context-codec.ts';
+import { DATA_COLUMNS, DATA_PLACEHOLDERS, dataRowValues } from './sqlite-context-codec.ts';
 
-/** A staged row's columns: ip_data's, but for feed_id (the import's own). */
-const STAGED_COLUMNS = `ip, prefix_len, ip_text, context, label_ids, record_hash, last_updated, ${READABLE_COLUMNS}`;
-const stagedTable = (name: string): string => `CREATE TEMP TABLE ${name} (
-  ip BLOB NOT NULL, prefix_len INTEGER NOT NULL, ip_text TEXT NOT NULL, context BLOB NOT NULL, label_ids TEXT NOT NULL,
-  record_hash BLOB NOT NULL, last_updated INTEGER NOT NULL, organization TEXT, as_number INTEGER, as_organization TEXT,
-  location_city TEXT, client_count INTEGER)`;
-const placeholders = STAGED_COLUMNS.split(',')
-  .map(() => '?')
+const KEY_COLUMNS = ['ip', 'prefix_len', 'feed_id'];
+const assignments = DATA_COLUMNS.split(', ')
+  .filter((column) => !KEY_COLUMNS.includes(column))
+  .map((column) => `${column} = c.${column}`)
   .join(', ');
 
 /**
@@ -19,17 +15,14 @@ const placeholders = STAGED_COLUMNS.split(',')
  * large as what it writes).
  */
 export const APPLY_UPDATES_SQL = `
-  UPDATE OR FAIL ip_data SET ip_text = c.ip_text, context = c.context, label_ids = c.label_ids, record_hash = c.record_hash,
-         last_updated = c.last_updated, (${READABLE_COLUMNS}) = (${READABLE_COLUMNS.split(', ')
-           .map((column) => `c.${column}`)
-           .join(', ')})
+  UPDATE OR FAIL ip_data SET ${assignments}
     FROM (SELECT * FROM temp.import_data_changed ORDER BY ip, prefix_len) AS c
-   WHERE ip_data.ip = c.ip AND ip_data.prefix_len = c.prefix_len AND ip_data.feed_id = ?`;
+   WHERE ip_data.ip = c.ip AND ip_data.prefix_len = c.prefix_len AND ip_data.feed_id = c.feed_id`;
 
 /** The inserts, in key order. */
 export const APPLY_INSERTS_SQL = `
-  INSERT OR FAIL INTO ip_data (feed_id, ${STAGED_COLUMNS})
-  SELECT ?, ${STAGED_COLUMNS} FROM temp.import_data_new ORDER BY ip, prefix_len`;
+  INSERT OR FAIL INTO ip_data (${DATA_COLUMNS})
+  SELECT ${DATA_COLUMNS} FROM temp.import_data_new ORDER BY ip, prefix_len`;
 
 /**
  * A diff's writes to ip_data, kept aside in two temporary tables (records that come, records
@@ -46,36 +39,31 @@ export class SqliteDataChanges {
   readonly #stmt;
 
   constructor(db: Database.Database, feedId: number) {
-    // Plain tables: appended to as the import goes, sorted once when applied.
-    db.exec(stagedTable('import_data_new'));
-    db.exec(stagedTable('import_data_changed'));
+    // Plain tables of ip_data's columns: appended to as the import goes, sorted once when applied.
+    for (const table of ['import_data_new', 'import_data_changed'])
+      db.exec(`CREATE TEMP TABLE ${table} AS SELECT ${DATA_COLUMNS} FROM main.ip_data WHERE 0`);
     this.#stmt = {
-      insert: db.prepare(`INSERT INTO temp.import_data_new (${STAGED_COLUMNS}) VALUES (${placeholders})`),
-      update: db.prepare(`INSERT INTO temp.import_data_changed (${STAGED_COLUMNS}) VALUES (${placeholders})`),
-      applyUpdates: db.prepare<[number]>(APPLY_UPDATES_SQL),
-      applyInserts: db.prepare<[number]>(APPLY_INSERTS_SQL),
+      insert: db.prepare(`INSERT INTO temp.import_data_new (${DATA_COLUMNS}) VALUES (${DATA_PLACEHOLDERS})`),
+      update: db.prepare(`INSERT INTO temp.import_data_changed (${DATA_COLUMNS}) VALUES (${DATA_PLACEHOLDERS})`),
+      applyUpdates: db.prepare(APPLY_UPDATES_SQL),
+      applyInserts: db.prepare(APPLY_INSERTS_SQL),
     };
     this.#feedId = feedId;
   }
 
   /** A new record's row, with its compressed context, its label ids and its time (unix seconds). */
   insert(record: LoadRecord, context: Buffer, labelIds: string, at: number): void {
-    this.#stmt.insert.run(stagedValues(record, context, labelIds, at));
+    this.#stmt.insert.run(dataRowValues(record, this.#feedId, context, labelIds, at));
   }
 
   /** A stored record's new row, the same way. */
   update(record: LoadRecord, context: Buffer, labelIds: string, at: number): void {
-    this.#stmt.update.run(stagedValues(record, context, labelIds, at));
+    this.#stmt.update.run(dataRowValues(record, this.#feedId, context, labelIds, at));
   }
 
   /** Writes the staged rows into ip_data: the updates, then the inserts, each in key order. */
   apply(): void {
-    this.#stmt.applyUpdates.run(this.#feedId);
-    this.#stmt.applyInserts.run(this.#feedId);
+    this.#stmt.applyUpdates.run();
+    this.#stmt.applyInserts.run();
   }
-}
-
-function stagedValues(record: LoadRecord, context: Buffer, labelIds: string, at: number): unknown[] {
-  const { bytes, prefixLen, text } = record.address;
-  return [bytes, prefixLen, text, context, labelIds, record.hash, at, ...readableValues(record)];
 }
