@@ -7,11 +7,18 @@ import { runGenerate } from '../../src/generator/index.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import { listQuery } from '../../src/store/mariadb/mariadb-list-query.ts';
 import {
+  MARIADB_CREATE_IMPORT_GONE_SQL,
   MARIADB_CREATE_IMPORT_HISTORY_SQL,
+  MARIADB_GONE_SQL,
   MARIADB_REALTIME_SQL,
   MARIADB_SAME_DAY_SQL,
   storedHashesSql,
 } from '../../src/store/mariadb/mariadb-import.ts';
+import {
+  MARIADB_DELETE_GONE_LABELS_SQL,
+  MARIADB_INSERT_NEW_LABELS_SQL,
+  MariadbLabelChanges,
+} from '../../src/store/mariadb/mariadb-label-changes.ts';
 import { lookupSql, mariadbChangedKeysSql, RECORD_COLUMNS } from '../../src/store/mariadb/mariadb-store.ts';
 import { RUN_INSERT_COLUMNS as RUN_COLUMNS } from '../../src/store/rows.ts';
 import { connect, connectionOptions } from '../../src/store/mariadb/mariadb-connection.ts';
@@ -297,6 +304,42 @@ forEachStore((target) => {
       usesIndex(table(rows, 'k0'), 'PRIMARY', ['range', 'eq_ref']);
       usesIndex(table(rows, 'd'), 'PRIMARY', ['eq_ref', 'range']);
       noFullScanNoSort(rows);
+    });
+
+    test("a diff's gone records are read, and deleted, in import_gone's key order, each a key of ip_data", async () => {
+      // The import's temporary table, on a session of its own, holding some of the stored keys.
+      const conn = await connect(connectionOptions(url));
+      try {
+        await conn.query(MARIADB_CREATE_IMPORT_GONE_SQL);
+        await conn.query('INSERT INTO import_gone (ip, prefix_len) SELECT ip, prefix_len FROM ip_data WHERE feed_id = 1 LIMIT 50');
+        await conn.query('ANALYZE TABLE import_gone, ip_data');
+        for (const sql of [MARIADB_GONE_SQL.copy, MARIADB_GONE_SQL.delete]) {
+          const rows = await conn.query<PlanRow[]>(`EXPLAIN ${sql}`, [1]);
+          // A whole scan of import_gone is a scan of its primary key (InnoDB clusters by it): key order.
+          assert.equal(rows[0]!.table, 'g', JSON.stringify(rows));
+          usesIndex(table(rows, 'd'), 'PRIMARY', ['eq_ref']);
+          assert.doesNotMatch(JSON.stringify(rows), /Using temporary|Using filesort/);
+        }
+      } finally {
+        await conn.end();
+      }
+    });
+
+    test("a diff's label changes, applied at commit, go in ip_label's key order: the deletes probe its key, the inserts need no sort", async () => {
+      const conn = await connect(connectionOptions(url));
+      try {
+        await MariadbLabelChanges.create(conn);
+        for (const staged of ['import_label_gone', 'import_label_new'])
+          await conn.query(`INSERT INTO ${staged} (label_id, ip, prefix_len) SELECT label_id, ip, prefix_len FROM ip_label LIMIT 50`);
+        await conn.query('ANALYZE TABLE import_label_gone, import_label_new, ip_label');
+        const deletes = await conn.query<PlanRow[]>(`EXPLAIN ${MARIADB_DELETE_GONE_LABELS_SQL}`, [1]);
+        assert.equal(deletes[0]!.table, 'g', JSON.stringify(deletes));
+        usesIndex(table(deletes, 'l'), 'PRIMARY', ['eq_ref']);
+        const inserts = await conn.query<PlanRow[]>(`EXPLAIN ${MARIADB_INSERT_NEW_LABELS_SQL}`, [1]);
+        assert.doesNotMatch(JSON.stringify([...deletes, ...inserts]), /Using temporary|Using filesort/);
+      } finally {
+        await conn.end();
+      }
     });
 
     test("the import's stored-hash lookup reads ranges of the primary key", async () => {

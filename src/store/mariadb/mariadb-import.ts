@@ -12,7 +12,6 @@ import {
   type RealtimeBase,
 } from '../types.ts';
 import { NetworkLengthTracker } from '../containment.ts';
-import { labelChanges } from '../label-changes.ts';
 import {
   collectUnmatchedSql,
   collectUnseenSql,
@@ -40,6 +39,7 @@ import {
 import { connect, getLock, lockName, type ConnectionOptions } from './mariadb-connection.ts';
 import { dropLeftovers, MariadbFirstLoad } from './mariadb-first-load.ts';
 import { LabelIds } from './mariadb-label-ids.ts';
+import { MariadbLabelChanges } from './mariadb-label-changes.ts';
 import { RealtimeReplaced } from '../realtime-replaced.ts';
 import { DELETE_SLOT_KEYS_SQL, INSERT_SLOT_KEYS_SQL, slotKeyParts } from '../realtime-keys.ts';
 import { addDays, feedDay, type FeedDay } from '../../history/feed-day.ts';
@@ -51,7 +51,6 @@ const KEY_COLUMNS = 'ip INET6 NOT NULL, prefix_len TINYINT UNSIGNED NOT NULL';
 const DATA_COLUMNS = ['ip_text', 'context', 'label_ids', 'record_hash', 'last_updated'];
 const placeholder = (column: string): string => (column === 'last_updated' ? 'FROM_UNIXTIME(?)' : '?');
 const KEY_MATCH = 'ip = ? AND prefix_len = ? AND feed_id = ?';
-const INSERT_LABEL_SQL = 'INSERT INTO ip_label (label_id, ip, prefix_len, feed_id) VALUES (?, ?, ?, ?)';
 /** Fingerprint ranges per statement when collecting what the import did not see. */
 const UNMATCHED_BATCH = 1000;
 
@@ -116,6 +115,26 @@ const STAGE_HISTORY_SQL =
 /** Gone records read per statement, to stage their history. */
 const GONE_PAGE = 2000;
 
+/**
+ * Copies into import_gone what is needed of its records' rows (for the history only with
+ * history kept), reading them in import_gone's key order: once the store outgrows the buffer
+ * pool, rows read again later would be read from disk again.
+ */
+const copyGoneSql = (columns: string[]): string => `UPDATE import_gone g STRAIGHT_JOIN ip_data d
+  ON d.ip = g.ip AND d.prefix_len = g.prefix_len AND d.feed_id = ? SET ${columns.map((c) => `g.${c} = d.${c}`).join(', ')}`;
+const COPY_GONE_SQL = copyGoneSql(['label_ids']);
+const COPY_GONE_WITH_HISTORY_SQL = copyGoneSql(['label_ids', 'context', 'last_updated']);
+
+/** The records that go, with what the import copies of them (copyGoneSql). */
+export const MARIADB_CREATE_IMPORT_GONE_SQL = `CREATE TEMPORARY TABLE import_gone (${KEY_COLUMNS}, label_ids JSON, context JSON,
+  last_updated TIMESTAMP NULL DEFAULT NULL, PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`;
+
+/** How the gone records' rows are read (their copies) and deleted: import_gone in key order, each probing ip_data's key. */
+export const MARIADB_GONE_SQL = {
+  copy: COPY_GONE_WITH_HISTORY_SQL,
+  delete: 'DELETE d FROM import_gone g STRAIGHT_JOIN ip_data d ON d.ip = g.ip AND d.prefix_len = g.prefix_len AND d.feed_id = ?',
+};
+
 interface KeyRow {
   ip: Buffer;
   prefix_len: number;
@@ -137,6 +156,7 @@ export class MariadbImport implements ImportTransaction {
   readonly #feedId: number;
   readonly #lock: string;
   readonly #labels: LabelIds;
+  readonly #labelChanges: MariadbLabelChanges;
   readonly #lengths = new NetworkLengthTracker();
   readonly #historyDays: number;
   /** Whether the store had a successful import before this one (asked by a first load). */
@@ -158,7 +178,8 @@ export class MariadbImport implements ImportTransaction {
       await dropLeftovers(conn);
       await conn.query(`CREATE TEMPORARY TABLE import_seen (${KEY_COLUMNS}, line INT UNSIGNED NOT NULL,
                         PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`);
-      await conn.query(`CREATE TEMPORARY TABLE import_gone (${KEY_COLUMNS}, PRIMARY KEY (ip, prefix_len)) ENGINE=InnoDB`);
+      await conn.query(MARIADB_CREATE_IMPORT_GONE_SQL);
+      await MariadbLabelChanges.create(conn);
       await conn.query(MARIADB_CREATE_IMPORT_HISTORY_SQL);
       await conn.beginTransaction();
       return new MariadbImport(conn, feedId, lock, historyDays);
@@ -174,6 +195,7 @@ export class MariadbImport implements ImportTransaction {
     this.#lock = lock;
     this.#feedId = feedId;
     this.#labels = new LabelIds(conn);
+    this.#labelChanges = new MariadbLabelChanges(conn, feedId, (sql, rows) => this.#send(sql, rows));
   }
 
   async markSeen(records: LoadRecord[]): Promise<Duplicate[]> {
@@ -228,10 +250,11 @@ export class MariadbImport implements ImportTransaction {
   async #insert(records: LoadRecord[], now: Date): Promise<void> {
     if (records.length === 0) return;
     this.#lengths.written(records);
-    const labelIds = await this.#addLabels(records);
+    const labelIds = await this.#labelIdLists(records);
+    this.#labelChanges.add(records, labelIds);
     this.#send(
       `INSERT INTO ip_data (ip, prefix_len, feed_id, ${DATA_COLUMNS.join(', ')}) VALUES (?, ?, ?, ${DATA_COLUMNS.map(placeholder).join(', ')})`,
-      records.map((r, i) => [r.address.bytes, r.address.prefixLen, this.#feedId, ...this.#dataValues(r, labelIds[i]!, now)]),
+      records.map((r, i) => [r.address.bytes, r.address.prefixLen, this.#feedId, ...this.#dataValues(r, JSON.stringify(labelIds[i]), now)]),
     );
   }
 
@@ -274,15 +297,12 @@ export class MariadbImport implements ImportTransaction {
     const old = new Map((await this.#storedRows<ReplacedRow>('replaced', records)).map((row) => [rowKey(row), row]));
     const realtime = await this.#realtimeWrites();
     for (const row of old.values()) realtime?.updated(Number(row.last_updated));
-    const stored = new Map([...old].map(([key, row]) => [key, labelIdList(row.label_ids)]));
     const labelIds = await this.#labelIdLists(records);
-    const gone: unknown[][] = [];
-    const come: unknown[][] = [];
-    records.forEach((r, i) => {
-      const { removed, added } = labelChanges(stored.get(recordKey(r.address)) ?? [], labelIds[i]!);
-      for (const id of removed) gone.push([id, ...keys[i]!]);
-      for (const id of added) come.push([id, ...keys[i]!]);
+    const stored = records.map((r) => {
+      const row = old.get(recordKey(r.address));
+      return row ? labelIdList(row.label_ids) : [];
     });
+    this.#labelChanges.replace(records, stored, labelIds);
     if (this.#historyDays > 0) {
       this.#send(
         STAGE_HISTORY_SQL,
@@ -292,8 +312,6 @@ export class MariadbImport implements ImportTransaction {
         }),
       );
     }
-    if (gone.length) this.#send(`DELETE FROM ip_label WHERE label_id = ? AND ${KEY_MATCH}`, gone);
-    if (come.length) this.#send(INSERT_LABEL_SQL, come);
     this.#send(
       `UPDATE ip_data SET ${DATA_COLUMNS.map((c) => `${c} = ${placeholder(c)}`).join(', ')} WHERE ${KEY_MATCH}`,
       records.map((r, i) => [...this.#dataValues(r, JSON.stringify(labelIds[i]), now), ...keys[i]!]),
@@ -356,23 +374,17 @@ export class MariadbImport implements ImportTransaction {
     else await this.#collectUnmatched(fingerprints);
     const gone = await this.#conn.query<{ prefix_len: number }[]>(GONE_LENGTHS_SQL);
     this.#lengths.gone(gone.map((row) => row.prefix_len));
+    // The gone rows are read once, in key order, for all that needs them: what history keeps,
+    // their label ids, the count of those slots wrote, and their deletion.
+    await this.#conn.execute(this.#historyDays > 0 ? COPY_GONE_WITH_HISTORY_SQL : COPY_GONE_SQL, [this.#feedId]);
     const realtime = await this.#realtimeWrites();
     if (realtime) {
       const [written] = await this.#conn.execute<{ n: number }[]>(goneWrittenAfterSql('FROM_UNIXTIME(?)'), [this.#feedId, realtime.since]);
       realtime.gone(Number(written!.n));
     }
+    const result = await this.#conn.execute<{ affectedRows: number }>(MARIADB_GONE_SQL.delete, [this.#feedId]);
     if (this.#historyDays > 0) await this.#stageRemoved();
-    // A text-protocol statement: MariaDB cannot prepare a DELETE that joins JSON_TABLE.
-    await this.#conn.query(
-      `DELETE l FROM import_gone g JOIN ip_data d ON d.ip = g.ip AND d.prefix_len = g.prefix_len AND d.feed_id = ?
-         JOIN JSON_TABLE(d.label_ids, '$[*]' COLUMNS (label_id INT UNSIGNED PATH '$')) j
-         JOIN ip_label l ON l.label_id = j.label_id AND l.ip = d.ip AND l.prefix_len = d.prefix_len AND l.feed_id = d.feed_id`,
-      [this.#feedId],
-    );
-    const result = await this.#conn.execute<{ affectedRows: number }>(
-      `DELETE d FROM import_gone g JOIN ip_data d ON d.ip = g.ip AND d.prefix_len = g.prefix_len AND d.feed_id = ?`,
-      [this.#feedId],
-    );
+    await this.#labelChanges.removeGone();
     return result.affectedRows;
   }
 
@@ -396,6 +408,7 @@ export class MariadbImport implements ImportTransaction {
       await this.#close();
       return;
     }
+    await this.#labelChanges.apply();
     await this.#keepSlotKeys(run, await this.#recordRun(run, day), slotKeys);
     try {
       await this.#conn.commit();
@@ -425,16 +438,15 @@ export class MariadbImport implements ImportTransaction {
     }
   }
 
-  /** Stages the records in import_gone whole, a page at a time in key order (the connection runs one statement at a time). */
+  /** Stages the records in import_gone whole (as it copied them), a page at a time in key order (the connection runs one statement at a time). */
   async #stageRemoved(): Promise<void> {
     let after: KeyRow | undefined;
     for (;;) {
       const page = await this.#conn.query<(KeyRow & ReplacedRow)[]>(
-        `SELECT CAST(g.ip AS BINARY(16)) AS ip, g.prefix_len, d.context, d.label_ids, UNIX_TIMESTAMP(d.last_updated) AS last_updated
-           FROM import_gone g JOIN ip_data d ON d.ip = g.ip AND d.prefix_len = g.prefix_len AND d.feed_id = ?
-          ${after ? `WHERE ${afterKeySql('g')}` : ''}
+        `SELECT CAST(g.ip AS BINARY(16)) AS ip, g.prefix_len, g.context, g.label_ids, UNIX_TIMESTAMP(g.last_updated) AS last_updated
+           FROM import_gone g ${after ? `WHERE ${afterKeySql('g')}` : ''}
           ORDER BY g.ip, g.prefix_len LIMIT ${GONE_PAGE}`,
-        after ? [this.#feedId, ...afterKeyValues(after)] : [this.#feedId],
+        after ? afterKeyValues(after) : [],
       );
       if (page.length === 0) return;
       await this.#conn.batch(
@@ -543,14 +555,6 @@ export class MariadbImport implements ImportTransaction {
   async #labelIdLists(records: LoadRecord[]): Promise<number[][]> {
     await this.#labels.resolve(records.map((r) => r.labels));
     return records.map((r) => r.labels.map((label) => this.#labels.id(label)));
-  }
-
-  /** Sends the records' ip_label rows; returns each record's label ids as stored in ip_data.label_ids. */
-  async #addLabels(records: LoadRecord[]): Promise<string[]> {
-    const ids = await this.#labelIdLists(records);
-    const rows = records.flatMap((r, i) => ids[i]!.map((id) => [id, r.address.bytes, r.address.prefixLen, this.#feedId]));
-    if (rows.length) this.#send(INSERT_LABEL_SQL, rows);
-    return ids.map((list) => JSON.stringify(list));
   }
 
   /**
