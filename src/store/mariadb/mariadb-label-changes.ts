@@ -25,8 +25,10 @@ export const MARIADB_INSERT_NEW_LABELS_SQL = `INSERT INTO ip_label (label_id, ip
  * An import's changes to ip_label on MariaDB, kept aside in two temporary tables (rows that go,
  * rows that come) and applied at commit, each in the order of ip_label's key: the same plan as
  * sqlite-label-changes.ts. Written record by record, a day's label rows landed at random
- * places of an index clustered by label; once the store outgrows the buffer pool, each of
- * those writes read a page from disk. In key order each page is read once, after the last.
+ * places of an index clustered by label, and once the store outgrows the buffer pool each
+ * write could read a page from disk; in key order each page is read and written once. (At
+ * 10M, a day's rows touch nearly every page of ip_label either way, so this alone saves little:
+ * docs/import-at-scale.md.)
  */
 export class MariadbLabelChanges {
   readonly #conn: Connection;
@@ -73,6 +75,7 @@ export class MariadbLabelChanges {
 
   /** The label rows of the records in import_gone, to be deleted. */
   async removeGone(): Promise<void> {
+    // A text-protocol statement: MariaDB cannot prepare one that joins JSON_TABLE.
     await this.#conn.query(STAGE_GONE_SQL);
   }
 
