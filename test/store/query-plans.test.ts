@@ -192,15 +192,20 @@ forEachStore((target) => {
       key: string | null;
       Extra: string;
     }
-    const plan = async (sql: string, values: unknown[]): Promise<PlanRow[]> => {
+    /** Runs `work` on a session of its own (temporary tables are the session's). */
+    const inSession = async <T>(work: (conn: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> => {
       const conn = await connect(connectionOptions(url));
       try {
-        await conn.query('ANALYZE TABLE ip_data, ip_label, label, ip_history');
-        return await conn.query<PlanRow[]>(`EXPLAIN ${sql}`, values);
+        return await work(conn);
       } finally {
         await conn.end();
       }
     };
+    const plan = (sql: string, values: unknown[]): Promise<PlanRow[]> =>
+      inSession(async (conn) => {
+        await conn.query('ANALYZE TABLE ip_data, ip_label, label, ip_history');
+        return conn.query<PlanRow[]>(`EXPLAIN ${sql}`, values);
+      });
     const table = (rows: PlanRow[], name: string): PlanRow => {
       const row = rows.find((r) => r.table === name);
       assert.ok(row, `${name} in ${JSON.stringify(rows)}`);
@@ -220,16 +225,13 @@ forEachStore((target) => {
 
     test("realtime: a slot's base (the full import, the newest slot, the slot's failures) is an index range of import_run", async () => {
       // A few days of slots of two feeds, as a follower leaves them, so that InnoDB's choice is the one it makes in use.
-      const conn = await connect(connectionOptions(url));
-      try {
+      await inSession(async (conn) => {
         await conn.query(`INSERT INTO import_run (${RUN_COLUMNS})
           SELECT feed_id + f.n, feed_date, data_date, history_kept, file, started_at, finished_at, lines_read, lines_skipped,
                  inserted, updated, deleted, records, status, error, skipped_sample, 'realtime', FROM_UNIXTIME(1767225600 + seq * 300)
             FROM import_run, seq_1_to_400, (SELECT 0 AS n UNION ALL SELECT 1) f WHERE id = 1`);
         await conn.query('ANALYZE TABLE import_run');
-      } finally {
-        await conn.end();
-      }
+      });
       for (const [sql, values] of [
         [MARIADB_REALTIME_SQL.latestFull, [1]],
         [MARIADB_REALTIME_SQL.latestSlot, [1, 2]],
@@ -253,8 +255,7 @@ forEachStore((target) => {
 
     test("history: a page of a day's second import reads the staged keys on from a key, in order, probing ip_history and ip_data", async () => {
       // The staged keys are the session's own temporary table, as the import has it.
-      const conn = await connect(connectionOptions(url));
-      try {
+      await inSession(async (conn) => {
         await conn.query(MARIADB_CREATE_IMPORT_HISTORY_SQL);
         await conn.query('INSERT INTO import_history (ip, prefix_len) SELECT ip, prefix_len FROM ip_data');
         await conn.query('ANALYZE TABLE import_history, ip_history, ip_data');
@@ -268,9 +269,7 @@ forEachStore((target) => {
           usesIndex(table(rows, 'd'), 'PRIMARY', ['eq_ref']);
           noFullScanNoSort(rows);
         }
-      } finally {
-        await conn.end();
-      }
+      });
     });
 
     test('a lookup is ranges of the primary key, without a temporary table', async () => {
@@ -308,8 +307,7 @@ forEachStore((target) => {
 
     test("a diff's gone records are read, and deleted, in import_gone's key order, each a key of ip_data", async () => {
       // The import's temporary table, on a session of its own, holding some of the stored keys.
-      const conn = await connect(connectionOptions(url));
-      try {
+      await inSession(async (conn) => {
         await conn.query(MARIADB_CREATE_IMPORT_GONE_SQL);
         await conn.query('INSERT INTO import_gone (ip, prefix_len) SELECT ip, prefix_len FROM ip_data WHERE feed_id = 1 LIMIT 50');
         await conn.query('ANALYZE TABLE import_gone, ip_data');
@@ -320,14 +318,11 @@ forEachStore((target) => {
           usesIndex(table(rows, 'd'), 'PRIMARY', ['eq_ref']);
           assert.doesNotMatch(JSON.stringify(rows), /Using temporary|Using filesort/);
         }
-      } finally {
-        await conn.end();
-      }
+      });
     });
 
     test("a diff's label changes, applied at commit, go in ip_label's key order: the deletes probe its key, the inserts need no sort", async () => {
-      const conn = await connect(connectionOptions(url));
-      try {
+      await inSession(async (conn) => {
         await MariadbLabelChanges.create(conn);
         for (const staged of ['import_label_gone', 'import_label_new'])
           await conn.query(`INSERT INTO ${staged} (label_id, ip, prefix_len) SELECT label_id, ip, prefix_len FROM ip_label LIMIT 50`);
@@ -337,9 +332,7 @@ forEachStore((target) => {
         usesIndex(table(deletes, 'l'), 'PRIMARY', ['eq_ref']);
         const inserts = await conn.query<PlanRow[]>(`EXPLAIN ${MARIADB_INSERT_NEW_LABELS_SQL}`, [1]);
         assert.doesNotMatch(JSON.stringify([...deletes, ...inserts]), /Using temporary|Using filesort/);
-      } finally {
-        await conn.end();
-      }
+      });
     });
 
     test("the import's stored-hash lookup reads ranges of the primary key", async () => {
