@@ -119,7 +119,7 @@ export async function importFeed(store: Store, source: string | Readable, option
     outcome = refusal
       ? run.summary('refused', `${refusal}; ${HOW_TO_FORCE}`, options.dryRun ? run.recordsIfApplied : run.storedBefore)
       : run.summary('succeeded', null);
-    await settle(tx, outcome, options.dryRun);
+    outcome = await settle(tx, outcome, options.dryRun);
   } catch (err) {
     const failed = run.summary('failed', (err as Error).message);
     const undo = options.dryRun ? tx.discard() : tx.rollback(failed);
@@ -314,8 +314,10 @@ function checkWholeFeed({ counts }: ImportRunRecord, maxSkippedRatio: number): v
   if (brokenFeed) throw new Error(brokenFeed);
 }
 
-/** Commits a successful import, rolls back a refused one (recording it), discards a dry run. */
-function settle(tx: ImportTransaction, outcome: ImportRunSummary, dryRun = false): Promise<void> {
-  if (dryRun) return tx.discard();
-  return outcome.status === 'succeeded' ? tx.commit(outcome) : tx.rollback(outcome);
+/** Commits a successful import, rolls back a refused one (recording it), discards a dry run; answers the run as recorded. */
+async function settle(tx: ImportTransaction, outcome: ImportRunSummary, dryRun = false): Promise<ImportRunSummary> {
+  if (dryRun) await tx.discard();
+  else if (outcome.status === 'succeeded') return tx.commit(outcome);
+  else await tx.rollback(outcome);
+  return outcome;
 }

@@ -75,9 +75,7 @@ export async function applySlot(store: Store, file: string, options: ApplySlotOp
       batch = [];
     }
     await mergeBatch(tx, batch, run, stamp, written);
-    const outcome = run.summary('succeeded', null);
-    await tx.commit(outcome, written);
-    return { status: 'applied', run: outcome };
+    return { status: 'applied', run: await tx.commit(run.summary('succeeded', null), written) };
   } catch (err) {
     const failed = run.summary('failed', (err as Error).message);
     await tx.rollback(failed).catch((rollbackError: unknown) => options.logger.error({ err: rollbackError }, 'rollback failed'));

@@ -220,10 +220,12 @@ export interface ImportTransaction {
   /** How many records this feed holds, as the transaction sees it. */
   countStored(): Promise<number>;
   /**
-   * Makes the import visible and records the run. A realtime run keeps with it `slotKeys`, the
-   * keys its slot created or merged into; a full run drops the feed's (store/realtime-keys.ts).
+   * Makes the import visible and records the run; answers the run as recorded, finished once
+   * the writes staged for the commit are applied (minutes, at tens of millions of records).
+   * A realtime run keeps with it `slotKeys`, the keys its slot created or merged into; a full
+   * run drops the feed's (store/realtime-keys.ts).
    */
-  commit(run: ImportRunSummary, slotKeys?: readonly HistoryKey[]): Promise<void>;
+  commit(run: ImportRunSummary, slotKeys?: readonly HistoryKey[]): Promise<ImportRunSummary>;
   /** Discards the import's writes and records the run (failed or refused). */
   rollback(run: ImportRunSummary): Promise<void>;
   /** Discards the import's writes and records nothing: a dry run. */

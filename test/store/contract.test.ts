@@ -411,6 +411,44 @@ forEachStore((target) => {
     }
   });
 
+  test('a run finishes once its commit has applied what it staged, and answers the run as recorded', async () => {
+    const { store: fresh, close: closeFresh } = await freshStore(target);
+    try {
+      // Each commit starts a moment late: a run stamped before its commit would show it.
+      const delayMs = 50;
+      let commitCalledAt = 0;
+      const beginImport = async (feed: FeedType) => {
+        const tx = await fresh.beginImport(feed);
+        const commit = tx.commit.bind(tx);
+        tx.commit = async (run, slotKeys) => {
+          commitCalledAt = Date.now();
+          await new Promise((r) => setTimeout(r, delayMs));
+          return commit(run, slotKeys);
+        };
+        return tx;
+      };
+      const slowCommits = new Proxy(fresh, {
+        get: (real, name) => {
+          if (name === 'beginImport') return beginImport;
+          const value: unknown = Reflect.get(real, name, real);
+          return typeof value === 'function' ? value.bind(real) : value;
+        },
+      });
+      // A first load (MariaDB switches its tables in), then a diff.
+      for (const imported of ['first load', 'diff']) {
+        const run = await importFile(slowCommits, SAMPLE_FEED);
+        assert.ok(
+          run.finishedAt.getTime() >= commitCalledAt + delayMs,
+          `${imported}: finished ${run.finishedAt.getTime() - commitCalledAt} ms after its commit began`,
+        );
+        const [recorded] = await fresh.importRuns({ limit: 1 });
+        assert.equal(recorded!.finishedAt.getTime(), Math.floor(run.finishedAt.getTime() / 1000) * 1000, imported);
+      }
+    } finally {
+      await closeFresh();
+    }
+  });
+
   test('import runs are recorded, newest first', async () => {
     const runs = await store.importRuns({ limit: 10 });
     assert.deepEqual(

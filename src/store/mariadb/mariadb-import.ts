@@ -394,7 +394,7 @@ export class MariadbImport implements ImportTransaction {
     return row!.n;
   }
 
-  async commit(run: ImportRunSummary, slotKeys?: readonly HistoryKey[]): Promise<void> {
+  async commit(run: ImportRunSummary, slotKeys?: readonly HistoryKey[]): Promise<ImportRunSummary> {
     // Until COMMIT is sent, a failure leaves the transaction open for rollback() to record.
     await this.#settle();
     const day = await this.#fileHistory(feedDay(run.dataDate));
@@ -402,16 +402,19 @@ export class MariadbImport implements ImportTransaction {
     if (this.#firstLoad) {
       // The data first: a run recorded for data that never came would let the update job skip the feed's day.
       await this.#firstLoad.switchIn();
-      await this.#keepSlotKeys(run, await this.#recordRun(run, day), slotKeys);
+      const loaded = { ...run, finishedAt: new Date() };
+      await this.#keepSlotKeys(loaded, await this.#recordRun(loaded, day), slotKeys);
       // Done: the replaced tables are empty, and any that a failed drop leaves the next import drops.
       await this.#firstLoad.discard().catch(() => undefined);
       await this.#close();
-      return;
+      return loaded;
     }
     await this.#labelChanges.apply();
-    await this.#keepSlotKeys(run, await this.#recordRun(run, day), slotKeys);
+    const recorded = { ...run, finishedAt: new Date() };
+    await this.#keepSlotKeys(recorded, await this.#recordRun(recorded, day), slotKeys);
     try {
       await this.#conn.commit();
+      return recorded;
     } finally {
       await this.#close();
     }

@@ -303,16 +303,18 @@ export class SqliteImport implements ImportTransaction {
     return this.#stmt.count.get(this.#feedId)!.n;
   }
 
-  async commit(run: ImportRunSummary, slotKeys?: readonly HistoryKey[]): Promise<void> {
+  async commit(run: ImportRunSummary, slotKeys?: readonly HistoryKey[]): Promise<ImportRunSummary> {
     // Until COMMIT, a failure (a full disk) leaves the transaction open for rollback() to record.
     this.#db.pragma(`cache_size = -${SORT_CACHE_KIB}`);
     this.#data.apply();
     this.#labels.apply();
     const day = this.#history.file(feedDay(run.dataDate));
     this.#storeLengths(); // after the history: a length its states still have is kept
+    const recorded = { ...run, finishedAt: new Date() };
     try {
-      this.#keepSlotKeys(run, this.#recordRun(run, day), slotKeys);
+      this.#keepSlotKeys(recorded, this.#recordRun(recorded, day), slotKeys);
       this.#db.exec('COMMIT');
+      return recorded;
     } finally {
       this.#close();
     }
