@@ -399,19 +399,17 @@ export class MariadbImport implements ImportTransaction {
     await this.#settle();
     const day = await this.#fileHistory(feedDay(run.dataDate));
     await this.#storeLengths(); // after the history: a length its states still have is kept
+    // A first load's data first: a run recorded for data that never came would let the update job skip the feed's day.
+    if (this.#firstLoad) await this.#firstLoad.switchIn();
+    else await this.#labelChanges.apply();
+    const recorded = { ...run, finishedAt: new Date() };
+    await this.#keepSlotKeys(recorded, await this.#recordRun(recorded, day), slotKeys);
     if (this.#firstLoad) {
-      // The data first: a run recorded for data that never came would let the update job skip the feed's day.
-      await this.#firstLoad.switchIn();
-      const loaded = { ...run, finishedAt: new Date() };
-      await this.#keepSlotKeys(loaded, await this.#recordRun(loaded, day), slotKeys);
       // Done: the replaced tables are empty, and any that a failed drop leaves the next import drops.
       await this.#firstLoad.discard().catch(() => undefined);
       await this.#close();
-      return loaded;
+      return recorded;
     }
-    await this.#labelChanges.apply();
-    const recorded = { ...run, finishedAt: new Date() };
-    await this.#keepSlotKeys(recorded, await this.#recordRun(recorded, day), slotKeys);
     try {
       await this.#conn.commit();
       return recorded;
