@@ -1,4 +1,3 @@
-import { hash as digest } from 'node:crypto';
 import { FINGERPRINT_BYTES } from '../store/types.ts';
 
 const NOT_MATCHED = 0;
@@ -74,13 +73,14 @@ export class StoredFingerprints {
   }
 
   /**
-   * The index of the fingerprint of `hash` (16 bytes) when exactly one stored record has it;
-   * -1 when none has, or when several do (a fingerprint collision: those records take the full path).
+   * The index of the fingerprint of the hash at `at` of `hashes` (16 bytes) when exactly one
+   * stored record has it; -1 when none has, or when several do (a fingerprint collision:
+   * those records take the full path).
    */
-  find(hash: Buffer): number {
-    const high = hash.readUInt32BE(0);
+  find(hashes: Uint8Array, at = 0): number {
+    const high = readUInt32BE(hashes, at);
     const middle = high & 0xffff;
-    const low = hash.readUInt32BE(4);
+    const low = readUInt32BE(hashes, at + 4);
     const bucket = high >>> BUCKET_SHIFT;
     const end = this.#buckets[bucket + 1]!;
     let lo = this.#buckets[bucket]!;
@@ -119,25 +119,9 @@ export class StoredFingerprints {
   }
 }
 
+const readUInt32BE = (bytes: Uint8Array, at: number): number =>
+  ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+
 function compare(aHigh: number, aLow: number, bHigh: number, bLow: number): number {
   return aHigh - bHigh || aLow - bLow;
-}
-
-const SPACE = 0x20;
-const TAB = 0x09;
-const LF = 0x0a;
-const CR = 0x0d;
-const isJsonSpace = (byte: number): boolean => byte === SPACE || byte === TAB || byte === LF || byte === CR;
-
-/**
- * The md5 a feed line would be stored under if it needs no rewriting: its bytes without the
- * JSON whitespace around them, as parseFeedLine stores `text.trim()`. Any other line
- * (rewritten, a byte order mark, invalid) gets a hash no stored record has, and is parsed.
- */
-export function lineHash(bytes: Buffer): Buffer {
-  let start = 0;
-  let end = bytes.length;
-  while (start < end && isJsonSpace(bytes[start]!)) start++;
-  while (end > start && isJsonSpace(bytes[end - 1]!)) end--;
-  return digest('md5', start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), 'buffer');
 }

@@ -1,13 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { IpoidError } from '../errors.ts';
 import type { Readable } from 'node:stream';
-import { openFeedFile, parseRawLine, readRawLines } from '../feed/reader.ts';
+import { openFeedFile, parseRawLine } from '../feed/reader.ts';
 import { readFeedInWorker } from '../feed/worker-reader.ts';
+import { isTooLong, lineCount, LINE_HASH_BYTES, rawLine, readHashedLines, type HashedLines } from '../feed/hashed-lines.ts';
 import type { FeedRecord, LoadRecord } from '../feed/record.ts';
 import type { Logger } from '../log.ts';
 import type { FeedType } from '../feed/feed-types.ts';
 import { recordKey, type ImportRunSummary, type ImportTransaction, type Store } from '../store/types.ts';
-import { lineHash, StoredFingerprints } from './fingerprints.ts';
+import { StoredFingerprints } from './fingerprints.ts';
 import { classifyBatch } from './diff.ts';
 import { ImportRunRecord } from './import-run.ts';
 import { progressReporter, type ProgressReporter } from './progress.ts';
@@ -23,7 +24,7 @@ import {
 /** Records handled per round trip to the store: large enough for bulk paths, small enough to bound memory. */
 export const BATCH_SIZE = 2000;
 
-/** A first load of a feed file this large or larger is parsed on a worker thread, which takes a moment to start. */
+/** A feed file this large or larger is read on a worker thread, which takes a moment to start. */
 const WORKER_FROM_BYTES = 8 * 1024 * 1024;
 
 export interface ImportOptions {
@@ -48,10 +49,11 @@ export interface ImportOptions {
   /** Apply the import whatever the change limit says (someone checked the file). */
   force?: boolean;
   /**
-   * Whether a first load (the feed holds nothing) parses its lines on a worker thread, leaving
-   * this one to the store. Default: for a feed file of 8 MiB or more.
+   * Whether the feed is read on a worker thread, leaving this one to the store: a first load's
+   * lines (the feed holds nothing) split and parsed there, a diff's split and hashed there.
+   * Default: for a feed file of 8 MiB or more.
    */
-  parseInWorker?: boolean;
+  readInWorker?: boolean;
   /**
    * Compute the whole diff under the import lock, then discard it: nothing changes and no run
    * is recorded. The answer is the run the import would record (`refused` when the change
@@ -109,8 +111,8 @@ export async function importFeed(store: Store, source: string | Readable, option
   let refusal: string | undefined;
   try {
     run.storedBefore = await tx.countStored(); // inside the try: a failure rolls back
-    const parseInWorker = options.parseInWorker ?? (totalBytes !== undefined && totalBytes >= WORKER_FROM_BYTES);
-    let stored = await diffFeed(tx, input, run, { maxLineBytes: options.maxLineBytes, parseInWorker }, progress);
+    const readInWorker = options.readInWorker ?? (totalBytes !== undefined && totalBytes >= WORKER_FROM_BYTES);
+    let stored = await diffFeed(tx, input, run, { maxLineBytes: options.maxLineBytes, readInWorker }, progress);
     checkWholeFeed(run, maxSkippedRatio);
     run.counts.deleted = stored ? await tx.deleteUnseen(stored.unmatched()) : 0;
     stored = undefined; // its memory (10 bytes a stored record) is free for the commit's sorts
@@ -139,14 +141,14 @@ export async function importFeed(store: Store, source: string | Readable, option
  * A line that is a stored record byte for byte (most of a day's feed) is only hashed and
  * matched against the stored fingerprints; the rest are parsed, validated and compared by key.
  * A feed that holds nothing is loaded instead (tx.load), which lets the store build its
- * indexes once at the end; repeated keys it finds only then are skipped after the read. Its
- * lines may be parsed on a worker thread (`parseInWorker`), which leaves this one to the store.
+ * indexes once at the end; repeated keys it finds only then are skipped after the read. The
+ * feed may be read on a worker thread (`readInWorker`), which leaves this one to the store.
  */
 async function diffFeed(
   tx: ImportTransaction,
   input: Readable,
   run: ImportRunRecord,
-  { maxLineBytes, parseInWorker }: { maxLineBytes: number | undefined; parseInWorker: boolean },
+  { maxLineBytes, readInWorker }: { maxLineBytes: number | undefined; readInWorker: boolean },
   progress?: ProgressReporter,
 ): Promise<StoredFingerprints | undefined> {
   const { counts } = run;
@@ -187,7 +189,7 @@ async function diffFeed(
     batchApplied();
   };
   const applyBatch = stored ? diffBatch : loadBatch;
-  if (!stored && parseInWorker) {
+  if (!stored && readInWorker) {
     await loadInWorker(tx, input, run, maxLineBytes, loadBatch);
     return undefined;
   }
@@ -202,17 +204,20 @@ async function diffFeed(
     repeats = [];
   };
   let batch: FeedRecord[] = [];
-  for await (const raw of readRawLines(input, maxLineBytes)) {
-    counts.linesRead = raw.line;
-    if (stored && 'bytes' in raw && matchUnchanged(run, stored, raw.bytes, raw.line, repeats)) continue;
-    const parsed = parseRawLine(raw, maxLineBytes);
-    if (!parsed) continue;
-    if (!parsed.ok) {
-      run.skip(parsed.skip);
-      continue;
+  const feed = readHashedLines(input, { batchLines: BATCH_SIZE, maxLineBytes, inWorker: readInWorker, hash: stored !== undefined });
+  for await (const lines of feed) {
+    for (let i = 0; i < lineCount(lines); i++) {
+      counts.linesRead = lines.firstLine + i;
+      if (stored && !isTooLong(lines, i) && matchUnchanged(run, stored, lines, i, repeats)) continue;
+      const parsed = parseRawLine(rawLine(lines, i), maxLineBytes);
+      if (!parsed) continue;
+      if (!parsed.ok) {
+        run.skip(parsed.skip);
+        continue;
+      }
+      batch.push(parsed.record);
+      if (batch.length >= BATCH_SIZE) await applyPending();
     }
-    batch.push(parsed.record);
-    if (batch.length >= BATCH_SIZE) await applyPending();
   }
   await applyPending();
   if (!stored) await finishLoad(tx, run);
@@ -254,15 +259,22 @@ interface MatchedRepeat {
  * A line that is a stored record as it is: counted valid and left alone. A second line with
  * the same record is a duplicate (parsed, to name its address). Answers whether the line is done.
  */
-function matchUnchanged(run: ImportRunRecord, stored: StoredFingerprints, bytes: Buffer, line: number, repeats: MatchedRepeat[]): boolean {
-  const index = stored.find(lineHash(bytes));
+function matchUnchanged(
+  run: ImportRunRecord,
+  stored: StoredFingerprints,
+  lines: HashedLines,
+  i: number,
+  repeats: MatchedRepeat[],
+): boolean {
+  const index = stored.find(lines.hashes, i * LINE_HASH_BYTES);
   if (index < 0) return false;
+  const line = lines.firstLine + i;
   if (stored.matchedBy(index) === undefined) {
     stored.match(index, line);
     run.counts.valid += 1;
     return true;
   }
-  const parsed = parseRawLine({ line, bytes });
+  const parsed = parseRawLine(rawLine(lines, i));
   if (parsed?.ok) repeats.push({ record: parsed.record, index });
   return true;
 }

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { parseIp } from '../../src/feed/ip.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import type { Store } from '../../src/store/types.ts';
 import { quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { storedRecords } from '../helpers/snapshot.ts';
-import { forEachStore, freshStore } from '../helpers/stores.ts';
+import { forEachStore, freshStore, type StoreTarget } from '../helpers/stores.ts';
 
 /*
  * A day's feed is mostly yesterday's lines byte for byte; the importer matches those by
@@ -31,14 +31,20 @@ const NETWORK = '{"network":"198.51.100.0/24","risks":["TUNNEL"]}';
 /** A's address spelt otherwise: parsed and rewritten, but the same stored record. */
 const A_RESPELT = '{"ip":"::ffff:192.0.2.1","risks":["TUNNEL"]}';
 
+// Each case read in one thread and on a worker (a large file's default), which splits and hashes the lines.
 forEachStore((target) => {
+  for (const readInWorker of [false, true])
+    describe(readInWorker ? 'read on a worker' : 'read in one thread', () => cases(target, readInWorker));
+});
+
+function cases(target: StoreTarget, readInWorker: boolean): void {
   let store: Store;
   let close: () => Promise<void>;
   before(async () => ({ store, close } = await freshStore(target)));
   after(() => close());
 
   const run = (lines: string[]) =>
-    importFeed(store, feed(lines), { feed: 'anonymous', logger: quietLogger, maxSkippedRatio: 1, force: true });
+    importFeed(store, feed(lines), { feed: 'anonymous', logger: quietLogger, maxSkippedRatio: 1, force: true, readInWorker });
   const stored = async () => new Map((await storedRecords(store)).map((r) => [r.key, r.json]));
 
   test('the same feed again changes nothing, even with blank lines, CRLF and spaces around lines', async () => {
@@ -99,4 +105,4 @@ forEachStore((target) => {
     assert.deepEqual([result.inserted, result.updated, result.deleted, result.skipped], [0, 1, 1, 0]);
     assert.equal(result.records, lines.length - 1);
   });
-});
+}

@@ -9,9 +9,9 @@ import { storedRecords } from '../helpers/snapshot.ts';
 import { forEachStore, freshStore } from '../helpers/stores.ts';
 
 /*
- * A first load parses its feed on a worker thread when the file is large (parseInWorker's
- * default). Loaded either way, a feed must leave the same records and the same run: its
- * counts, its skipped lines and why, its repeated keys.
+ * A large feed file is read on a worker thread (readInWorker's default): a first load's lines
+ * parsed there, a diff's split and hashed there. Imported either way, a feed must leave the
+ * same records and the same run: its counts, its skipped lines and why, its repeated keys.
  */
 
 const dir = tempDir();
@@ -30,10 +30,20 @@ function mixedFeed(): string {
 }
 
 forEachStore((target) => {
-  const load = async (feed: string, parseInWorker: boolean) => {
+  /** Imports `feed` into a fresh store (after `before`, read in one thread, when given): the outcome and the records left. */
+  const load = async (feed: string, readInWorker: boolean, before?: string) => {
     const fresh = await freshStore(target);
     try {
-      const options: ImportOptions = { feed: 'anonymous', feedDate: '2026-11-20', logger: quietLogger, maxSkippedRatio: 1, parseInWorker };
+      if (before)
+        await importFeed(fresh.store, before, { feed: 'anonymous', feedDate: '2026-11-19', logger: quietLogger, readInWorker: false });
+      const options: ImportOptions = {
+        feed: 'anonymous',
+        feedDate: '2026-11-20',
+        logger: quietLogger,
+        maxSkippedRatio: 1,
+        force: true,
+        readInWorker,
+      };
       const outcome = await importFeed(fresh.store, feed, options).then(
         (run) => ({ run: { ...run, startedAt: null, finishedAt: null } }),
         (err: unknown) => ({ failed: err instanceof ImportFailedError ? { ...err.run, startedAt: null, finishedAt: null } : String(err) }),
@@ -68,5 +78,32 @@ forEachStore((target) => {
     assert.match(failed.error ?? '', /cannot read feed: unexpected end of file/);
     assert.ok(failed.skippedSample.some((s) => s.line > 4000));
     assert.deepEqual(inWorker.records, []);
+  });
+
+  test('a diff read on a worker is the diff read in one thread, whole or cut', async () => {
+    // The day before: every third of the generated records as the mixed feed has it, one in five changed, and some gone.
+    const before = join(dir, 'before.json.gz');
+    const yesterday = Array.from({ length: 5000 }, (_, i) =>
+      i % 5 === 0
+        ? JSON.stringify({ ip: `10.7.${i >> 8}.${i & 255}`, risks: ['YESTERDAY'] })
+        : JSON.stringify({ ip: `10.7.${i >> 8}.${i & 255}`, risks: [`RISK_${i % 13}`], location: { city: 'Oslo', country: 'NO' } }),
+    ).filter((_, i) => i % 3 === 0 || i >= 4500);
+    writeFileSync(before, gzipSync(`${yesterday.join('\n')}\n`));
+    const feed = mixedFeed();
+    const inThread = await load(feed, false, before);
+    assert.ok('run' in inThread.outcome, JSON.stringify(inThread.outcome));
+    const { run } = inThread.outcome;
+    assert.ok(run.inserted > 2000 && run.updated > 200 && run.deleted >= 500 && run.skipped >= 8, JSON.stringify(run));
+    assert.deepEqual(await load(feed, true, before), inThread);
+
+    const whole = readFileSync(feed);
+    const cut = join(dir, 'cut-diff.json.gz');
+    writeFileSync(cut, whole.subarray(0, whole.length - 100));
+    const cutInWorker = await load(cut, true, before);
+    assert.deepEqual(cutInWorker, await load(cut, false, before));
+    assert.ok('failed' in cutInWorker.outcome && typeof cutInWorker.outcome.failed === 'object');
+    assert.match(cutInWorker.outcome.failed.error ?? '', /cannot read feed: unexpected end of file/);
+    assert.ok(cutInWorker.outcome.failed.linesRead > 4000);
+    assert.equal(cutInWorker.records.length, yesterday.length);
   });
 });
