@@ -16,7 +16,7 @@ import {
 import type { RawLine } from '../../src/feed/lines.ts';
 import { readRawLines } from '../../src/feed/reader.ts';
 import { BAD_LINES, SAMPLE_FEED } from '../helpers/fixtures.ts';
-import { chunked } from '../helpers/read-feed.ts';
+import { chunked, unreadableFeeds } from '../helpers/read-feed.ts';
 
 /*
  * A diff reads its feed as hashed lines (feed/hashed-lines.ts), on a worker thread for a large
@@ -93,23 +93,7 @@ for (const inWorker of [false, true]) {
   });
 
   test(`hashed ${where}: a feed that cannot be read to its end fails as readRawLines does, after the lines before the failure`, async () => {
-    const lines = Array.from({ length: 5000 }, (_, i) => `{"ip":"10.0.${i >> 8}.${i & 255}","client":{"count":${(i * 7919) % 1000}}}`);
-    const gz = gzipSync(Buffer.from(lines.join('\n')));
-    const corrupt = Buffer.from(gz);
-    corrupt.fill(0x55, 100, 140);
-    const sources: (() => Readable)[] = [
-      () => chunked(gz.subarray(0, gz.length - 20), 64),
-      () => chunked(corrupt, 64),
-      () => chunked(Buffer.concat([gz, Buffer.from('trailing')]), 256),
-      () =>
-        new Readable({
-          read() {
-            this.destroy(new Error('EIO: disk gone'));
-          },
-        }),
-      () => createReadStream('/nonexistent/feed.json.gz'),
-    ];
-    for (const source of sources) {
+    for (const source of unreadableFeeds()) {
       const before: ReturnType<typeof described>[] = [];
       const expected = await (async () => {
         for await (const raw of readRawLines(source())) before.push(described(raw));

@@ -7,7 +7,7 @@ import { FeedReadError } from '../../src/feed/bytes.ts';
 import type { LoadRecord, ParsedLine, SkippedLine } from '../../src/feed/record.ts';
 import { readFeedInWorker, type ParsedBatch } from '../../src/feed/worker-reader.ts';
 import { BAD_LINES, SAMPLE_FEED } from '../helpers/fixtures.ts';
-import { chunked, readAll } from '../helpers/read-feed.ts';
+import { chunked, readAll, RECORD_LINES, unreadableFeeds } from '../helpers/read-feed.ts';
 
 /*
  * A first load parses its feed on a worker thread (feed/worker-reader.ts). Whatever the feed,
@@ -88,23 +88,7 @@ test('gzip in tiny chunks, labels first seen in late batches, over-long lines: t
 });
 
 test('a feed that cannot be read to its end fails with the in-thread reader’s error', async () => {
-  const lines = Array.from({ length: 5000 }, (_, i) => `{"ip":"10.0.${i >> 8}.${i & 255}","client":{"count":${(i * 7919) % 1000}}}`);
-  const gz = gzipSync(Buffer.from(lines.join('\n')));
-  const corrupt = Buffer.from(gz);
-  corrupt.fill(0x55, 100, 140);
-  const sources: (() => Readable)[] = [
-    () => chunked(gz.subarray(0, gz.length - 20), 64),
-    () => chunked(corrupt, 64),
-    () => chunked(Buffer.concat([gz, Buffer.from('trailing')]), 256),
-    () => Readable.from([`${lines.join('\n')}\n{"ip":"1.2.3.6","organization":"cut`]),
-    () =>
-      new Readable({
-        read() {
-          this.destroy(new Error('EIO: disk gone'));
-        },
-      }),
-    () => createReadStream('/nonexistent/feed.json.gz'),
-  ];
+  const sources = [...unreadableFeeds(), () => Readable.from([`${RECORD_LINES.join('\n')}\n{"ip":"1.2.3.6","organization":"cut`])];
   for (const source of sources) {
     const inThreadError = await readAll(source()).then(
       () => assert.fail('the in-thread reader read it'),
