@@ -51,8 +51,8 @@ export class FeedWorkerPort<B> {
   }
 
   /** Why the read stopped, after `rest`: what was read since the last batch. */
-  fail(err: unknown, rest?: B, transfer: ArrayBuffer[] = []): void {
-    this.#post({ error: err instanceof Error ? err.message : String(err), unreadable: err instanceof FeedReadError, rest }, transfer);
+  fail(err: unknown, rest?: B): void {
+    this.#post({ error: err instanceof Error ? err.message : String(err), unreadable: err instanceof FeedReadError, rest });
   }
 
   #post(message: FromFeedWorker<B>, transfer: ArrayBuffer[] = []): void {

@@ -139,6 +139,13 @@ function concatOwned(parts: Buffer[], length: number): Buffer {
   return whole;
 }
 
+/** How lines are read: so many a batch, over-long past `maxLineBytes`, hashed or not. */
+interface HashOptions {
+  batchLines: number;
+  maxLineBytes: number;
+  hash: boolean;
+}
+
 /**
  * The lines of the feed's `bytes`, hashed unless `hash` is off, in batches of `batchLines` (the
  * last one shorter). A batch's lines are split and hashed in one go, without a promise a line.
@@ -146,7 +153,7 @@ function concatOwned(parts: Buffer[], length: number): Buffer {
  */
 export async function* hashLines(
   bytes: AsyncIterable<Buffer>,
-  { batchLines, maxLineBytes, hash }: { batchLines: number; maxLineBytes: number; hash: boolean },
+  { batchLines, maxLineBytes, hash }: HashOptions,
 ): AsyncGenerator<HashedLines> {
   const splitter = new LineSplitter(maxLineBytes);
   const packer = new LinePacker({ hash });
@@ -166,10 +173,7 @@ export async function* hashLines(
   if (packer.count) yield packer.take();
 }
 
-export interface HashWorkerOptions {
-  maxLineBytes: number;
-  batchLines: number;
-  hash: boolean;
+export interface HashWorkerOptions extends HashOptions {
   /** Batches the worker may hash before the import has taken the earlier ones. */
   batchesAhead: number;
 }
@@ -195,10 +199,7 @@ export function readHashedLines(
 }
 
 /** hashLines of the input, on this thread; the input is released when the caller stops. */
-async function* hashInThread(
-  input: Readable,
-  options: { batchLines: number; maxLineBytes: number; hash: boolean },
-): AsyncGenerator<HashedLines> {
+async function* hashInThread(input: Readable, options: HashOptions): AsyncGenerator<HashedLines> {
   try {
     yield* hashLines(feedBytes(input), options);
   } finally {

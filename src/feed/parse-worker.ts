@@ -16,6 +16,11 @@ const port = new FeedWorkerPort<RecordsBatch>(batchesAhead);
 const packer = new RecordPacker();
 let lines = 0;
 
+async function sendBatch(): Promise<void> {
+  const packed = packer.take();
+  await port.send({ packed, lines }, [packed.bytes]);
+}
+
 try {
   for await (const raw of splitLines(port.bytes(), maxLineBytes)) {
     lines = raw.line;
@@ -26,13 +31,9 @@ try {
       continue;
     }
     packer.add(parsed.record);
-    if (packer.count >= batchSize) {
-      const packed = packer.take();
-      await port.send({ packed, lines }, [packed.bytes]);
-    }
+    if (packer.count >= batchSize) await sendBatch();
   }
-  const packed = packer.take();
-  await port.send({ packed, lines }, [packed.bytes]);
+  await sendBatch();
   port.end();
 } catch (err) {
   // The lines skipped since the last batch go with the error (the failed run counts them); its records do not, as in one thread.
