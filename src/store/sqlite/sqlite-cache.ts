@@ -10,6 +10,13 @@
 export const IMPORT_CACHE_KIB = 262144;
 
 /**
+ * While a diff reads its feed, beside the stored fingerprints (381 MiB at 40M) and the
+ * feed's worker thread: half the cache of a first load or a slot kept the 10M diff 140 MiB
+ * smaller and cost no time that pairs of runs could tell at 1M or 10M (docs/import-at-scale.md).
+ */
+export const DIFF_CACHE_KIB = 131072;
+
+/**
  * While a diff commits (its staged records and label changes sorted, then written in key order): SQLite's sorter
  * holds up to a page cache's worth of rows per thread, so a smaller cache keeps the process
  * under 1 GiB; the writes it then makes are in key order and need little cache.

@@ -11,7 +11,7 @@ import {
   type LoadDuplicate,
   type RealtimeBase,
 } from '../types.ts';
-import { IMPORT_CACHE_KIB, SORT_CACHE_KIB } from './sqlite-cache.ts';
+import { DIFF_CACHE_KIB, IMPORT_CACHE_KIB, SORT_CACHE_KIB } from './sqlite-cache.ts';
 import { SqliteFirstLoad } from './sqlite-first-load.ts';
 import { ContextCodec } from './sqlite-context-codec.ts';
 import { SqliteDataChanges } from './sqlite-data-changes.ts';
@@ -282,6 +282,8 @@ export class SqliteImport implements ImportTransaction {
   }
 
   async forEachStoredFingerprint(count: number, visit: (fingerprints: Buffer) => void): Promise<void> {
+    // Only a diff asks: it holds these fingerprints beside the page cache until it commits.
+    this.#db.pragma(`cache_size = -${DIFF_CACHE_KIB}`);
     for (const [from, to] of fingerprintRanges(count)) {
       const hex = this.#stmt.storedFingerprints.get(this.#feedId, from, to);
       if (hex) visit(Buffer.from(hex, 'hex'));
