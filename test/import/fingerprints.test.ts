@@ -104,3 +104,21 @@ test('the fingerprints no line matched are listed whole, in order, from every bu
   );
   assert.equal(set.matchedBy(4), 104);
 });
+
+test('freeing the set gives its 10 bytes a fingerprint back at once, not at a later collection', async () => {
+  const count = 2_000_000;
+  const listed = Buffer.alloc(count * 8);
+  for (let i = 0; i < count; i++) {
+    listed.writeUInt32BE(Math.floor((i * 2 ** 32) / count), i * 8);
+    listed.writeUInt32BE(i, i * 8 + 4);
+  }
+  const set = await StoredFingerprints.load(count, async (visit) => visit(listed));
+  assert.equal(set.find(listed, 8 * 12345), 12345);
+  const before = process.memoryUsage().arrayBuffers;
+  await set.free();
+  const freed = before - process.memoryUsage().arrayBuffers;
+  // (`listed`, still used below, cannot be collected meanwhile.)
+  assert.ok(freed >= count * 10, `freed ${freed} bytes of ${count * 10}`);
+  assert.equal(set.find(listed, 8 * 12345), -1);
+  assert.equal(listed.length, count * 8);
+});
