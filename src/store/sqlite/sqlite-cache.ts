@@ -11,10 +11,11 @@ export const IMPORT_CACHE_KIB = 262144;
 
 /**
  * While a diff reads its feed, beside the stored fingerprints (381 MiB at 40M) and the
- * feed's worker thread: half the cache of a first load or a slot kept the 10M diff 140 MiB
- * smaller and cost no time that pairs of runs could tell at 1M or 10M (docs/import-at-scale.md).
+ * feed's worker thread: three quarters of the cache of a first load or a slot keeps the 40M
+ * diff under 1 GiB. Half of it cost no time pairs of runs could tell at 1M or 10M, but its
+ * 40M diff read the feed in 265 s against 215 (one run each; docs/import-at-scale.md).
  */
-export const DIFF_CACHE_KIB = 131072;
+export const DIFF_CACHE_KIB = 196608;
 
 /**
  * While a diff commits (its staged records and label changes sorted, then written in key order): SQLite's sorter
