@@ -89,6 +89,12 @@ export interface Load {
   seconds: number;
   /** The requests, taken in turn by every connection together, round and round. */
   requests: LoadRequest[];
+  /**
+   * Requests a second offered by all the connections together (autocannon only): the
+   * latency a client sees at that traffic, corrected for coordinated omission. Unset, each
+   * connection sends its next request as soon as it has an answer: the server's most.
+   */
+  rate?: number;
 }
 
 export interface Measured {
@@ -120,6 +126,7 @@ async function driveAutocannon(base: string, load: Load): Promise<Measured> {
     url: base,
     connections: load.connections,
     duration: load.seconds,
+    ...(load.rate !== undefined && { overallRate: load.rate }),
     requests: [
       {
         setupRequest: (request) => {

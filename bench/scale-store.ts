@@ -18,6 +18,8 @@ export interface ScaleRun {
   addresses: string[];
   /** Seconds of each measured lookup phase. */
   seconds: number;
+  /** Lookups a second of the phases at a fixed rate (the latency clients see at that traffic); undefined: none. */
+  rate: number | undefined;
   /** MariaDB's datadir, when this machine can read it. */
   datadir: string | null;
   /** Leave the database in place afterwards (it is dropped otherwise: at 40M records it is tens of GB). */
@@ -42,6 +44,8 @@ export interface StoreResult {
   loadSeconds: number;
   /** How long the import under load took, from reading its feed to its end. */
   importUnderLoadSeconds: number;
+  /** The same lookups at `ScaleRun.rate`, idle and (right after `duringImport`) while the import runs. */
+  atRate: { idle: Measured; duringImport: Measured; overlapSeconds: number; loadSeconds: number } | null;
 }
 
 export async function benchStore(run: ScaleRun): Promise<StoreResult> {
@@ -72,20 +76,41 @@ async function lookups(run: ScaleRun) {
   const server = await startServer(run.url);
   try {
     run.log(`serve up in ${server.startupSeconds.toFixed(2)} s`);
-    await drive(server.base, { connections: CONNECTIONS, seconds: WARMUP_SECONDS, requests });
-    const idle = await drive(server.base, { connections: CONNECTIONS, seconds: run.seconds, requests });
+    const load = { connections: CONNECTIONS, seconds: run.seconds, requests };
+    await drive(server.base, { ...load, seconds: WARMUP_SECONDS });
+    const idle = await drive(server.base, load);
     run.log(`idle lookups p50 ${idle.p50Ms} ms, p99 ${idle.p99Ms} ms`);
+
+    const idleAtRate = run.rate === undefined ? null : await drive(server.base, { ...load, rate: run.rate });
+    if (idleAtRate) run.log(`idle lookups at ${run.rate}/s p50 ${idleAtRate.p50Ms} ms, p99 ${idleAtRate.p99Ms} ms`);
 
     const importing = await startCliImport(run.url, run.day1);
     const loadStart = performance.now();
-    const duringImport = await drive(server.base, { connections: CONNECTIONS, seconds: run.seconds, requests });
+    const duringImport = await drive(server.base, load);
     const loadEnd = performance.now();
+    const duringAtRate = idleAtRate && (await drive(server.base, { ...load, rate: run.rate }));
+    const rateEnd = performance.now();
     const importEnd = await importing.ended;
-    const overlapSeconds = Math.max(0, Math.min(importEnd, loadEnd) - loadStart) / 1000;
+    const overlap = (from: number, to: number) => Math.max(0, Math.min(importEnd, to) - from) / 1000;
+    const overlapSeconds = overlap(loadStart, loadEnd);
     const loadSeconds = (loadEnd - loadStart) / 1000;
     run.log(
       `lookups during import p50 ${duringImport.p50Ms} ms, p99 ${duringImport.p99Ms} ms (overlap ${overlapSeconds.toFixed(1)} of ${loadSeconds.toFixed(1)} s)`,
     );
+    const atRate =
+      idleAtRate && duringAtRate
+        ? {
+            idle: idleAtRate,
+            duringImport: duringAtRate,
+            overlapSeconds: overlap(loadEnd, rateEnd),
+            loadSeconds: (rateEnd - loadEnd) / 1000,
+          }
+        : null;
+    if (atRate) {
+      run.log(
+        `lookups at ${run.rate}/s during import p50 ${atRate.duringImport.p50Ms} ms, p99 ${atRate.duringImport.p99Ms} ms (overlap ${atRate.overlapSeconds.toFixed(1)} of ${atRate.loadSeconds.toFixed(1)} s)`,
+      );
+    }
     return {
       serveStartupSeconds: server.startupSeconds,
       idle,
@@ -94,6 +119,7 @@ async function lookups(run: ScaleRun) {
       overlapSeconds,
       loadSeconds,
       importUnderLoadSeconds: (importEnd - loadStart) / 1000,
+      atRate,
     };
   } finally {
     await server.stop();

@@ -3,9 +3,12 @@
  * of N records (and its next day, 5% churn): generator rate, full load and next-day diff
  * (time, µs per record, the importer's peak RSS and peak disk), the store's size against the
  * feed's, start-up of `ipoid import` and `ipoid serve` on the loaded store, and lookup latency
- * at 10 connections, idle and while an import runs.
+ * at 10 connections, idle and while an import runs: with each connection asking again as soon
+ * as it is answered (the server's most), then at a fixed rate (--rate, 2,000 a second unless
+ * the driver is wrk; 0 for none): the latency clients see at that traffic, which the saturated
+ * phases cannot tell apart from the throughput an import takes from the server.
  *
- *   npm run bench:scale -- --records 1000000 [--stores sqlite,mariadb] [--seconds 10] [--keep] [--loaded]
+ *   npm run bench:scale -- --records 1000000 [--stores sqlite,mariadb] [--seconds 10] [--rate 2000] [--keep] [--loaded]
  *
  * Feeds are cached in bench/out/. The database (bench/out/scale_N.db, or MariaDB's
  * <IPOID_BENCH_MARIADB_URL database>_scale_N) is created afresh and dropped at the end unless --keep.
@@ -14,22 +17,30 @@
  */
 import { parseArgs } from 'node:util';
 import { HIT_RATIO, SAMPLE_SIZE, sampleAddresses } from './api-data.ts';
+import { benchDriver } from './api-load.ts';
 import { benchDatabaseUrl, mariadbServer } from './databases.ts';
 import { benchFeed, benchNextDayFeed, uncompressedBytes, type BenchFeed } from './feeds.ts';
 import { bytes, count, machine, markdownTable, seconds } from './report.ts';
 import { benchStore, type StoreResult } from './scale-store.ts';
 import { reachableDatadir } from './store-disk.ts';
 
+// A busy API's traffic: about a tenth of the lookups one server answers at most on this 2-core machine.
+const DEFAULT_RATE = 2000;
+
 const { values } = parseArgs({
   options: {
     records: { type: 'string', default: '1000000' },
     stores: { type: 'string', default: 'sqlite,mariadb' },
     seconds: { type: 'string', default: '10' },
+    rate: { type: 'string' },
     keep: { type: 'boolean', default: false },
     loaded: { type: 'boolean', default: false },
   },
 });
 const records = Number(values.records);
+// wrk offers no fixed rate: with it the phases at one are left out unless asked for (and then refused here, not after the load).
+const rate = values.rate === undefined ? (benchDriver() === 'wrk' ? undefined : DEFAULT_RATE) : Number(values.rate) || undefined;
+if (rate !== undefined && benchDriver() === 'wrk') throw new Error('--rate needs IPOID_BENCH_DRIVER=autocannon: wrk offers no fixed rate');
 const stores = values.stores.split(',');
 const log = (line: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
@@ -50,6 +61,7 @@ for (const store of stores) {
     day2: day2.file,
     addresses,
     seconds: Number(values.seconds),
+    rate,
     datadir,
     keep: values.keep,
     loaded: values.loaded,
@@ -84,6 +96,7 @@ console.log(
       'serve start-up',
       'lookups idle p50/p99',
       'lookups during import p50/p99',
+      ...(rate ? [`lookups at ${count(rate)}/s idle p50/p99`, `lookups at ${count(rate)}/s during import p50/p99`] : []),
     ],
     rows,
   ),
@@ -118,5 +131,11 @@ function row(store: string, r: StoreResult): string[] {
     seconds(r.serveStartupSeconds),
     latency(r.idle),
     `${latency(r.duringImport)}; overlap ${r.overlapSeconds.toFixed(1)} of ${r.loadSeconds.toFixed(1)} s (import ran ${seconds(r.importUnderLoadSeconds)})`,
+    ...(r.atRate
+      ? [
+          latency(r.atRate.idle),
+          `${latency(r.atRate.duringImport)}; overlap ${r.atRate.overlapSeconds.toFixed(1)} of ${r.atRate.loadSeconds.toFixed(1)} s`,
+        ]
+      : []),
   ];
 }

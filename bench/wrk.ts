@@ -44,6 +44,7 @@ end
 `;
 
 export async function driveWrk(base: string, load: Load): Promise<Measured> {
+  if (load.rate !== undefined) throw new Error('wrk offers no fixed rate of requests: use IPOID_BENCH_DRIVER=autocannon for one');
   const dir = mkdtempSync(join(tmpdir(), 'ipoid-wrk-'));
   try {
     const script = join(dir, 'load.lua');
