@@ -3,7 +3,7 @@
  * day 2, `ipoid serve` start-up and idle lookups, then `ipoid import` of day 1 again (the
  * same churn in reverse): its start-up, and lookups while it runs.
  */
-import { drive, singleLookups, startServer, WARMUP_SECONDS, type Measured } from './api-load.ts';
+import { drive, singleLookups, startServer, WARMUP_SECONDS, type Load, type Measured } from './api-load.ts';
 import { dropDatabase, freshDatabase, settle } from './databases.ts';
 import { measureImport, startCliImport, type MeasuredImport } from './imports.ts';
 import { importDiskProbe, storeSize, type StoreSize } from './store-disk.ts';
@@ -38,14 +38,18 @@ export interface StoreResult {
   serveStartupSeconds: number;
   idle: Measured;
   importStartupSeconds: number;
-  duringImport: Measured;
-  /** Seconds the lookups ran while the import ran, of `loadSeconds` in all. */
-  overlapSeconds: number;
-  loadSeconds: number;
+  duringImport: UnderImport;
   /** How long the import under load took, from reading its feed to its end. */
   importUnderLoadSeconds: number;
   /** The same lookups at `ScaleRun.rate`, idle and (right after `duringImport`) while the import runs. */
-  atRate: { idle: Measured; duringImport: Measured; overlapSeconds: number; loadSeconds: number } | null;
+  atRate: { idle: Measured; duringImport: UnderImport } | null;
+}
+
+/** Lookups measured once an import had started: `overlapSeconds` of their `loadSeconds` ran while it did. */
+export interface UnderImport {
+  lookups: Measured;
+  overlapSeconds: number;
+  loadSeconds: number;
 }
 
 export async function benchStore(run: ScaleRun): Promise<StoreResult> {
@@ -77,49 +81,37 @@ async function lookups(run: ScaleRun) {
   try {
     run.log(`serve up in ${server.startupSeconds.toFixed(2)} s`);
     const load = { connections: CONNECTIONS, seconds: run.seconds, requests };
+    const atRate = run.rate === undefined ? undefined : { ...load, rate: run.rate };
+    const logged = (what: string, m: Measured, more = ''): Measured => {
+      run.log(`${what} p50 ${m.p50Ms} ms, p99 ${m.p99Ms} ms${more}`);
+      return m;
+    };
     await drive(server.base, { ...load, seconds: WARMUP_SECONDS });
-    const idle = await drive(server.base, load);
-    run.log(`idle lookups p50 ${idle.p50Ms} ms, p99 ${idle.p99Ms} ms`);
-
-    const idleAtRate = run.rate === undefined ? null : await drive(server.base, { ...load, rate: run.rate });
-    if (idleAtRate) run.log(`idle lookups at ${run.rate}/s p50 ${idleAtRate.p50Ms} ms, p99 ${idleAtRate.p99Ms} ms`);
+    const idle = logged('idle lookups', await drive(server.base, load));
+    const idleAtRate = atRate && logged(`idle lookups at ${atRate.rate}/s`, await drive(server.base, atRate));
 
     const importing = await startCliImport(run.url, run.day1);
-    const loadStart = performance.now();
-    const duringImport = await drive(server.base, load);
-    const loadEnd = performance.now();
-    const duringAtRate = idleAtRate && (await drive(server.base, { ...load, rate: run.rate }));
-    const rateEnd = performance.now();
+    const timed = async (phase: Load) => {
+      const from = performance.now();
+      return { lookups: await drive(server.base, phase), from, to: performance.now() };
+    };
+    const saturated = await timed(load);
+    const paced = atRate && (await timed(atRate));
     const importEnd = await importing.ended;
-    const overlap = (from: number, to: number) => Math.max(0, Math.min(importEnd, to) - from) / 1000;
-    const overlapSeconds = overlap(loadStart, loadEnd);
-    const loadSeconds = (loadEnd - loadStart) / 1000;
-    run.log(
-      `lookups during import p50 ${duringImport.p50Ms} ms, p99 ${duringImport.p99Ms} ms (overlap ${overlapSeconds.toFixed(1)} of ${loadSeconds.toFixed(1)} s)`,
-    );
-    const atRate =
-      idleAtRate && duringAtRate
-        ? {
-            idle: idleAtRate,
-            duringImport: duringAtRate,
-            overlapSeconds: overlap(loadEnd, rateEnd),
-            loadSeconds: (rateEnd - loadEnd) / 1000,
-          }
-        : null;
-    if (atRate) {
-      run.log(
-        `lookups at ${run.rate}/s during import p50 ${atRate.duringImport.p50Ms} ms, p99 ${atRate.duringImport.p99Ms} ms (overlap ${atRate.overlapSeconds.toFixed(1)} of ${atRate.loadSeconds.toFixed(1)} s)`,
-      );
-    }
+    const underImport = (what: string, { lookups, from, to }: Awaited<ReturnType<typeof timed>>): UnderImport => {
+      const overlapSeconds = Math.max(0, Math.min(importEnd, to) - from) / 1000;
+      const loadSeconds = (to - from) / 1000;
+      logged(what, lookups, ` (overlap ${overlapSeconds.toFixed(1)} of ${loadSeconds.toFixed(1)} s)`);
+      return { lookups, overlapSeconds, loadSeconds };
+    };
     return {
       serveStartupSeconds: server.startupSeconds,
       idle,
       importStartupSeconds: importing.startupSeconds,
-      duringImport,
-      overlapSeconds,
-      loadSeconds,
-      importUnderLoadSeconds: (importEnd - loadStart) / 1000,
-      atRate,
+      duringImport: underImport('lookups during import', saturated),
+      importUnderLoadSeconds: (importEnd - saturated.from) / 1000,
+      atRate:
+        idleAtRate && paced ? { idle: idleAtRate, duringImport: underImport(`lookups at ${atRate.rate}/s during import`, paced) } : null,
     };
   } finally {
     await server.stop();

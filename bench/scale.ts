@@ -21,7 +21,7 @@ import { benchDriver } from './api-load.ts';
 import { benchDatabaseUrl, mariadbServer } from './databases.ts';
 import { benchFeed, benchNextDayFeed, uncompressedBytes, type BenchFeed } from './feeds.ts';
 import { bytes, count, machine, markdownTable, seconds } from './report.ts';
-import { benchStore, type StoreResult } from './scale-store.ts';
+import { benchStore, type StoreResult, type UnderImport } from './scale-store.ts';
 import { reachableDatadir } from './store-disk.ts';
 
 // A busy API's traffic: about a tenth of the lookups one server answers at most on this 2-core machine.
@@ -107,6 +107,7 @@ function row(store: string, r: StoreResult): string[] {
   const disk = (peak: number | null) => (peak === null ? 'not measured' : store === 'mariadb' ? `datadir +${bytes(peak)}` : bytes(peak));
   const latency = (m: { p50Ms: number; p99Ms: number; errors: number }) =>
     `${m.p50Ms} / ${m.p99Ms} ms${m.errors ? ` (${m.errors} errors)` : ''}`;
+  const underImport = (u: UnderImport) => `${latency(u.lookups)}; overlap ${u.overlapSeconds.toFixed(1)} of ${u.loadSeconds.toFixed(1)} s`;
   const folder = r.size.folderBytes === null ? '' : `, files ${bytes(r.size.folderBytes)}`;
   const full = r.full;
   const loadedEarlier = ['loaded earlier', '-', '-', '-'];
@@ -130,12 +131,7 @@ function row(store: string, r: StoreResult): string[] {
     seconds(r.importStartupSeconds),
     seconds(r.serveStartupSeconds),
     latency(r.idle),
-    `${latency(r.duringImport)}; overlap ${r.overlapSeconds.toFixed(1)} of ${r.loadSeconds.toFixed(1)} s (import ran ${seconds(r.importUnderLoadSeconds)})`,
-    ...(r.atRate
-      ? [
-          latency(r.atRate.idle),
-          `${latency(r.atRate.duringImport)}; overlap ${r.atRate.overlapSeconds.toFixed(1)} of ${r.atRate.loadSeconds.toFixed(1)} s`,
-        ]
-      : []),
+    `${underImport(r.duringImport)} (import ran ${seconds(r.importUnderLoadSeconds)})`,
+    ...(r.atRate ? [latency(r.atRate.idle), underImport(r.atRate.duringImport)] : []),
   ];
 }
