@@ -460,7 +460,8 @@ export const Info = Type.Object({
       {
         records: Type.Integer({ description: 'records the index holds' }),
         patchedRecords: Type.Integer({
-          description: 'of them, the records realtime slots wrote since the last whole build, which patches read (0 right after a build)',
+          description:
+            'the keys the runs since the last whole build wrote (realtime slots, imports), which patches read: records, or gone (0 right after a build)',
         }),
         bytes: Type.Integer({ description: "memory of the index's arrays" }),
         builtAt: Nullable(Type.String({ format: 'date-time', description: 'when the index in use was built or patched' })),

@@ -20,8 +20,8 @@ const BUILD_NICE = 10;
 
 /**
  * What the worker is asked: a whole index, or a patch of the index built from `since` (the
- * statuses its base was read in) with the records realtime slots wrote since, unless more than
- * `maxKeys` of them (or a full import came between): then a whole index.
+ * statuses its base was read in) with the keys the runs since wrote, unless more than
+ * `maxKeys` of them (or a run whose keys were not kept came between): then a whole index.
  */
 export interface BuildRequest {
   patch?: { since: FeedStatus[]; maxKeys: number };
@@ -46,7 +46,12 @@ async function build({ patch }: BuildRequest): Promise<BuildResult> {
     const builder = new IndexBuilder();
     // A patch that cannot be made, or fails, is followed by a whole build.
     const statuses = await store
-      .scanRealtimeChanges(patch.since, patch.maxKeys, (row) => builder.add(row))
+      .scanChanges(
+        patch.since,
+        patch.maxKeys,
+        (row) => builder.add(row),
+        (key) => builder.remove(key),
+      )
       .catch((err: unknown) => {
         patchError = messageOf(err);
         return null;

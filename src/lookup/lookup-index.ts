@@ -4,6 +4,7 @@ import { FULL_PREFIX, isIpv4Mapped, keyText, type CanonicalIp } from '../feed/ip
 import type { SpurRecord } from '../feed/schema.ts';
 import { dataVersionOf, feedRecords, type DataVersion } from '../store/feed-status.ts';
 import type { DataRow } from '../store/rows.ts';
+import type { RecordKey } from '../store/realtime-keys.ts';
 import type { FeedStatus } from '../store/types.ts';
 import { FieldDictionary, FIELDS, type FieldValue } from './field-dictionary.ts';
 import { keyRange, SegmentBuilder, segmentBuffers, segmentBytes, type SegmentParts } from './segment.ts';
@@ -57,12 +58,24 @@ export class IndexBuilder {
   add(row: DataRow): void {
     const fields = recordFields(JSON.parse(row.context) as SpurRecord);
     const ids = FIELDS.map((field, i) => this.#dictionaries[i]!.idOf(fields[field]));
-    const words = wordsOf(row.ip);
     // A network of one address is stored as the address ("1.2.3.4/32" as 1.2.3.4, prefix 128) under its feed's own spelling.
     const text = row.ip_text === keyText(row.ip, row.prefix_len) ? undefined : row.ip_text;
-    if (isIpv4Address(row.ip, row.prefix_len)) this.#v4.add([words[3]!], row.feed_id, row.last_updated, ids, text);
-    else this.#other.add([...words, row.prefix_len], row.feed_id, row.last_updated, ids, text);
-    if (row.prefix_len < FULL_PREFIX) this.#lengths.add(row.prefix_len);
+    const [segment, key] = this.#placeOf(row);
+    segment.add(key, row.feed_id, row.last_updated, ids, text);
+  }
+
+  /** Adds that the key's record is gone (a patch: the base's row of the key and feed is no longer served), in key order with `add`. */
+  remove(key: RecordKey): void {
+    const [segment, words] = this.#placeOf(key);
+    segment.addGone(words, key.feed_id);
+  }
+
+  /** The segment a key belongs in, and its words there. */
+  #placeOf({ ip, prefix_len }: { ip: Buffer; prefix_len: number }): [SegmentBuilder, number[]] {
+    const words = wordsOf(ip);
+    if (isIpv4Address(ip, prefix_len)) return [this.#v4, [words[3]!]];
+    if (prefix_len < FULL_PREFIX) this.#lengths.add(prefix_len);
+    return [this.#other, [...words, prefix_len]];
   }
 
   finish(statuses: FeedStatus[]): IndexParts {
@@ -81,7 +94,7 @@ export const indexBuffers = (parts: IndexParts): ArrayBuffer[] => [...segmentBuf
 
 export class LookupIndex {
   readonly #base: IndexParts;
-  /** The records realtime slots wrote since the base was read, as they are now (their newer rows win). */
+  /** The keys the runs since the base was read wrote, as they are now (their newer rows win; gone rows hide the base's). */
   readonly #overlay: IndexParts | undefined;
   /** Network lengths of both, longest first. */
   readonly #lengths: number[];
@@ -96,8 +109,8 @@ export class LookupIndex {
   }
 
   /**
-   * This index with the records realtime slots wrote since its base was read
-   * (Store.scanRealtimeChanges from `baseStatuses`): all of them, so patches do not pile up.
+   * This index with the keys the runs since its base was read wrote (Store.scanChanges from
+   * `baseStatuses`): all of them, so patches do not pile up.
    */
   patched(overlay: IndexParts): LookupIndex {
     return new LookupIndex(this.#base, overlay);
@@ -113,7 +126,7 @@ export class LookupIndex {
     return recordsOf(this.#base);
   }
 
-  /** Records the last patch read: those realtime slots wrote since the whole build. */
+  /** Keys the last patch read: those the runs since the whole build wrote, a record or gone. */
   get overlayRecords(): number {
     return this.#overlay ? recordsOf(this.#overlay) : 0;
   }
@@ -154,7 +167,7 @@ export class LookupIndex {
 
   /**
    * Appends the records of the probe's key, in feed order, the overlay's row of a feed in place
-   * of the base's; a network's key text is spelled only when it is found.
+   * of the base's (none for a gone row); a network's key text is spelled only when it is found.
    */
   #collect(segment: 'v4' | 'other', text: string | undefined, found: ShapedRecord[]): void {
     const base = this.#base[segment];
@@ -169,7 +182,8 @@ export class LookupIndex {
       const baseFeed = row < to ? base.feeds[row]! : Infinity;
       const newerFeed = newer < newerTo ? overlay[segment].feeds[newer]! : Infinity;
       if (newerFeed <= baseFeed) {
-        found.push(this.#record(overlay, overlay[segment], newer++, keyString));
+        if (!overlay[segment].gone.has(newer)) found.push(this.#record(overlay, overlay[segment], newer, keyString));
+        newer++;
         if (newerFeed === baseFeed) row++;
       } else {
         found.push(this.#record(this.#base, base, row++, keyString));

@@ -17,6 +17,8 @@ export interface SegmentParts {
   fields: ColumnArray[];
   /** The stored key text of the few records whose text is not the canonical one of their key ("1.2.3.4/32"), by row. */
   texts: Map<number, string>;
+  /** Rows that say their key's record of their feed is gone (a patch's overlay: an import deleted it), not a record. */
+  gone: Set<number>;
   /**
    * Where the keys of each value of their first word's top 16 bits start (an IPv4 /16, for the
    * IPv4 segment), by that value, and then the number of rows: a lookup's binary search starts
@@ -24,6 +26,9 @@ export interface SegmentParts {
    */
   directory: Uint32Array;
 }
+
+// A gone row's field ids: any, never read.
+const GONE_FIELDS: readonly number[] = FIELDS.map(() => 0);
 
 // Top bits of a key's first word that pick its place in the directory.
 const DIRECTORY_BITS = 16;
@@ -36,6 +41,7 @@ export class SegmentBuilder {
   readonly #fields = FIELDS.map(() => new ColumnBuilder());
   readonly #previous: number[] = [];
   readonly #texts = new Map<number, string>();
+  readonly #gone = new Set<number>();
 
   constructor(width: number) {
     this.#width = width;
@@ -47,6 +53,16 @@ export class SegmentBuilder {
    */
   add(key: readonly number[], feedId: number, lastUpdated: number, fieldIds: readonly number[], text?: string): void {
     if (text !== undefined) this.#texts.set(this.#feeds.length, text);
+    this.#append(key, feedId, lastUpdated, fieldIds);
+  }
+
+  /** Appends a row saying the key's record of the feed is gone, in the same key order as `add`. */
+  addGone(key: readonly number[], feedId: number): void {
+    this.#gone.add(this.#feeds.length);
+    this.#append(key, feedId, 0, GONE_FIELDS);
+  }
+
+  #append(key: readonly number[], feedId: number, lastUpdated: number, fieldIds: readonly number[]): void {
     if (compareWords(key, this.#previous) < 0) throw new Error('the store scanned records out of key order');
     for (let i = 0; i < this.#width; i++) {
       this.#keys.push(key[i]!);
@@ -66,6 +82,7 @@ export class SegmentBuilder {
       lastUpdated: this.#lastUpdated.finish(),
       fields: this.#fields.map((column) => column.finish()),
       texts: this.#texts,
+      gone: this.#gone,
       directory: directoryOf(keys, this.#width),
     };
   }

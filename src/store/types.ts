@@ -8,6 +8,7 @@ import type { KeyPast } from '../history/timeline.ts';
 import type { HistoryKey } from '../history/key-journal.ts';
 import type { DataDay } from '../history/window.ts';
 import type { DataRow } from './rows.ts';
+import type { RecordKey } from './realtime-keys.ts';
 
 /** One stored IP or network as one feed knows it. */
 export interface StoredRecord {
@@ -223,7 +224,7 @@ export interface ImportTransaction {
    * Makes the import visible and records the run; answers the run as recorded, finished once
    * the writes staged for the commit are applied (minutes, at tens of millions of records).
    * A realtime run keeps with it `slotKeys`, the keys its slot created or merged into; a full
-   * run drops the feed's (store/realtime-keys.ts).
+   * run drops those of the slots before the feed's previous full run (store/realtime-keys.ts).
    */
   commit(run: ImportRunSummary, slotKeys?: readonly HistoryKey[]): Promise<ImportRunSummary>;
   /** Discards the import's writes and records the run (failed or refused). */
@@ -307,13 +308,19 @@ export interface Store {
    */
   scanRecords(visit: (row: DataRow) => void): Promise<FeedStatus[]>;
   /**
-   * The records realtime slots wrote since the data of `since` (the statuses a scan answered),
-   * in key order, and the feeds' status, from one snapshot: what patches a lookup index built
-   * from `since` (store/realtime-keys.ts). Null when a patch cannot tell (what it visited is
-   * then to be dropped): a feed had a full import since, a slot kept no keys, more than
-   * `maxKeys` changed, or a record a slot wrote is gone (slots delete none).
+   * What changed since the data of `since` (the statuses a scan answered), in key order: each
+   * key the runs since wrote (realtime slots, full imports and expiries) as its record now, or
+   * as gone; and the feeds' status, from one snapshot: what patches a lookup index built from
+   * `since` (store/patch-keys.ts). Null when a patch cannot tell (what it visited is then to be
+   * dropped): a slot kept no keys, an import kept no history of its day, or more than `maxKeys`
+   * keys changed.
    */
-  scanRealtimeChanges(since: readonly FeedStatus[], maxKeys: number, visit: (row: DataRow) => void): Promise<FeedStatus[] | null>;
+  scanChanges(
+    since: readonly FeedStatus[],
+    maxKeys: number,
+    visit: (row: DataRow) => void,
+    gone: (key: RecordKey) => void,
+  ): Promise<FeedStatus[] | null>;
   /** Records matching every filter, ordered by address, one keyset page at a time. */
   list(query: ListQuery): Promise<ListPage>;
   /** How many records `list` would give for the filter, counting no further than `atMost` (a cheap "more than"). */

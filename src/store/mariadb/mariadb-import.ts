@@ -600,7 +600,7 @@ export class MariadbImport implements ImportTransaction {
   }
 
   async #keepSlotKeys(run: ImportRunSummary, runId: number, slotKeys: readonly HistoryKey[] | undefined): Promise<void> {
-    if (run.kind === 'full') await this.#conn.execute(DELETE_SLOT_KEYS_SQL, [this.#feedId]);
+    if (run.kind === 'full') await this.#conn.execute(DELETE_SLOT_KEYS_SQL, [this.#feedId, this.#feedId, runId]);
     else if (slotKeys)
       for (const [part, keys] of slotKeyParts(slotKeys).entries())
         await this.#conn.execute(INSERT_SLOT_KEYS_SQL, [runId, part, this.#feedId, keys]);

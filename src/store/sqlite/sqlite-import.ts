@@ -178,7 +178,7 @@ export class SqliteImport implements ImportTransaction {
       goneWrittenAfter: db.prepare<[number, number], number>(goneWrittenAfterSql('?')).pluck(),
       realtimeCreated: db.prepare<[number, number], number>(REALTIME_CREATED_SQL).pluck(),
       insertSlotKeys: db.prepare<[number, number, number, Buffer]>(INSERT_SLOT_KEYS_SQL),
-      deleteSlotKeys: db.prepare<[number]>(DELETE_SLOT_KEYS_SQL),
+      deleteSlotKeys: db.prepare<[number, number, number]>(DELETE_SLOT_KEYS_SQL),
       recordRun: db.prepare(
         `INSERT INTO import_run (${RUN_INSERT_COLUMNS}) VALUES (${RUN_INSERT_COLUMNS.split(',')
           .map(() => '?')
@@ -397,7 +397,7 @@ export class SqliteImport implements ImportTransaction {
   }
 
   #keepSlotKeys(run: ImportRunSummary, runId: number, slotKeys: readonly HistoryKey[] | undefined): void {
-    if (run.kind === 'full') this.#stmt.deleteSlotKeys.run(this.#feedId);
+    if (run.kind === 'full') this.#stmt.deleteSlotKeys.run(this.#feedId, this.#feedId, runId);
     else if (slotKeys) slotKeyParts(slotKeys).forEach((keys, part) => this.#stmt.insertSlotKeys.run(runId, part, this.#feedId, keys));
   }
 }

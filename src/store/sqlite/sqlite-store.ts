@@ -36,7 +36,8 @@ import {
 import { toImportRun, type DataRow, type RunRow } from '../rows.ts';
 import { containingRecords, probePlan, probeStarts } from '../containment.ts';
 import { SqliteImport } from './sqlite-import.ts';
-import { addSlotKeys, inKeyOrder, patchPlan, SLOT_KEY_LISTS_SQL, type RecordKey } from '../realtime-keys.ts';
+import { DAY_KEY_LISTS_SQL, keyListsOf, PATCH_RUNS_SQL, PatchKeys, patchPlan, SLOT_KEY_LISTS_SQL, type PatchRun } from '../patch-keys.ts';
+import type { RecordKey } from '../realtime-keys.ts';
 import { holdsNoData } from './sqlite-first-load.ts';
 import { checkSchema, migrate } from './sqlite-migrations.ts';
 import { ContextCodec } from './sqlite-context-codec.ts';
@@ -102,7 +103,12 @@ export class SqliteStore implements Store {
   readonly #readLookups: (addresses: readonly CanonicalIp[]) => StoredRecord[][];
   readonly #readFeedStatus: () => FeedStatus[];
   readonly #readAll: (visit: (row: DataRow) => void) => FeedStatus[];
-  readonly #readRealtime: (since: readonly FeedStatus[], maxKeys: number, visit: (row: DataRow) => void) => FeedStatus[] | null;
+  readonly #readChanges: (
+    since: readonly FeedStatus[],
+    maxKeys: number,
+    visit: (row: DataRow) => void,
+    gone: (key: RecordKey) => void,
+  ) => FeedStatus[] | null;
   readonly #readPast: (address: CanonicalIp) => AddressPast;
   readonly #readChanged: (keys: Database.Statement<unknown[], KeyRow>, params: unknown[], since: number, limit: number) => ChangedKeysPage;
   /** Inside a read transaction: the data days of its snapshot. */
@@ -227,24 +233,34 @@ export class SqliteStore implements Store {
       }
       return statuses;
     });
-    const slotKeyLists = this.#db.prepare<[number, number], { key_list: Buffer | null }>(SLOT_KEY_LISTS_SQL);
+    const runs = this.#db.prepare<[number, number], PatchRun>(PATCH_RUNS_SQL);
+    const keyLists = new Map(
+      [SLOT_KEY_LISTS_SQL, DAY_KEY_LISTS_SQL].map((sql) => [sql, this.#db.prepare<number[], { key_list: Buffer }>(sql)]),
+    );
     const byKey = this.#db.prepare<[Buffer, number, number], Omit<DataRow, 'context'> & { context: string | Buffer }>(
       `SELECT ${recordColumns('d.context')} FROM ip_data d WHERE d.ip = ? AND d.prefix_len = ? AND d.feed_id = ?`,
     );
-    this.#readRealtime = this.#db.transaction((since: readonly FeedStatus[], maxKeys: number, visit: (row: DataRow) => void) => {
-      const statuses = this.#readFeedStatus();
-      const plan = patchPlan(since, statuses);
-      const keys = new Map<string, RecordKey>();
-      if (!plan?.every(({ feedId, after }) => addSlotKeys(keys, feedId, slotKeyLists.all(feedId, after), maxKeys))) return null;
-      for (const key of inKeyOrder(keys)) {
-        // Slots delete nothing: a key they wrote that is gone went another way, which a patch cannot follow.
-        const row = byKey.get(key.ip, key.prefix_len, key.feed_id);
-        if (!row) return null;
-        if (typeof row.context !== 'string') row.context = contexts.decode(row.context);
-        visit(row as DataRow);
-      }
-      return statuses;
-    });
+    this.#readChanges = this.#db.transaction(
+      (since: readonly FeedStatus[], maxKeys: number, visit: (row: DataRow) => void, gone: (key: RecordKey) => void) => {
+        const statuses = this.#readFeedStatus();
+        const keys = new PatchKeys(maxKeys);
+        for (const { feedId, after } of patchPlan(since, statuses)) {
+          for (const run of runs.all(feedId, after)) {
+            const [sql, params] = keyListsOf(feedId, run);
+            if (!keys.add(feedId, run, keyLists.get(sql)!.all(...params))) return null;
+          }
+        }
+        for (const key of keys.inKeyOrder()) {
+          const row = byKey.get(key.ip, key.prefix_len, key.feed_id);
+          if (!row) gone(key);
+          else {
+            if (typeof row.context !== 'string') row.context = contexts.decode(row.context);
+            visit(row as DataRow);
+          }
+        }
+        return statuses;
+      },
+    );
   }
 
   get url(): string {
@@ -322,8 +338,13 @@ export class SqliteStore implements Store {
     return this.#readAll(visit);
   }
 
-  async scanRealtimeChanges(since: readonly FeedStatus[], maxKeys: number, visit: (row: DataRow) => void): Promise<FeedStatus[] | null> {
-    return this.#readRealtime(since, maxKeys, visit);
+  async scanChanges(
+    since: readonly FeedStatus[],
+    maxKeys: number,
+    visit: (row: DataRow) => void,
+    gone: (key: RecordKey) => void,
+  ): Promise<FeedStatus[] | null> {
+    return this.#readChanges(since, maxKeys, visit, gone);
   }
 
   async feedStatus(): Promise<FeedStatus[]> {
