@@ -54,7 +54,7 @@ export function guardStore(store: Store): Store {
     importRuns: guard(store.importRuns.bind(store), SCAN_TIMEOUT_MS),
     // The lookup index's builder reads everything, in the background.
     scanRecords: (visit) => store.scanRecords(visit),
-    scanChanges: (since, maxKeys, visit, gone) => store.scanChanges(since, maxKeys, visit, gone),
+    scanChanges: (since, maxKeys, visitor) => store.scanChanges(since, maxKeys, visitor),
     // The API never imports; an import has no deadline.
     beginImport: (feed) => store.beginImport(feed),
     close: () => store.close(),

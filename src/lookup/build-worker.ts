@@ -46,12 +46,7 @@ async function build({ patch }: BuildRequest): Promise<BuildResult> {
     const builder = new IndexBuilder();
     // A patch that cannot be made, or fails, is followed by a whole build.
     const statuses = await store
-      .scanChanges(
-        patch.since,
-        patch.maxKeys,
-        (row) => builder.add(row),
-        (key) => builder.remove(key),
-      )
+      .scanChanges(patch.since, patch.maxKeys, { record: (row) => builder.add(row), gone: (key) => builder.remove(key) })
       .catch((err: unknown) => {
         patchError = messageOf(err);
         return null;

@@ -2,7 +2,8 @@ import { decodeKeys } from '../history/key-journal.ts';
 import { FEED_IDS } from '../feed/feed-types.ts';
 import { realtimeSinceFull } from './feed-status.ts';
 import { byKey, type RecordKey } from './realtime-keys.ts';
-import type { FeedStatus, RunKind } from './types.ts';
+import type { DataRow } from './rows.ts';
+import type { ChangeVisitor, FeedStatus, RunKind } from './types.ts';
 
 /*
  * What an API process patches its lookup index with (lookup/): the keys every run since the
@@ -94,16 +95,11 @@ export class PatchKeys {
  * Visits a chunk of keys in key order: each key's record among `rows` (read in key order, and
  * possibly others, of the same addresses), or that it is gone.
  */
-export function visitKeys<Row extends RecordKey>(
-  keys: readonly RecordKey[],
-  rows: readonly Row[],
-  visit: (row: Row) => void,
-  gone: (key: RecordKey) => void,
-): void {
+export function visitKeys(keys: readonly RecordKey[], rows: readonly DataRow[], visitor: ChangeVisitor): void {
   let at = 0;
   for (const key of keys) {
     while (at < rows.length && byKey(rows[at]!, key) < 0) at++;
-    if (at < rows.length && byKey(rows[at]!, key) === 0) visit(rows[at++]!);
-    else gone(key);
+    if (at < rows.length && byKey(rows[at]!, key) === 0) visitor.record(rows[at++]!);
+    else visitor.gone(key);
   }
 }

@@ -287,6 +287,12 @@ export interface ChangedKeysPage {
 /** Default of IPOID_HISTORY_DAYS: CheckUser's window. */
 export const DEFAULT_HISTORY_DAYS = 90;
 
+/** What Store.scanChanges tells of each key written since: its record now, or that it is gone. */
+export interface ChangeVisitor {
+  record(row: DataRow): void;
+  gone(key: RecordKey): void;
+}
+
 /** Bytes of a record hash that the import's diff matches lines by (ImportTransaction.forEachStoredFingerprint). */
 export const FINGERPRINT_BYTES = 8;
 
@@ -315,12 +321,7 @@ export interface Store {
    * dropped): a slot kept no keys, an import kept no history of its day, or more than `maxKeys`
    * keys changed.
    */
-  scanChanges(
-    since: readonly FeedStatus[],
-    maxKeys: number,
-    visit: (row: DataRow) => void,
-    gone: (key: RecordKey) => void,
-  ): Promise<FeedStatus[] | null>;
+  scanChanges(since: readonly FeedStatus[], maxKeys: number, visitor: ChangeVisitor): Promise<FeedStatus[] | null>;
   /** Records matching every filter, ordered by address, one keyset page at a time. */
   list(query: ListQuery): Promise<ListPage>;
   /** How many records `list` would give for the filter, counting no further than `atMost` (a cheap "more than"). */

@@ -78,14 +78,14 @@ forEachStore((target) => {
     after(async () => close());
 
     test('none before a slot: the statuses, and nothing to read', async () => {
-      const { statuses, rows } = await rowsOf((visit, gone) => store.scanChanges(day, 100, visit, gone));
+      const { statuses, rows } = await rowsOf((visit, gone) => store.scanChanges(day, 100, { record: visit, gone }));
       assert.deepEqual(statuses, day);
       assert.deepEqual(rows, []);
     });
 
     test("after a slot, exactly the records it created or merged into, as a whole scan reads them, in the scan's order", async () => {
       await apply('20260301/0005', SLOT_1);
-      const { statuses, rows } = await rowsOf((visit, gone) => store.scanChanges(day, 100, visit, gone));
+      const { statuses, rows } = await rowsOf((visit, gone) => store.scanChanges(day, 100, { record: visit, gone }));
       afterSlot1 = await store.feedStatus();
       assert.deepEqual(statuses, afterSlot1);
       const all = (await rowsOf((visit) => store.scanRecords(visit))).rows;
@@ -102,20 +102,20 @@ forEachStore((target) => {
 
     test('after a second slot: since the day, both slots; since the first, the second only', async () => {
       await apply('20260301/0010', SLOT_2);
-      const sinceDay = await rowsOf((visit, gone) => store.scanChanges(day, 100, visit, gone));
+      const sinceDay = await rowsOf((visit, gone) => store.scanChanges(day, 100, { record: visit, gone }));
       assert.equal(sinceDay.rows.length, 5);
-      const sinceSlot1 = await rowsOf((visit, gone) => store.scanChanges(afterSlot1, 100, visit, gone));
+      const sinceSlot1 = await rowsOf((visit, gone) => store.scanChanges(afterSlot1, 100, { record: visit, gone }));
       assert.deepEqual(sinceSlot1.rows.map(keyOf), [`2001:db8::/48#${FEED_IDS[FEED]}`]);
       assert.match(sinceSlot1.rows[0]!.context, /Carrier, merged/);
     });
 
     test('none when more keys changed than asked for: nothing read', async () => {
-      const over = await rowsOf((visit, gone) => store.scanChanges(day, 4, visit, gone));
+      const over = await rowsOf((visit, gone) => store.scanChanges(day, 4, { record: visit, gone }));
       assert.deepEqual(over, { statuses: null, rows: [], gone: [] });
     });
 
     test('a record a slot wrote that went behind its back is read as gone; none when a slot kept no keys (merged by an older IPoid)', async () => {
-      const sinceSlots = (since: FeedStatus[]) => rowsOf((visit, gone) => store.scanChanges(since, 100, visit, gone));
+      const sinceSlots = (since: FeedStatus[]) => rowsOf((visit, gone) => store.scanChanges(since, 100, { record: visit, gone }));
       const before3 = await store.feedStatus();
       await apply('20260301/0015', [{ ip: '192.0.2.77', organization: 'Gone behind its back' }]);
       assert.deepEqual((await sinceSlots(before3)).rows.map(keyOf), [`192.0.2.77#${FEED_IDS[FEED]}`]);
@@ -138,7 +138,7 @@ forEachStore((target) => {
         '20260301/0025',
         addresses.map((ip) => ({ ip, organization: `Many ${ip}` })),
       );
-      const { rows } = await rowsOf((visit, gone) => store.scanChanges(before, 2000, visit, gone));
+      const { rows } = await rowsOf((visit, gone) => store.scanChanges(before, 2000, { record: visit, gone }));
       const all = (await rowsOf((visit) => store.scanRecords(visit))).rows;
       assert.deepEqual(
         rows,
@@ -147,12 +147,10 @@ forEachStore((target) => {
       assert.equal(rows.length, 1100);
       await execBehind(url, "DELETE FROM ip_data WHERE ip_text = '10.9.3.150'"); // the 750th key: the second of three reads
       const order: string[] = [];
-      await store.scanChanges(
-        before,
-        2000,
-        (row) => order.push(keyText(row.ip, row.prefix_len)),
-        (key) => order.push(`gone ${keyText(key.ip, key.prefix_len)}`),
-      );
+      await store.scanChanges(before, 2000, {
+        record: (row) => order.push(keyText(row.ip, row.prefix_len)),
+        gone: (key) => order.push(`gone ${keyText(key.ip, key.prefix_len)}`),
+      });
       assert.deepEqual(
         order,
         addresses.map((ip) => (ip === '10.9.3.150' ? `gone ${ip}` : ip)),
@@ -190,7 +188,7 @@ forEachStore((target) => {
       const options = { feed: FEED, feedDate: '2026-03-02', logger: quietLogger, force: true } as const;
       const { inserted, updated, deleted } = await importFeed(store, jsonLinesFeed(NEXT), options);
       assert.deepEqual({ inserted, updated, deleted }, { inserted: 0, updated: 2, deleted: 4 });
-      const patch = await rowsOf((visit, gone) => store.scanChanges(base, 100, visit, gone));
+      const patch = await rowsOf((visit, gone) => store.scanChanges(base, 100, { record: visit, gone }));
       assert.deepEqual(patch.statuses, await store.feedStatus());
       for (const key of ['198.51.100.1', '203.0.113.0/24', '192.0.2.9', '203.0.113.128/25'])
         assert.ok(patch.gone.includes(`${key}#${FEED_IDS[FEED]}`), key);
@@ -199,7 +197,7 @@ forEachStore((target) => {
     });
 
     test("none when the import kept no history, or its day's keys are no longer there", async () => {
-      const sinceBase = async () => (await rowsOf((visit, gone) => store.scanChanges(base, 100, visit, gone))).statuses;
+      const sinceBase = async () => (await rowsOf((visit, gone) => store.scanChanges(base, 100, { record: visit, gone }))).statuses;
       assert.ok(await sinceBase());
       await execBehind(url, 'UPDATE import_run SET history_kept = 0 WHERE data_date = 20260302');
       assert.equal(await sinceBase(), null);
@@ -216,8 +214,8 @@ forEachStore((target) => {
       const since = await store.feedStatus();
       const options = { feed: FEED, feedDate: '2026-03-03', logger: quietLogger, force: true } as const;
       await importFeed(store, jsonLinesFeed([DAY[3]!]), options);
-      assert.equal((await rowsOf((visit, gone) => store.scanChanges(base, 100, visit, gone))).statuses, null);
-      const patch = await rowsOf((visit, gone) => store.scanChanges(since, 100, visit, gone));
+      assert.equal((await rowsOf((visit, gone) => store.scanChanges(base, 100, { record: visit, gone }))).statuses, null);
+      const patch = await rowsOf((visit, gone) => store.scanChanges(since, 100, { record: visit, gone }));
       assert.deepEqual(patch.gone, [`198.51.100.2#${FEED_IDS[FEED]}`]);
     });
   });

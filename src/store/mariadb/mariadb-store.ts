@@ -30,6 +30,7 @@ import {
   type StoredRecord,
   type StoreOptions,
   type RunsQuery,
+  type ChangeVisitor,
 } from '../types.ts';
 import { connect, connectionOptions, type ConnectionOptions } from './mariadb-connection.ts';
 import { toImportRun, type DataRow, type RunRow } from '../rows.ts';
@@ -37,7 +38,6 @@ import { PrefixTally, type PrefixGroup } from '../prefix-density.ts';
 import { listQuery, PREFIXES_PER_LABEL_READ, prefixQueries } from './mariadb-list-query.ts';
 import { MariadbImport } from './mariadb-import.ts';
 import { keyListsOf, PATCH_RUNS_SQL, PatchKeys, patchPlan, visitKeys, type PatchRun } from '../patch-keys.ts';
-import type { RecordKey } from '../realtime-keys.ts';
 import { MARIADB_MIGRATIONS, migrate } from './mariadb-migrations.ts';
 
 // INET6 reads as text; the API and the cursor want the 16 bytes.
@@ -245,12 +245,7 @@ export class MariadbStore implements Store {
   }
 
   /** The keys the runs since `since` wrote, then their records a chunk of keys at a time, all in one snapshot. */
-  async scanChanges(
-    since: readonly FeedStatus[],
-    maxKeys: number,
-    visit: (row: DataRow) => void,
-    gone: (key: RecordKey) => void,
-  ): Promise<FeedStatus[] | null> {
+  async scanChanges(since: readonly FeedStatus[], maxKeys: number, visitor: ChangeVisitor): Promise<FeedStatus[] | null> {
     return this.#inSnapshot(async (conn) => {
       const statuses = await feedStatusOf(conn);
       const keys = new PatchKeys(maxKeys);
@@ -264,7 +259,7 @@ export class MariadbStore implements Store {
       for (let at = 0; at < ordered.length; at += KEYS_PER_READ) {
         // A short last chunk repeats its last address: one statement text for every chunk.
         const values = Array.from({ length: KEYS_PER_READ }, (_, i) => ordered[Math.min(at + i, ordered.length - 1)]!.ip);
-        visitKeys(ordered.slice(at, at + KEYS_PER_READ), await conn.execute<DataRow[]>(KEYS_READ_SQL, values), visit, gone);
+        visitKeys(ordered.slice(at, at + KEYS_PER_READ), await conn.execute<DataRow[]>(KEYS_READ_SQL, values), visitor);
       }
       return statuses;
     });

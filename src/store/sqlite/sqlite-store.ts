@@ -32,12 +32,12 @@ import {
   type StoredRecord,
   type StoreOptions,
   type RunsQuery,
+  type ChangeVisitor,
 } from '../types.ts';
 import { toImportRun, type DataRow, type RunRow } from '../rows.ts';
 import { containingRecords, probePlan, probeStarts } from '../containment.ts';
 import { SqliteImport } from './sqlite-import.ts';
 import { DAY_KEY_LISTS_SQL, keyListsOf, PATCH_RUNS_SQL, PatchKeys, patchPlan, SLOT_KEY_LISTS_SQL, type PatchRun } from '../patch-keys.ts';
-import type { RecordKey } from '../realtime-keys.ts';
 import { holdsNoData } from './sqlite-first-load.ts';
 import { checkSchema, migrate } from './sqlite-migrations.ts';
 import { ContextCodec } from './sqlite-context-codec.ts';
@@ -103,12 +103,7 @@ export class SqliteStore implements Store {
   readonly #readLookups: (addresses: readonly CanonicalIp[]) => StoredRecord[][];
   readonly #readFeedStatus: () => FeedStatus[];
   readonly #readAll: (visit: (row: DataRow) => void) => FeedStatus[];
-  readonly #readChanges: (
-    since: readonly FeedStatus[],
-    maxKeys: number,
-    visit: (row: DataRow) => void,
-    gone: (key: RecordKey) => void,
-  ) => FeedStatus[] | null;
+  readonly #readChanges: (since: readonly FeedStatus[], maxKeys: number, visitor: ChangeVisitor) => FeedStatus[] | null;
   readonly #readPast: (address: CanonicalIp) => AddressPast;
   readonly #readChanged: (keys: Database.Statement<unknown[], KeyRow>, params: unknown[], since: number, limit: number) => ChangedKeysPage;
   /** Inside a read transaction: the data days of its snapshot. */
@@ -240,27 +235,25 @@ export class SqliteStore implements Store {
     const byKey = this.#db.prepare<[Buffer, number, number], Omit<DataRow, 'context'> & { context: string | Buffer }>(
       `SELECT ${recordColumns('d.context')} FROM ip_data d WHERE d.ip = ? AND d.prefix_len = ? AND d.feed_id = ?`,
     );
-    this.#readChanges = this.#db.transaction(
-      (since: readonly FeedStatus[], maxKeys: number, visit: (row: DataRow) => void, gone: (key: RecordKey) => void) => {
-        const statuses = this.#readFeedStatus();
-        const keys = new PatchKeys(maxKeys);
-        for (const { feedId, after } of patchPlan(since, statuses)) {
-          for (const run of runs.all(feedId, after)) {
-            const [sql, params] = keyListsOf(feedId, run);
-            if (!keys.add(feedId, run, keyLists.get(sql)!.all(...params))) return null;
-          }
+    this.#readChanges = this.#db.transaction((since: readonly FeedStatus[], maxKeys: number, visitor: ChangeVisitor) => {
+      const statuses = this.#readFeedStatus();
+      const keys = new PatchKeys(maxKeys);
+      for (const { feedId, after } of patchPlan(since, statuses)) {
+        for (const run of runs.all(feedId, after)) {
+          const [sql, params] = keyListsOf(feedId, run);
+          if (!keys.add(feedId, run, keyLists.get(sql)!.all(...params))) return null;
         }
-        for (const key of keys.inKeyOrder()) {
-          const row = byKey.get(key.ip, key.prefix_len, key.feed_id);
-          if (!row) gone(key);
-          else {
-            if (typeof row.context !== 'string') row.context = contexts.decode(row.context);
-            visit(row as DataRow);
-          }
+      }
+      for (const key of keys.inKeyOrder()) {
+        const row = byKey.get(key.ip, key.prefix_len, key.feed_id);
+        if (!row) visitor.gone(key);
+        else {
+          if (typeof row.context !== 'string') row.context = contexts.decode(row.context);
+          visitor.record(row as DataRow);
         }
-        return statuses;
-      },
-    );
+      }
+      return statuses;
+    });
   }
 
   get url(): string {
@@ -338,13 +331,8 @@ export class SqliteStore implements Store {
     return this.#readAll(visit);
   }
 
-  async scanChanges(
-    since: readonly FeedStatus[],
-    maxKeys: number,
-    visit: (row: DataRow) => void,
-    gone: (key: RecordKey) => void,
-  ): Promise<FeedStatus[] | null> {
-    return this.#readChanges(since, maxKeys, visit, gone);
+  async scanChanges(since: readonly FeedStatus[], maxKeys: number, visitor: ChangeVisitor): Promise<FeedStatus[] | null> {
+    return this.#readChanges(since, maxKeys, visitor);
   }
 
   async feedStatus(): Promise<FeedStatus[]> {
