@@ -3,7 +3,7 @@
  * day 2, `ipoid serve` start-up and idle lookups, then `ipoid import` of day 1 again (the
  * same churn in reverse): its start-up, and lookups while it runs.
  */
-import { drive, singleLookups, startServer, WARMUP_SECONDS, type Load, type Measured } from './api-load.ts';
+import { drive, singleLookups, startServer, WARMUP_SECONDS, type Load, type Measured, type Server } from './api-load.ts';
 import { dropDatabase, freshDatabase, settle } from './databases.ts';
 import { measureImport, startCliImport, type MeasuredImport } from './imports.ts';
 import { importDiskProbe, storeSize, type StoreSize } from './store-disk.ts';
@@ -43,6 +43,19 @@ export interface StoreResult {
   importUnderLoadSeconds: number;
   /** The same lookups at `ScaleRun.rate`, idle and (right after `duringImport`) while the import runs. */
   atRate: { idle: Measured; duringImport: UnderImport } | null;
+  /** How the API's lookup index took in the import under load. */
+  indexAfterImport: IndexChange;
+}
+
+/** A build or patch of the API's lookup index, as its log tells it. */
+export interface IndexChange {
+  patched: boolean;
+  /** How long the build or patch took. */
+  seconds: number;
+  /** A patch's keys: those written since the index's whole build. */
+  keys: number | null;
+  /** From the import's commit until the index answered its data. */
+  afterCommitSeconds: number;
 }
 
 /** Lookups measured once an import had started: `overlapSeconds` of their `loadSeconds` ran while it did. */
@@ -90,6 +103,7 @@ async function lookups(run: ScaleRun) {
     const idle = logged('idle lookups', await drive(server.base, load));
     const idleAtRate = atRate && logged(`idle lookups at ${atRate.rate}/s`, await drive(server.base, atRate));
 
+    const indexed = nextIndexChange(server);
     const importing = await startCliImport(run.url, run.day1);
     const timed = async (phase: Load) => {
       const from = performance.now();
@@ -112,8 +126,31 @@ async function lookups(run: ScaleRun) {
       importUnderLoadSeconds: (importEnd - saturated.from) / 1000,
       atRate:
         idleAtRate && paced ? { idle: idleAtRate, duringImport: underImport(`lookups at ${atRate.rate}/s during import`, paced) } : null,
+      indexAfterImport: await indexAfter(run, await importing.finished, indexed),
     };
   } finally {
     await server.stop();
   }
+}
+
+/** The next build or patch of the server's lookup index, with when its log line came. */
+function nextIndexChange(server: Server): Promise<Omit<IndexChange, 'afterCommitSeconds'> & { at: number }> {
+  return new Promise((resolve) =>
+    server.onLogLine((line) => {
+      const made = /"lookup index (patched|built)"/.exec(line)?.[1];
+      if (!made) return;
+      const { seconds, overlayRecords } = JSON.parse(line) as { seconds: number; overlayRecords?: number };
+      resolve({ patched: made === 'patched', seconds, keys: overlayRecords ?? null, at: performance.now() });
+    }),
+  );
+}
+
+async function indexAfter(run: ScaleRun, commit: { at: number }, indexed: ReturnType<typeof nextIndexChange>): Promise<IndexChange> {
+  const { at, ...change } = await indexed;
+  const result = { ...change, afterCommitSeconds: (at - commit.at) / 1000 };
+  const how = result.patched ? `patched with ${result.keys} keys` : 'built whole';
+  run.log(
+    `lookup index ${how} in ${result.seconds.toFixed(1)} s, answering the import ${result.afterCommitSeconds.toFixed(1)} s after its commit`,
+  );
+  return result;
 }

@@ -21,7 +21,7 @@ import { benchDriver } from './api-load.ts';
 import { benchDatabaseUrl, mariadbServer } from './databases.ts';
 import { benchFeed, benchNextDayFeed, uncompressedBytes, type BenchFeed } from './feeds.ts';
 import { bytes, count, machine, markdownTable, seconds } from './report.ts';
-import { benchStore, type StoreResult, type UnderImport } from './scale-store.ts';
+import { benchStore, type IndexChange, type StoreResult, type UnderImport } from './scale-store.ts';
 import { reachableDatadir } from './store-disk.ts';
 
 // A busy API's traffic: about a tenth of the lookups one server answers at most on this 2-core machine.
@@ -97,6 +97,7 @@ console.log(
       'lookups idle p50/p99',
       'lookups during import p50/p99',
       ...(rate ? [`lookups at ${count(rate)}/s idle p50/p99`, `lookups at ${count(rate)}/s during import p50/p99`] : []),
+      'lookup index after the import',
     ],
     rows,
   ),
@@ -133,5 +134,11 @@ function row(store: string, r: StoreResult): string[] {
     latency(r.idle),
     `${underImport(r.duringImport)} (import ran ${seconds(r.importUnderLoadSeconds)})`,
     ...(r.atRate ? [latency(r.atRate.idle), underImport(r.atRate.duringImport)] : []),
+    indexChange(r.indexAfterImport),
   ];
+}
+
+function indexChange({ patched, seconds: took, keys, afterCommitSeconds }: IndexChange): string {
+  const how = patched ? `patched, ${count(keys ?? 0)} keys,` : 'built whole';
+  return `${how} ${seconds(took)}; answering ${seconds(afterCommitSeconds)} after the commit`;
 }
