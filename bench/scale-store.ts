@@ -54,8 +54,12 @@ export interface IndexChange {
   seconds: number;
   /** A patch's keys: those written since the index's whole build. */
   keys: number | null;
-  /** From the import's commit until the index answered its data. */
-  afterCommitSeconds: number;
+  /**
+   * From the import's end (its log's `import finished`, once its commit returned) until the
+   * index answered its data: the index may start on the data as soon as the commit is
+   * visible, before the import's last work after it.
+   */
+  afterImportSeconds: number;
 }
 
 /** Lookups measured once an import had started: `overlapSeconds` of their `loadSeconds` ran while it did. */
@@ -134,7 +138,7 @@ async function lookups(run: ScaleRun) {
 }
 
 /** The next build or patch of the server's lookup index, with when its log line came. */
-function nextIndexChange(server: Server): Promise<Omit<IndexChange, 'afterCommitSeconds'> & { at: number }> {
+function nextIndexChange(server: Server): Promise<Omit<IndexChange, 'afterImportSeconds'> & { at: number }> {
   return new Promise((resolve) =>
     server.onLogLine((line) => {
       const made = /"lookup index (patched|built)"/.exec(line)?.[1];
@@ -145,12 +149,12 @@ function nextIndexChange(server: Server): Promise<Omit<IndexChange, 'afterCommit
   );
 }
 
-async function indexAfter(run: ScaleRun, commit: { at: number }, indexed: ReturnType<typeof nextIndexChange>): Promise<IndexChange> {
+async function indexAfter(run: ScaleRun, ended: { at: number }, indexed: ReturnType<typeof nextIndexChange>): Promise<IndexChange> {
   const { at, ...change } = await indexed;
-  const result = { ...change, afterCommitSeconds: (at - commit.at) / 1000 };
+  const result = { ...change, afterImportSeconds: (at - ended.at) / 1000 };
   const how = result.patched ? `patched with ${result.keys} keys` : 'built whole';
   run.log(
-    `lookup index ${how} in ${result.seconds.toFixed(1)} s, answering the import ${result.afterCommitSeconds.toFixed(1)} s after its commit`,
+    `lookup index ${how} in ${result.seconds.toFixed(1)} s, answering the import ${result.afterImportSeconds.toFixed(1)} s after it ended`,
   );
   return result;
 }

@@ -138,7 +138,7 @@ function row(store: string, r: StoreResult): string[] {
   ];
 }
 
-function indexChange({ patched, seconds: took, keys, afterCommitSeconds }: IndexChange): string {
+function indexChange({ patched, seconds: took, keys, afterImportSeconds }: IndexChange): string {
   const how = patched ? `patched, ${count(keys ?? 0)} keys,` : 'built whole';
-  return `${how} ${seconds(took)}; answering ${seconds(afterCommitSeconds)} after the commit`;
+  return `${how} ${seconds(took)}; answering ${seconds(afterImportSeconds)} after the import ended`;
 }
