@@ -221,7 +221,7 @@ export const MARIADB_MIGRATIONS: readonly (readonly Statement[])[] = [
   // GET /feed/v1/imports?kind=full, newest first, with no feed named (the console's default):
   // read from this index, not by walking every realtime slot's run back to the full ones.
   [`ALTER TABLE import_run ADD KEY IF NOT EXISTS import_run_kind (kind, id)`],
-  // The keys each realtime slot wrote (store/realtime-keys.ts), until the feed's next full import.
+  // The keys each realtime slot wrote (store/realtime-keys.ts), until the feed's second full import after it.
   [
     `CREATE TABLE IF NOT EXISTS realtime_keys (
       run_id   INT UNSIGNED     NOT NULL,

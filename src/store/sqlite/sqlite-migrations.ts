@@ -258,7 +258,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
          datetime(d.last_updated, 'unixepoch') AS last_updated
     FROM ip_data d JOIN feed f ON f.id = d.feed_id;
   `,
-  // The keys each realtime slot wrote (store/realtime-keys.ts), until the feed's next full import.
+  // The keys each realtime slot wrote (store/realtime-keys.ts), until the feed's second full import after it.
   `
   CREATE TABLE realtime_keys (
     run_id   INTEGER NOT NULL REFERENCES import_run (id),
