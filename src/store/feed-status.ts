@@ -31,9 +31,12 @@ export function realtimeLagSeconds({ lastRealtime }: Pick<FeedStatus, 'lastRealt
   return lastRealtime?.slot ? secondsSince(lastRealtime.slot.getTime(), now) : null;
 }
 
-/** Records the feed holds: as its newest run (a realtime slot since the full import, or that import) left them. */
-export const feedRecords = (status: Pick<FeedStatus, 'lastImport' | 'lastRealtime'>): number =>
-  (realtimeSinceFull(status) ?? status.lastImport)?.records ?? 0;
+/** The feed's newest run whose data is served: a realtime slot since the full import, or that import. */
+export const newestServedRun = (status: Pick<FeedStatus, 'lastImport' | 'lastRealtime'>): ImportRun | null =>
+  realtimeSinceFull(status) ?? status.lastImport;
+
+/** Records the feed holds: as its newest served run left them. */
+export const feedRecords = (status: Pick<FeedStatus, 'lastImport' | 'lastRealtime'>): number => newestServedRun(status)?.records ?? 0;
 
 /** The runs that make the data served: the feed's full import and the newest realtime slot since. */
 export const servedRuns = (status: Pick<FeedStatus, 'lastImport' | 'lastRealtime'>): ImportRun[] =>

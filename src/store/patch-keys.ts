@@ -1,6 +1,6 @@
 import { decodeKeys } from '../history/key-journal.ts';
 import { FEED_IDS } from '../feed/feed-types.ts';
-import { realtimeSinceFull } from './feed-status.ts';
+import { newestServedRun } from './feed-status.ts';
 import { byKey, type RecordKey } from './realtime-keys.ts';
 import type { DataRow } from './rows.ts';
 import type { ChangeVisitor, FeedStatus, RunKind } from './types.ts';
@@ -47,7 +47,7 @@ export const keyListsOf = (feedId: number, run: PatchRun): [string, number[]] =>
  * run of each it holds); feeds whose data did not move are left out.
  */
 export function patchPlan(since: readonly FeedStatus[], now: readonly FeedStatus[]): PatchFeed[] {
-  const newestOf = (status: FeedStatus | undefined) => (status ? (realtimeSinceFull(status) ?? status.lastImport)?.id : undefined) ?? 0;
+  const newestOf = (status: FeedStatus | undefined) => (status && newestServedRun(status)?.id) ?? 0;
   return now.flatMap((status) => {
     const after = newestOf(since.find((s) => s.feed === status.feed));
     return newestOf(status) > after ? [{ feedId: FEED_IDS[status.feed], after }] : [];

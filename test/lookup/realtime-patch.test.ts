@@ -8,7 +8,7 @@ import { importFeed } from '../../src/import/importer.ts';
 import { applySlot } from '../../src/realtime/apply-slot.ts';
 import { parseSlotPath } from '../../src/realtime/slot.ts';
 import type { DataRow } from '../../src/store/rows.ts';
-import type { RecordKey } from '../../src/store/realtime-keys.ts';
+import { byKey, type RecordKey } from '../../src/store/realtime-keys.ts';
 import type { FeedStatus, Store } from '../../src/store/types.ts';
 import { jsonLinesFeed, quietLogger } from '../helpers/fixtures.ts';
 import { indexBuilt, request, serve } from '../helpers/http.ts';
@@ -179,7 +179,6 @@ forEachStore((target) => {
       for (const key of patch.gone) rows.delete(key);
       return [...rows.values()];
     };
-    const byKeyOrder = (a: DataRow, b: DataRow) => Buffer.compare(a.ip, b.ip) || a.prefix_len - b.prefix_len || a.feed_id - b.feed_id;
 
     test("after a slot and the next day's file: the base patched is the whole store, records the file removed gone", async () => {
       await apply('20260301/0010', SLOT_2);
@@ -193,7 +192,7 @@ forEachStore((target) => {
       for (const key of ['198.51.100.1', '203.0.113.0/24', '192.0.2.9', '203.0.113.128/25'])
         assert.ok(patch.gone.includes(`${key}#${FEED_IDS[FEED]}`), key);
       const now = (await rowsOf((visit) => store.scanRecords(visit))).rows;
-      assert.deepEqual(patched(patch).sort(byKeyOrder), now);
+      assert.deepEqual(patched(patch).sort(byKey), now);
     });
 
     test("none when the import kept no history, or its day's keys are no longer there", async () => {
