@@ -113,7 +113,7 @@ interface StoreFigures {
   idle: Measured;
   during: Measured;
   freshnessSeconds: number[];
-  /** The API's lookup index, made new after each slot: patched (the slots' records read) or built whole, seconds each. */
+  /** The API's lookup index, made new after each slot: patched (the slots' records read; folded into its base or not) or built whole, seconds each. */
   index: { patched: number[]; built: number[] };
 }
 

@@ -50,9 +50,11 @@ export interface StoreResult {
 /** A build or patch of the API's lookup index, as its log tells it. */
 export interface IndexChange {
   patched: boolean;
+  /** Whether the patch was folded into the index's base (lookup/fold.ts). */
+  folded: boolean;
   /** How long the build or patch took. */
   seconds: number;
-  /** A patch's keys: those written since the index's whole build. */
+  /** A patch's keys: those written since the index's base (its whole build or last fold). */
   keys: number | null;
   /**
    * From the import's end (its log's `import finished`, once its commit returned) until the
@@ -143,8 +145,8 @@ function nextIndexChange(server: Server): Promise<Omit<IndexChange, 'afterImport
     server.onLogLine((line) => {
       const made = /"lookup index (patched|built)"/.exec(line)?.[1];
       if (!made) return;
-      const { seconds, overlayRecords } = JSON.parse(line) as { seconds: number; overlayRecords?: number };
-      resolve({ patched: made === 'patched', seconds, keys: overlayRecords ?? null, at: performance.now() });
+      const { seconds, keys, folded } = JSON.parse(line) as { seconds: number; keys?: number; folded?: boolean };
+      resolve({ patched: made === 'patched', folded: folded === true, seconds, keys: keys ?? null, at: performance.now() });
     }),
   );
 }
@@ -152,7 +154,7 @@ function nextIndexChange(server: Server): Promise<Omit<IndexChange, 'afterImport
 async function indexAfter(run: ScaleRun, ended: { at: number }, indexed: ReturnType<typeof nextIndexChange>): Promise<IndexChange> {
   const { at, ...change } = await indexed;
   const result = { ...change, afterImportSeconds: (at - ended.at) / 1000 };
-  const how = result.patched ? `patched with ${result.keys} keys` : 'built whole';
+  const how = result.patched ? `patched with ${result.keys} keys${result.folded ? ' and folded' : ''}` : 'built whole';
   run.log(
     `lookup index ${how} in ${result.seconds.toFixed(1)} s, answering the import ${result.afterImportSeconds.toFixed(1)} s after it ended`,
   );

@@ -138,7 +138,7 @@ function row(store: string, r: StoreResult): string[] {
   ];
 }
 
-function indexChange({ patched, seconds: took, keys, afterImportSeconds }: IndexChange): string {
-  const how = patched ? `patched, ${count(keys ?? 0)} keys,` : 'built whole';
+function indexChange({ patched, folded, seconds: took, keys, afterImportSeconds }: IndexChange): string {
+  const how = patched ? `patched${folded ? ' and folded' : ''}, ${count(keys ?? 0)} keys,` : 'built whole';
   return `${how} ${seconds(took)}; answering ${seconds(afterImportSeconds)} after the import ended`;
 }

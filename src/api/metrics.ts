@@ -142,7 +142,7 @@ function lookupIndexGauges(index: IndexHolder, registers: Registry[]): void {
   gauge('ipoid_lookup_index_records', 'Records in the in-memory lookup index', (s) => s.records);
   gauge(
     'ipoid_lookup_index_patched_records',
-    'Keys the runs since the last whole build of the lookup index wrote (realtime slots, imports), which patches read',
+    "Keys the runs since the lookup index's base (its last whole build or fold) wrote (realtime slots, imports), which patches read",
     (s) => s.patchedRecords,
   );
   gauge('ipoid_lookup_index_bytes', "Memory of the lookup index's arrays", (s) => s.bytes);

@@ -461,7 +461,7 @@ export const Info = Type.Object({
         records: Type.Integer({ description: 'records the index holds' }),
         patchedRecords: Type.Integer({
           description:
-            'the keys the runs since the last whole build wrote (realtime slots, imports), which patches read: records, or gone (0 right after a build)',
+            'the keys the runs since the base (the last whole build or fold) wrote (realtime slots, imports), which patches read: records, or gone (0 right after a build or fold)',
         }),
         bytes: Type.Integer({ description: "memory of the index's arrays" }),
         builtAt: Nullable(Type.String({ format: 'date-time', description: 'when the index in use was built or patched' })),

@@ -5,13 +5,23 @@
  */
 
 export type ColumnArray = Uint8Array | Uint16Array | Uint32Array;
-type ColumnType = Uint8ArrayConstructor | Uint16ArrayConstructor | Uint32ArrayConstructor;
+export type ColumnType = Uint8ArrayConstructor | Uint16ArrayConstructor | Uint32ArrayConstructor;
 
 const INITIAL_CAPACITY = 1024;
 // Growth by half, not double: at tens of millions of records the spare capacity is memory the build holds.
 const GROWTH = 1.5;
 
-const typeFor = (value: number): ColumnType => (value <= 0xff ? Uint8Array : value <= 0xffff ? Uint16Array : Uint32Array);
+/** The narrowest type that holds `value`. */
+export const typeFor = (value: number): ColumnType => (value <= 0xff ? Uint8Array : value <= 0xffff ? Uint16Array : Uint32Array);
+
+/**
+ * A zeroed array in shared memory: an index's arrays are shared between the API's thread, which
+ * reads them, and the builder's, which keeps the base to fold the next patch into (fold.ts),
+ * without a copy of either.
+ */
+export const sharedArray = <T extends ColumnType>(Type: T, length: number): InstanceType<T> =>
+  // (One constructor's signature: TypeScript resolves none on the union of the three.)
+  new (Type as Uint8ArrayConstructor)(new SharedArrayBuffer(length * Type.BYTES_PER_ELEMENT)) as InstanceType<T>;
 const maxOf = (array: ColumnArray): number => (array instanceof Uint8Array ? 0xff : array instanceof Uint16Array ? 0xffff : 0xffffffff);
 
 function copied(Type: ColumnType, from: ColumnArray, capacity: number): ColumnArray {
@@ -40,11 +50,12 @@ export class ColumnBuilder {
   }
 
   /**
-   * The values, in an array exactly as long: a copy, so that the spare capacity is freed, and
-   * the builder lets go of its array at once, so that a build holds one column twice at most.
+   * The values, in a shared array exactly as long: a copy, so that the spare capacity is freed,
+   * and the builder lets go of its array at once, so that a build holds one column twice at most.
    */
   finish(): ColumnArray {
-    const values = this.#array.slice(0, this.#length);
+    const values = sharedArray(typeFor(maxOf(this.#array)), this.#length);
+    values.set(this.#array.subarray(0, this.#length));
     this.#array = new Uint8Array(0);
     this.#length = 0;
     return values;

@@ -21,12 +21,21 @@ const BUILD_DEADLINE_MS = 30 * 60_000;
  */
 const patchLimit = (baseRecords: number): number => Math.max(10_000, Math.ceil(baseRecords / 8));
 
+/**
+ * A patch of this many keys is folded into the base (lookup/fold.ts): the index then holds one
+ * base again, as a whole build would, and the next patches read only the runs after it. A day's
+ * import (5% churn writes about a twentieth of the keys) is folded; realtime slots gather in
+ * the overlay for hours first, as a fold copies every array of the index. Below a thousand
+ * keys an overlay costs lookups nothing worth a copy.
+ */
+const foldAt = (baseRecords: number): number => Math.max(1_000, Math.ceil(baseRecords / 32));
+
 /** The newest import run a data version's tag names (its run ids joined by "."): versions only move forward. */
 const newestRun = (tag: string): number => Math.max(...tag.split('.').map(Number));
 
 export interface IndexState {
   records: number;
-  /** The keys the runs since the last whole build wrote, which patches read: records, or gone (0 right after a build). */
+  /** The keys the runs since the base (the last whole build or fold) wrote, which patches read: records, or gone (0 right after a build or fold). */
   patchedRecords: number;
   bytes: number;
   builtAt: Date | null;
@@ -49,6 +58,8 @@ export class IndexHolder {
   readonly #url: string;
   readonly #logger: Logger;
   #index: LookupIndex | undefined;
+  /** Which of the builder's bases the index's base is (BuildResult.base): folds need the one the builder kept. */
+  #baseId: number | undefined;
   /** The builder thread, started at the first build and kept. */
   #worker: Worker | undefined;
   /** The build running: when it started, and its deadline. */
@@ -106,7 +117,16 @@ export class IndexHolder {
     this.#running = { started: performance.now(), deadline };
     this.#answeredFromStore = false;
     const index = this.#index;
-    const request: BuildRequest = index ? { patch: { since: index.baseStatuses, maxKeys: patchLimit(index.baseRecords) } } : {};
+    const request: BuildRequest = index
+      ? {
+          patch: {
+            since: index.baseStatuses,
+            maxKeys: patchLimit(index.baseRecords),
+            base: this.#baseId,
+            foldAt: foldAt(index.baseRecords),
+          },
+        }
+      : {};
     worker.postMessage(request);
   }
 
@@ -141,7 +161,7 @@ export class IndexHolder {
     }
     if (result.patchError) this.#logger.warn({ err: result.patchError }, 'patching the lookup index failed; it was built whole instead');
     // (The index a patch was asked for is still this.#index: it changes only here.)
-    const index = result.patch ? this.#index!.patched(result.parts) : new LookupIndex(result.parts);
+    const index = result.made === 'patched' ? this.#index!.patched(result.parts) : new LookupIndex(result.parts);
     this.#failedAt = null;
     this.#buildSeconds = (performance.now() - build.started) / 1000;
     // Before the first index, lookups read the database: when they did during this build and an
@@ -159,11 +179,16 @@ export class IndexHolder {
       return;
     }
     this.#index = index;
+    if (result.made !== 'patched') this.#baseId = result.base;
     this.#builtAt = new Date();
     const { records, bytes, version, overlayRecords } = index;
     const seconds = this.#buildSeconds;
-    if (result.patch) this.#logger.info({ records, bytes, version: version.tag, seconds, overlayRecords }, 'lookup index patched');
-    else this.#logger.info({ records, bytes, version: version.tag, seconds }, 'lookup index built');
+    if (result.made === 'built') this.#logger.info({ records, bytes, version: version.tag, seconds }, 'lookup index built');
+    else
+      this.#logger.info(
+        { records, bytes, version: version.tag, seconds, keys: result.keys, folded: result.made === 'folded', overlayRecords },
+        'lookup index patched',
+      );
   }
 
   async close(): Promise<void> {

@@ -7,16 +7,17 @@ import type { DataRow } from '../store/rows.ts';
 import type { RecordKey } from '../store/realtime-keys.ts';
 import type { FeedStatus } from '../store/types.ts';
 import { FieldDictionary, FIELDS, type FieldValue } from './field-dictionary.ts';
-import { keyRange, SegmentBuilder, segmentBuffers, segmentBytes, type SegmentParts } from './segment.ts';
+import { keyRange, SegmentBuilder, segmentBytes, type SegmentParts } from './segment.ts';
 
 /*
  * The API's lookup index: every stored record of one snapshot, held in typed arrays (a few
  * bytes of key and a byte or two per field a record), so that a lookup is a few binary
- * searches in memory and never a database round trip. It is immutable: a new import builds a
- * new index, and a lookup reads one index from start to end, so it never mixes two imports.
+ * searches in memory and never a database round trip. It is immutable: a new import makes a
+ * new index (patched, folded or built whole), and a lookup reads one index from start to end,
+ * so it never mixes two imports.
  */
 
-/** A built index as plain data: what the builder's worker thread sends (its arrays are transferred, not copied). */
+/** A built index as plain data: what the builder's worker thread sends (its arrays are shared, not copied). */
 export interface IndexParts {
   /** The feeds' status in the snapshot the records were read from: the data's version. */
   statuses: FeedStatus[];
@@ -89,9 +90,6 @@ export class IndexBuilder {
   }
 }
 
-/** The buffers to transfer with an index's parts. */
-export const indexBuffers = (parts: IndexParts): ArrayBuffer[] => [...segmentBuffers(parts.v4), ...segmentBuffers(parts.other)];
-
 export class LookupIndex {
   readonly #base: IndexParts;
   /** The keys the runs since the base was read wrote, as they are now (their newer rows win; gone rows hide the base's). */
@@ -121,12 +119,12 @@ export class LookupIndex {
     return this.#base.statuses;
   }
 
-  /** Records the last whole build read. */
+  /** Records of the base: the last whole build or fold. */
   get baseRecords(): number {
     return recordsOf(this.#base);
   }
 
-  /** Keys the last patch read: those the runs since the whole build wrote, a record or gone. */
+  /** Keys the last patch read: those the runs since the base wrote, a record or gone. */
   get overlayRecords(): number {
     return this.#overlay ? recordsOf(this.#overlay) : 0;
   }

@@ -1,4 +1,4 @@
-import { ColumnBuilder, type ColumnArray } from './column.ts';
+import { ColumnBuilder, sharedArray, type ColumnArray } from './column.ts';
 import { FIELDS } from './field-dictionary.ts';
 
 /*
@@ -7,7 +7,7 @@ import { FIELDS } from './field-dictionary.ts';
  * (IPv6, networks) four words of address and one of prefix length.
  */
 
-/** A built segment, as plain typed arrays (they cross from the builder's worker thread without a copy). */
+/** A built segment, as plain typed arrays in shared memory (they cross from the builder's worker thread without a copy). */
 export interface SegmentParts {
   width: number;
   keys: ColumnArray;
@@ -88,9 +88,10 @@ export class SegmentBuilder {
   }
 }
 
-function directoryOf(keys: ColumnArray, width: number): Uint32Array {
+/** A segment's directory (SegmentParts.directory) of its keys. */
+export function directoryOf(keys: ColumnArray, width: number): Uint32Array {
   const rows = keys.length / width;
-  const directory = new Uint32Array(2 ** DIRECTORY_BITS + 1);
+  const directory = sharedArray(Uint32Array, 2 ** DIRECTORY_BITS + 1);
   let row = 0;
   for (let prefix = 0; prefix < directory.length; prefix++) {
     while (row < rows && keys[row * width]! >>> DIRECTORY_BITS < prefix) row++;
@@ -138,7 +139,3 @@ export const segmentBytes = (segment: SegmentParts): number =>
     (sum, array) => sum + array.byteLength,
     0,
   );
-
-/** The arrays' buffers, to transfer rather than copy to another thread. */
-export const segmentBuffers = (segment: SegmentParts): ArrayBuffer[] =>
-  [segment.keys, segment.feeds, segment.lastUpdated, ...segment.fields, segment.directory].map((array) => array.buffer as ArrayBuffer);
