@@ -41,7 +41,7 @@ for await (const line of readFeed(feed)) {
 rows.sort((a, b) => Buffer.compare(a.ip, b.ip) || a.prefix_len - b.prefix_len);
 const builder = new IndexBuilder();
 for (const row of rows) builder.add(row);
-const index = new LookupIndex(builder.finish([]));
+const index = new LookupIndex(builder.finish([], { shared: true }));
 // Every fifth address unknown, as in bench:api.
 const texts = rows.map((row, i) => (i % 5 === 4 ? `10.${i % 256}.${(i >> 8) % 256}.${i % 7}` : row.ip_text.split('/')[0]!));
 

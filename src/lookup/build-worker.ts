@@ -3,8 +3,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { storedVersionTag } from '../store/feed-status.ts';
 import type { FeedStatus } from '../store/types.ts';
 import { openStore } from '../store/open.ts';
+import { collectGarbage } from './collect-garbage.ts';
 import { foldOverlay } from './fold.ts';
-import { IndexBuilder, type IndexParts } from './lookup-index.ts';
+import { IndexBuilder, indexBuffers, type IndexParts } from './lookup-index.ts';
 
 /*
  * The worker thread that builds the lookup index, for as long as the API runs: it reads the
@@ -78,7 +79,7 @@ async function build({ patch }: BuildRequest): Promise<BuildResult> {
         return null;
       });
     if (statuses) {
-      const overlay = builder.finish(statuses);
+      const overlay = builder.finish(statuses, { shared: false });
       const current = await storedVersionTag(store);
       if (!kept || kept.id !== patch.base || keys < patch.foldAt) return { parts: overlay, made: 'patched', keys, current };
       const parts = foldOverlay(kept.parts, overlay);
@@ -88,14 +89,16 @@ async function build({ patch }: BuildRequest): Promise<BuildResult> {
   kept = undefined; // let go first: while a whole build runs, the process holds the old index and the new one, no more
   const builder = new IndexBuilder();
   const statuses = await store.scanRecords((row) => builder.add(row));
-  const parts = builder.finish(statuses);
+  const parts = builder.finish(statuses, { shared: true });
   return { parts, made: 'built', base: keep(parts), current: await storedVersionTag(store), patchError };
 }
 
-// The arrays are shared: the message copies the rest (the dictionaries, statuses), small.
+// A base's arrays are shared, an overlay's handed over: the message copies the rest (the dictionaries, statuses), small.
 parentPort!.on('message', (request: BuildRequest) => {
-  build(request).then(
-    (result) => parentPort!.postMessage(result),
-    (err: unknown) => parentPort!.postMessage({ error: messageOf(err) } satisfies BuildResult),
-  );
+  build(request)
+    .then(
+      (result) => parentPort!.postMessage(result, 'parts' in result && result.made === 'patched' ? indexBuffers(result.parts) : []),
+      (err: unknown) => parentPort!.postMessage({ error: messageOf(err) } satisfies BuildResult),
+    )
+    .finally(collectGarbage); // the base it no longer keeps, and the patch's builders (collect-garbage.ts)
 });

@@ -15,9 +15,9 @@ const GROWTH = 1.5;
 export const typeFor = (value: number): ColumnType => (value <= 0xff ? Uint8Array : value <= 0xffff ? Uint16Array : Uint32Array);
 
 /**
- * A zeroed array in shared memory: an index's arrays are shared between the API's thread, which
- * reads them, and the builder's, which keeps the base to fold the next patch into (fold.ts),
- * without a copy of either.
+ * A zeroed array in shared memory: an index's base is shared between the API's thread, which
+ * reads it, and the builder's, which keeps it to fold the next patch into (fold.ts), without
+ * a copy. (A patch's overlay is not kept: it is handed over, V8 counting its memory.)
  */
 export const sharedArray = <T extends ColumnType>(Type: T, length: number): InstanceType<T> =>
   // (One constructor's signature: TypeScript resolves none on the union of the three.)
@@ -50,11 +50,13 @@ export class ColumnBuilder {
   }
 
   /**
-   * The values, in a shared array exactly as long: a copy, so that the spare capacity is freed,
-   * and the builder lets go of its array at once, so that a build holds one column twice at most.
+   * The values, in an array exactly as long (in shared memory if `shared`): a copy, so that the
+   * spare capacity is freed, and the builder lets go of its array at once, so that a build
+   * holds one column twice at most.
    */
-  finish(): ColumnArray {
-    const values = sharedArray(typeFor(maxOf(this.#array)), this.#length);
+  finish({ shared }: { shared: boolean }): ColumnArray {
+    const Type = typeFor(maxOf(this.#array));
+    const values = shared ? sharedArray(Type, this.#length) : new Type(this.#length);
     values.set(this.#array.subarray(0, this.#length));
     this.#array = new Uint8Array(0);
     this.#length = 0;

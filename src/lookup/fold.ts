@@ -75,7 +75,7 @@ function foldSegment(base: SegmentParts, overlay: SegmentParts, fieldIds: Uint32
     fields: fields.map((column) => column.subarray(0, rows)),
     texts,
     gone: new Set(),
-    directory: directoryOf(folded, width),
+    directory: directoryOf(folded, width, { shared: true }),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.ts';
 import { startWorker } from '../worker-thread.ts';
+import { collectGarbage } from './collect-garbage.ts';
 import type { BuildRequest, BuildResult } from './build-worker.ts';
 import { LookupIndex } from './lookup-index.ts';
 
@@ -24,9 +25,10 @@ const patchLimit = (baseRecords: number): number => Math.max(10_000, Math.ceil(b
 /**
  * A patch of this many keys is folded into the base (lookup/fold.ts): the index then holds one
  * base again, as a whole build would, and the next patches read only the runs after it. A day's
- * import (5% churn writes about a twentieth of the keys) is folded; realtime slots gather in
- * the overlay for hours first, as a fold copies every array of the index. Below a thousand
- * keys an overlay costs lookups nothing worth a copy.
+ * import (5% churn writes about a twentieth of the keys) is folded; realtime slots (about
+ * 10,000 keys each) gather in the overlay first, for hours at tens of millions of records, as a
+ * fold copies every array of the index. Below a thousand keys an overlay costs lookups nothing
+ * worth a copy.
  */
 const foldAt = (baseRecords: number): number => Math.max(1_000, Math.ceil(baseRecords / 32));
 
@@ -179,6 +181,7 @@ export class IndexHolder {
       return;
     }
     this.#index = index;
+    if (result.made !== 'patched') collectGarbage(); // the base there was, now unread (collect-garbage.ts)
     if (result.made !== 'patched') this.#baseId = result.base;
     this.#builtAt = new Date();
     const { records, bytes, version, overlayRecords } = index;

@@ -7,7 +7,7 @@ import type { DataRow } from '../store/rows.ts';
 import type { RecordKey } from '../store/realtime-keys.ts';
 import type { FeedStatus } from '../store/types.ts';
 import { FieldDictionary, FIELDS, type FieldValue } from './field-dictionary.ts';
-import { keyRange, SegmentBuilder, segmentBytes, type SegmentParts } from './segment.ts';
+import { keyRange, SegmentBuilder, segmentBuffers, segmentBytes, type SegmentParts } from './segment.ts';
 
 /*
  * The API's lookup index: every stored record of one snapshot, held in typed arrays (a few
@@ -17,7 +17,7 @@ import { keyRange, SegmentBuilder, segmentBytes, type SegmentParts } from './seg
  * so it never mixes two imports.
  */
 
-/** A built index as plain data: what the builder's worker thread sends (its arrays are shared, not copied). */
+/** A built index as plain data: what the builder's worker thread sends (its arrays are shared or handed over, not copied). */
 export interface IndexParts {
   /** The feeds' status in the snapshot the records were read from: the data's version. */
   statuses: FeedStatus[];
@@ -79,16 +79,20 @@ export class IndexBuilder {
     return [this.#other, [...words, prefix_len]];
   }
 
-  finish(statuses: FeedStatus[]): IndexParts {
+  /** The index: in shared memory for a base (the builder keeps it too), else handed over (a patch's overlay). */
+  finish(statuses: FeedStatus[], memory: { shared: boolean }): IndexParts {
     return {
       statuses,
       lengths: [...this.#lengths].sort((a, b) => b - a),
       values: this.#dictionaries.map((dictionary) => dictionary.values),
-      v4: this.#v4.finish(),
-      other: this.#other.finish(),
+      v4: this.#v4.finish(memory),
+      other: this.#other.finish(memory),
     };
   }
 }
+
+/** The buffers to hand over with an index's parts (unshared: a patch's overlay). */
+export const indexBuffers = (parts: IndexParts): ArrayBuffer[] => [...segmentBuffers(parts.v4), ...segmentBuffers(parts.other)];
 
 export class LookupIndex {
   readonly #base: IndexParts;

@@ -7,7 +7,7 @@ import { FIELDS } from './field-dictionary.ts';
  * (IPv6, networks) four words of address and one of prefix length.
  */
 
-/** A built segment, as plain typed arrays in shared memory (they cross from the builder's worker thread without a copy). */
+/** A built segment, as plain typed arrays (they cross from the builder's worker thread without a copy: shared, or handed over). */
 export interface SegmentParts {
   width: number;
   keys: ColumnArray;
@@ -73,25 +73,26 @@ export class SegmentBuilder {
     fieldIds.forEach((id, i) => this.#fields[i]!.push(id));
   }
 
-  finish(): SegmentParts {
-    const keys = this.#keys.finish();
+  finish(memory: { shared: boolean }): SegmentParts {
+    const keys = this.#keys.finish(memory);
     return {
       width: this.#width,
       keys,
-      feeds: this.#feeds.finish(),
-      lastUpdated: this.#lastUpdated.finish(),
-      fields: this.#fields.map((column) => column.finish()),
+      feeds: this.#feeds.finish(memory),
+      lastUpdated: this.#lastUpdated.finish(memory),
+      fields: this.#fields.map((column) => column.finish(memory)),
       texts: this.#texts,
       gone: this.#gone,
-      directory: directoryOf(keys, this.#width),
+      directory: directoryOf(keys, this.#width, memory),
     };
   }
 }
 
 /** A segment's directory (SegmentParts.directory) of its keys. */
-export function directoryOf(keys: ColumnArray, width: number): Uint32Array {
+export function directoryOf(keys: ColumnArray, width: number, { shared }: { shared: boolean }): Uint32Array {
   const rows = keys.length / width;
-  const directory = sharedArray(Uint32Array, 2 ** DIRECTORY_BITS + 1);
+  const length = 2 ** DIRECTORY_BITS + 1;
+  const directory = shared ? sharedArray(Uint32Array, length) : new Uint32Array(length);
   let row = 0;
   for (let prefix = 0; prefix < directory.length; prefix++) {
     while (row < rows && keys[row * width]! >>> DIRECTORY_BITS < prefix) row++;
@@ -139,3 +140,7 @@ export const segmentBytes = (segment: SegmentParts): number =>
     (sum, array) => sum + array.byteLength,
     0,
   );
+
+/** The arrays' buffers, to hand over rather than copy to another thread (unshared arrays only). */
+export const segmentBuffers = (segment: SegmentParts): ArrayBuffer[] =>
+  [segment.keys, segment.feeds, segment.lastUpdated, ...segment.fields, segment.directory].map((array) => array.buffer as ArrayBuffer);

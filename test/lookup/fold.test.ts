@@ -61,14 +61,14 @@ const ADDRESSES = [
 
 async function wholeBuild(store: Store): Promise<IndexParts> {
   const builder = new IndexBuilder();
-  return builder.finish(await store.scanRecords((row) => builder.add(row)));
+  return builder.finish(await store.scanRecords((row) => builder.add(row)), { shared: true });
 }
 
 async function patchOf(store: Store, base: IndexParts): Promise<IndexParts> {
   const builder = new IndexBuilder();
   const statuses = await store.scanChanges(base.statuses, 1000, { record: (row) => builder.add(row), gone: (key) => builder.remove(key) });
   assert.ok(statuses, 'the patch could be made');
-  return builder.finish(statuses);
+  return builder.finish(statuses, { shared: false });
 }
 
 /** Every row of the index's segments, its field ids read through the dictionaries: what lookups can see. */
