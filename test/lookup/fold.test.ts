@@ -9,12 +9,11 @@ import { importFeed } from '../../src/import/importer.ts';
 import { FIELDS } from '../../src/lookup/field-dictionary.ts';
 import { foldOverlay } from '../../src/lookup/fold.ts';
 import { IndexBuilder, LookupIndex, type IndexParts } from '../../src/lookup/lookup-index.ts';
-import { applySlot } from '../../src/realtime/apply-slot.ts';
-import { parseSlotPath } from '../../src/realtime/slot.ts';
 import type { Store } from '../../src/store/types.ts';
 import { jsonLinesFeed, quietLogger } from '../helpers/fixtures.ts';
 import { indexBuilt, request } from '../helpers/http.ts';
-import { publishSlot } from '../helpers/realtime.ts';
+import { ANONYMOUS_DAY, RESIDENTIAL_DAY } from '../helpers/lookup-records.ts';
+import { mergePublishedSlot } from '../helpers/realtime.ts';
 import { scratchDir } from '../helpers/spur-feeds.ts';
 import { forEachStore, freshStore } from '../helpers/stores.ts';
 import { buildServer } from '../../src/api/server.ts';
@@ -26,15 +25,13 @@ import { buildServer } from '../../src/api/server.ts';
  */
 
 const FEED = 'anonymous-residential';
+// (203.0.113.0/24 is the only network of its length: the next day drops it.)
 const DAY = [
-  { ip: '198.51.100.1', organization: 'One', client: { count: 1 } },
-  { ip: '198.51.100.2', organization: 'Two', risks: ['TUNNEL'] },
-  { network: '203.0.113.0/24', organization: 'Outer' }, // the only network of its length: the next day drops it
-  { network: '2001:db8::/48', organization: 'Carrier' },
+  ...RESIDENTIAL_DAY,
   { network: '192.0.2.55/32', organization: 'Spelled as a network' },
   { ip: '2001:db8:1::5', organization: 'Six' },
 ];
-const OTHER = [{ ip: '198.51.100.2', organization: 'Anon Two' }];
+const OTHER = ANONYMOUS_DAY;
 const SLOT = [
   { ip: '198.51.100.1', organization: 'One, merged' },
   { ip: '192.0.2.9', organization: 'New' },
@@ -97,10 +94,7 @@ forEachStore((target) => {
   let store: Store;
   let close: () => Promise<void>;
   const slotsDir = scratchDir();
-  const apply = async (slot: string, lines: object[], feed: FeedType = FEED) => {
-    const file = publishSlot(slotsDir, feed, slot, lines);
-    assert.equal((await applySlot(store, file, { feed, slot: parseSlotPath(slot)!, logger: quietLogger })).status, 'applied');
-  };
+  const apply = (slot: string, lines: object[], feed: FeedType = FEED) => mergePublishedSlot(store, slotsDir, feed, slot, lines);
   const importDay = (feed: FeedType, records: object[], feedDate = '2026-03-01') =>
     importFeed(store, jsonLinesFeed(records), { feed, feedDate, logger: quietLogger, force: true });
 

@@ -5,14 +5,13 @@ import type { FastifyInstance } from 'fastify';
 import { FEED_IDS, type FeedType } from '../../src/feed/feed-types.ts';
 import { keyText } from '../../src/feed/ip.ts';
 import { importFeed } from '../../src/import/importer.ts';
-import { applySlot } from '../../src/realtime/apply-slot.ts';
-import { parseSlotPath } from '../../src/realtime/slot.ts';
 import type { DataRow } from '../../src/store/rows.ts';
 import { byKey, type RecordKey } from '../../src/store/realtime-keys.ts';
 import type { FeedStatus, Store } from '../../src/store/types.ts';
 import { jsonLinesFeed, quietLogger } from '../helpers/fixtures.ts';
 import { indexBuilt, request, serve } from '../helpers/http.ts';
-import { publishSlot } from '../helpers/realtime.ts';
+import { ANONYMOUS_DAY, RESIDENTIAL_DAY } from '../helpers/lookup-records.ts';
+import { mergePublishedSlot } from '../helpers/realtime.ts';
 import { scratchDir } from '../helpers/spur-feeds.ts';
 import { execBehind, forEachStore, freshStore } from '../helpers/stores.ts';
 
@@ -23,14 +22,8 @@ import { execBehind, forEachStore, freshStore } from '../helpers/stores.ts';
  */
 
 const FEED = 'anonymous-residential';
-const DAY = [
-  { ip: '198.51.100.1', organization: 'One', client: { count: 1 } },
-  { ip: '198.51.100.2', organization: 'Two', risks: ['TUNNEL'] },
-  { network: '203.0.113.0/24', organization: 'Outer' },
-  { network: '2001:db8::/48', organization: 'Carrier' },
-];
-// The other feed holds a key of the first: a lookup gives both feeds' records, in feed order.
-const OTHER = [{ ip: '198.51.100.2', organization: 'Anon Two' }];
+const DAY = RESIDENTIAL_DAY;
+const OTHER = ANONYMOUS_DAY;
 const SLOT_1 = [
   { ip: '198.51.100.1', organization: 'One, merged' },
   { ip: '198.51.100.2', organization: 'Two, merged' },
@@ -58,10 +51,7 @@ forEachStore((target) => {
   let store: Store;
   let close: () => Promise<void>;
   const slotsDir = scratchDir();
-  const apply = async (slot: string, lines: object[], feed: FeedType = FEED) => {
-    const file = publishSlot(slotsDir, feed, slot, lines);
-    assert.equal((await applySlot(store, file, { feed, slot: parseSlotPath(slot)!, logger: quietLogger })).status, 'applied');
-  };
+  const apply = (slot: string, lines: object[], feed: FeedType = FEED) => mergePublishedSlot(store, slotsDir, feed, slot, lines);
   const importDay = (feed: FeedType, records: object[], force = false) =>
     importFeed(store, jsonLinesFeed(records), { feed, feedDate: '2026-03-01', logger: quietLogger, force });
 
