@@ -114,7 +114,7 @@ interface StoreFigures {
   during: Measured;
   freshnessSeconds: number[];
   /** The API's lookup index, made new after each slot: patched (the slots' records read; folded into its base or not) or built whole, seconds each. */
-  index: { patched: number[]; built: number[] };
+  index: { patched: number[]; built: number[]; folded: number };
 }
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -129,10 +129,13 @@ async function benchStore(store: string, dayFile: string, slotsDir: string): Pro
   while (!(await fetch(`${spurUrl}/v2/${FEED}/latest`).catch(() => null))) await delay(100);
   const env = { IPOID_DB_URL: url, SPUR_FEED_BASE_URL: spurUrl, SPUR_API_TOKEN: TOKEN, IPOID_LOG_LEVEL: 'info' };
   const server = await startServer(url);
-  const index = { patched: [] as number[], built: [] as number[] };
+  const index = { patched: [] as number[], built: [] as number[], folded: 0 };
   server.onLogLine((line) => {
     const made = /"lookup index (patched|built)"/.exec(line)?.[1] as 'patched' | 'built' | undefined;
-    if (made) index[made].push((JSON.parse(line) as { seconds: number }).seconds);
+    if (!made) return;
+    const { seconds, folded } = JSON.parse(line) as { seconds: number; folded?: boolean };
+    index[made].push(seconds);
+    if (folded) index.folded++;
   });
   try {
     const addresses = await sampleAddresses(dayFile, records, 20_000, HIT_RATIO);
@@ -233,7 +236,7 @@ console.log(
       'follower peak RSS',
       `API p50/p99 idle → during (${CONNECTIONS} conn.)`,
       'publication → API answer',
-      'lookup index: patches / whole builds (median s)',
+      'lookup index: patches (folded) / whole builds (median s)',
     ],
     figures.map((f) => [
       f.store,
@@ -242,7 +245,7 @@ console.log(
       `${Math.round(f.followerRssMb)} MB`,
       `${f.idle.p50Ms}/${f.idle.p99Ms} → ${f.during.p50Ms}/${f.during.p99Ms} ms${f.during.errors ? ` (${f.during.errors} errors)` : ''}`,
       f.freshnessSeconds.map(seconds).join(', '),
-      [f.index.patched, f.index.built].map(countAndMedian).join(' / '),
+      `${countAndMedian(f.index.patched)} (${f.index.folded} folded) / ${countAndMedian(f.index.built)}`,
     ]),
   ),
 );
