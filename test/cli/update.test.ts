@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startFakeSpur, type FakeSpur } from '../../src/spur/fake-server.ts';
 import { openStore } from '../../src/store/open.ts';
+import { tempDir } from '../helpers/fixtures.ts';
 import { jsonLines, runCli } from '../helpers/cli.ts';
 import { forEachStore, type TestDatabase } from '../helpers/stores.ts';
 import { storedSnapshot } from '../helpers/snapshot.ts';
-import { leftovers, RECORDS, scratchDir, TOKEN, writeFeed } from '../helpers/spur-feeds.ts';
+import { leftovers, RECORDS, TOKEN, writeFeed } from '../helpers/spur-feeds.ts';
 
-const feedsDir = scratchDir();
+const feedsDir = tempDir();
 let spur: FakeSpur;
 
 before(async () => {
@@ -35,7 +36,7 @@ const updateEnv = (extra: Record<string, string>): Record<string, string> => ({
 
 forEachStore((target) => {
   let db: TestDatabase;
-  const downloadDir = scratchDir();
+  const downloadDir = tempDir();
   const update = (env: Record<string, string>) =>
     runCli(['update'], updateEnv({ IPOID_DB_URL: db.url, IPOID_DOWNLOAD_DIR: downloadDir, ...env }));
   const digest = async (): Promise<string> => {
@@ -52,7 +53,7 @@ forEachStore((target) => {
   after(async () => db.drop());
 
   test('update with the token from a file imports each feed, one JSON line each, and never prints the token', async () => {
-    const tokenFile = join(scratchDir(), 'token');
+    const tokenFile = join(tempDir(), 'token');
     writeFileSync(tokenFile, `${TOKEN}\n`);
     const result = await update({ SPUR_API_TOKEN_FILE: tokenFile });
     assert.equal(result.code, 0, result.stderr);

@@ -10,12 +10,12 @@ import type { Store } from '../../src/store/types.ts';
 import { jsonLines, runCli } from '../helpers/cli.ts';
 import { quietLogger, SAMPLE_FEED, tempDir } from '../helpers/fixtures.ts';
 import { storedSnapshot } from '../helpers/snapshot.ts';
-import { leftovers, scratchDir, TOKEN, writeFeed } from '../helpers/spur-feeds.ts';
+import { leftovers, TOKEN, writeFeed } from '../helpers/spur-feeds.ts';
 
 // A real full file system: a 16 KiB tmpfs, smaller than the compressed feed. Mounting needs
 // root (as in CI); elsewhere the test says why it did not run.
 const SIZE_KIB = 16;
-const downloadDir = scratchDir();
+const downloadDir = tempDir();
 
 function mountSmallTmpfs(): string | null {
   try {
@@ -29,7 +29,7 @@ function mountSmallTmpfs(): string | null {
 const unmountable = mountSmallTmpfs();
 
 describe('the download directory is full', { skip: unmountable ?? false }, () => {
-  const feedsDir = scratchDir();
+  const feedsDir = tempDir();
   const dbUrl = `sqlite:${join(tempDir(), 'ipoid.db')}`;
   let spur: FakeSpur;
   let store: Store;
@@ -72,7 +72,7 @@ describe('the download directory is full', { skip: unmountable ?? false }, () =>
     assert.equal(await storedSnapshot(store), before);
 
     // The downloaded feed replaces the sample feed stored before: past the change limit on purpose.
-    const roomy = await update(scratchDir(), '--force');
+    const roomy = await update(tempDir(), '--force');
     assert.equal(roomy.code, 0, roomy.stderr);
     assert.deepEqual(
       jsonLines(roomy.stdout).map((l) => l.status),

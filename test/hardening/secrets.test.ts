@@ -4,10 +4,10 @@ import { after, before, test } from 'node:test';
 import { startFakeSpur, type FakeSpur } from '../../src/spur/fake-server.ts';
 import { request } from '../helpers/http.ts';
 import { runCli } from '../helpers/cli.ts';
-import { SAMPLE_FEED } from '../helpers/fixtures.ts';
+import { SAMPLE_FEED, tempDir } from '../helpers/fixtures.ts';
 import { serveProcess } from '../helpers/serve-process.ts';
 import { forEachStore, mariadbUser, type DatabaseUser, type TestDatabase } from '../helpers/stores.ts';
-import { scratchDir, writeFeed } from '../helpers/spur-feeds.ts';
+import { writeFeed } from '../helpers/spur-feeds.ts';
 
 const secret = (name: string): string => `${name}-${randomBytes(9).toString('base64url')}`;
 const SECRETS = {
@@ -33,7 +33,7 @@ function assertNoSecret(): void {
 
 let spur: FakeSpur;
 before(async () => {
-  const feeds = scratchDir();
+  const feeds = tempDir();
   await writeFeed(feeds, 'anonymous', '20260101', 5);
   spur = await startFakeSpur({ dir: feeds, token: SECRETS.spurToken });
 });
@@ -73,7 +73,7 @@ forEachStore((target) => {
     assert.equal((await ipoid(['import', SAMPLE_FEED], { IPOID_DB_URL: dbUrl })).code, 0);
     const update = {
       IPOID_DB_URL: dbUrl,
-      IPOID_DOWNLOAD_DIR: scratchDir(),
+      IPOID_DOWNLOAD_DIR: tempDir(),
       SPUR_FEED_BASE_URL: spur.url,
       IPOID_FEEDS: 'anonymous',
       IPOID_MAX_FEED_AGE_DAYS: '0',

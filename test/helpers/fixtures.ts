@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -10,8 +10,14 @@ export const BAD_LINES = join(FIXTURES, 'bad-lines.jsonl');
 
 export const quietLogger = createLogger('silent');
 
+const made: string[] = [];
+process.once('exit', () => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** A temporary directory, removed when the test process exits. */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'ipoid-test-'));
+  const dir = mkdtempSync(join(tmpdir(), 'ipoid-test-'));
+  made.push(dir);
+  return dir;
 }
 
 /** The fixture's lines as parsed JSON objects. */

@@ -1,22 +1,12 @@
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runGenerate, type GenerateSummary } from '../../src/generator/index.ts';
 import { SpurClient, type SpurSettings } from '../../src/spur/client.ts';
 import type { FeedType } from '../../src/feed/feed-types.ts';
-import { quietLogger, tempDir } from './fixtures.ts';
+import { quietLogger } from './fixtures.ts';
 
 export const TOKEN = 'test-token-4f1c9e';
 export const RECORDS = 3000;
-
-const scratch: string[] = [];
-process.once('exit', () => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-/** A temporary directory removed when the test process exits. */
-export function scratchDir(): string {
-  const dir = tempDir();
-  scratch.push(dir);
-  return dir;
-}
 
 const feedFile = (dir: string, feed: FeedType, date: string): string => join(dir, feed, date, 'feed.json.gz');
 

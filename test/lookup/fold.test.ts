@@ -10,11 +10,10 @@ import { FIELDS } from '../../src/lookup/field-dictionary.ts';
 import { foldOverlay } from '../../src/lookup/fold.ts';
 import { IndexBuilder, LookupIndex, type IndexParts } from '../../src/lookup/lookup-index.ts';
 import type { Store } from '../../src/store/types.ts';
-import { jsonLinesFeed, quietLogger } from '../helpers/fixtures.ts';
+import { jsonLinesFeed, quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { indexBuilt, request } from '../helpers/http.ts';
 import { ANONYMOUS_DAY, RESIDENTIAL_DAY } from '../helpers/lookup-records.ts';
 import { mergePublishedSlot } from '../helpers/realtime.ts';
-import { scratchDir } from '../helpers/spur-feeds.ts';
 import { forEachStore, freshStore } from '../helpers/stores.ts';
 import { buildServer } from '../../src/api/server.ts';
 
@@ -93,7 +92,7 @@ function assertSameIndex(folded: IndexParts, whole: IndexParts): void {
 forEachStore((target) => {
   let store: Store;
   let close: () => Promise<void>;
-  const slotsDir = scratchDir();
+  const slotsDir = tempDir();
   const apply = (slot: string, lines: object[], feed: FeedType = FEED) => mergePublishedSlot(store, slotsDir, feed, slot, lines);
   const importDay = (feed: FeedType, records: object[], feedDate = '2026-03-01') =>
     importFeed(store, jsonLinesFeed(records), { feed, feedDate, logger: quietLogger, force: true });

@@ -8,11 +8,10 @@ import { importFeed } from '../../src/import/importer.ts';
 import type { DataRow } from '../../src/store/rows.ts';
 import { byKey, type RecordKey } from '../../src/store/realtime-keys.ts';
 import type { FeedStatus, Store } from '../../src/store/types.ts';
-import { jsonLinesFeed, quietLogger } from '../helpers/fixtures.ts';
+import { jsonLinesFeed, quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { indexBuilt, request, serve } from '../helpers/http.ts';
 import { ANONYMOUS_DAY, RESIDENTIAL_DAY } from '../helpers/lookup-records.ts';
 import { mergePublishedSlot } from '../helpers/realtime.ts';
-import { scratchDir } from '../helpers/spur-feeds.ts';
 import { execBehind, forEachStore, freshStore } from '../helpers/stores.ts';
 
 /*
@@ -50,7 +49,7 @@ async function rowsOf(scan: (visit: (row: DataRow) => void, gone: (key: RecordKe
 forEachStore((target) => {
   let store: Store;
   let close: () => Promise<void>;
-  const slotsDir = scratchDir();
+  const slotsDir = tempDir();
   const apply = (slot: string, lines: object[], feed: FeedType = FEED) => mergePublishedSlot(store, slotsDir, feed, slot, lines);
   const importDay = (feed: FeedType, records: object[], force = false) =>
     importFeed(store, jsonLinesFeed(records), { feed, feedDate: '2026-03-01', logger: quietLogger, force });

@@ -3,17 +3,18 @@ import { after, before, describe, test } from 'node:test';
 import { parseIp } from '../../src/feed/ip.ts';
 import { startFakeSpur, type FakeSpur } from '../../src/spur/fake-server.ts';
 import { openStore } from '../../src/store/open.ts';
+import { tempDir } from '../helpers/fixtures.ts';
 import { finished, spawnCli, waitForOutput } from '../helpers/cli.ts';
 import { PRIVATE_MARIADB_SKIP, PrivateMariadb } from '../helpers/private-mariadb.ts';
 import { publishFullFile, publishSlot } from '../helpers/realtime.ts';
-import { scratchDir, TOKEN } from '../helpers/spur-feeds.ts';
+import { TOKEN } from '../helpers/spur-feeds.ts';
 
 const FEED = 'anonymous-residential';
 
 describe('the database goes away under a follower', { skip: PRIVATE_MARIADB_SKIP }, () => {
   let db: PrivateMariadb;
   let spur: FakeSpur;
-  const feedsDir = scratchDir();
+  const feedsDir = tempDir();
 
   before(async () => {
     db = await PrivateMariadb.create();
@@ -32,7 +33,7 @@ describe('the database goes away under a follower', { skip: PRIVATE_MARIADB_SKIP
       SPUR_FEED_BASE_URL: spur.url,
       SPUR_API_TOKEN: TOKEN,
       SPUR_API_TOKEN_FILE: '',
-      IPOID_DOWNLOAD_DIR: scratchDir(),
+      IPOID_DOWNLOAD_DIR: tempDir(),
       IPOID_REALTIME_POLL_SECONDS: '0.2',
       IPOID_LOG_LEVEL: 'info',
     });

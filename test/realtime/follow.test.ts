@@ -6,11 +6,12 @@ import { parseIp } from '../../src/feed/ip.ts';
 import { startFakeSpur, type FakeSpur, type FakeSpurFaults } from '../../src/spur/fake-server.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { ImportRun, Store } from '../../src/store/types.ts';
+import { tempDir } from '../helpers/fixtures.ts';
 import { finished, jsonLines, runCli, spawnCli, waitForOutput } from '../helpers/cli.ts';
 import { publishFullFile, publishSlot, publishTruncatedSlot } from '../helpers/realtime.ts';
 import { MAX_SLOT_FAILURES } from '../../src/realtime/apply-slot.ts';
 import { storedSnapshot } from '../helpers/snapshot.ts';
-import { scratchDir, TOKEN } from '../helpers/spur-feeds.ts';
+import { TOKEN } from '../helpers/spur-feeds.ts';
 import { forEachStore, type TestDatabase } from '../helpers/stores.ts';
 
 const FEED = 'anonymous-residential';
@@ -27,13 +28,13 @@ forEachStore((target) => {
   let db: TestDatabase;
   let spur: FakeSpur;
   const faults: Partial<Record<string, FakeSpurFaults>> = {};
-  const feedsDir = scratchDir();
+  const feedsDir = tempDir();
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
     IPOID_DB_URL: db.url,
     SPUR_FEED_BASE_URL: spur.url,
     SPUR_API_TOKEN: TOKEN,
     SPUR_API_TOKEN_FILE: '',
-    IPOID_DOWNLOAD_DIR: scratchDir(),
+    IPOID_DOWNLOAD_DIR: tempDir(),
     IPOID_DOWNLOAD_RETRY_SECONDS: '0.01',
     IPOID_REALTIME_POLL_SECONDS: '0.2',
     ...extra,

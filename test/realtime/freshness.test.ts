@@ -8,10 +8,9 @@ import { applySlot } from '../../src/realtime/apply-slot.ts';
 import { slotOf, slotPath } from '../../src/realtime/slot.ts';
 import { expireStaleFeeds } from '../../src/update/expire.ts';
 import type { Store } from '../../src/store/types.ts';
-import { jsonLinesFeed, quietLogger } from '../helpers/fixtures.ts';
+import { jsonLinesFeed, quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { request, serve, untilNewVersion } from '../helpers/http.ts';
 import { publishSlot } from '../helpers/realtime.ts';
-import { scratchDir } from '../helpers/spur-feeds.ts';
 import { forEachStore, freshStore } from '../helpers/stores.ts';
 
 const FEED = 'anonymous-residential';
@@ -52,7 +51,7 @@ forEachStore((target) => {
 
   test('a merged slot counts as fresh data: ready, /_info and the lag metric name it, and the ETag changes', async () => {
     const etag = (await request(`${base}/feed/v1/ip/192.0.2.1`)).headers.get('etag');
-    const file = publishSlot(scratchDir(), FEED, slotPath(slot), [
+    const file = publishSlot(tempDir(), FEED, slotPath(slot), [
       { ip: '192.0.2.1', risks: ['SPAM'] },
       { ip: '192.0.2.2', risks: ['TUNNEL'] },
     ]);

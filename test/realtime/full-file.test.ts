@@ -8,9 +8,9 @@ import { Follower } from '../../src/realtime/follow.ts';
 import { parseSlotPath, slotPath } from '../../src/realtime/slot.ts';
 import { startFakeSpur, type FakeSpur } from '../../src/spur/fake-server.ts';
 import type { Store } from '../../src/store/types.ts';
-import { jsonLinesFeed, quietLogger } from '../helpers/fixtures.ts';
+import { jsonLinesFeed, quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { publishFullFile, publishSlot } from '../helpers/realtime.ts';
-import { scratchDir, testClient, TOKEN } from '../helpers/spur-feeds.ts';
+import { testClient, TOKEN } from '../helpers/spur-feeds.ts';
 import { forEachStore, freshStore } from '../helpers/stores.ts';
 
 /*
@@ -23,7 +23,7 @@ const record = (i: number, organization = `Org ${i}`): SpurRecord => ({ ip: `10.
 forEachStore((target) => {
   let store: Store;
   let close: () => Promise<void>;
-  const slotsDir = scratchDir();
+  const slotsDir = tempDir();
   const apply = (feed: typeof FEED | 'anonymous-ipv6', slot: string, lines: (object | string)[]): Promise<SlotOutcome> =>
     applySlot(store, publishSlot(slotsDir, feed, slot, lines), { feed, slot: parseSlotPath(slot)!, logger: quietLogger });
   const importDay = (records: SpurRecord[], feedDate: string, force = false) =>
@@ -108,7 +108,7 @@ forEachStore((target) => {
 
   describe('a follower and a refused full file', () => {
     let spur: FakeSpur;
-    const feedsDir = scratchDir();
+    const feedsDir = tempDir();
     before(async () => {
       ({ store, close } = await freshStore(target));
       spur = await startFakeSpur({ dir: feedsDir, token: TOKEN });
@@ -121,7 +121,7 @@ forEachStore((target) => {
     test('the refused file is downloaded and diffed once, not at every poll, and slots go on merging', async () => {
       const day = Array.from({ length: 20 }, (_, i) => record(i));
       publishFullFile(feedsDir, FEED, '20260105', day);
-      const follower = new Follower({ store, feeds: [FEED], client: testClient(spur.url), downloadDir: scratchDir(), logger: quietLogger });
+      const follower = new Follower({ store, feeds: [FEED], client: testClient(spur.url), downloadDir: tempDir(), logger: quietLogger });
       await follower.pass();
       publishFullFile(feedsDir, FEED, '20260106', day.slice(0, 5)); // three quarters gone: refused
       for (let poll = 0; poll < 3; poll++) {

@@ -7,11 +7,10 @@ import { applySlot, type SlotOutcome } from '../../src/realtime/apply-slot.ts';
 import { mergeRecord } from '../../src/realtime/merge.ts';
 import { parseSlotPath } from '../../src/realtime/slot.ts';
 import type { Store } from '../../src/store/types.ts';
-import { jsonLinesFeed, quietLogger } from '../helpers/fixtures.ts';
+import { jsonLinesFeed, quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { publishSlot } from '../helpers/realtime.ts';
 import { storedSnapshot } from '../helpers/snapshot.ts';
 import { forEachStore, freshStore } from '../helpers/stores.ts';
-import { scratchDir } from '../helpers/spur-feeds.ts';
 
 const FEED = 'anonymous-residential';
 
@@ -51,7 +50,7 @@ describe('merge rules, as a function', () => {
 forEachStore((target) => {
   let store: Store;
   let close: () => Promise<void>;
-  const slotsDir = scratchDir();
+  const slotsDir = tempDir();
   // Slots are merged in order: each case takes the next one.
   let minute = 0;
   const apply = async (lines: (object | string)[], maxSkippedRatio?: number): Promise<SlotOutcome> => {

@@ -7,9 +7,10 @@ import { after, before, test } from 'node:test';
 import { IncompleteDownloadError } from '../../src/spur/errors.ts';
 import { VERSION } from '../../src/version.ts';
 import { startFakeSpur, type FakeSpur } from '../../src/spur/fake-server.ts';
-import { scratchDir, testClient, TOKEN, writeFeed } from '../helpers/spur-feeds.ts';
+import { tempDir } from '../helpers/fixtures.ts';
+import { testClient, TOKEN, writeFeed } from '../helpers/spur-feeds.ts';
 
-const dir = scratchDir();
+const dir = tempDir();
 let spur: FakeSpur;
 
 before(async () => {
@@ -41,7 +42,7 @@ test('a file that is not a whole gzip stream is an incomplete download, retried,
   const client = testClient(spur.url, { attempts: 2 });
   const latest = await client.latestFeed('anonymous-residential');
   const seen = spur.requests.length;
-  await assert.rejects(client.downloadFeed(latest.location, join(scratchDir(), 'feed.json.gz')), (err: Error) => {
+  await assert.rejects(client.downloadFeed(latest.location, join(tempDir(), 'feed.json.gz')), (err: Error) => {
     assert.ok(err instanceof IncompleteDownloadError);
     assert.match(err.message, /not a complete gzip file: unexpected end of file/);
     return true;
@@ -57,7 +58,7 @@ test('the token goes to the base URL only: a redirect to another origin is fetch
     const client = testClient(api.url);
     const latest = await client.latestFeed('anonymous');
     assert.ok(latest.location.startsWith(storage.url));
-    const bytes = await client.downloadFeed(latest.location, join(scratchDir(), 'feed.json.gz'));
+    const bytes = await client.downloadFeed(latest.location, join(tempDir(), 'feed.json.gz'));
     assert.ok(bytes > 0);
     assert.deepEqual(
       api.requests.map((r) => [r.status, r.token]),
@@ -79,7 +80,7 @@ test('a server that never answers times out on every request', async () => {
   const client = testClient(url, { attempts: 2, requestTimeoutMs: 200 });
   try {
     await assert.rejects(client.latestFeed('anonymous'), /latest\.json\.gz: The operation was aborted due to timeout/);
-    await assert.rejects(client.downloadFeed(`${url}/feed.json.gz`, join(scratchDir(), 'feed.json.gz')), /no response within 0\.2s/);
+    await assert.rejects(client.downloadFeed(`${url}/feed.json.gz`, join(tempDir(), 'feed.json.gz')), /no response within 0\.2s/);
   } finally {
     silent.closeAllConnections();
     silent.close();
@@ -99,7 +100,7 @@ test('every request names IPoid and its version in User-Agent', async () => {
   const server = await startFakeSpur({ dir, token: TOKEN });
   try {
     const client = testClient(server.url);
-    await client.downloadFeed((await client.latestFeed('anonymous')).location, join(scratchDir(), 'feed.json.gz'));
+    await client.downloadFeed((await client.latestFeed('anonymous')).location, join(tempDir(), 'feed.json.gz'));
     assert.deepEqual(
       server.requests.map((r) => r.userAgent),
       [`ipoid/${VERSION}`, `ipoid/${VERSION}`],

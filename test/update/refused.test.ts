@@ -6,11 +6,12 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { startFakeSpur, type FakeSpur } from '../../src/spur/fake-server.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/types.ts';
+import { tempDir } from '../helpers/fixtures.ts';
 import { request, serve } from '../helpers/http.ts';
 import { jsonLines, runCli } from '../helpers/cli.ts';
 import { storedSnapshot } from '../helpers/snapshot.ts';
 import { forEachStore, type TestDatabase } from '../helpers/stores.ts';
-import { RECORDS, scratchDir, TOKEN, writeFeed } from '../helpers/spur-feeds.ts';
+import { RECORDS, TOKEN, writeFeed } from '../helpers/spur-feeds.ts';
 
 // A file whose gzip stream is whole but whose text stops early: the first 14% of its lines.
 const KEPT_SHARE = 0.14;
@@ -35,7 +36,7 @@ function sample(metrics: string, name: string, labels: string): number | undefin
 }
 
 forEachStore((target) => {
-  const feedsDir = scratchDir();
+  const feedsDir = tempDir();
   let spur: FakeSpur;
   let db: TestDatabase;
   let store: Store;
@@ -46,7 +47,7 @@ forEachStore((target) => {
       SPUR_API_TOKEN: TOKEN,
       SPUR_API_TOKEN_FILE: '',
       IPOID_FEEDS: 'anonymous',
-      IPOID_DOWNLOAD_DIR: scratchDir(),
+      IPOID_DOWNLOAD_DIR: tempDir(),
       IPOID_DOWNLOAD_RETRY_SECONDS: '0.01',
       IPOID_MAX_FEED_AGE_DAYS: '0',
       IPOID_MAX_CHANGE_RATIO: '',

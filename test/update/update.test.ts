@@ -6,17 +6,17 @@ import { SpurAuthError } from '../../src/spur/errors.ts';
 import { startFakeSpur, type FakeSpur, type FakeSpurFaults } from '../../src/spur/fake-server.ts';
 import type { Store } from '../../src/store/types.ts';
 import { updateFeeds } from '../../src/update/update.ts';
-import { quietLogger } from '../helpers/fixtures.ts';
+import { quietLogger, tempDir } from '../helpers/fixtures.ts';
 import { forEachStore, freshStore } from '../helpers/stores.ts';
 import { storedSnapshot } from '../helpers/snapshot.ts';
-import { leftovers, RECORDS, scratchDir, testClient, TOKEN, writeFeed } from '../helpers/spur-feeds.ts';
+import { leftovers, RECORDS, testClient, TOKEN, writeFeed } from '../helpers/spur-feeds.ts';
 
 const FEEDS = ['anonymous', 'anonymous-ipv6'] as const;
 const isFileGet = (path: string): boolean => path.endsWith('/feed.json.gz');
 
 forEachStore((target) => {
-  const feedsDir = scratchDir();
-  const downloadDir = scratchDir();
+  const feedsDir = tempDir();
+  const downloadDir = tempDir();
   // Read by the server at each request: a test sets the faults it needs.
   const faults: Record<string, FakeSpurFaults> = {};
   let spur: FakeSpur;
@@ -144,7 +144,7 @@ forEachStore((target) => {
   });
 
   test('an unwritable download directory fails with a message naming it', async () => {
-    const file = join(scratchDir(), 'not-a-dir');
+    const file = join(tempDir(), 'not-a-dir');
     writeFileSync(file, '');
     const [anonymous] = await update({}, join(file, 'downloads'));
     assert.equal(anonymous?.status, 'failed');
