@@ -181,8 +181,10 @@ export class IndexHolder {
       return;
     }
     this.#index = index;
-    if (result.made !== 'patched') collectGarbage(); // the base there was, now unread (collect-garbage.ts)
-    if (result.made !== 'patched') this.#baseId = result.base;
+    if (result.made !== 'patched') {
+      this.#baseId = result.base;
+      collectGarbage(); // the base there was, now unread (collect-garbage.ts)
+    }
     this.#builtAt = new Date();
     const { records, bytes, version, overlayRecords } = index;
     const seconds = this.#buildSeconds;
