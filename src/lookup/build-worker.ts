@@ -5,7 +5,7 @@ import type { FeedStatus } from '../store/types.ts';
 import { openStore } from '../store/open.ts';
 import { collectGarbage } from './collect-garbage.ts';
 import { foldOverlay } from './fold.ts';
-import { IndexBuilder, indexBuffers, type IndexParts } from './lookup-index.ts';
+import { IndexBuilder, indexBuffers, recordsOf, type IndexParts } from './lookup-index.ts';
 
 /*
  * The worker thread that builds the lookup index, for as long as the API runs: it reads the
@@ -61,25 +61,16 @@ async function build({ patch }: BuildRequest): Promise<BuildResult> {
   let patchError: string | undefined;
   if (patch) {
     const builder = new IndexBuilder();
-    let keys = 0;
     // A patch that cannot be made, or fails, is followed by a whole build.
     const statuses = await store
-      .scanChanges(patch.since, patch.maxKeys, {
-        record: (row) => {
-          keys++;
-          builder.add(row);
-        },
-        gone: (key) => {
-          keys++;
-          builder.remove(key);
-        },
-      })
+      .scanChanges(patch.since, patch.maxKeys, { record: (row) => builder.add(row), gone: (key) => builder.remove(key) })
       .catch((err: unknown) => {
         patchError = messageOf(err);
         return null;
       });
     if (statuses) {
       const overlay = builder.finish(statuses, { shared: false });
+      const keys = recordsOf(overlay); // a row for each key read: its record, or that it is gone
       const current = await storedVersionTag(store);
       if (!kept || kept.id !== patch.base || keys < patch.foldAt) return { parts: overlay, made: 'patched', keys, current };
       const parts = foldOverlay(kept.parts, overlay);

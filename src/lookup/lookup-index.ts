@@ -226,7 +226,8 @@ export class LookupIndex {
   }
 }
 
-const recordsOf = (parts: IndexParts): number => parts.v4.feeds.length + parts.other.feeds.length;
+/** Rows of the index's parts: its records, and a patch's gone keys. */
+export const recordsOf = (parts: IndexParts): number => parts.v4.feeds.length + parts.other.feeds.length;
 
 const partsBytes = (parts: IndexParts): number => segmentBytes(parts.v4) + segmentBytes(parts.other);
 
