@@ -23,7 +23,12 @@ import { lookupSql, mariadbChangedKeysSql, RECORD_COLUMNS } from '../../src/stor
 import { RUN_INSERT_COLUMNS as RUN_COLUMNS } from '../../src/store/rows.ts';
 import { connect, connectionOptions } from '../../src/store/mariadb/mariadb-connection.ts';
 import { SQLITE_HASH_SQL, SQLITE_REALTIME_SQL } from '../../src/store/sqlite/sqlite-import.ts';
-import { DELETE_GONE_LABELS_SQL, INSERT_NEW_LABELS_SQL, SqliteLabelChanges } from '../../src/store/sqlite/sqlite-label-changes.ts';
+import {
+  DELETE_GONE_LABELS_SQL,
+  INSERT_NEW_LABELS_SQL,
+  SORT_LABEL_CHANGES_SQL,
+  SqliteLabelChanges,
+} from '../../src/store/sqlite/sqlite-label-changes.ts';
 import { APPLY_INSERTS_SQL, APPLY_UPDATES_SQL, SqliteDataChanges } from '../../src/store/sqlite/sqlite-data-changes.ts';
 import { sqliteListQuery } from '../../src/store/sqlite/sqlite-list-query.ts';
 import { ContextCodec } from '../../src/store/sqlite/sqlite-context-codec.ts';
@@ -159,14 +164,23 @@ forEachStore((target) => {
         new SqliteLabelChanges(db, 1);
       });
 
-      test('the rows that go are found by the key of ip_label, one probe each', () => {
-        const detail = plan(DELETE_GONE_LABELS_SQL, [1]);
+      const stretch = [{ feed: 1, first: 1, last: 4096 }];
+
+      test('the rows that go and come are sorted once, into the order of that key', () => {
+        assert.match(plan(SORT_LABEL_CHANGES_SQL, []), /USE TEMP B-TREE FOR ORDER BY/);
+      });
+
+      test("a stretch's rows that go are read by rowid, and found by the key of ip_label, one probe each", () => {
+        const detail = plan(DELETE_GONE_LABELS_SQL, stretch);
         assert.match(detail, /SEARCH ip_label USING PRIMARY KEY \(label_id=\? AND ip_key=\? AND prefix_len=\? AND feed_id=\?\)/);
+        assert.match(detail, /SEARCH temp\.import_label_changes USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/);
         assert.doesNotMatch(detail, /SCAN ip_label/, detail);
       });
 
-      test('the rows that come are sorted into the order of that key', () => {
-        assert.match(plan(INSERT_NEW_LABELS_SQL, [1]), /USE TEMP B-TREE FOR ORDER BY/);
+      test("a stretch's rows that come are read by rowid, already in key order", () => {
+        const detail = plan(INSERT_NEW_LABELS_SQL, stretch);
+        assert.match(detail, /SEARCH temp\.import_label_changes USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/);
+        noScanNoSort(detail);
       });
     });
 
