@@ -44,10 +44,10 @@ interface Stretch {
  * as many ranges of ip_label as it has labels: written record by record, a diff touched a
  * page of ip_label for every row it changed, and at tens of millions of records, where
  * ip_label is far larger than the page cache, each of those pages was read back and written
- * to the WAL again. In key order every page is read and written once; and the deletes and
- * inserts are applied together, a stretch of keys at a time, since a day's changes land on
- * nearly every page of ip_label: two passes over the whole table, deletes then inserts, read
- * and wrote each page twice.
+ * to the WAL again. In key order every page is read and written once. A day's changes still
+ * land on nearly every page of ip_label, so the deletes and inserts are applied together, a
+ * stretch of keys at a time: two passes over the whole table, all the deletes then all the
+ * inserts, read and wrote each page twice.
  */
 export class SqliteLabelChanges {
   readonly #feedId: number;
@@ -92,6 +92,7 @@ export class SqliteLabelChanges {
 
   /** Writes the staged rows into ip_label in the order of its key, a stretch at a time: its deletes, then its inserts. */
   apply(): void {
+    // One sort per import, into a new table: its rowids count the rows from 1, in key order.
     const rows = this.#stmt.sort.run().changes;
     for (let first = 1; first <= rows; first += STRETCH_ROWS) {
       const stretch = { feed: this.#feedId, first, last: first + STRETCH_ROWS - 1 };
