@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { runGenerate } from '../../src/generator/index.ts';
 import { importFeed } from '../../src/import/importer.ts';
 import { listAll } from '../../src/store/list-all.ts';
@@ -28,22 +28,22 @@ forEachStore((target) => {
     // Nine in ten records change: tens of thousands of label rows go and come.
     await runGenerate({ from: day1, churn: 0.9, seed: 72, out: day2 });
   });
-  const stores: { close(): Promise<void> }[] = [];
-  after(async () => {
-    for (const store of stores) await store.close();
-  });
 
   test("a diff whose label rows go and come by the ten thousand leaves every label's rows as a first load of the same day", async () => {
     const diffed = await freshStore(target);
     const loaded = await freshStore(target);
-    stores.push(diffed, loaded);
-    const options = { feed: 'anonymous' as const, logger: quietLogger };
-    await importFeed(diffed.store, day1, options);
-    const run = await importFeed(diffed.store, day2, { ...options, maxChangeRatio: 1 });
-    assert.ok(run.inserted > 1000 && run.deleted > 1000, `inserted ${run.inserted}, deleted ${run.deleted}`);
-    await importFeed(loaded.store, day2, options);
-    const expected = await labelRows(loaded.store);
-    assert.ok(expected.reduce((rows, [count]) => rows + count.count, 0) > 20_000);
-    assert.deepEqual(await labelRows(diffed.store), expected);
+    try {
+      const options = { feed: 'anonymous' as const, logger: quietLogger };
+      await importFeed(diffed.store, day1, options);
+      const run = await importFeed(diffed.store, day2, { ...options, maxChangeRatio: 1 });
+      assert.ok(run.inserted > 1000 && run.deleted > 1000, `inserted ${run.inserted}, deleted ${run.deleted}`);
+      await importFeed(loaded.store, day2, options);
+      const expected = await labelRows(loaded.store);
+      assert.ok(expected.reduce((rows, [count]) => rows + count.count, 0) > 20_000);
+      assert.deepEqual(await labelRows(diffed.store), expected);
+    } finally {
+      await diffed.close();
+      await loaded.close();
+    }
   });
 });
